@@ -1,0 +1,30 @@
+# The two commands a user needs: `make start` and `make test`. Both install and build first.
+SHELL := /bin/bash
+# pnpm comes through corepack at the version package.json pins. Signature keys are skipped
+# because corepack 0.34 cannot verify current pnpm releases; the registry's integrity hash still is.
+PNPM ?= COREPACK_ENABLE_DOWNLOAD_PROMPT=0 COREPACK_INTEGRITY_KEYS=0 corepack pnpm
+WORKDIR ?= deploy/example/native
+
+.PHONY: install build start test lint bench images clean
+
+node_modules/.modules.yaml: package.json pnpm-lock.yaml $(wildcard packages/*/package.json)
+	$(PNPM) install --frozen-lockfile
+	@touch $@
+
+install: node_modules/.modules.yaml
+
+build: install
+	$(PNPM) exec tsc -b
+
+start: build
+	$(PNPM) exec baetyl start -w $(WORKDIR)
+
+test: build
+	node scripts/run-tests.mjs
+
+lint: install
+	$(PNPM) exec eslint .
+	$(PNPM) exec tsc -b
+
+clean:
+	rm -rf packages/*/dist packages/*/tsconfig.tsbuildinfo

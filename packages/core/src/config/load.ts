@@ -1,0 +1,205 @@
+// The one loader for every YAML file: env templating, then YAML, then an ajv schema that fills
+// defaults and converts durations and sizes. Problems come back with the file, line and path.
+import { readFileSync } from 'node:fs';
+import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import { isMap, isPair, isSeq, isScalar, LineCounter, parseDocument, type Document } from 'yaml';
+import { ConfigError, formatPath, type ConfigProblem } from './errors.js';
+import { expandEnv } from './template.js';
+import { parseDuration, parseSize } from './units.js';
+
+/** A JSON schema. Besides the standard keywords, `duration: true` and `size: true` convert the value. */
+export type Schema = Record<string, unknown>;
+
+export interface LoadOptions {
+  /** The variables for `{{.NAME}}` templating; process.env by default. */
+  env?: Record<string, string | undefined>;
+  /** Receives warnings that do not stop the load (a template left unexpanded). */
+  onWarning?: (message: string) => void;
+}
+
+const ajv = new Ajv({ allErrors: true, useDefaults: true, coerceTypes: true, strict: false, verbose: true });
+
+function converter(keyword: string, convert: (v: string | number) => number) {
+  ajv.addKeyword({
+    keyword,
+    modifying: true,
+    schemaType: 'boolean',
+    errors: true,
+    validate: function check(this: unknown, enabled: boolean, data: unknown, _schema: unknown, cxt?: { parentData: Record<string | number, unknown>; parentDataProperty: string | number }) {
+      if (!enabled || !cxt) return true;
+      const self = check as unknown as { errors?: Partial<ErrorObject>[] };
+      if (typeof data !== 'string' && typeof data !== 'number') {
+        self.errors = [{ keyword, message: `expected a ${keyword}, got ${describe(data)}`, params: {} }];
+        return false;
+      }
+      try {
+        cxt.parentData[cxt.parentDataProperty] = convert(data);
+        return true;
+      } catch (err) {
+        self.errors = [{ keyword, message: (err as Error).message, params: {} }];
+        return false;
+      }
+    },
+  });
+}
+converter('duration', parseDuration);
+converter('size', parseSize);
+
+const compiled = new WeakMap<Schema, ValidateFunction>();
+
+function validatorFor(schema: Schema): ValidateFunction {
+  let v = compiled.get(schema);
+  if (!v) {
+    v = ajv.compile(schema);
+    compiled.set(schema, v);
+  }
+  return v;
+}
+
+/** Reads, templates, parses and validates one config file. Throws ConfigError. */
+export function loadConfig<T>(file: string, schema: Schema, opts: LoadOptions = {}): T {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'file not found' : code === 'EACCES' ? 'permission denied' : (err as Error).message;
+    throw new ConfigError(file, [{ path: '', message: `cannot read the config: ${why}` }]);
+  }
+  return parseConfig<T>(text, file, schema, opts);
+}
+
+/** Parses YAML text as if read from `file` (used for messages). Throws ConfigError. */
+export function parseConfig<T>(text: string, file: string, schema: Schema, opts: LoadOptions = {}): T {
+  const data = parseYaml(text, file, opts);
+  return validateConfig<T>(data, file, schema);
+}
+
+export interface ParsedYaml {
+  value: unknown;
+  doc: Document;
+  lines: LineCounter;
+}
+
+/** Templating and YAML only: for callers that pick a schema by looking at the data first. */
+export function parseYaml(text: string, file: string, opts: LoadOptions = {}): ParsedYaml {
+  const templated = expandEnv(text, opts.env ?? process.env);
+  if (templated.warning) opts.onWarning?.(`${file}: ${templated.warning}`);
+  const lines = new LineCounter();
+  const doc = parseDocument(templated.text, { lineCounter: lines, prettyErrors: false });
+  if (doc.errors.length > 0) {
+    throw new ConfigError(
+      file,
+      doc.errors.map((e) => {
+        const pos = e.linePos?.[0] ?? lines.linePos(e.pos[0]);
+        const problem: ConfigProblem = { path: '', message: `invalid YAML: ${e.message.split('\n')[0]}` };
+        if (pos) {
+          problem.line = pos.line;
+          problem.column = pos.col;
+        }
+        return problem;
+      }),
+    );
+  }
+  const value = doc.toJS() ?? {};
+  return { value, doc, lines };
+}
+
+/** Validates parsed data against a schema, filling defaults and converting units in place. */
+export function validateConfig<T>(parsed: ParsedYaml, file: string, schema: Schema): T {
+  const validate = validatorFor(schema);
+  const data = parsed.value;
+  if (validate(data)) return data as T;
+  const problems = dedupe((validate.errors ?? []).map((e) => toProblem(e, parsed)));
+  throw new ConfigError(file, problems);
+}
+
+function dedupe(problems: ConfigProblem[]): ConfigProblem[] {
+  const seen = new Set<string>();
+  return problems.filter((p) => {
+    const key = `${p.path}\0${p.message}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
+
+function toProblem(e: ErrorObject, parsed: ParsedYaml): ConfigProblem {
+  const path: Array<string | number> = e.instancePath
+    .split('/')
+    .slice(1)
+    .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'))
+    .map((s) => (/^\d+$/.test(s) ? Number(s) : s));
+  let message = e.message ?? 'is invalid';
+  let keyOf: string | undefined;
+  const parentSchema = e.parentSchema as Schema | undefined;
+  switch (e.keyword) {
+    case 'additionalProperties': {
+      const prop = String((e.params as { additionalProperty: string }).additionalProperty);
+      const known = Object.keys((parentSchema?.properties as Schema | undefined) ?? {});
+      message = known.length
+        ? `unknown field "${prop}"; expected one of: ${known.join(', ')}`
+        : `unknown field "${prop}"`;
+      keyOf = prop;
+      break;
+    }
+    case 'required': {
+      const prop = String((e.params as { missingProperty: string }).missingProperty);
+      path.push(prop);
+      message = 'is required';
+      break;
+    }
+    case 'type':
+      message = `expected ${String((e.params as { type: string }).type).replace(',', ' or ')}, got ${describe(e.data)}`;
+      break;
+    case 'enum':
+      message = `expected one of ${((e.params as { allowedValues: unknown[] }).allowedValues).map((v) => JSON.stringify(v)).join(', ')}, got ${describe(e.data)}`;
+      break;
+    case 'pattern': {
+      const hint = parentSchema?.['x-hint'];
+      message = `${describe(e.data)} is not allowed here${hint ? `: ${String(hint)}` : ` (must match ${String((e.params as { pattern: string }).pattern)})`}`;
+      break;
+    }
+    case 'minimum':
+    case 'maximum':
+    case 'exclusiveMinimum':
+    case 'minLength':
+    case 'maxLength':
+    case 'minItems':
+      message = `${e.message}, got ${describe(e.data)}`;
+      break;
+    default:
+      break;
+  }
+  const problem: ConfigProblem = { path: formatPath(keyOf ? [...path, keyOf] : path), message };
+  const pos = locate(parsed, path, keyOf);
+  if (pos) {
+    problem.line = pos.line;
+    problem.column = pos.col;
+  }
+  return problem;
+}
+
+function describe(v: unknown): string {
+  if (v === null || v === undefined) return 'nothing';
+  if (Array.isArray(v)) return 'a list';
+  if (typeof v === 'object') return 'a map';
+  if (typeof v === 'string') return JSON.stringify(v);
+  return `${typeof v} ${String(v)}`;
+}
+
+function locate(parsed: ParsedYaml, path: Array<string | number>, key?: string) {
+  // Walk as far into the document as the path exists; report the deepest node found.
+  let node: unknown = parsed.doc.contents;
+  for (const part of path) {
+    const next = isMap(node) || isSeq(node) ? node.get(part, true) : undefined;
+    if (next === undefined || next === null) break;
+    node = next;
+  }
+  if (key && isMap(node)) {
+    const pair = node.items.find((p) => isPair(p) && isScalar(p.key) && String(p.key.value) === key);
+    if (pair && isScalar(pair.key) && pair.key.range) return parsed.lines.linePos(pair.key.range[0]);
+  }
+  const range = (node as { range?: [number, number, number] } | null)?.range;
+  return range ? parsed.lines.linePos(range[0]) : undefined;
+}

@@ -1,0 +1,109 @@
+// Logging through winston, in Baetyl's logrus text form (`time=… level=info msg="…" k=v`) or JSON,
+// to a file (with size-based rotation) and to stderr.
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import winston from 'winston';
+import type { Schema } from '../config/load.js';
+
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+
+export interface LoggerConfig {
+  path?: string;
+  level?: LogLevel;
+  format?: 'text' | 'json';
+  age?: { max?: number };
+  size?: { max?: number };
+  backup?: { max?: number };
+  backupCount?: { max?: number };
+}
+
+export type Logger = winston.Logger;
+
+/** The `logger` block every Baetyl service.yml accepts. `defaultPath` is the master's only. */
+export function loggerSchema(defaultPath?: string): Schema {
+  const int1 = { type: 'integer', minimum: 1 };
+  return {
+    type: 'object',
+    additionalProperties: false,
+    default: {},
+    properties: {
+      path: defaultPath === undefined ? { type: 'string' } : { type: 'string', default: defaultPath },
+      level: { type: 'string', enum: ['debug', 'info', 'warn', 'warning', 'error', 'fatal', 'panic'], default: 'info' },
+      format: { type: 'string', enum: ['text', 'json'], default: 'text' },
+      encoding: { type: 'string' },
+      age: { type: 'object', additionalProperties: false, default: {}, properties: { max: { ...int1, default: 15 } } },
+      size: { type: 'object', additionalProperties: false, default: {}, properties: { max: { ...int1, default: 50 } } },
+      backup: { type: 'object', additionalProperties: false, default: {}, properties: { max: { ...int1, default: 15 } } },
+      backupCount: { type: 'object', additionalProperties: false, properties: { max: int1 } },
+    },
+  };
+}
+
+const SAFE = /^[A-Za-z0-9\-._/@^+:]+$/;
+
+function quote(v: unknown): string {
+  const s = typeof v === 'string' ? v : v instanceof Error ? v.message : typeof v === 'object' ? JSON.stringify(v) : String(v);
+  return s !== '' && SAFE.test(s) ? s : JSON.stringify(s);
+}
+
+/** logrus' text form: fixed keys first, extra fields sorted. */
+export const baetylText = winston.format.printf((info) => {
+  const { level, message, timestamp, ...fields } = info as Record<string, unknown> & { level: string; message: unknown };
+  let line = `time=${quote(timestamp ?? new Date().toISOString())} level=${level} msg=${quote(message)}`;
+  for (const key of Object.keys(fields).sort()) {
+    if (typeof key !== 'string' || fields[key] === undefined) continue;
+    line += ` ${key}=${quote(fields[key])}`;
+  }
+  return line;
+});
+
+function normalLevel(level?: string): LogLevel {
+  if (level === 'warning') return 'warn';
+  if (level === 'fatal' || level === 'panic') return 'error';
+  return (level as LogLevel | undefined) ?? 'info';
+}
+
+export interface CreateLoggerOptions {
+  /** Also write to stderr (default true). */
+  stderr?: boolean;
+  /** Resolve a relative `path` against this directory. */
+  cwd?: string;
+}
+
+/** A logger writing to `cfg.path` (if set) and stderr, with `fields` on every line. */
+export function createLogger(cfg: LoggerConfig, fields: Record<string, string> = {}, opts: CreateLoggerOptions = {}): Logger {
+  const format = cfg.format === 'json'
+    ? winston.format.combine(winston.format.timestamp(), winston.format.json())
+    : winston.format.combine(winston.format.timestamp(), baetylText);
+  const transports: winston.transport[] = [];
+  if (cfg.path) {
+    const file = opts.cwd && !cfg.path.startsWith('/') ? `${opts.cwd}/${cfg.path}` : cfg.path;
+    mkdirSync(dirname(file), { recursive: true });
+    transports.push(
+      new winston.transports.File({
+        filename: file,
+        maxsize: (cfg.size?.max ?? 50) * 1024 * 1024,
+        maxFiles: cfg.backup?.max ?? cfg.backupCount?.max ?? 15,
+        tailable: true,
+        zippedArchive: true,
+      }),
+    );
+  }
+  if (opts.stderr !== false) {
+    transports.push(new winston.transports.Console({ stderrLevels: ['error', 'warn', 'info', 'debug'] }));
+  }
+  if (transports.length === 0) transports.push(new winston.transports.Console({ silent: true }));
+  return winston.createLogger({ level: normalLevel(cfg.level), format, defaultMeta: fields, transports });
+}
+
+/** Waits until every file transport has written what it was given. */
+export async function closeLogger(logger: Logger): Promise<void> {
+  await new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, 2000);
+    logger.on('finish', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    logger.end();
+  });
+}

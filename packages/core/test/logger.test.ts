@@ -1,0 +1,32 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { closeLogger, createLogger } from '../src/index.js';
+
+test('text logs are logrus key=value lines with sorted extra fields', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'log-'));
+  const log = createLogger({ path: join(dir, 'x', 'baetyl.log'), level: 'debug' }, { baetyl: 'master' }, { stderr: false });
+  log.info('instance started', { service: 'localhub', instance: 'localhub', engine: 'native' });
+  log.debug('plain');
+  await closeLogger(log);
+  const lines = readFileSync(join(dir, 'x', 'baetyl.log'), 'utf8').trim().split('\n');
+  assert.match(lines[0]!, /^time=\S+ level=info msg="instance started" baetyl=master engine=native instance=localhub service=localhub$/);
+  assert.match(lines[1]!, /level=debug msg=plain baetyl=master$/);
+});
+
+test('json logs carry the same fields', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'log-'));
+  const log = createLogger({ path: join(dir, 'a.log'), format: 'json', level: 'info' }, { baetyl: 'master' }, { stderr: false });
+  log.warn('careful', { k: 1 });
+  log.debug('hidden');
+  await closeLogger(log);
+  const lines = readFileSync(join(dir, 'a.log'), 'utf8').trim().split('\n');
+  assert.equal(lines.length, 1);
+  const rec = JSON.parse(lines[0]!);
+  assert.equal(rec.level, 'warn');
+  assert.equal(rec.message, 'careful');
+  assert.equal(rec.baetyl, 'master');
+  assert.equal(rec.k, 1);
+});
