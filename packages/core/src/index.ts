@@ -7,3 +7,4 @@ export * from './topic/topic.js';
 export * from './context/env.js';
 export * from './api/address.js';
 export * from './api/client.js';
+export * from './function/proto.js';
