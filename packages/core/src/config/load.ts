@@ -203,3 +203,14 @@ function locate(parsed: ParsedYaml, path: Array<string | number>, key?: string) 
   const range = (node as { range?: [number, number, number] } | null)?.range;
   return range ? parsed.lines.linePos(range[0]) : undefined;
 }
+
+/** A problem found after validation (a cross-field check), located in the file like schema errors. */
+export function problemAt(parsed: ParsedYaml, path: Array<string | number>, message: string): ConfigProblem {
+  const problem: ConfigProblem = { path: formatPath(path), message };
+  const pos = locate(parsed, path);
+  if (pos) {
+    problem.line = pos.line;
+    problem.column = pos.col;
+  }
+  return problem;
+}

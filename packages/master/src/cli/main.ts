@@ -1,0 +1,142 @@
+// The `baetyl` command.
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { MasterClient, parseApiAddress, ConfigError, type Inspect } from '@baetyl/core';
+import { loadAll, loadMasterConfig, Master, CLI_TOKEN_FILE } from '../master.js';
+import { CLI_USER } from '../api/server.js';
+import { checkPrograms } from '../engine/native/check.js';
+import { VERSION } from '../version.js';
+import { parseArgs, UsageError, USAGE, type CliArgs } from './args.js';
+import { renderStatus } from './status.js';
+
+function fail(message: string): never {
+  process.stderr.write(`baetyl: ${message}\n`);
+  process.exit(1);
+}
+
+async function start(args: CliArgs) {
+  const master = new Master({ workdir: args.workdir, ...(args.config ? { config: args.config } : {}) });
+  let stopping = false;
+  const onSignal = (sig: string) => {
+    if (stopping) return;
+    stopping = true;
+    master.log?.info(`received ${sig}, stopping`);
+    void master.stop().then(
+      () => process.exit(0),
+      (err: Error) => fail(`stop failed: ${err.message}`),
+    );
+  };
+  process.on('SIGTERM', () => onSignal('SIGTERM'));
+  process.on('SIGINT', () => onSignal('SIGINT'));
+  process.on('SIGHUP', () => undefined);
+  try {
+    await master.start();
+  } catch (err) {
+    await master.stop().catch(() => undefined);
+    fail(err instanceof ConfigError ? `invalid configuration:\n${err.message}` : (err as Error).message);
+  }
+}
+
+function check(args: CliArgs) {
+  try {
+    const loaded = loadAll(args.workdir, args.config);
+    for (const w of loaded.warnings) process.stderr.write(`warning: ${w}\n`);
+    if (loaded.conf.mode === 'native') {
+      const problems = checkPrograms(loaded);
+      if (problems.length) fail(problems.join('\n'));
+    }
+    process.stderr.write('OK!\n');
+  } catch (err) {
+    fail(err instanceof ConfigError ? `invalid configuration:\n${err.message}` : (err as Error).message);
+  }
+}
+
+function client(args: CliArgs): MasterClient {
+  let conf;
+  try {
+    conf = loadMasterConfig(args.workdir, args.config);
+  } catch (err) {
+    fail((err as Error).message);
+  }
+  const tokenFile = join(args.workdir, CLI_TOKEN_FILE);
+  if (!existsSync(tokenFile)) fail(`baetyl is not running in ${args.workdir} (no ${CLI_TOKEN_FILE})`);
+  let token: string;
+  try {
+    token = readFileSync(tokenFile, 'utf8').trim();
+  } catch (err) {
+    fail(`cannot read ${tokenFile}: ${(err as Error).message} (run as the user that started baetyl, or with sudo)`);
+  }
+  // Relative socket paths are relative to the workdir, as the master resolves them.
+  process.chdir(args.workdir);
+  parseApiAddress(conf.server.address);
+  return new MasterClient({ address: conf.server.address, username: CLI_USER, password: token, timeout: 10_000 });
+}
+
+async function status(args: CliArgs) {
+  const c = client(args);
+  try {
+    const inspect = await c.inspect();
+    process.stdout.write(`${renderStatus(inspect as Inspect)}\n`);
+  } catch (err) {
+    fail(`cannot reach the master of ${args.workdir}: ${(err as Error).message}`);
+  } finally {
+    c.close();
+  }
+}
+
+async function stop(args: CliArgs) {
+  const c = client(args);
+  let pid = 0;
+  try {
+    const inspect = await c.inspect();
+    pid = Number((inspect.software as Record<string, string>).pid);
+    await c.request('PUT', '/system/stop');
+  } catch (err) {
+    fail(`cannot reach the master of ${args.workdir}: ${(err as Error).message}`);
+  } finally {
+    c.close();
+  }
+  process.stderr.write(`stopping baetyl (pid ${pid})`);
+  for (;;) {
+    try {
+      process.kill(pid, 0);
+    } catch {
+      break;
+    }
+    process.stderr.write('.');
+    await sleep(200);
+  }
+  process.stderr.write(' stopped\n');
+}
+
+async function main() {
+  let args: CliArgs;
+  try {
+    args = parseArgs(process.argv.slice(2));
+  } catch (err) {
+    if (err instanceof UsageError) fail(`${err.message}\n\n${USAGE}`);
+    throw err;
+  }
+  if (args.help || !args.command || args.command === 'help') {
+    process.stdout.write(USAGE);
+    return;
+  }
+  switch (args.command) {
+    case 'start':
+      return start(args);
+    case 'check':
+      return check(args);
+    case 'stop':
+      return stop(args);
+    case 'status':
+      return status(args);
+    case 'version':
+      process.stdout.write(`baetyl version ${VERSION} (node ${process.version}, ${process.platform}/${process.arch})\n`);
+      return;
+    default:
+      fail(`unknown command "${args.command}"\n\n${USAGE}`);
+  }
+}
+
+await main();

@@ -1,0 +1,42 @@
+// `baetyl status`: a table of services and instances from the running master's inspect.
+import type { Inspect } from '@baetyl/core';
+import { formatDuration } from '@baetyl/core';
+
+function since(iso?: string): string {
+  if (!iso) return '-';
+  const ms = Date.now() - Date.parse(iso);
+  return formatDuration(Math.max(0, Math.round(ms / 1000) * 1000));
+}
+
+function mib(bytes?: number): string {
+  return bytes === undefined ? '-' : `${(bytes / 1024 / 1024).toFixed(1)}M`;
+}
+
+export function renderStatus(inspect: Inspect): string {
+  const sw = inspect.software as Record<string, string>;
+  const head = `baetyl ${sw.bin_version ?? ''}  mode ${sw.mode}  pid ${sw.pid ?? '-'}  up ${since(sw.start_time)}  app ${sw.conf_version || '-'}  workdir ${sw.pwd}`;
+  const rows: string[][] = [['SERVICE', 'INSTANCE', 'STATE', 'PID/CONTAINER', 'UPTIME', 'RESTARTS', 'CPU', 'MEM']];
+  for (const svc of inspect.services) {
+    if (svc.instances.length === 0) {
+      rows.push([svc.name, '-', 'no instance', '-', '-', '-', '-', '-']);
+      continue;
+    }
+    for (const inst of svc.instances) {
+      const cpu = (inst.cpu_stats as { used_percent?: number } | undefined)?.used_percent;
+      const mem = (inst.mem_stats as { used?: number } | undefined)?.used;
+      rows.push([
+        svc.name,
+        inst.name,
+        inst.status,
+        inst.process ? String(inst.process.id) : inst.container ? inst.container.id.slice(0, 12) : '-',
+        inst.status === 'running' ? since(inst.start_time) : '-',
+        String(inst.restarts ?? 0),
+        cpu === undefined ? '-' : `${cpu}%`,
+        mib(mem),
+      ]);
+    }
+  }
+  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
+  const table = rows.map((r) => r.map((cell, c) => cell.padEnd(widths[c]!)).join('  ').trimEnd());
+  return [head, '', ...table].join('\n');
+}

@@ -1,0 +1,163 @@
+// The native engine: every instance is a process (in its own process group) started from the
+// instance's own directory. Processes die with the master (parent-death signal through
+// util-linux's setpriv, where present), and a later master removes any it recorded and finds alive.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { accessSync, chmodSync, constants } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { AppSpec } from '../../app/model.js';
+import { PermanentStartError, type Engine, type ExitStatus, type InstanceRecord, type InstanceRequest, type ResourceUsage, type RunningInstance } from '../engine.js';
+import { resolveProgram } from './images.js';
+import { prepareInstanceDir, removeInstanceDir } from './instance-dir.js';
+import { CLOCK_TICKS, PAGE_SIZE, groupMembers, killGroup, readStat } from './proc.js';
+import { totalmem } from 'node:os';
+
+const OUTPUT_LINES = 200;
+
+function hasPdeathsig(): boolean {
+  const res = spawnSync('setpriv', ['--pdeathsig', 'KILL', '--', 'true'], { stdio: 'ignore' });
+  return res.status === 0;
+}
+
+export interface NativeEngineOptions {
+  workdir: string;
+  /** The master API socket (unix mode), linked into each instance dir. */
+  socketPath?: string;
+}
+
+class NativeInstance implements RunningInstance {
+  readonly exited: Promise<ExitStatus>;
+  readonly record: InstanceRecord;
+  private readonly output: string[] = [];
+  private done = false;
+  private last?: { at: number; ticks: number };
+
+  constructor(
+    readonly name: string,
+    private readonly child: ChildProcess,
+    private readonly pgid: number,
+    startTicks: number,
+    onExit: () => void,
+  ) {
+    this.record = { process: { id: pgid, name, pgid, start_ticks: startTicks } };
+    for (const stream of [child.stdout, child.stderr]) {
+      let partial = '';
+      stream?.setEncoding('utf8');
+      stream?.on('data', (chunk: string) => {
+        const lines = (partial + chunk).split('\n');
+        partial = lines.pop() ?? '';
+        for (const l of lines) this.remember(l);
+      });
+      stream?.on('end', () => partial && this.remember(partial));
+    }
+    this.exited = new Promise<ExitStatus>((resolve) => {
+      child.on('exit', (code, signal) => {
+        this.done = true;
+        // Take down whatever the process left behind in its group.
+        killGroup(pgid, 'SIGKILL');
+        onExit();
+        resolve({ code, signal });
+      });
+    });
+  }
+
+  private remember(line: string) {
+    this.output.push(line);
+    if (this.output.length > OUTPUT_LINES) this.output.shift();
+  }
+
+  recentOutput(): string[] {
+    return [...this.output];
+  }
+
+  async stop(graceMs: number): Promise<void> {
+    if (this.done) return;
+    killGroup(this.pgid, 'SIGTERM');
+    const timedOut = await Promise.race([this.exited.then(() => false), sleep(graceMs).then(() => true)]);
+    if (timedOut) killGroup(this.pgid, 'SIGKILL');
+    await this.exited;
+  }
+
+  async usage(): Promise<ResourceUsage | undefined> {
+    if (this.done) return undefined;
+    const members = groupMembers(this.pgid);
+    const ticks = members.reduce((a, m) => a + m.cpuTicks, 0);
+    const rss = members.reduce((a, m) => a + m.rssPages * PAGE_SIZE, 0);
+    const now = Date.now();
+    let percent = 0;
+    if (this.last && now > this.last.at) percent = (((ticks - this.last.ticks) / CLOCK_TICKS) * 1000 * 100) / (now - this.last.at);
+    this.last = { at: now, ticks };
+    const time = new Date(now).toISOString();
+    const total = totalmem();
+    return {
+      cpu: { time, used_percent: Number(percent.toFixed(2)) },
+      mem: { time, total, used: rss, used_percent: Number(((rss / total) * 100).toFixed(2)) },
+    };
+  }
+}
+
+export class NativeEngine implements Engine {
+  readonly name = 'native' as const;
+  private readonly pdeathsig = hasPdeathsig();
+
+  constructor(private readonly opts: NativeEngineOptions) {}
+
+  async prepare(_app: AppSpec): Promise<void> {}
+
+  async start(req: InstanceRequest): Promise<RunningInstance> {
+    const { workdir } = this.opts;
+    const dir = prepareInstanceDir(workdir, req.service, req.instance, this.opts.socketPath);
+    const program = resolveProgram(req.service.image, dir);
+    if (program.file !== process.execPath) makeExecutable(program.file);
+    const args = [...program.args, ...req.service.args];
+    const [file, argv] = this.pdeathsig ? ['setpriv', ['--pdeathsig', 'KILL', '--', program.file, ...args]] : [program.file, args];
+    const child = spawn(file, argv, {
+      cwd: dir,
+      env: req.env,
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      argv0: req.instance,
+    });
+    await new Promise<void>((resolve, reject) => {
+      child.once('spawn', resolve);
+      child.once('error', (err) => reject(new PermanentStartError(`cannot run ${program.describe} for instance ${req.instance}: ${err.message}`)));
+    });
+    const pid = child.pid!;
+    const startTicks = readStat(pid)?.startTicks ?? 0;
+    return new NativeInstance(req.instance, child, pid, startTicks, () => removeInstanceDir(workdir, req.service.name, req.instance));
+  }
+
+  async recover(records: InstanceRecord[]): Promise<number> {
+    let removed = 0;
+    const alive: number[] = [];
+    for (const r of records) {
+      if (!('process' in r)) continue;
+      const { pgid, start_ticks } = r.process;
+      // Only a process that is still the one we started: a pid alone may have been reused.
+      // If the leader is gone, its group's members started after it are still ours.
+      const st = readStat(pgid);
+      const ours = st ? st.startTicks === start_ticks : groupMembers(pgid).some((m) => m.startTicks >= start_ticks);
+      if (!ours) continue;
+      killGroup(pgid, 'SIGTERM');
+      alive.push(pgid);
+      removed++;
+    }
+    const deadline = Date.now() + 5000;
+    while (alive.some((p) => groupMembers(p).length > 0) && Date.now() < deadline) await sleep(50);
+    for (const p of alive) killGroup(p, 'SIGKILL');
+    return removed;
+  }
+
+  async close(): Promise<void> {}
+}
+
+function makeExecutable(file: string) {
+  try {
+    accessSync(file, constants.X_OK);
+  } catch {
+    try {
+      chmodSync(file, 0o755);
+    } catch {
+      // spawn will report it.
+    }
+  }
+}

@@ -1,0 +1,74 @@
+// Which program runs an image in native mode. Baetyl v1 configs name Docker images; we map
+// them to our own service entry points, ignoring registry and tag, so configs work unchanged.
+// A `package.yml` mounted at lib/baetyl/<image> (Baetyl's own native packaging) still wins.
+import { existsSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parse } from 'yaml';
+import { PermanentStartError } from '../engine.js';
+
+/** The repository root, found from this file (packages/master/dist/src/engine/native/). */
+export const REPO_ROOT = resolve(fileURLToPath(new URL('.', import.meta.url)), '../../../../../..');
+
+interface BuiltIn {
+  pkg: string;
+  args: string[];
+}
+
+const RUNTIME = (lang: string): BuiltIn => ({ pkg: 'runtime', args: ['--runtime', lang] });
+
+export const BUILT_IN_IMAGES: Record<string, BuiltIn> = {
+  'baetyl-hub': { pkg: 'hub', args: [] },
+  'baetyl-function-manager': { pkg: 'function-manager', args: [] },
+  'baetyl-function-python27': RUNTIME('python27'),
+  'baetyl-function-python36': RUNTIME('python36'),
+  'baetyl-function-node85': RUNTIME('node85'),
+  'baetyl-function-sql': RUNTIME('sql'),
+};
+
+/** `hub.baidubce.com/baetyl/baetyl-hub:latest` -> `baetyl-hub`; OpenEdge names map to Baetyl's. */
+export function shortImageName(image: string): string {
+  const last = image.split('/').pop() ?? image;
+  const name = last.split('@')[0]!.split(':')[0]!;
+  return name.replace(/^openedge-/, 'baetyl-');
+}
+
+export interface Program {
+  /** The executable; for our services, node itself. */
+  file: string;
+  args: string[];
+  /** For messages: what the image resolved to. */
+  describe: string;
+}
+
+/** Resolves the program for an image, looking first for a mounted package.yml in `instanceDir`. */
+export function resolveProgram(image: string, instanceDir: string): Program {
+  const candidates = [image.replace(/:/g, '/'), shortImageName(image)];
+  for (const c of candidates) {
+    const pkgDir = join(instanceDir, 'lib', 'baetyl', c);
+    const pkgFile = join(pkgDir, 'package.yml');
+    if (!existsSync(pkgFile)) continue;
+    let entry: unknown;
+    try {
+      entry = (parse(readFileSync(pkgFile, 'utf8')) as { entry?: unknown } | null)?.entry;
+    } catch (err) {
+      throw new PermanentStartError(`${pkgFile}: invalid YAML (${(err as Error).message.split('\n')[0]})`);
+    }
+    if (typeof entry !== 'string' || !entry) throw new PermanentStartError(`${pkgFile}: "entry" must name the program to run, like "bin/baetyl-hub"`);
+    const file = join(pkgDir, entry);
+    if (!existsSync(file)) throw new PermanentStartError(`${pkgFile}: entry "${entry}" does not exist (${file})`);
+    return { file, args: [], describe: `${file} (from ${pkgFile})` };
+  }
+  const short = shortImageName(image);
+  const builtIn = BUILT_IN_IMAGES[short];
+  if (!builtIn) {
+    throw new PermanentStartError(
+      `image "${image}" has no native program: use one of ${Object.keys(BUILT_IN_IMAGES).join(', ')}, or mount a package with a package.yml at lib/baetyl/${short}`,
+    );
+  }
+  const main = join(REPO_ROOT, 'packages', builtIn.pkg, 'dist', 'src', 'main.js');
+  if (!existsSync(main)) {
+    throw new PermanentStartError(`image "${image}" is the ${builtIn.pkg} service, which is not built yet (${main} is missing): run "make build"`);
+  }
+  return { file: process.execPath, args: [main, ...builtIn.args], describe: `packages/${builtIn.pkg}` };
+}

@@ -1,0 +1,343 @@
+// The master: loads conf.yml and application.yml, starts the engine and the API server, removes
+// what a previous master left behind, starts services in order, and stops everything on request.
+import { randomBytes, randomUUID } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { arch, cpus, freemem, hostname, loadavg, platform, totalmem, uptime } from 'node:os';
+import { isAbsolute, join, resolve } from 'node:path';
+import { closeLogger, createLogger, loadConfig, parseApiAddress, parseConfig, OPENEDGE_TWINS, type Logger } from '@baetyl/core';
+import { loadApp } from './app/load.js';
+import type { AppSpec, ServiceSpec } from './app/model.js';
+import { masterConfigSchema, type MasterConfig } from './conf/schema.js';
+import type { Engine } from './engine/engine.js';
+import { NativeEngine } from './engine/native/engine.js';
+import { ApiServer } from './api/server.js';
+import { readRecords, StatsWriter, type StatsFile } from './stats/store.js';
+import { Supervisor } from './supervisor/supervisor.js';
+import { VERSION } from './version.js';
+
+export interface MasterOptions {
+  workdir: string;
+  /** conf.yml, relative to the workdir unless absolute. */
+  config?: string;
+  /** Also log to stderr (default true). */
+  stderr?: boolean;
+}
+
+export interface LoadedConfig {
+  workdir: string;
+  confFile: string;
+  appFile: string;
+  conf: MasterConfig;
+  app: AppSpec;
+  warnings: string[];
+}
+
+export const DEFAULT_CONF = 'etc/baetyl/conf.yml';
+export const APP_FILE = 'var/db/baetyl/application.yml';
+export const STATS_FILE = 'var/db/baetyl/application.stats';
+export const CLI_TOKEN_FILE = 'var/run/baetyl/cli.token';
+export const PID_FILE = 'var/run/baetyl/baetyl.pid';
+
+/** The workdir's conf.yml path. */
+export function confPath(workdir: string, config = DEFAULT_CONF): string {
+  return isAbsolute(config) ? config : join(workdir, config);
+}
+
+/** Reads conf.yml (defaults when absent) only: what `stop` and `status` need. */
+export function loadMasterConfig(workdir: string, config?: string, warnings: string[] = []): MasterConfig {
+  if (!existsSync(workdir)) throw new Error(`workdir ${workdir} does not exist; pass an existing directory with -w`);
+  const file = confPath(workdir, config);
+  if (!existsSync(file) && config === undefined) {
+    warnings.push(`config file (${file}) not found, to use default config`);
+    // An empty document gets every default from the schema.
+    return parseConfig<MasterConfig>('{}', file, masterConfigSchema);
+  }
+  return loadConfig<MasterConfig>(file, masterConfigSchema, { onWarning: (w) => warnings.push(w) });
+}
+
+/** Loads and checks everything `start` needs, without starting anything. */
+export function loadAll(workdir: string, config?: string): LoadedConfig {
+  const warnings: string[] = [];
+  const abs = resolve(workdir);
+  const conf = loadMasterConfig(abs, config, warnings);
+  const appFile = join(abs, APP_FILE);
+  const app = existsSync(appFile) ? loadApp(appFile, { onWarning: (w) => warnings.push(w) }) : { version: '', services: [], volumes: {}, networks: {} };
+  if (!existsSync(appFile)) warnings.push(`application (${appFile}) not found, no service to start`);
+  return { workdir: abs, confFile: confPath(abs, config), appFile, conf, app, warnings };
+}
+
+interface ServiceState {
+  spec: ServiceSpec;
+  token: string;
+  instances: Map<string, Supervisor>;
+  /** Keys reported by instances through the API, merged into their stats. */
+  reports: Map<string, Record<string, unknown>>;
+}
+
+export class Master {
+  readonly workdir: string;
+  log!: Logger;
+  private cfg!: LoadedConfig;
+  private engine!: Engine;
+  private api!: ApiServer;
+  private readonly services = new Map<string, ServiceState>();
+  private stats!: StatsWriter;
+  private stopping?: Promise<void>;
+  private readonly cliToken = randomBytes(24).toString('hex');
+  private readonly startedAt = new Date();
+
+  constructor(private readonly opts: MasterOptions) {
+    this.workdir = resolve(opts.workdir);
+  }
+
+  get conf(): MasterConfig {
+    return this.cfg.conf;
+  }
+
+  get app(): AppSpec {
+    return this.cfg.app;
+  }
+
+  /** Starts everything; throws (with nothing left running) on bad config or a busy socket. */
+  async start(): Promise<void> {
+    this.cfg = loadAll(this.workdir, this.opts.config);
+    process.chdir(this.workdir);
+    for (const dir of ['var/db/baetyl', 'var/run/baetyl', 'var/log/baetyl']) mkdirSync(join(this.workdir, dir), { recursive: true });
+    const { conf } = this.cfg;
+    this.log = createLogger(conf.logger, { baetyl: 'master' }, { cwd: this.workdir, stderr: this.opts.stderr !== false });
+    for (const w of this.cfg.warnings) this.log.warn(w);
+    this.log.info(`mode: ${conf.mode}; grace: ${conf.grace * 1e6}; pwd: ${this.workdir}; api: ${conf.server.address}`);
+
+    const address = parseApiAddress(conf.server.address);
+    const socketPath = address.kind === 'unix' ? resolve(this.workdir, address.path) : undefined;
+    if (conf.mode === 'docker') {
+      throw new Error('docker mode is not available in this build yet; set "mode: native" in conf.yml');
+    }
+    this.engine = new NativeEngine({ workdir: this.workdir, ...(socketPath ? { socketPath } : {}) });
+    this.log.info('engine started');
+
+    this.api = new ApiServer(this, this.log.child({ api: 'server' }));
+    try {
+      await this.api.listen(conf.server.address, conf.server.timeout, this.workdir);
+    } catch (err) {
+      await this.engine.close();
+      throw err;
+    }
+    this.log.info('server started');
+    writeFileSync(join(this.workdir, CLI_TOKEN_FILE), this.cliToken, { mode: 0o600 });
+    writeFileSync(join(this.workdir, PID_FILE), String(process.pid));
+
+    const statsFile = join(this.workdir, STATS_FILE);
+    const leftovers = readRecords(statsFile);
+    if (leftovers.length) {
+      const removed = await this.engine.recover(leftovers);
+      if (removed) this.log.warn(`removed ${removed} instance(s) left running by a previous master`);
+    }
+    this.stats = new StatsWriter(statsFile, () => this.snapshot());
+    this.stats.flush();
+
+    await this.engine.prepare(this.cfg.app);
+    for (const spec of this.cfg.app.services) {
+      if (this.stopping) return;
+      await this.startService(spec);
+    }
+    this.log.info(`app version (${this.cfg.app.version}) committed`);
+    this.log.info('services started');
+  }
+
+  private systemEnv(): Record<string, string> {
+    const { conf } = this.cfg;
+    const address = parseApiAddress(conf.server.address);
+    const env: Record<string, string> = {
+      // Native instances reach the socket through the link in their own directory.
+      BAETYL_MASTER_API_ADDRESS: address.kind === 'unix' ? 'unix://var/run/baetyl.sock' : conf.server.address,
+      BAETYL_MASTER_API_VERSION: 'v1',
+      BAETYL_HOST_OS: platform(),
+      BAETYL_SERVICE_MODE: conf.mode,
+    };
+    if (address.kind === 'unix') env.BAETYL_MASTER_API_SOCKET = resolve(this.workdir, address.path);
+    if (conf.snfile) {
+      try {
+        env.BAETYL_HOST_SN = readFileSync(resolve(this.workdir, conf.snfile), 'utf8').trim();
+      } catch {
+        this.log.warn(`snfile ${conf.snfile} cannot be read, BAETYL_HOST_SN is not set`);
+      }
+    }
+    return env;
+  }
+
+  private instanceEnv(state: ServiceState, instance: string, dynamic?: Record<string, string>): Record<string, string> {
+    const system: Record<string, string> = {
+      ...this.systemEnv(),
+      BAETYL_SERVICE_NAME: state.spec.name,
+      BAETYL_SERVICE_INSTANCE_NAME: instance,
+    };
+    if (!dynamic) system.BAETYL_SERVICE_TOKEN = state.token;
+    for (const [k, v] of Object.entries({ ...system })) {
+      const twin = OPENEDGE_TWINS[k];
+      if (twin) system[twin] = v;
+    }
+    const inherited = this.cfg.conf.mode === 'native' ? (process.env as Record<string, string>) : {};
+    const env = { ...inherited, ...state.spec.env, ...system, ...(dynamic ?? {}) };
+    // A dynamic instance never gets a token: it cannot call the master API.
+    if (dynamic) {
+      delete env.BAETYL_SERVICE_TOKEN;
+      delete env.OPENEDGE_SERVICE_TOKEN;
+    }
+    return env;
+  }
+
+  private async startService(spec: ServiceSpec): Promise<void> {
+    const state: ServiceState = { spec, token: randomUUID(), instances: new Map(), reports: new Map() };
+    this.services.set(spec.name, state);
+    this.log.debug(`${spec.name} replica: ${spec.replica}`);
+    for (let i = 0; i < spec.replica; i++) {
+      const name = i === 0 ? spec.name : `${spec.name}.i${i}`;
+      await this.startInstance(state, name);
+    }
+    this.log.info(`service (${spec.name}) started`);
+  }
+
+  private async startInstance(state: ServiceState, name: string, dynamic?: Record<string, string>): Promise<Supervisor> {
+    const existing = state.instances.get(name);
+    if (existing) await existing.stop(this.cfg.conf.grace);
+    const sup = new Supervisor(
+      { service: state.spec, instance: name, env: this.instanceEnv(state, name, dynamic) },
+      this.engine,
+      state.spec.restart,
+      this.log,
+      {
+        changed: () => this.stats.schedule(),
+        ended: (s) => {
+          if (state.instances.get(name) === s) state.instances.delete(name);
+          state.reports.delete(name);
+          this.stats.schedule();
+        },
+      },
+    );
+    state.instances.set(name, sup);
+    await sup.start();
+    return sup;
+  }
+
+  // --- used by the API ---
+
+  hasService(name: string): boolean {
+    return this.services.has(name);
+  }
+
+  tokenOf(service: string): string | undefined {
+    return this.services.get(service)?.token;
+  }
+
+  get cliSecret(): string {
+    return this.cliToken;
+  }
+
+  async startDynamic(service: string, instance: string, env: Record<string, string>): Promise<void> {
+    const state = this.services.get(service);
+    if (!state) throw new Error(`service (${service}) not found`);
+    if (this.stopping) throw new Error('master is stopping');
+    const sup = await this.startInstance(state, instance, env);
+    if (sup.status === 'failed') throw new Error(`instance (${instance}) failed to start: ${sup.lastError ?? 'unknown error'}`);
+  }
+
+  async stopDynamic(service: string, instance: string): Promise<void> {
+    const state = this.services.get(service);
+    if (!state) throw new Error(`service (${service}) not found`);
+    await state.instances.get(instance)?.stop(this.cfg.conf.grace);
+  }
+
+  report(service: string, instance: string, body: Record<string, unknown>): void {
+    const state = this.services.get(service);
+    if (!state) throw new Error(`service (${service}) not found`);
+    if (!state.instances.has(instance)) throw new Error(`instance (${instance}) not found`);
+    state.reports.set(instance, { ...(state.reports.get(instance) ?? {}), ...body });
+  }
+
+  private snapshot(): StatsFile {
+    const out: StatsFile = {};
+    for (const [name, state] of this.services) {
+      const instances: Record<string, Record<string, unknown>> = {};
+      for (const [iname, sup] of state.instances) {
+        instances[iname] = {
+          status: sup.status,
+          ...(sup.startedAt ? { start_time: sup.startedAt.toISOString() } : {}),
+          restarts: sup.restarts,
+          ...(sup.running ? sup.running.record : {}),
+        };
+      }
+      out[name] = instances;
+    }
+    return out;
+  }
+
+  /** The inspect document of Baetyl's API (§1.10), with per-instance cpu and memory. */
+  async inspect(): Promise<Record<string, unknown>> {
+    const services = [];
+    for (const [name, state] of this.services) {
+      const instances = [];
+      for (const [iname, sup] of state.instances) {
+        const usage = await sup.running?.usage();
+        const rec = sup.running?.record;
+        instances.push({
+          name: iname,
+          status: sup.status,
+          ...(sup.startedAt ? { start_time: sup.startedAt.toISOString() } : {}),
+          restarts: sup.restarts,
+          ...(rec && 'process' in rec ? { process: { id: rec.process.id, name: rec.process.name } } : {}),
+          ...(rec && 'container' in rec ? { container: rec.container } : {}),
+          ...(usage ? { cpu_stats: usage.cpu, mem_stats: usage.mem } : {}),
+          ...(sup.lastError && sup.status !== 'running' ? { error: sup.lastError } : {}),
+          ...(state.reports.get(iname) ?? {}),
+        });
+      }
+      services.push({ name, instances });
+    }
+    const now = new Date().toISOString();
+    return {
+      time: now,
+      software: {
+        os: platform(),
+        arch: arch(),
+        pwd: this.workdir,
+        mode: this.cfg.conf.mode,
+        node_version: process.version,
+        bin_version: VERSION,
+        git_revision: '',
+        conf_version: this.cfg.app.version,
+        start_time: this.startedAt.toISOString(),
+        pid: String(process.pid),
+      },
+      hardware: {
+        host_stats: { hostname: hostname(), uptime: uptime(), os: platform(), arch: arch() },
+        mem_stats: { time: now, total: totalmem(), free: freemem(), used: totalmem() - freemem(), used_percent: Number((((totalmem() - freemem()) / totalmem()) * 100).toFixed(2)) },
+        cpu_stats: { time: now, cores: cpus().length, load: loadavg() },
+      },
+      services,
+    };
+  }
+
+  /** Stops every service in parallel, then the server and the engine. Idempotent. */
+  stop(): Promise<void> {
+    this.stopping ??= this.doStop();
+    return this.stopping;
+  }
+
+  private async doStop(): Promise<void> {
+    await this.api?.close();
+    this.log?.info('server stopped');
+    const grace = this.cfg?.conf.grace ?? 30_000;
+    await Promise.all(
+      [...this.services.values()].map(async (state) => {
+        await Promise.all([...state.instances.values()].map((s) => s.stop(grace)));
+        this.log.info(`service (${state.spec.name}) stopped`);
+      }),
+    );
+    this.stats?.flush();
+    await this.engine?.close();
+    this.log?.info('engine stopped');
+    for (const f of [CLI_TOKEN_FILE, PID_FILE]) rmSync(join(this.workdir, f), { force: true });
+    if (this.log) await closeLogger(this.log);
+  }
+}
