@@ -93,3 +93,9 @@ test('duration and size units', () => {
   assert.equal(parseSize(100), 100);
   assert.throws(() => parseSize('lots'), /expected a size/);
 });
+
+test('YAML anchors and aliases are each validated on their own copy', () => {
+  const text = 'services:\n  - &a {name: a}\n  - *a\n';
+  const cfg = parseConfig<{ services: Array<{ name: string; replica: number }> }>(text, 'a.yml', schema);
+  assert.deepEqual(cfg.services, [{ name: 'a', replica: 0 }, { name: 'a', replica: 0 }]);
+});

@@ -101,7 +101,8 @@ export function parseYaml(text: string, file: string, opts: LoadOptions = {}): P
       }),
     );
   }
-  const value = doc.toJS() ?? {};
+  // YAML aliases share one object; validation fills and converts in place, so unshare them.
+  const value = JSON.parse(JSON.stringify(doc.toJS() ?? {})) as unknown;
   return { value, doc, lines };
 }
 

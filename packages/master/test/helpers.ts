@@ -1,0 +1,154 @@
+// Test helpers: a temp workdir with test services packaged the Baetyl v1 native way
+// (a package.yml mounted at lib/baetyl/<image>), and a real master process started on it.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import { MasterClient } from '@baetyl/core';
+import { stringify } from 'yaml';
+
+export const BAETYL = fileURLToPath(new URL('../../bin/baetyl.js', import.meta.url));
+const PROGRAM = fileURLToPath(new URL('../../test/fixtures/program.js', import.meta.url));
+
+export interface TestService {
+  name: string;
+  replica?: number;
+  env?: Record<string, string>;
+  restart?: Record<string, unknown>;
+  image?: string;
+  mounts?: Array<{ name: string; path: string; readonly?: boolean }>;
+}
+
+export interface Workdir {
+  dir: string;
+  out: string;
+}
+
+/** A workdir whose services all run test/fixtures/program.js, recording into `out`. */
+export function makeWorkdir(services: TestService[], conf: Record<string, unknown> = {}, extraVolumes: Array<{ name: string; path: string }> = []): Workdir {
+  const dir = mkdtempSync(join(tmpdir(), 'baetyl-wd-'));
+  const out = join(dir, 'out');
+  mkdirSync(out);
+  mkdirSync(join(dir, 'etc/baetyl'), { recursive: true });
+  mkdirSync(join(dir, 'var/db/baetyl'), { recursive: true });
+  mkdirSync(join(dir, 'pkg/bin'), { recursive: true });
+  copyFileSync(PROGRAM, join(dir, 'pkg/bin/program.js'));
+  chmodSync(join(dir, 'pkg/bin/program.js'), 0o755);
+  writeFileSync(join(dir, 'pkg/package.yml'), 'entry: bin/program.js\n');
+  writeFileSync(join(dir, 'etc/baetyl/conf.yml'), stringify({ mode: 'native', grace: '2s', logger: { level: 'debug' }, ...conf }));
+  const app = {
+    version: 'v7',
+    services: services.map((s) => ({
+      name: s.name,
+      image: s.image ?? 'test-program',
+      replica: s.replica ?? 1,
+      mounts: s.mounts ?? [{ name: 'pkg', path: `lib/baetyl/${s.image ?? 'test-program'}`, readonly: true }],
+      env: { OUT: out, ...(s.env ?? {}) },
+      ...(s.restart ? { restart: s.restart } : {}),
+    })),
+    volumes: [{ name: 'pkg', path: 'pkg' }, ...extraVolumes],
+  };
+  writeFileSync(join(dir, 'var/db/baetyl/application.yml'), stringify(app));
+  return { dir, out };
+}
+
+export interface RunningMaster {
+  child: ChildProcess;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  stderr: () => string;
+  log: () => string;
+  stop: () => Promise<void>;
+}
+
+export function runBaetyl(args: string[], cwd?: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [BAETYL, ...args], { cwd: cwd ?? process.cwd(), stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('exit', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+export async function startMaster(wd: Workdir, { waitFor = 'services started' }: { waitFor?: string } = {}): Promise<RunningMaster> {
+  const child = spawn(process.execPath, [BAETYL, 'start', '-w', wd.dir], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr!.on('data', (d) => (stderr += d));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => child.on('exit', (code, signal) => r({ code, signal })));
+  const log = () => (existsSync(join(wd.dir, 'var/log/baetyl/baetyl.log')) ? readFileSync(join(wd.dir, 'var/log/baetyl/baetyl.log'), 'utf8') : '');
+  const m: RunningMaster = {
+    child,
+    exited,
+    stderr: () => stderr,
+    log,
+    stop: async () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      await exited;
+    },
+  };
+  let done = false;
+  void exited.then(() => (done = true));
+  await waitUntil(() => log().includes(waitFor) || done, `master to log "${waitFor}"`);
+  if (done && !log().includes(waitFor)) throw new Error(`master exited early: ${stderr}`);
+  return m;
+}
+
+/** Polls `cond` until true; fails after a generous limit (the machine may be busy). */
+export async function waitUntil(cond: () => boolean | Promise<boolean>, what: string, limitMs = 60_000): Promise<void> {
+  const end = Date.now() + limitMs;
+  while (Date.now() < end) {
+    if (await cond()) return;
+    await sleep(50);
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+export function starts(wd: Workdir): Array<{ at: number; service: string; instance: string; pid: number }> {
+  const file = join(wd.out, 'starts.log');
+  if (!existsSync(file)) return [];
+  return readFileSync(file, 'utf8')
+    .trim()
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => {
+      const [at, service, instance, pid] = l.split(' ');
+      return { at: Number(at), service: service!, instance: instance!, pid: Number(pid) };
+    });
+}
+
+/** What an instance recorded at start (waits until it has). */
+export async function instanceEnv(wd: Workdir, instance: string): Promise<{ env: Record<string, string>; cwd: string; pid: number }> {
+  const file = join(wd.out, `${instance}.env.json`);
+  await waitUntil(() => existsSync(file), `${instance} to record its env`);
+  // The file is written in one call, but may be caught half-written.
+  for (;;) {
+    try {
+      return JSON.parse(readFileSync(file, 'utf8'));
+    } catch {
+      await sleep(20);
+    }
+  }
+}
+
+/** A client of the master's API authenticated as `service` (its token read from what it recorded). */
+export async function clientAs(wd: Workdir, service: string, instance = service): Promise<MasterClient> {
+  const { env } = await instanceEnv(wd, instance);
+  return new MasterClient({ address: `unix://${join(wd.dir, 'var/run/baetyl.sock')}`, username: service, password: env.BAETYL_SERVICE_TOKEN ?? '' });
+}
+
+export function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return false;
+  }
+  // A zombie is not alive.
+  try {
+    return !readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z ');
+  } catch {
+    return false;
+  }
+}
