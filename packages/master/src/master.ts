@@ -85,6 +85,7 @@ export class Master {
   private stopping?: Promise<void>;
   private readonly cliToken = randomBytes(24).toString('hex');
   private readonly startedAt = new Date();
+  private ownsRunFiles = false;
 
   constructor(private readonly opts: MasterOptions) {
     this.workdir = resolve(opts.workdir);
@@ -126,6 +127,7 @@ export class Master {
     this.log.info('server started');
     writeFileSync(join(this.workdir, CLI_TOKEN_FILE), this.cliToken, { mode: 0o600 });
     writeFileSync(join(this.workdir, PID_FILE), String(process.pid));
+    this.ownsRunFiles = true;
 
     const statsFile = join(this.workdir, STATS_FILE);
     const leftovers = readRecords(statsFile);
@@ -337,7 +339,8 @@ export class Master {
     this.stats?.flush();
     await this.engine?.close();
     this.log?.info('engine stopped');
-    for (const f of [CLI_TOKEN_FILE, PID_FILE]) rmSync(join(this.workdir, f), { force: true });
+    // Only files this master wrote: a master refused for a busy socket must not remove the other's.
+    if (this.ownsRunFiles) for (const f of [CLI_TOKEN_FILE, PID_FILE]) rmSync(join(this.workdir, f), { force: true });
     if (this.log) await closeLogger(this.log);
   }
 }

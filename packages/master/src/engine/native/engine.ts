@@ -1,7 +1,8 @@
 // The native engine: every instance is a process (in its own process group) started from the
-// instance's own directory. Processes die with the master (parent-death signal through
-// util-linux's setpriv, where present), and a later master removes any it recorded and finds alive.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+// instance's own directory. Process groups die with the master, even one killed with SIGKILL (the
+// guardian sees to it), and a later master removes any it recorded and finds alive.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { Guardian } from './guardian.js';
 import { accessSync, chmodSync, constants } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { AppSpec } from '../../app/model.js';
@@ -13,10 +14,6 @@ import { totalmem } from 'node:os';
 
 const OUTPUT_LINES = 200;
 
-function hasPdeathsig(): boolean {
-  const res = spawnSync('setpriv', ['--pdeathsig', 'KILL', '--', 'true'], { stdio: 'ignore' });
-  return res.status === 0;
-}
 
 export interface NativeEngineOptions {
   workdir: string;
@@ -97,7 +94,7 @@ class NativeInstance implements RunningInstance {
 
 export class NativeEngine implements Engine {
   readonly name = 'native' as const;
-  private readonly pdeathsig = hasPdeathsig();
+  private readonly guardian = new Guardian();
 
   constructor(private readonly opts: NativeEngineOptions) {}
 
@@ -109,8 +106,7 @@ export class NativeEngine implements Engine {
     const program = resolveProgram(req.service.image, dir);
     if (program.file !== process.execPath) makeExecutable(program.file);
     const args = [...program.args, ...req.service.args];
-    const [file, argv] = this.pdeathsig ? ['setpriv', ['--pdeathsig', 'KILL', '--', program.file, ...args]] : [program.file, args];
-    const child = spawn(file, argv, {
+    const child = spawn(program.file, args, {
       cwd: dir,
       env: req.env,
       detached: true,
@@ -123,7 +119,11 @@ export class NativeEngine implements Engine {
     });
     const pid = child.pid!;
     const startTicks = readStat(pid)?.startTicks ?? 0;
-    return new NativeInstance(req.instance, child, pid, startTicks, () => removeInstanceDir(workdir, req.service.name, req.instance));
+    this.guardian.watch(pid);
+    return new NativeInstance(req.instance, child, pid, startTicks, () => {
+      this.guardian.forget(pid);
+      removeInstanceDir(workdir, req.service.name, req.instance);
+    });
   }
 
   async recover(records: InstanceRecord[]): Promise<number> {
@@ -147,7 +147,9 @@ export class NativeEngine implements Engine {
     return removed;
   }
 
-  async close(): Promise<void> {}
+  async close(): Promise<void> {
+    this.guardian.close();
+  }
 }
 
 function makeExecutable(file: string) {
