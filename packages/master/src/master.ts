@@ -9,7 +9,7 @@ import { loadApp } from './app/load.js';
 import type { AppSpec, ServiceSpec } from './app/model.js';
 import { masterConfigSchema, type MasterConfig } from './conf/schema.js';
 import type { Engine } from './engine/engine.js';
-import { NativeEngine } from './engine/native/engine.js';
+import { createEngine, instanceApiAddress } from './engine/create.js';
 import { ApiServer } from './api/server.js';
 import { readRecords, StatsWriter, type StatsFile } from './stats/store.js';
 import { Supervisor } from './supervisor/supervisor.js';
@@ -111,10 +111,7 @@ export class Master {
 
     const address = parseApiAddress(conf.server.address);
     const socketPath = address.kind === 'unix' ? resolve(this.workdir, address.path) : undefined;
-    if (conf.mode === 'docker') {
-      throw new Error('docker mode is not available in this build yet; set "mode: native" in conf.yml');
-    }
-    this.engine = new NativeEngine({ workdir: this.workdir, ...(socketPath ? { socketPath } : {}) });
+    this.engine = await createEngine({ conf, workdir: this.workdir, log: this.log, ...(socketPath ? { socketPath } : {}) });
     this.log.info('engine started');
 
     this.api = new ApiServer(this, this.log.child({ api: 'server' }));
@@ -151,8 +148,7 @@ export class Master {
     const { conf } = this.cfg;
     const address = parseApiAddress(conf.server.address);
     const env: Record<string, string> = {
-      // Native instances reach the socket through the link in their own directory.
-      BAETYL_MASTER_API_ADDRESS: address.kind === 'unix' ? 'unix://var/run/baetyl.sock' : conf.server.address,
+      BAETYL_MASTER_API_ADDRESS: instanceApiAddress(conf.mode, conf.server.address),
       BAETYL_MASTER_API_VERSION: 'v1',
       BAETYL_HOST_OS: platform(),
       BAETYL_SERVICE_MODE: conf.mode,
