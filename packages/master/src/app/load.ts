@@ -176,8 +176,9 @@ function fromCompose(app: ComposeApp, parsed: ParsedYaml, file: string): AppSpec
         kind = source.startsWith('/') || source.startsWith('.') ? 'bind' : 'volume';
       } else {
         ({ source, target } = v);
-        readonly = v.read_only;
-        kind = v.type;
+        // Defaults inside anyOf are not filled by the schema.
+        readonly = v.read_only ?? false;
+        kind = v.type ?? 'volume';
       }
       if (kind === 'volume') {
         const vol = volumes[source];
