@@ -32,7 +32,8 @@ export async function startFunctionManager(config: FunctionManagerConfig, deps: 
   const log = deps.logger;
   let master = deps.master;
   let launcher = deps.launcher;
-  if (!launcher) {
+  // The master API is needed only to run functions.
+  if (!launcher && config.functions.length > 0) {
     master ??= MasterClient.fromEnv();
     launcher = new MasterLauncher(master, deps.mode ?? readServiceContext().mode);
   }
@@ -58,7 +59,7 @@ export async function startFunctionManager(config: FunctionManagerConfig, deps: 
         backoffMax: fn.backoff.max,
         concurrency: deps.instanceConcurrency ?? 1,
       },
-      launcher,
+      launcher!,
       log.child({ function: fn.name }),
     );
     pools.set(fn.name, pool);

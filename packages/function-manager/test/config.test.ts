@@ -152,6 +152,8 @@ test('QoS 2, unknown keys, min above max and a missing hub address are refused',
   assert.match(problem(TUTORIAL.replace('tcp://localhub:1883', 'localhub:1883')), /hub\.address: "localhub:1883" is not a hub address/);
   assert.match(problem(TUTORIAL.replace('func-sql-filter-1', 'func-python27-sayhi-1')), /rules\[1\]\.clientid: clientid "func-python27-sayhi-1" is already used by rules\[0\]/);
   assert.match(problem(TUTORIAL.replace('- name: sql-filter', '- name: python27-sayhi')), /functions\[1\]\.name: function "python27-sayhi" is already defined at functions\[0\]/);
+  const shared = TUTORIAL.replace('password: hahaha', 'password: hahaha\n  clientid: fm').replace('- clientid: func-python27-sayhi-1\n   ', '-').replace('- clientid: func-sql-filter-1\n   ', '-');
+  assert.match(problem(shared), /rules\[1\]: clientid "fm" \(from hub\.clientid\) is already used by rules\[0\]/);
 });
 
 test('a missing file is a ConfigError, and main exits 1 with the message on stderr', () => {

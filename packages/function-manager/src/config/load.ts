@@ -88,11 +88,16 @@ function checkConfig(cfg: FunctionManagerConfig, parsed: ParsedYaml): ConfigProb
     if (sub) add(['rules', i, 'subscribe', 'topic'], `${label}: "${rule.subscribe.topic}" is not a valid topic filter: ${sub}`);
     const pub = topicNameProblem(rule.publish.topic);
     if (pub) add(['rules', i, 'publish', 'topic'], `${label}: "${rule.publish.topic}" is not a valid topic to publish on: ${pub}`);
-    if (rule.clientid) {
-      const first = clientids.get(rule.clientid);
+    // A rule without clientid uses hub.clientid (Baetyl: the rule's, even empty, always won).
+    const clientid = rule.clientid || cfg.hub.clientid;
+    if (clientid) {
+      const first = clientids.get(clientid);
       if (first !== undefined) {
-        add(['rules', i, 'clientid'], `clientid "${rule.clientid}" is already used by rules[${first}]; two connections with one client id keep kicking each other off the hub`);
-      } else clientids.set(rule.clientid, i);
+        add(
+          rule.clientid ? ['rules', i, 'clientid'] : ['rules', i],
+          `clientid "${clientid}"${rule.clientid ? '' : ' (from hub.clientid)'} is already used by rules[${first}]; two connections with one client id keep kicking each other off the hub, give each rule its own clientid`,
+        );
+      } else clientids.set(clientid, i);
     }
   });
   return problems;

@@ -378,8 +378,11 @@ export class FunctionPool {
   }
 
   private track(work: Promise<void>): void {
-    this.pending.add(work);
-    void work.finally(() => this.pending.delete(work));
+    const guarded = work.catch((err: Error) => {
+      this.log.error(`pool of function (${this.functionName}): ${err.stack ?? err.message}`);
+    });
+    this.pending.add(guarded);
+    void guarded.finally(() => this.pending.delete(guarded));
   }
 }
 

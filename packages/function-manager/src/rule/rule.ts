@@ -136,10 +136,13 @@ export class Rule {
     const conn = this.client!.stream as Duplex;
     this.pool.reserve().then(
       (reservation) => {
-        if (this.stopping) {
+        // A QoS 1 message whose connection died while it waited comes again on the next one.
+        if (this.stopping || (packet.qos > 0 && conn.destroyed)) {
           reservation.release();
         } else {
-          const work = this.process(packet, reservation, conn);
+          const work = this.process(packet, reservation, conn).catch((err: Error) => {
+            this.log.error(`message on ${packet.topic} not processed: ${err.stack ?? err.message}`);
+          });
           this.processing.add(work);
           void work.finally(() => this.processing.delete(work));
         }
