@@ -113,6 +113,28 @@ test('docker mode: the runtime listens on 0.0.0.0:50051 and is dialled by instan
   }
 });
 
+test('an instance the master cannot start fails the attempts with a plain error; the rule goes on', async () => {
+  // The master knows no service "function-f": every start is refused with 400.
+  const s = await startScenario({ services: ['function-other'], config: oneFunction() });
+  try {
+    await subscribed(s, 1);
+    const { client, received, publish } = await testClient(s.broker.url, ['t/out'], 1);
+    await publish('t', '{"op":"echo","n":1}', { qos: 1 });
+    await publish('t', '{"op":"echo","n":2}', { qos: 1 });
+    await waitFor('two error payloads', () => received.length === 2, 60_000, detail(s));
+    for (const r of received) {
+      const out = JSON.parse(r.payload.toString()) as ErrorPayload;
+      assert.equal(out.errorType, '*errors.errorString');
+      assert.match(out.errorMessage, /^failed to start instance \(function-f\.f\.1\) of function \(f\) through the master API: .*400 service \(function-f\) not found$/);
+    }
+    // 3 attempts for each message; each failed start is followed by a stop, in case it half happened.
+    assert.equal(s.master.stops().length, 6);
+    await client.endAsync();
+  } finally {
+    await s.cleanup();
+  }
+});
+
 test('the rules reconnect when the hub comes back, subscribe again, and go on', async () => {
   const s = await startScenario({ services: ['function-f'], config: oneFunction() });
   try {
