@@ -136,6 +136,7 @@ export class Rule {
       return;
     }
     const conn = this.client!.stream as Duplex;
+    const receivedAt = Date.now();
     let ids: Set<number> | undefined;
     if (packet.qos > 0 && packet.messageId !== undefined) {
       ids = this.inProgress.get(conn) ?? new Set<number>();
@@ -158,7 +159,7 @@ export class Rule {
           reservation.release();
           done();
         } else {
-          const work = this.process(packet, reservation, conn).catch((err: Error) => {
+          const work = this.process(packet, receivedAt, reservation, conn).catch((err: Error) => {
             this.log.error(`message on ${packet.topic} not processed: ${err.stack ?? err.message}`);
           });
           this.processing.add(work);
@@ -176,15 +177,15 @@ export class Rule {
     );
   }
 
-  private async process(packet: IPublishPacket, reservation: Reservation, conn: Duplex): Promise<void> {
+  private async process(packet: IPublishPacket, receivedAt: number, reservation: Reservation, conn: Duplex): Promise<void> {
     const fn = this.cfg.function.name;
     const qos = packet.qos > 0 ? 1 : 0;
     const msg: FunctionMessage = {
       ID: qos > 0 ? (packet.messageId ?? 0) : 0,
       QOS: qos,
       Topic: packet.topic,
-      Payload: typeof packet.payload === 'string' ? Buffer.from(packet.payload) : Buffer.from(packet.payload),
-      Timestamp: Math.floor(Date.now() / 1000),
+      Payload: Buffer.from(packet.payload),
+      Timestamp: Math.floor(receivedAt / 1000),
       FunctionName: fn,
       FunctionInvokeID: randomUUID(),
     };
