@@ -1,7 +1,7 @@
 // One runtime instance: the executor for its language behind the gRPC server.
 import { formatDuration, type Logger } from '@baetyl/core';
 import type { RuntimeConfig, RuntimeKind } from './config/config.js';
-import type { Executor } from './host/executor.js';
+import { NOT_FOUND_DETAILS, type Executor } from './host/executor.js';
 import { WorkerPool } from './host/pool.js';
 import type { FunctionSpec } from './host/protocol.js';
 import { serveFunctions, type RunningServer } from './host/server.js';
@@ -14,8 +14,6 @@ import { SqlExecutor } from './sql/executor.js';
 export const DEFAULT_WORKERS = 4;
 /** Spare workers are stopped after this long idle when runtime.idle is not set. */
 export const DEFAULT_IDLE_MS = 5 * 60_000;
-/** v1's text for a FunctionName the instance does not have (python and node alike). */
-export const NOT_FOUND_DETAILS = 'Exception calling application: function not found';
 
 export interface StartOptions {
   kind: RuntimeKind;

@@ -14,6 +14,9 @@ export interface Executor {
   close(): Promise<void>;
 }
 
+/** v1's text for a FunctionName the instance does not have. */
+export const NOT_FOUND_DETAILS = 'Exception calling application: function not found';
+
 export function deadlineExceeded(what: string): CallResult {
   return { ok: false, code: status.DEADLINE_EXCEEDED, details: `Deadline Exceeded: ${what}` };
 }
