@@ -75,8 +75,11 @@ async function main(): Promise<void> {
   try {
     running = await startRuntime(cfg, { kind: args.runtime, cwd, configFile: args.config, logger });
   } catch (err) {
-    logger.error(`cannot start the ${args.runtime} runtime: ${(err as Error).message}`);
+    const text = `cannot start the ${args.runtime} runtime: ${(err as Error).message}`;
+    logger.error(text);
     await closeLogger(logger);
+    // The log line escapes quotes and newlines; say it once more as plain text for whoever reads stderr.
+    process.stderr.write(`baetyl-function-${args.runtime}: ${text}\n`);
     process.exit(1);
   }
   if (stopping) await running.close();
