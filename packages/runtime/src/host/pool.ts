@@ -93,7 +93,8 @@ export class WorkerPool implements Executor {
         msg.Payload,
       );
       clearTimeout(timer);
-      this.release(w);
+      if (!out.ok && out.retire) void w.stop();
+      else this.release(w);
       return out.ok ? out : { ok: false, code: status.UNKNOWN, details: out.details };
     } catch (err) {
       clearTimeout(timer);

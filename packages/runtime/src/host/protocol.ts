@@ -51,6 +51,8 @@ export interface ErrorFrame extends FrameHeader {
   type: 'error';
   seq: number;
   details: string;
+  /** The worker is about to exit (its state is not trustworthy): do not give it another call. */
+  retire?: boolean;
 }
 
 /** worker -> host: a line for the runtime log (tracebacks of user errors). */

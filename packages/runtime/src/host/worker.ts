@@ -35,7 +35,7 @@ export class WorkerExitError extends Error {
   }
 }
 
-export type CallOutcome = { ok: true; payload: Buffer } | { ok: false; details: string };
+export type CallOutcome = { ok: true; payload: Buffer } | { ok: false; details: string; retire?: boolean };
 
 interface Pending {
   seq: number;
@@ -185,7 +185,7 @@ export class WorkerProcess {
           return;
         }
         this.pending = undefined;
-        p.resolve(h.type === 'result' ? { ok: true, payload: body } : { ok: false, details: h.details });
+        p.resolve(h.type === 'result' ? { ok: true, payload: body } : { ok: false, details: h.details, retire: h.retire === true });
         break;
       }
       default:

@@ -100,6 +100,8 @@ const ERR_FORMAT = 'Exception calling application: %s';
 
 /** The call in progress, so an uncaught error can still be answered. */
 let current: { fail: (err: unknown) => void } | undefined;
+/** Set once the worker decided to exit: its last answer tells the host not to reuse it. */
+let retiring = false;
 
 function runCall(h: CallFrame, body: Buffer): void {
   const fn = functions.get(h.fn);
@@ -136,7 +138,7 @@ function runCall(h: CallFrame, body: Buffer): void {
       const stack = err instanceof Error && err.stack ? err.stack : describe(err);
       log('error', `function "${h.fn}" failed: ${stack}`);
       const text = util.format("('[UserCodeInvoke]', %s)", describe(err));
-      send({ type: 'error', seq: h.seq, details: util.format(ERR_FORMAT, text) });
+      send({ type: 'error', seq: h.seq, details: util.format(ERR_FORMAT, text), retire: retiring });
       return;
     }
     // v1's rule, loose equality on purpose: anything == "" (undefined, null, "", 0, false, []) publishes nothing.
@@ -189,6 +191,7 @@ function runCall(h: CallFrame, body: Buffer): void {
 
 function onFatal(err: unknown): void {
   const call = current;
+  retiring = true;
   if (call) {
     call.fail(err);
     log('error', 'the worker is restarted after an uncaught error');
