@@ -254,8 +254,14 @@ def main():
     write_frame({'type': 'ready', 'version': version})
     while True:
         header, body = inbox.get()
-        if header.get('type') == 'call':
+        if header.get('type') != 'call':
+            continue
+        try:
             handle_call(functions, header, body)
+        except Exception:  # noqa: BLE001 - a bug here must not take the worker down silently
+            write_frame({'type': 'error', 'seq': header.get('seq'), 'retire': True,
+                         'details': 'Exception calling application: python worker error: %s' % traceback.format_exc()})
+            os._exit(1)
 
 
 if __name__ == '__main__':
