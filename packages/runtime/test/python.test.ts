@@ -111,6 +111,21 @@ const expected = {
   },
 } as const;
 
+/** A pyenv Python 3.7+ (for the repr test), if installed. */
+function findNewerPython(): string | undefined {
+  const root = join(process.env.PYENV_ROOT ?? join(process.env.HOME ?? '/root', '.pyenv'), 'versions');
+  let names: string[];
+  try {
+    names = readdirSync(root);
+  } catch {
+    return undefined;
+  }
+  const v = names.find((n) => /^3\.(?:[7-9]|1\d)\.\d+$/.test(n));
+  if (!v) return undefined;
+  const minor = v.split('.').slice(0, 2).join('.');
+  return join(root, v, 'bin', `python${minor}`);
+}
+
 const fill = (s: string) => s.replace('<uuid>', UUID).replace('<ts>', String(TS));
 
 for (const kind of ['python27', 'python36'] as const) {
@@ -328,6 +343,24 @@ for (const kind of ['python27', 'python36'] as const) {
         assert.ok(stderr.includes('cannot run the Python interpreter \\"/no/such/python\\"') || stderr.includes('cannot run the Python interpreter "/no/such/python"'), stderr);
       } finally {
         cleanup(bad);
+      }
+    });
+
+    test('another interpreter version works, with a warning, and errors show its repr', async (t) => {
+      const other = kind === 'python27' ? undefined : findNewerPython();
+      if (!other) {
+        t.skip('only for python36, with a newer pyenv Python installed');
+        return;
+      }
+      const dir = serviceDir({ 'etc/baetyl/service.yml': `${toolsConf()}runtime:\n  python: ${other}\n`, 'code/tools.py': TOOLS_PY });
+      const rt = await startRuntimeProcess(kind, dir);
+      try {
+        assert.match(rt.stderr(), /level=warn msg="the python36 runtime uses Python 3\.\d+\.\d+ from runtime\.python/);
+        const { err } = await call(rt.client, message('boom', '{}'));
+        assert.equal(err?.details, "Exception calling application: ('[UserCodeInvoke] ', TypeError('boom'))");
+      } finally {
+        await rt.stop();
+        cleanup(dir);
       }
     });
 
