@@ -67,7 +67,8 @@ async function loadOne(spec: FunctionSpec): Promise<Handler> {
   // v1 used only the first two dot segments: "<module>.<export>".
   const [modName, exportName] = spec.handler.split('.');
   if (!modName || !exportName) throw new LoadError(`${prefix}: a node handler is "<module>.<function>", like "index.handler"`);
-  const dir = path.join(process.cwd(), spec.codedir);
+  // v1 joined codedir to the working directory; resolving also keeps an absolute codedir working.
+  const dir = path.resolve(process.cwd(), spec.codedir);
   const file = path.join(dir, modName);
   let resolved: string;
   try {
