@@ -306,6 +306,21 @@ for (const kind of ['python27', 'python36'] as const) {
       });
     }
 
+    test('two codedirs with the same module name are refused at start instead of sharing one module', async () => {
+      const dir = serviceDir({
+        'etc/baetyl/service.yml': 'functions:\n  - name: a\n    handler: index.handler\n    codedir: fa\n  - name: b\n    handler: index.handler\n    codedir: fb\n',
+        'fa/index.py': 'def handler(e, c):\n    return "a"\n',
+        'fb/index.py': 'def handler(e, c):\n    return "b"\n',
+      });
+      try {
+        const { code, stderr } = await failedStart(kind, dir);
+        assert.equal(code, 1);
+        assert.match(stderr, /function "b": cannot load handler "index\.handler": module "index" is already loaded from codedir "fa" for function "a"/);
+      } finally {
+        cleanup(dir);
+      }
+    });
+
     test('a missing interpreter stops the runtime at start, naming it and how to configure it', async () => {
       const empty = mkdtempSync(join(tmpdir(), 'baetyl-nopython-'));
       const dir = serviceDir({ 'etc/baetyl/service.yml': SAYHI_PY_CONF, 'var/db/baetyl/function-sayhi/index.py': SAYHI_PY });

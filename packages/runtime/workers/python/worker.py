@@ -128,6 +128,14 @@ def _describe(err):
     return '%s: %s' % (name, text) if text else name
 
 
+class LoadError(Exception):
+    pass
+
+
+# module name -> (function, codedir) that first loaded it
+_loaded_by = {}
+
+
 def load_function(spec):
     name, handler, codedir = spec['name'], spec['handler'], spec['codedir']
     prefix = 'function "%s": cannot load handler "%s"' % (name, handler)
@@ -149,6 +157,14 @@ def load_function(spec):
         where = _where(err, tb, codedir) or expected
         raise LoadError('%s from %s: %s' % (prefix, where, _describe(err)))
     source = getattr(module, '__file__', None) or expected
+    # sys.modules has one "index" per process: a second codedir's index.py would silently be the
+    # first one's (v1 did that). Refuse it clearly instead.
+    owner = _loaded_by.get(modname)
+    if owner is not None and os.path.abspath(owner[1]) != path:
+        raise LoadError('%s: module "%s" is already loaded from codedir "%s" for function "%s"; functions of one '
+                        'runtime service cannot share a module name across codedirs: rename one module, or put the '
+                        'functions in separate services' % (prefix, modname, owner[1], owner[0]))
+    _loaded_by.setdefault(modname, (name, codedir))
     if not hasattr(module, attr):
         raise LoadError('%s: %s has no function "%s"' % (prefix, source, attr))
     fn = getattr(module, attr)
@@ -157,8 +173,6 @@ def load_function(spec):
     return fn
 
 
-class LoadError(Exception):
-    pass
 
 
 def _grpc_details(exc):
