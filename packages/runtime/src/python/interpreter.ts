@@ -4,7 +4,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { delimiter, join, sep } from 'node:path';
 
 export interface Interpreter {
   path: string;
@@ -103,11 +103,15 @@ export function findPython(opts: FindOptions): Interpreter {
   const tried: string[] = [];
   const exact = `python${want.major}.${want.minor}`;
   const root = pyenvRoot(env);
+  // pyenv's shims are slow bash wrappers that only work for the active version; the versions
+  // they point to are probed directly below.
+  const shims = join(root, 'shims');
+  const notShim = (p: string) => !p.startsWith(shims + sep);
   const candidates: Array<[string, string]> = [
-    ...onPath(exact, env).map((p): [string, string] => [p, 'PATH']),
+    ...onPath(exact, env).filter(notShim).map((p): [string, string] => [p, 'PATH']),
     ...pyenvCandidates(root, want.major, want.minor).map((p): [string, string] => [p, 'pyenv']),
   ];
-  if (want.major === 2) candidates.push(...onPath('python2', env).map((p): [string, string] => [p, 'PATH']));
+  if (want.major === 2) candidates.push(...onPath('python2', env).filter(notShim).map((p): [string, string] => [p, 'PATH']));
   for (const [path, source] of candidates) {
     tried.push(path);
     const version = probe(path, env);

@@ -1,4 +1,4 @@
-// The python27 and python36 runtimes as real processes on the real interpreters (pyenv 2.7.18 and
+// The python27 and python36 runtime tests (used by python27.test.ts and python36.test.ts): real processes on the real interpreters (pyenv 2.7.18 and
 // 3.6.15 on the test machine), called over real gRPC.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -128,7 +128,8 @@ function findNewerPython(): string | undefined {
 
 const fill = (s: string) => s.replace('<uuid>', UUID).replace('<ts>', String(TS));
 
-for (const kind of ['python27', 'python36'] as const) {
+/** Declares every python runtime test for one runtime kind (one test file per kind). */
+export function definePythonTests(kind: 'python27' | 'python36'): void {
   const fn = `${kind}-sayhi`;
 
   describe(`${kind} runtime (real process)`, () => {
