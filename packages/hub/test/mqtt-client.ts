@@ -16,6 +16,12 @@ export class ConnectRefused extends Error {
 }
 
 const open = new Set<MqttClient>();
+const sessions = new WeakMap<MqttClient, boolean>();
+
+/** The CONNACK's session-present flag of a client from connect(). */
+export function sessionPresent(client: MqttClient): boolean {
+  return sessions.get(client) === true;
+}
 
 /** Connects once (no reconnect). Rejects with ConnectRefused carrying the CONNACK return code. */
 export function connect(url: string, opts: IClientOptions = {}): Promise<MqttClient> {
@@ -28,7 +34,8 @@ export function connect(url: string, opts: IClientOptions = {}): Promise<MqttCli
     };
     client.once('error', onError);
     client.once('close', () => onError(new Error('connection closed before CONNACK')));
-    client.once('connect', () => {
+    client.once('connect', (connack: { sessionPresent?: boolean }) => {
+      sessions.set(client, connack.sessionPresent === true);
       client.removeListener('error', onError);
       client.removeAllListeners('close');
       ok(client);
