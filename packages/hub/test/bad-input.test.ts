@@ -36,13 +36,14 @@ describe('bad input', () => {
 
   async function closesAfter(bytes: Buffer, afterConnect = false): Promise<Buffer> {
     const s = await rawConnect(hub.url('tcp'));
-    const done = readUntilClosed(s);
+    let connack: Buffer = Buffer.alloc(0);
     if (afterConnect) {
       s.write(connectPacket({ clientId: `raw${round}`, ...auth }));
-      await new Promise((r) => setTimeout(r, 0));
+      connack = await readBytes(s, 4);
     }
+    const done = readUntilClosed(s);
     s.write(bytes);
-    return done;
+    return Buffer.concat([connack, await done]);
   }
 
   it('closes a connection that sends garbage', async () => {

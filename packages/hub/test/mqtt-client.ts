@@ -28,6 +28,10 @@ export function connect(url: string, opts: IClientOptions = {}): Promise<MqttCli
   return new Promise((ok, fail) => {
     const client = mqtt.connect(url, { reconnectPeriod: 0, connectTimeout: 20_000, protocolVersion: 4, ...opts });
     open.add(client);
+    // Record from the start: queued messages can arrive in the same read as the CONNACK.
+    const got: Received[] = [];
+    client.on('message', (topic, payload, packet) => got.push({ topic, payload: payload.toString(), qos: packet.qos, retain: packet.retain }));
+    received.set(client, got);
     const onError = (err: Error & { code?: number | string }) => {
       client.end(true);
       fail(new ConnectRefused(typeof err.code === 'number' ? err.code : undefined, err.message));
@@ -43,10 +47,12 @@ export function connect(url: string, opts: IClientOptions = {}): Promise<MqttCli
   });
 }
 
-/** Records every message a client receives. */
+const received = new WeakMap<MqttClient, Received[]>();
+
+/** Every message a client from connect() has received, kept up to date. */
 export function record(client: MqttClient): Received[] {
-  const got: Received[] = [];
-  client.on('message', (topic, payload, packet) => got.push({ topic, payload: payload.toString(), qos: packet.qos, retain: packet.retain }));
+  const got = received.get(client);
+  if (!got) throw new Error('record() works on clients from connect()');
   return got;
 }
 
