@@ -79,14 +79,17 @@ logger: {path: var/log/baetyl/service.log, level: debug, format: json, age: {max
     ['an ssl listener without certificate', 'listen: [ssl://0.0.0.0:1884]\n', /certificate/],
     ['invalid YAML', 'listen: [tcp://0.0.0.0:1883\n', /invalid YAML/],
   ];
-  for (const [what, yaml, expected] of bad) {
-    it(`exits 1 naming the field for ${what}`, async () => {
-      const { code, output } = await runHubExpectingExit({ config: yaml });
-      assert.equal(code, 1, output);
-      assert.match(output, expected);
-      assert.match(output, /service\.yml:\d+:\d+|service\.yml/);
-    });
-  }
+  // Each case is a process start; they run side by side.
+  describe('bad files', { concurrency: 4 }, () => {
+    for (const [what, yaml, expected] of bad) {
+      it(`exits 1 naming the field for ${what}`, async () => {
+        const { code, output } = await runHubExpectingExit({ config: yaml });
+        assert.equal(code, 1, output);
+        assert.match(output, expected);
+        assert.match(output, /service\.yml:\d+:\d+/);
+      });
+    }
+  });
 
   it('exits 1 when the config file is missing, and reads -c', async () => {
     const { code, output } = await runHubExpectingExit({ config: '{}', args: ['-c', 'nowhere.yml'] });
