@@ -31,8 +31,9 @@ export async function dockerSkipReason(): Promise<string | undefined> {
 }
 
 function run(cmd: string, args: string[], opts: { cwd?: string } = {}): void {
-  const res = spawnSync(cmd, args, { stdio: ['ignore', 'inherit', 'inherit'], ...opts });
-  if (res.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${res.status ?? res.error?.message})`);
+  // Quiet unless it fails: the output then says why.
+  const res = spawnSync(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8', ...opts });
+  if (res.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${res.status ?? res.error?.message}):\n${res.stdout}${res.stderr}`);
 }
 
 async function present(image: string): Promise<boolean> {
