@@ -46,6 +46,10 @@ if [[ -z $DESTDIR ]]; then
     say "images missing:$missing: build them with \`make images\`, or load a tarball: $0 --images baetyl-images.tar.gz"
     exit 1
   fi
+  # Baetyl v1's names for them, as `make images` tags them.
+  for i in hub function-manager function-python27 function-python36 function-node85 function-sql master; do
+    docker tag "baetyl-$i:latest" "hub.baidubce.com/baetyl/baetyl-$i:latest"
+  done
 fi
 
 say "installing into ${root}${PREFIX}"
