@@ -11,7 +11,7 @@
 # python:3.6-slim, python:2.7-slim); =offline builds them here with debootstrap from Debian's
 # packages (scripts/images/base.sh; done once, reused while present); =auto (default) uses the
 # public ones when they are present or can be pulled, else the offline ones.
-# IMAGES="hub master" builds only those.
+# IMAGES="hub master" builds only those; BAETYL_IMAGES_QUIET=1 hides the builds' step lines.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 repo=$(pwd)
@@ -78,7 +78,11 @@ for i in $images; do
   say "($n/$total) building $name:latest"
   start=$SECONDS
   # shellcheck disable=SC2086
-  quiet_build ${args[$i]} -f "images/$i/Dockerfile" -t "$name:latest" "$stage" | sed -u "s/^/[images] ($n\/$total) /" >&2
+  if [[ -n ${BAETYL_IMAGES_QUIET:-} ]]; then
+    quiet_build -q ${args[$i]} -f "images/$i/Dockerfile" -t "$name:latest" "$stage" >/dev/null
+  else
+    quiet_build ${args[$i]} -f "images/$i/Dockerfile" -t "$name:latest" "$stage" | sed -u "s/^/[images] ($n\/$total) /" >&2
+  fi
   docker tag "$name:latest" "${REGISTRY_PREFIX}$name:latest"
   say "($n/$total) $name:latest (also ${REGISTRY_PREFIX}$name:latest) built in $((SECONDS - start))s"
 done
