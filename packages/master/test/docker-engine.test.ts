@@ -6,7 +6,7 @@ import { createServer, connect } from 'node:net';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { MasterClient } from '@baetyl/core';
-import { startMaster, waitUntil, type Workdir } from './helpers.js';
+import { runBaetyl, startMaster, waitUntil, type Workdir } from './helpers.js';
 import { containersOf, docker, dockerSkipReason, ensureTestImage, makeDockerWorkdir, nameOf, probe, removeContainersOf, uniq } from './docker-helpers.js';
 
 const skip = await dockerSkipReason();
@@ -109,7 +109,8 @@ test('each instance is a labelled container with its mounts, env, args, ports, r
 
 test('dynamic instances: started by the API as containers (replacing one of the same name), stopped and removed', { skip }, async () => {
   const p = uniq();
-  const wd = makeDockerWorkdir([{ name: `${p}-fm` }, { name: `${p}-fn`, replica: 0, env: { LISTEN: '50051' } }]);
+  // Also: docker.api_version pins the API version the master speaks (1.41 is Docker 20.10's).
+  const wd = makeDockerWorkdir([{ name: `${p}-fm` }, { name: `${p}-fn`, replica: 0, env: { LISTEN: '50051' } }], { docker: { api_version: '1.41' } });
   workdirs.push(wd);
   const m = await startMaster(wd);
   try {
@@ -160,4 +161,11 @@ test('an unreachable Docker engine is a clear error that says what to do', async
   assert.equal(code, 1);
   assert.match(stderr, /Docker engine not reachable at unix:\/\/.*no-docker\.sock \(ENOENT\): start the Docker engine .* or set "mode: native" in .*conf\.yml/);
   assert.equal(existsSync(join(wd.dir, 'var/run/baetyl.sock')), false);
+});
+
+test('an API version the engine refuses is a clear error naming conf.yml', { skip }, async () => {
+  const wd = makeDockerWorkdir([{ name: 'x' }], { docker: { api_version: '1.99' } });
+  const res = await runBaetyl(['start', '-w', wd.dir]);
+  assert.equal(res.code, 1);
+  assert.match(res.stderr, /Docker engine at .* does not accept API version 1\.99 \(.*1\.99.*\): remove docker\.api_version from .*conf\.yml/);
 });
