@@ -63,8 +63,12 @@ async function tutorialWorkdir(): Promise<{ dir: string; port: number }> {
   const conf = join(dir, 'etc/baetyl/conf.yml');
   writeFileSync(conf, readFileSync(conf, 'utf8').replace('grace: 30s', 'grace: 10s').replace('level: info', 'level: debug'));
   const fmFile = join(dir, 'var/db/baetyl/function-manager-conf/service.yml');
-  const fm = parse(readFileSync(fmFile, 'utf8')) as { functions: Array<{ instance?: Record<string, unknown> }> };
-  for (const f of fm.functions) f.instance = { ...(f.instance ?? {}), idletime: '20s', evicttime: '2s' };
+  const fm = parse(readFileSync(fmFile, 'utf8')) as { functions: Array<{ instance?: Record<string, unknown>; timeout?: string }> };
+  for (const f of fm.functions) {
+    f.instance = { ...(f.instance ?? {}), idletime: '15s', evicttime: '2s' };
+    // A cold start on a loaded machine can take longer than the default 30s dial timeout.
+    f.timeout = '90s';
+  }
   writeFileSync(fmFile, stringify(fm));
   workdirs.push(dir);
   return { dir, port };
@@ -119,7 +123,7 @@ async function checkTutorial(dir: string, port: number): Promise<void> {
     await waitUntil(
       async () => {
         if (outputs.every((t) => got.some((m) => m.topic === t && ofId(m.payload, 2)))) return true;
-        if (Date.now() - lastWarmUp > 5000) {
+        if (Date.now() - lastWarmUp > 10_000) {
           lastWarmUp = Date.now();
           await client.publishAsync('t', '{"id":2}', { qos: 0 });
         }
