@@ -2,7 +2,7 @@
 // reason printed, only when it is not, and never when BAETYL_REQUIRE_DOCKER=1, as on CI), the
 // test image, and workdirs whose services run test/fixtures/docker/probe.js in containers.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -152,4 +152,45 @@ export function nameOf(c: Docker.ContainerInfo): string {
 /** Removes whatever a test left (a failed test must not leave containers running). */
 export async function removeContainersOf(workdir: string): Promise<void> {
   for (const c of await containersOf(workdir)) await docker.getContainer(c.Id).remove({ force: true }).catch(() => undefined);
+}
+
+/** The newest modification time of the compiled packages (what the images are built from). */
+function newestBuild(): number {
+  let newest = 0;
+  const walk = (dir: string) => {
+    let names: string[];
+    try {
+      names = readdirSync(dir);
+    } catch {
+      return;
+    }
+    for (const n of names) {
+      const full = join(dir, n);
+      const st = statSync(full);
+      if (st.isDirectory()) walk(full);
+      else newest = Math.max(newest, st.mtimeMs);
+    }
+  };
+  for (const pkg of readdirSync(join(REPO, 'packages'))) walk(join(REPO, 'packages', pkg, 'dist', 'src'));
+  return newest;
+}
+
+/** Builds `baetyl-<name>` images with scripts/images/build.sh unless each is newer than the build. */
+export async function ensureImages(names: string[]): Promise<void> {
+  const built = newestBuild();
+  const stale: string[] = [];
+  for (const n of names) {
+    const created = await docker
+      .getImage(`baetyl-${n}:latest`)
+      .inspect()
+      .then(
+        (i) => Date.parse(i.Created),
+        () => 0,
+      );
+    if (created < built) stale.push(n);
+  }
+  if (!stale.length) return;
+  process.stderr.write(`# building images: ${stale.join(' ')}\n`);
+  const res = spawnSync(join(REPO, 'scripts/images/build.sh'), [], { env: { ...process.env, IMAGES: stale.join(' '), BAETYL_IMAGES_QUIET: '1' }, stdio: ['ignore', 'ignore', 'inherit'] });
+  if (res.status !== 0) throw new Error(`scripts/images/build.sh failed for ${stale.join(' ')}: see its output above`);
 }

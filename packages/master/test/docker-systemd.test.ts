@@ -8,7 +8,7 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, statSync } fr
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { waitUntil } from './helpers.js';
-import { containersOf, docker, dockerSkipReason, ensureTestImage, makeDockerWorkdir, probe, removeContainersOf, REPO, uniq } from './docker-helpers.js';
+import { containersOf, docker, dockerSkipReason, ensureImages, ensureTestImage, makeDockerWorkdir, probe, removeContainersOf, REPO, uniq } from './docker-helpers.js';
 
 const INSTALL = join(REPO, 'deploy/systemd/install.sh');
 
@@ -54,14 +54,7 @@ const skip = await dockerSkipReason();
 const workdirs: string[] = [];
 if (!skip) {
   await ensureTestImage();
-  const has = await docker.getImage('baetyl-master:latest').inspect().then(
-    () => true,
-    () => false,
-  );
-  if (!has) {
-    const res = spawnSync(join(REPO, 'scripts/images/build.sh'), [], { env: { ...process.env, IMAGES: 'master' }, stdio: ['ignore', 'ignore', 'inherit'] });
-    if (res.status !== 0) throw new Error('scripts/images/build.sh could not build baetyl-master');
-  }
+  if (process.env.BAETYL_IMAGES_BUILT !== '1') await ensureImages(['master']);
 }
 after(async () => {
   if (!skip) for (const wd of workdirs) await removeContainersOf(wd);
