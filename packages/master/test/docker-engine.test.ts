@@ -47,7 +47,7 @@ test('each instance is a labelled container with its mounts, env, args, ports, r
       env: { LISTEN: '8080', PEER: `${p}-b:8080`, WRITE: '/etc/baetyl/x', API: '1', GREETING: 'hello' },
     },
     // Two instances cannot publish one host port: the published one is a single instance.
-    { name: `${p}-b`, env: { LISTEN: '8080' }, ports: [`127.0.0.1:${port}:8080`] },
+    { name: `${p}-b`, env: { LISTEN: '8080' }, ports: [`127.0.0.1:${port}:8080`], devices: ['/dev/null:/dev/baetyl-null:rw'] },
     { name: `${p}-c`, env: { IGNORE_TERM: '1' } },
   ]);
   workdirs.push(wd);
@@ -88,6 +88,7 @@ test('each instance is a labelled container with its mounts, env, args, ports, r
     if (cfs.CpuCfsQuota !== false) assert.equal(info.HostConfig.NanoCpus, 5e8);
     const b = await docker.getContainer(`${p}-b`).inspect();
     assert.deepEqual(b.HostConfig.PortBindings?.['8080/tcp'], [{ HostIp: '127.0.0.1', HostPort: String(port) }]);
+    assert.deepEqual(b.HostConfig.Devices, [{ PathOnHost: '/dev/null', PathInContainer: '/dev/baetyl-null', CgroupPermissions: 'rw' }]);
 
     const names = (await containersOf(wd.dir)).map(nameOf).sort();
     assert.deepEqual(names, [`${p}-a`, `${p}-a.i1`, `${p}-b`, `${p}-c`]);

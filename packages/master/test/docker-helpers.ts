@@ -66,6 +66,7 @@ export interface ProbeService {
   restart?: Record<string, unknown>;
   image?: string;
   ports?: string[];
+  devices?: string[];
   resources?: Record<string, unknown>;
   mounts?: Array<{ name: string; path: string; readonly?: boolean }>;
 }
@@ -97,6 +98,7 @@ export function makeDockerWorkdir(services: ProbeService[], conf: Record<string,
       env: { OUT: '/out', ...(s.env ?? {}) },
       ...(s.args ? { args: s.args } : {}),
       ...(s.ports ? { ports: s.ports } : {}),
+      ...(s.devices ? { devices: s.devices } : {}),
       ...(s.resources ? { resources: s.resources } : {}),
       ...(s.restart ? { restart: s.restart } : {}),
     })),
