@@ -84,6 +84,8 @@ for i in $images; do
     quiet_build ${args[$i]} -f "images/$i/Dockerfile" -t "$name:latest" "$stage" | sed -u "s/^/[images] ($n\/$total) /" >&2
   fi
   docker tag "$name:latest" "${REGISTRY_PREFIX}$name:latest"
+  # The image this build replaced, now untagged.
+  docker image prune -f --filter "label=org.opencontainers.image.title=$name" >/dev/null
   say "($n/$total) $name:latest (also ${REGISTRY_PREFIX}$name:latest) built in $((SECONDS - start))s"
 done
 say "done: $(docker images --format '{{.Repository}}:{{.Tag}} {{.Size}}' | grep -E '^baetyl-(hub|function|master)' | tr '\n' ' ')"
