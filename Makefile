@@ -28,3 +28,8 @@ lint: install
 
 clean:
 	rm -rf packages/*/dist packages/*/tsconfig.tsbuildinfo
+
+# Every Docker image (see docs/docker.md); with no registry reachable it builds its own bases
+# with debootstrap first (once).
+images: build
+	scripts/images/build.sh

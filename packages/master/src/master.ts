@@ -111,7 +111,7 @@ export class Master {
 
     const address = parseApiAddress(conf.server.address);
     const socketPath = address.kind === 'unix' ? resolve(this.workdir, address.path) : undefined;
-    this.engine = await createEngine({ conf, workdir: this.workdir, log: this.log, ...(socketPath ? { socketPath } : {}) });
+    this.engine = await createEngine({ conf, workdir: this.workdir, confFile: this.cfg.confFile, log: this.log, ...(socketPath ? { socketPath } : {}) });
     this.log.info('engine started');
 
     this.api = new ApiServer(this, this.log.child({ api: 'server' }));

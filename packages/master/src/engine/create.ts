@@ -3,6 +3,7 @@ import type { Logger } from '@baetyl/core';
 import type { MasterConfig } from '../conf/schema.js';
 import type { Engine } from './engine.js';
 import { NativeEngine } from './native/engine.js';
+import { DockerEngine } from './docker/engine.js';
 
 export interface EngineContext {
   conf: MasterConfig;
@@ -10,11 +11,20 @@ export interface EngineContext {
   /** The master API socket on the host (unix addresses only). */
   socketPath?: string;
   log: Logger;
+  /** conf.yml, for messages that say what to change. */
+  confFile?: string;
 }
 
 export async function createEngine(ctx: EngineContext): Promise<Engine> {
   if (ctx.conf.mode === 'docker') {
-    throw new Error('docker mode is not available in this build yet; set "mode: native" in conf.yml');
+    return DockerEngine.create({
+      workdir: ctx.workdir,
+      confFile: ctx.confFile ?? 'conf.yml',
+      tcpApi: ctx.conf.server.address.startsWith('tcp://'),
+      log: ctx.log,
+      ...(ctx.conf.docker.api_version ? { apiVersion: ctx.conf.docker.api_version } : {}),
+      ...(ctx.socketPath ? { socketPath: ctx.socketPath } : {}),
+    });
   }
   return new NativeEngine({ workdir: ctx.workdir, ...(ctx.socketPath ? { socketPath: ctx.socketPath } : {}) });
 }

@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# `make images`: builds every Baetyl image from images/<name>/Dockerfile, after `make build`.
+#
+#   baetyl-hub baetyl-function-manager baetyl-function-python27 baetyl-function-python36
+#   baetyl-function-node85 baetyl-function-sql baetyl-master
+#
+# Each is tagged <name>:latest and, so Baetyl v1 configs find them unchanged, also
+# hub.baidubce.com/baetyl/<name>:latest (the names Baetyl v1's docs and examples use).
+#
+# Bases: BAETYL_IMAGE_BASES=public uses the Dockerfiles' defaults (node:20-bookworm-slim,
+# python:3.6-slim, python:2.7-slim); =offline builds them here with debootstrap from Debian's
+# packages (scripts/images/base.sh; done once, reused while present); =auto (default) uses the
+# public ones when they are present or can be pulled, else the offline ones.
+# IMAGES="hub master" builds only those; BAETYL_IMAGES_QUIET=1 hides the builds' step lines.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+repo=$(pwd)
+PNPM=${PNPM:-"env COREPACK_ENABLE_DOWNLOAD_PROMPT=0 COREPACK_INTEGRITY_KEYS=0 corepack pnpm"}
+REGISTRY_PREFIX=${REGISTRY_PREFIX:-hub.baidubce.com/baetyl/}
+all="hub function-manager function-python27 function-python36 function-node85 function-sql master"
+images=${IMAGES:-$all}
+say() { printf '[images] %s\n' "$*" >&2; }
+# The legacy builder's deprecation notice is noise here.
+quiet_build() { docker build "$@" 2> >(grep -v -e 'DEPRECATED: The legacy builder' -e 'Install the buildx' -e 'docs.docker.com/go/buildx' -e '^\s*$' >&2); }
+
+docker info >/dev/null 2>&1 || { say "the Docker engine is not reachable: start dockerd (sudo systemctl start docker)"; exit 1; }
+for pkg in hub function-manager runtime master; do
+  [[ -f packages/$pkg/dist/src/main.js || $pkg == master ]] || say "warning: packages/$pkg is not built (packages/$pkg/dist/src/main.js missing); its images will not run"
+done
+
+# --- bases ---
+mode=${BAETYL_IMAGE_BASES:-auto}
+have() { docker image inspect "$1" >/dev/null 2>&1; }
+if [[ $mode == auto ]]; then
+  mode=offline
+  if have node:20-bookworm-slim || docker pull -q node:20-bookworm-slim >/dev/null 2>&1; then mode=public; fi
+  say "bases: $mode (BAETYL_IMAGE_BASES=public|offline chooses)"
+fi
+declare -A args
+if [[ $mode == offline ]]; then
+  scripts/images/base.sh baetyl-base:bookworm bookworm python3
+  [[ " $images " == *" function-python27 "* ]] && scripts/images/base.sh baetyl-base:bullseye-python2.7 bullseye python2.7
+  for i in $all; do args[$i]="--build-arg BASE=baetyl-base:bookworm"; done
+  args[function-python36]="--build-arg BASE=baetyl-base:bookworm --build-arg NODE_IMAGE=baetyl-base:bookworm"
+  args[function-python27]="--build-arg BASE=baetyl-base:bullseye-python2.7 --build-arg NODE_IMAGE=baetyl-base:bookworm"
+else
+  for i in $all; do args[$i]=""; done
+fi
+
+# --- the application, staged once: compiled packages and production dependencies only ---
+stage=$(mktemp -d "${TMPDIR:-/tmp}/baetyl-images.XXXXXX")
+trap 'rm -rf "$stage"' EXIT
+say "staging the application in $stage"
+mkdir -p "$stage/app"
+cp package.json pnpm-lock.yaml pnpm-workspace.yaml "$stage/app/"
+[[ -f .npmrc ]] && cp .npmrc "$stage/app/"
+cp -r protos "$stage/app/"
+for dir in packages/*/; do
+  pkg=$(basename "$dir")
+  mkdir -p "$stage/app/packages/$pkg"
+  # Everything but sources, tests, dev files and node_modules (reinstalled below, production only).
+  tar -C "$dir" --exclude=./node_modules --exclude=./src --exclude=./test --exclude=./dist/test \
+    --exclude='./tsconfig*' --exclude='*.tsbuildinfo' --exclude='*.d.ts' --exclude='*.map' -cf - . | tar -C "$stage/app/packages/$pkg" -xf -
+done
+(cd "$stage/app" && $PNPM install --prod --frozen-lockfile --offline --reporter=silent) || {
+  say "pnpm could not install the production dependencies offline; trying with the registry"
+  (cd "$stage/app" && $PNPM install --prod --frozen-lockfile --reporter=silent)
+}
+say "application staged: $(du -sh "$stage/app" | cut -f1)"
+
+# --- the images ---
+n=0
+total=$(wc -w <<<"$images")
+for i in $images; do
+  n=$((n + 1))
+  name=baetyl-$i
+  [[ -f images/$i/Dockerfile ]] || { say "no images/$i/Dockerfile"; exit 1; }
+  say "($n/$total) building $name:latest"
+  start=$SECONDS
+  # shellcheck disable=SC2086
+  if [[ -n ${BAETYL_IMAGES_QUIET:-} ]]; then
+    quiet_build -q ${args[$i]} -f "images/$i/Dockerfile" -t "$name:latest" "$stage" >/dev/null
+  else
+    quiet_build ${args[$i]} -f "images/$i/Dockerfile" -t "$name:latest" "$stage" | sed -u "s/^/[images] ($n\/$total) /" >&2
+  fi
+  docker tag "$name:latest" "${REGISTRY_PREFIX}$name:latest"
+  # The image this build replaced, now untagged.
+  docker image prune -f --filter "label=org.opencontainers.image.title=$name" >/dev/null
+  say "($n/$total) $name:latest (also ${REGISTRY_PREFIX}$name:latest) built in $((SECONDS - start))s"
+done
+say "done: $(docker images --format '{{.Repository}}:{{.Tag}} {{.Size}}' | grep -E '^baetyl-(hub|function|master)' | tr '\n' ' ')"
