@@ -1,5 +1,6 @@
 // Starts and stops function runtime instances through the master API (Baetyl's dynamic instances):
 // the instance is told where to listen, and the pool is told where to dial it.
+import { lookup } from 'node:dns/promises';
 import type { MasterClient } from '@baetyl/core';
 
 export interface LaunchedInstance {
@@ -14,6 +15,21 @@ export interface InstanceLauncher {
 
 /** In docker mode every runtime container listens on this port; the manager dials it by container name. */
 export const DOCKER_RUNTIME_PORT = 50051;
+
+/**
+ * grpc-js parses its target as a URL, and a host name whose last label is a number
+ * (`function-sql-filter.sql-filter.1`, Baetyl's instance names) is not a valid URL host: the
+ * dial fails at once. So the container name is resolved here and the address dialled; if it
+ * cannot be resolved, the name is kept and the dial reports the failure.
+ */
+async function dialByAddress(instance: string, fallback: string): Promise<string> {
+  try {
+    const { address } = await lookup(instance, { family: 4 });
+    return `${address}:${DOCKER_RUNTIME_PORT}`;
+  } catch {
+    return fallback;
+  }
+}
 
 export class MasterLauncher implements InstanceLauncher {
   constructor(
@@ -39,6 +55,7 @@ export class MasterLauncher implements InstanceLauncher {
       OPENEDGE_SERVICE_INSTANCE_ADDRESS: listen,
       OPENEDGE_SERVICE_ADDRESS: listen,
     });
+    if (this.mode === 'docker') dialAddress = await dialByAddress(instance, dialAddress);
     return { dialAddress };
   }
 
