@@ -16,6 +16,9 @@ function fail(message: string): never {
 }
 
 async function start(args: CliArgs) {
+  // A closed terminal or a dead parent must not take the master down mid-stop: stdio errors
+  // (EPIPE) are dropped, and the log file still gets every line.
+  for (const stream of [process.stdout, process.stderr]) stream.on('error', () => undefined);
   const master = new Master({ workdir: args.workdir, ...(args.config ? { config: args.config } : {}) });
   let stopping = false;
   const onSignal = (sig: string) => {
