@@ -89,11 +89,14 @@ describe('node85 runtime (real process)', () => {
 
   before(async () => {
     dir = serviceDir({
-      'etc/baetyl/service.yml': `${SAYJS_CONF}${toolsConf().replace('functions:\n', '')}  - name: esm\n    handler: index.handler\n    codedir: esmcode\nserver:\n  workers:\n    max: 1\n`,
+      'etc/baetyl/service.yml': `${SAYJS_CONF}${toolsConf().replace('functions:\n', '')}  - name: esm\n    handler: index.handler\n    codedir: esmcode\n  - name: cjs-in-esm\n    handler: index.handler\n    codedir: cjscode\nserver:\n  workers:\n    max: 1\n`,
       'var/db/baetyl/function-sayhi/index.js': SAYHI_JS,
       'code/tools.js': TOOLS_JS,
       'esmcode/package.json': '{"type":"module"}',
       'esmcode/index.js': 'export const handler = async (event) => ({ esm: true, event });\n',
+      // A v1 handler (CommonJS) below a package.json that says "module", as in a repository checkout.
+      'cjscode/package.json': '{"type":"module"}',
+      'cjscode/index.js': "exports.handler = (event, context, callback) => callback(null, { cjs: true, id: event.id });\n",
     });
     rt = await startRuntimeProcess('node85', dir);
   });
@@ -108,6 +111,12 @@ describe('node85 runtime (real process)', () => {
     assert.equal(res!.Payload.toString(), SAYHI);
     assert.equal(res!.FunctionInvokeID, UUID);
     assert.equal(res!.Timestamp, TS);
+  });
+
+  test('a CommonJS handler loads even below a package.json with "type": "module"', async () => {
+    const { res, err } = await call(rt.client, message('cjs-in-esm', '{"id":3}'));
+    assert.equal(err, undefined);
+    assert.equal(res!.Payload.toString(), '{"cjs":true,"id":3}');
   });
 
   test('{"err":"x"} fails with UNKNOWN and v1\'s details text', async () => {

@@ -5,7 +5,8 @@
 // is raw, anything else JSON.stringify. Beyond v1: a returned promise settles the call too, a
 // handler without a callback parameter may simply return its result, and a synchronous throw is
 // reported as the user's error instead of killing the instance.
-import { createRequire } from 'node:module';
+import { readFileSync } from 'node:fs';
+import { createRequire, Module } from 'node:module';
 import net from 'node:net';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -62,6 +63,17 @@ function describe(err: unknown): string {
   return String(err);
 }
 
+/** Loads a file as a CommonJS module whatever the enclosing package.json says. */
+function compileCommonJs(file: string): Record<string, unknown> {
+  type Compilable = InstanceType<typeof Module> & { _compile(code: string, filename: string): void };
+  const m = new Module(file) as Compilable;
+  m.filename = file;
+  m.paths = (Module as unknown as { _nodeModulePaths(dir: string): string[] })._nodeModulePaths(path.dirname(file));
+  m._compile(readFileSync(file, 'utf8'), file);
+  m.loaded = true;
+  return m.exports as Record<string, unknown>;
+}
+
 async function loadOne(spec: FunctionSpec): Promise<Handler> {
   const prefix = `function "${spec.name}": cannot load handler "${spec.handler}"`;
   // v1 used only the first two dot segments: "<module>.<export>".
@@ -80,11 +92,21 @@ async function loadOne(spec: FunctionSpec): Promise<Handler> {
   try {
     mod = requireFrom(resolved) as Record<string, unknown>;
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ERR_REQUIRE_ESM') {
+    // A package.json with "type": "module" above the code makes node refuse to require it
+    // (ERR_REQUIRE_ESM), or, since node 20.19, load it as an ES module, where `exports` is undefined.
+    const treatedAsEsm = (err as NodeJS.ErrnoException).code === 'ERR_REQUIRE_ESM' || (err instanceof ReferenceError && /in ES module scope/.test(err.message));
+    if (treatedAsEsm) {
+      // node85 handlers are CommonJS (`exports.handler = ...`), so compile the file as that first;
+      // only a file with ES module syntax is then imported as one.
       try {
-        mod = (await import(pathToFileURL(resolved).href)) as Record<string, unknown>;
-      } catch (err2) {
-        throw new LoadError(`${prefix} from ${locate(err2, dir) ?? resolved}: ${describe(err2)}`);
+        mod = compileCommonJs(resolved);
+      } catch (cjsErr) {
+        if (!(cjsErr instanceof SyntaxError)) throw new LoadError(`${prefix} from ${locate(cjsErr, dir) ?? resolved}: ${describe(cjsErr)}`);
+        try {
+          mod = (await import(pathToFileURL(resolved).href)) as Record<string, unknown>;
+        } catch (err2) {
+          throw new LoadError(`${prefix} from ${locate(err2, dir) ?? resolved}: ${describe(err2)}`);
+        }
       }
     } else {
       throw new LoadError(`${prefix} from ${locate(err, dir) ?? resolved}: ${describe(err)}`);
