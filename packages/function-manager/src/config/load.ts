@@ -1,0 +1,104 @@
+// Loads and checks the function manager's service.yml. Beyond the schema, it checks what Baetyl v1
+// only found at run time (or crashed on): rules naming unknown functions, bad topics, a missing hub.
+import { readFileSync } from 'node:fs';
+import {
+  ConfigError,
+  formatPath,
+  parseYaml,
+  topicFilterProblem,
+  topicNameProblem,
+  validateConfig,
+  type ConfigProblem,
+  type LoadOptions,
+  type ParsedYaml,
+} from '@baetyl/core';
+import { functionManagerSchema, type FunctionManagerConfig } from './schema.js';
+
+/** The hub address schemes a rule's MQTT client can use. */
+export const HUB_SCHEMES = ['tcp', 'ssl', 'ws', 'wss', 'mqtt', 'mqtts'];
+
+/** Reads, validates and checks a function manager service.yml. Throws ConfigError. */
+export function loadFunctionManagerConfig(file: string, opts: LoadOptions = {}): FunctionManagerConfig {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'file not found' : code === 'EACCES' ? 'permission denied' : (err as Error).message;
+    throw new ConfigError(file, [{ path: '', message: `cannot read the config: ${why}` }]);
+  }
+  return parseFunctionManagerConfig(text, file, opts);
+}
+
+/** Parses service.yml text as if read from `file`. Throws ConfigError. */
+export function parseFunctionManagerConfig(text: string, file: string, opts: LoadOptions = {}): FunctionManagerConfig {
+  const parsed = parseYaml(text, file, opts);
+  const cfg = validateConfig<FunctionManagerConfig>(parsed, file, functionManagerSchema);
+  const problems = checkConfig(cfg, parsed);
+  if (problems.length > 0) throw new ConfigError(file, problems);
+  return cfg;
+}
+
+function checkConfig(cfg: FunctionManagerConfig, parsed: ParsedYaml): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  const add = (path: Array<string | number>, message: string) => {
+    const problem: ConfigProblem = { path: formatPath(path), message };
+    const node = parsed.doc.getIn(path, true) as { range?: [number, number, number] } | undefined;
+    const pos = node?.range ? parsed.lines.linePos(node.range[0]) : undefined;
+    if (pos) {
+      problem.line = pos.line;
+      problem.column = pos.col;
+    }
+    problems.push(problem);
+  };
+
+  const functions = new Map<string, number>();
+  cfg.functions.forEach((fn, i) => {
+    const first = functions.get(fn.name);
+    if (first !== undefined) add(['functions', i, 'name'], `function "${fn.name}" is already defined at functions[${first}]; give each function its own name`);
+    else functions.set(fn.name, i);
+    if (fn.instance.min > fn.instance.max) {
+      add(['functions', i, 'instance', 'min'], `min (${fn.instance.min}) is more than max (${fn.instance.max}); raise instance.max or lower instance.min`);
+    }
+    if (!(fn.timeout > 0)) add(['functions', i, 'timeout'], 'must be more than 0, like "30s": it is the dial timeout and the deadline of each call');
+  });
+
+  if (cfg.rules.length > 0 && !cfg.hub.address) {
+    add(['hub'], 'hub.address is required when there are rules, like tcp://localhub:1883');
+  }
+  if (cfg.hub.address) {
+    const scheme = /^([a-z]+):\/\//.exec(cfg.hub.address)?.[1];
+    if (!scheme || !HUB_SCHEMES.includes(scheme)) {
+      add(['hub', 'address'], `"${cfg.hub.address}" is not a hub address; use tcp://host:port or ssl://host:port (also ws://, wss://)`);
+    }
+  }
+
+  const clientids = new Map<string, number>();
+  cfg.rules.forEach((rule, i) => {
+    const label = rule.clientid ? `rule "${rule.clientid}"` : `rule ${i + 1}`;
+    if (!functions.has(rule.function.name)) {
+      const known = [...functions.keys()];
+      add(
+        ['rules', i, 'function', 'name'],
+        `${label} names function "${rule.function.name}", which is not defined in functions; ` +
+          (known.length ? `defined functions: ${known.join(', ')}` : 'add it to functions (with the service that runs it)'),
+      );
+    }
+    const sub = topicFilterProblem(rule.subscribe.topic);
+    if (sub) add(['rules', i, 'subscribe', 'topic'], `${label}: "${rule.subscribe.topic}" is not a valid topic filter: ${sub}`);
+    const pub = topicNameProblem(rule.publish.topic);
+    if (pub) add(['rules', i, 'publish', 'topic'], `${label}: "${rule.publish.topic}" is not a valid topic to publish on: ${pub}`);
+    // A rule without clientid uses hub.clientid (Baetyl: the rule's, even empty, always won).
+    const clientid = rule.clientid || cfg.hub.clientid;
+    if (clientid) {
+      const first = clientids.get(clientid);
+      if (first !== undefined) {
+        add(
+          rule.clientid ? ['rules', i, 'clientid'] : ['rules', i],
+          `clientid "${clientid}"${rule.clientid ? '' : ' (from hub.clientid)'} is already used by rules[${first}]; two connections with one client id keep kicking each other off the hub, give each rule its own clientid`,
+        );
+      } else clientids.set(clientid, i);
+    }
+  });
+  return problems;
+}

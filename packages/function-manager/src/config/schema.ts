@@ -1,0 +1,182 @@
+// The function manager's etc/baetyl/service.yml, exactly as Baetyl v1 reads it (every key it
+// accepts, with its defaults). Durations become milliseconds and sizes bytes when loaded.
+import { loggerSchema, type LoggerConfig, type Schema } from '@baetyl/core';
+
+/** A topic and the QoS to use on it (Baetyl's mqtt.TopicInfo). */
+export interface TopicInfo {
+  topic: string;
+  qos: 0 | 1;
+}
+
+/** How each rule reaches the hub (Baetyl's mqtt.ClientInfo). */
+export interface HubConfig {
+  address?: string;
+  username?: string;
+  password?: string;
+  ca?: string;
+  key?: string;
+  cert?: string;
+  insecure: boolean;
+  /** Overridden by each rule's clientid. */
+  clientid?: string;
+  cleansession: boolean;
+  /** Connect timeout, ms. */
+  timeout: number;
+  /** Longest wait between reconnect attempts, ms (the wait starts at 500 ms and doubles). */
+  interval: number;
+  /** MQTT keep-alive, ms. */
+  keepalive: number;
+  /** Accepted for compatibility; not used. */
+  buffersize: number;
+  /** When true, a refused subscription drops the connection (it is retried after backoff). */
+  validatesubs: boolean;
+  /** Accepted for compatibility; the rules define what is subscribed. */
+  subscriptions: TopicInfo[];
+}
+
+export interface RuleConfig {
+  clientid?: string;
+  subscribe: TopicInfo;
+  function: { name: string };
+  publish: TopicInfo;
+  /** Total attempts for one message (at least one is always made). */
+  retry: { max: number };
+}
+
+export interface FunctionConfig {
+  name: string;
+  /** The application service whose instances run this function. */
+  service: string;
+  instance: {
+    min: number;
+    max: number;
+    /** ms an instance may stay idle before it is stopped; 0 = never. */
+    idletime: number;
+    /** ms between two eviction checks; 0 = no eviction. */
+    evicttime: number;
+    /** Baetyl's docs put message.length.max here (its code ignored it); used when the right key is absent. */
+    message: { length: { max?: number } };
+  };
+  /** gRPC message size limit, bytes (default 4m, applied by messageLengthMax()). */
+  message: { length: { max?: number } };
+  backoff: { max: number };
+  /** gRPC dial timeout and per-call deadline, ms. */
+  timeout: number;
+}
+
+/** The optional gRPC endpoint of Baetyl v1; accepted, not served (see docs/function-manager.md). */
+export interface ServerConfig {
+  address?: string;
+  timeout: number;
+  message: { length: { max: number } };
+  concurrent: { max?: number };
+  workers: { max?: number };
+  ca?: string;
+  key?: string;
+  cert?: string;
+  insecure?: boolean;
+}
+
+export interface FunctionManagerConfig {
+  hub: HubConfig;
+  rules: RuleConfig[];
+  functions: FunctionConfig[];
+  server: ServerConfig;
+  logger: LoggerConfig;
+}
+
+export const DEFAULT_MESSAGE_LENGTH_MAX = 4 * 1024 * 1024;
+
+/** The gRPC message size limit of a function: `message.length.max`, else `instance.message.length.max`, else 4m. */
+export function messageLengthMax(fn: FunctionConfig): number {
+  return fn.message.length.max ?? fn.instance.message.length.max ?? DEFAULT_MESSAGE_LENGTH_MAX;
+}
+
+const duration = (def?: string): Schema => ({ type: ['string', 'integer'], duration: true, ...(def === undefined ? {} : { default: def }) });
+const size = (def?: string): Schema => ({ type: ['string', 'integer'], size: true, ...(def === undefined ? {} : { default: def }) });
+const str: Schema = { type: 'string' };
+
+function object(properties: Record<string, Schema>, extra: Schema = {}): Schema {
+  return { type: 'object', additionalProperties: false, default: {}, properties, ...extra };
+}
+
+const lengthMax = (def?: string): Schema => object({ length: object({ max: size(def) }) });
+
+function topicInfo(): Schema {
+  return {
+    type: 'object',
+    additionalProperties: false,
+    required: ['topic'],
+    properties: {
+      topic: str,
+      qos: { type: 'integer', enum: [0, 1], default: 0 },
+    },
+  };
+}
+
+const certificate: Record<string, Schema> = { ca: str, key: str, cert: str, insecure: { type: 'boolean', default: false } };
+
+export const functionManagerSchema: Schema = object({
+  hub: object({
+    address: str,
+    username: str,
+    password: str,
+    ...certificate,
+    clientid: str,
+    cleansession: { type: 'boolean', default: false },
+    timeout: duration('30s'),
+    interval: duration('1m'),
+    keepalive: duration('10m'),
+    buffersize: { type: 'integer', minimum: 0, default: 10 },
+    validatesubs: { type: 'boolean', default: false },
+    subscriptions: { type: 'array', default: [], items: topicInfo() },
+  }),
+  rules: {
+    type: 'array',
+    default: [],
+    items: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['subscribe', 'function', 'publish'],
+      properties: {
+        clientid: str,
+        subscribe: topicInfo(),
+        function: { type: 'object', additionalProperties: false, required: ['name'], properties: { name: { type: 'string', minLength: 1 } } },
+        publish: topicInfo(),
+        retry: object({ max: { type: 'integer', minimum: 0, default: 3 } }),
+      },
+    },
+  },
+  functions: {
+    type: 'array',
+    default: [],
+    items: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['name', 'service'],
+      properties: {
+        name: { type: 'string', minLength: 1 },
+        service: { type: 'string', minLength: 1 },
+        instance: object({
+          min: { type: 'integer', minimum: 0, maximum: 100, default: 0 },
+          max: { type: 'integer', minimum: 1, maximum: 100, default: 1 },
+          idletime: duration('10m'),
+          evicttime: duration('1m'),
+          message: lengthMax(),
+        }),
+        message: lengthMax(),
+        backoff: object({ max: duration('1m') }),
+        timeout: duration('30s'),
+      },
+    },
+  },
+  server: object({
+    address: str,
+    timeout: duration('2m'),
+    message: lengthMax('4m'),
+    concurrent: object({ max: { type: 'integer', minimum: 0 } }),
+    workers: object({ max: { type: 'integer', minimum: 0 } }),
+    ...certificate,
+  }),
+  logger: loggerSchema(),
+});

@@ -1,0 +1,93 @@
+// Puts the function manager together: one pool per function, one hub connection per rule.
+import { MasterClient, readServiceContext, type Logger } from '@baetyl/core';
+import { messageLengthMax, type FunctionManagerConfig } from './config/schema.js';
+import { MasterLauncher, type InstanceLauncher } from './pool/launcher.js';
+import { FunctionPool } from './pool/pool.js';
+import { Rule } from './rule/rule.js';
+
+export interface FunctionManagerDeps {
+  logger: Logger;
+  /** Starts and stops runtime instances. Default: the master API, from the BAETYL_* environment. */
+  launcher?: InstanceLauncher;
+  /** The master API client for the default launcher (default MasterClient.fromEnv()). */
+  master?: MasterClient;
+  /** Default: BAETYL_SERVICE_MODE. */
+  mode?: 'native' | 'docker';
+  /** Where relative certificate paths are resolved (default process.cwd()). */
+  cwd?: string;
+  /** How long close() lets accepted messages finish, ms (default 5000). */
+  drainGrace?: number;
+  /** Calls one instance runs at once (default 1, as Baetyl). */
+  instanceConcurrency?: number;
+}
+
+export interface FunctionManager {
+  readonly pools: ReadonlyMap<string, FunctionPool>;
+  readonly rules: readonly Rule[];
+  /** Stops reading, lets accepted messages finish briefly, stops every instance, disconnects. */
+  close(): Promise<void>;
+}
+
+export async function startFunctionManager(config: FunctionManagerConfig, deps: FunctionManagerDeps): Promise<FunctionManager> {
+  const log = deps.logger;
+  let master = deps.master;
+  let launcher = deps.launcher;
+  // The master API is needed only to run functions.
+  if (!launcher && config.functions.length > 0) {
+    master ??= MasterClient.fromEnv();
+    launcher = new MasterLauncher(master, deps.mode ?? readServiceContext().mode);
+  }
+  if (config.server.address) {
+    log.warn(`server.address (${config.server.address}) is set, but this function manager does not serve the optional gRPC Call endpoint; it is ignored`);
+  }
+
+  const pools = new Map<string, FunctionPool>();
+  for (const fn of config.functions) {
+    if (fn.message.length.max === undefined && fn.instance.message.length.max !== undefined) {
+      log.info(`function (${fn.name}): using instance.message.length.max as message.length.max (Baetyl's docs put it there)`);
+    }
+    const pool = new FunctionPool(
+      {
+        functionName: fn.name,
+        serviceName: fn.service,
+        min: fn.instance.min,
+        max: fn.instance.max,
+        idleTime: fn.instance.idletime,
+        evictTime: fn.instance.evicttime,
+        timeout: fn.timeout,
+        messageLengthMax: messageLengthMax(fn),
+        backoffMax: fn.backoff.max,
+        concurrency: deps.instanceConcurrency ?? 1,
+      },
+      launcher!,
+      log.child({ function: fn.name }),
+    );
+    pools.set(fn.name, pool);
+  }
+
+  const rules = config.rules.map((rc, i) => {
+    const pool = pools.get(rc.function.name);
+    // The config loader already rejects this; kept so a hand-built config fails clearly too.
+    if (!pool) throw new Error(`rules[${i}] names function (${rc.function.name}), which is not in functions`);
+    return new Rule(rc, config.hub, pool, log.child({ rule: rc.clientid || config.hub.clientid || `#${i + 1}` }), deps.cwd ?? process.cwd());
+  });
+
+  for (const pool of pools.values()) pool.start();
+  for (const rule of rules) rule.start();
+  log.info(`function manager started: ${rules.length} rule(s), ${pools.size} function(s)`);
+
+  let closing: Promise<void> | undefined;
+  const close = async () => {
+    const grace = deps.drainGrace ?? 5000;
+    await Promise.all(rules.map((r) => r.drain(grace)));
+    await Promise.all([...pools.values()].map((p) => p.close()));
+    await Promise.all(rules.map((r) => r.close()));
+    if (!deps.master && master) master.close();
+    log.info('function manager stopped');
+  };
+  return {
+    pools,
+    rules,
+    close: () => (closing ??= close()),
+  };
+}

@@ -1,0 +1,74 @@
+// One running function runtime instance, as the pool sees it: its gRPC channel, how busy it is
+// and whether it is still worth calling.
+import * as grpc from '@grpc/grpc-js';
+import { createFunctionClient, type FunctionClient, type FunctionMessage } from '@baetyl/core';
+
+export interface DialOptions {
+  /** How long to wait for the channel to be ready, ms. */
+  timeout: number;
+  /** gRPC message size limit both ways, bytes. */
+  messageLengthMax: number;
+  /** Cap of the channel's reconnect backoff, ms. */
+  backoffMax: number;
+}
+
+/** Opens a channel to a runtime and waits until it is ready (Baetyl's blocking dial). */
+export async function dialFunction(address: string, opts: DialOptions): Promise<FunctionClient> {
+  const backoffMax = Math.max(1, Math.round(opts.backoffMax));
+  const client = createFunctionClient(address, grpc.credentials.createInsecure(), {
+    'grpc.max_receive_message_length': opts.messageLengthMax,
+    'grpc.max_send_message_length': opts.messageLengthMax,
+    // A fresh runtime takes a moment to listen: poll quickly instead of grpc's default 1 s first wait.
+    'grpc.initial_reconnect_backoff_ms': Math.min(100, backoffMax),
+    'grpc.max_reconnect_backoff_ms': backoffMax,
+  });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      client.waitForReady(Date.now() + opts.timeout, (err) => (err ? reject(err) : resolve()));
+    });
+    return client;
+  } catch (err) {
+    client.close();
+    throw err;
+  }
+}
+
+export class FunctionInstance {
+  /** Calls running on it now. */
+  inflight = 0;
+  /** When it last finished a call (or was started), for LIFO picking and idle eviction. */
+  lastUsed = Date.now();
+  /** Deadline failures in a row: a runtime that keeps timing out is probably hung as a whole. */
+  timeoutsInARow = 0;
+  /** Set when it must not get new calls; it is stopped once its running calls end. */
+  retiring = false;
+  /** Set once its stop has been asked for. */
+  stopping = false;
+
+  constructor(
+    readonly id: number,
+    readonly name: string,
+    readonly address: string,
+    private readonly client: FunctionClient,
+  ) {}
+
+  /** One Call with a deadline; rejects with the grpc ServiceError. */
+  call(msg: FunctionMessage, timeout: number): Promise<FunctionMessage> {
+    return new Promise((resolve, reject) => {
+      this.client.Call(msg, { deadline: Date.now() + timeout }, (err, res) => {
+        if (err) reject(err);
+        else resolve(res ?? { ...msg, Payload: Buffer.alloc(0) });
+      });
+    });
+  }
+
+  /** False when its channel has failed (the runtime died or stopped listening). */
+  channelAlive(): boolean {
+    const state = this.client.getChannel().getConnectivityState(false);
+    return state !== grpc.connectivityState.TRANSIENT_FAILURE && state !== grpc.connectivityState.SHUTDOWN;
+  }
+
+  close(): void {
+    this.client.close();
+  }
+}

@@ -1,0 +1,393 @@
+// The instance pool of one function. It starts runtime instances through the master API when
+// calls need them (from 0 up to `max`), keeps `min` warm from the start, stops instances idle for
+// `idletime`, and replaces instances that broke. Messages enter through reserve(): the pool hands
+// out at most max x concurrency reservations, so a saturated function makes its rules wait (and
+// stop reading from the hub) instead of queueing messages in memory.
+import * as grpc from '@grpc/grpc-js';
+import { formatDuration, type FunctionMessage, type Logger } from '@baetyl/core';
+import { grpcFailure, plainFailure, type CallFailure } from '../call/error-payload.js';
+import { dialFunction, FunctionInstance } from './instance.js';
+import type { InstanceLauncher } from './launcher.js';
+
+export interface PoolSettings {
+  functionName: string;
+  /** The application service that runs the function's instances. */
+  serviceName: string;
+  min: number;
+  max: number;
+  /** ms; 0 = instances are never stopped for being idle. */
+  idleTime: number;
+  /** ms between eviction checks; 0 = no checks. */
+  evictTime: number;
+  /** Dial timeout and call deadline, ms. */
+  timeout: number;
+  messageLengthMax: number;
+  backoffMax: number;
+  /** Calls one instance runs at once. Baetyl's value, 1, is the default (see docs/function-manager.md). */
+  concurrency?: number;
+}
+
+export type CallOutcome =
+  | { kind: 'ok'; result: FunctionMessage; attempts: number }
+  | { kind: 'failed'; failure: CallFailure; attempts: number }
+  /** The pool closed (shutdown) before the message got an answer: there is nothing to publish. */
+  | { kind: 'aborted' };
+
+export class PoolClosedError extends Error {
+  constructor(fn: string) {
+    super(`the pool of function (${fn}) is closed`);
+    this.name = 'PoolClosedError';
+  }
+}
+
+interface Waiter<T> {
+  resolve: (value: T) => void;
+  reject: (err: Error) => void;
+}
+
+export interface PoolStats {
+  /** Instances started and answering (busy or idle). */
+  ready: number;
+  busy: number;
+  creating: number;
+  /** Calls running now. */
+  inflight: number;
+  /** Reservations handed out. */
+  reserved: number;
+}
+
+/** A right to have one message processed by the pool; release it once the calls are done. */
+export class Reservation {
+  private released = false;
+
+  constructor(private readonly pool: FunctionPool) {}
+
+  /** Calls the function, retrying on errors, up to `attempts` calls in all (at least one). */
+  invoke(msg: FunctionMessage, attempts: number): Promise<CallOutcome> {
+    return this.pool.invoke(msg, attempts);
+  }
+
+  release(): void {
+    if (this.released) return;
+    this.released = true;
+    this.pool.releaseReservation();
+  }
+}
+
+export class FunctionPool {
+  readonly functionName: string;
+  private readonly concurrency: number;
+  private readonly ready = new Set<FunctionInstance>();
+  private readonly busyIds = new Set<number>();
+  private readonly freeIds: number[] = [];
+  private creating = 0;
+  private readonly borrowers: Array<Waiter<FunctionInstance>> = [];
+  private readonly reservers: Array<Waiter<Reservation>> = [];
+  private reservationsLeft: number;
+  private readonly pending = new Set<Promise<void>>();
+  private evictor: NodeJS.Timeout | undefined;
+  private warmRetry: NodeJS.Timeout | undefined;
+  private closed = false;
+  private closing: Promise<void> | undefined;
+
+  constructor(
+    private readonly settings: PoolSettings,
+    private readonly launcher: InstanceLauncher,
+    private readonly log: Logger,
+  ) {
+    this.functionName = settings.functionName;
+    this.concurrency = Math.max(1, settings.concurrency ?? 1);
+    this.reservationsLeft = settings.max * this.concurrency;
+    // Ids 1..max, recycled first-in first-out as Baetyl did; an id is free again once its instance is stopped.
+    for (let id = 1; id <= settings.max; id++) this.freeIds.push(id);
+  }
+
+  /** Starts the `min` warm instances and the evictor. */
+  start(): void {
+    if (this.settings.evictTime > 0) {
+      this.evictor = setInterval(() => this.evict(), this.settings.evictTime);
+      this.evictor.unref();
+    }
+    this.ensureMin();
+  }
+
+  stats(): PoolStats {
+    let busy = 0;
+    let inflight = 0;
+    for (const inst of this.ready) {
+      if (inst.inflight > 0) busy++;
+      inflight += inst.inflight;
+    }
+    return {
+      ready: this.ready.size,
+      busy,
+      creating: this.creating,
+      inflight,
+      reserved: this.settings.max * this.concurrency - this.reservationsLeft,
+    };
+  }
+
+  /** Waits until the pool can take one more message. This is where back-pressure comes from. */
+  reserve(): Promise<Reservation> {
+    if (this.closed) return Promise.reject(new PoolClosedError(this.functionName));
+    if (this.reservationsLeft > 0) {
+      this.reservationsLeft--;
+      return Promise.resolve(new Reservation(this));
+    }
+    return new Promise((resolve, reject) => this.reservers.push({ resolve, reject }));
+  }
+
+  /** @internal Used by Reservation. */
+  releaseReservation(): void {
+    const next = this.reservers.shift();
+    if (next) next.resolve(new Reservation(this));
+    else this.reservationsLeft++;
+  }
+
+  /** @internal Used by Reservation: the attempts of one message. */
+  async invoke(msg: FunctionMessage, attempts: number): Promise<CallOutcome> {
+    const total = Math.max(1, attempts);
+    let failure: CallFailure = plainFailure('no attempt was made');
+    for (let attempt = 1; attempt <= total; attempt++) {
+      if (this.closed) return { kind: 'aborted' };
+      let inst: FunctionInstance;
+      try {
+        inst = await this.borrow();
+      } catch (err) {
+        if (err instanceof PoolClosedError) return { kind: 'aborted' };
+        failure = plainFailure((err as Error).message);
+        this.log.warn(`function (${this.functionName}) attempt ${attempt}/${total} failed: ${failure.message}`, { invokeid: msg.FunctionInvokeID });
+        continue;
+      }
+      try {
+        const result = await inst.call(msg, this.settings.timeout);
+        inst.timeoutsInARow = 0;
+        this.release(inst, undefined);
+        return { kind: 'ok', result, attempts: attempt };
+      } catch (err) {
+        const e = err as grpc.ServiceError;
+        const code = typeof e.code === 'number' ? e.code : grpc.status.UNKNOWN;
+        failure = grpcFailure(code, goDetails(code, e.details ?? e.message));
+        this.release(inst, this.replaceReason(inst, code));
+        if (this.closed) return { kind: 'aborted' };
+        this.log.warn(`function (${this.functionName}) attempt ${attempt}/${total} failed on instance (${inst.name}): ${failure.message}`, { invokeid: msg.FunctionInvokeID });
+      }
+    }
+    return { kind: 'failed', failure, attempts: total };
+  }
+
+  /** Stops everything: waiting messages are refused, every instance is stopped through the API. */
+  close(): Promise<void> {
+    this.closing ??= this.shutdown();
+    return this.closing;
+  }
+
+  private async shutdown(): Promise<void> {
+    this.closed = true;
+    if (this.evictor) clearInterval(this.evictor);
+    if (this.warmRetry) clearTimeout(this.warmRetry);
+    const err = new PoolClosedError(this.functionName);
+    for (const w of this.borrowers.splice(0)) w.reject(err);
+    for (const w of this.reservers.splice(0)) w.reject(err);
+    for (const inst of [...this.ready]) this.retire(inst, 'the function manager is stopping', true);
+    // Instances still starting are stopped as soon as their start completes (see spawn).
+    while (this.pending.size > 0) await Promise.allSettled([...this.pending]);
+  }
+
+  /** Whether a failed call means the instance should be replaced (and why), or kept. */
+  private replaceReason(inst: FunctionInstance, code: grpc.status): string | undefined {
+    switch (code) {
+      case grpc.status.UNKNOWN:
+        // The user's code raised: the runtime answered, so it is healthy. Baetyl restarted it here.
+        inst.timeoutsInARow = 0;
+        return undefined;
+      case grpc.status.DEADLINE_EXCEEDED:
+        // The runtime replaces a timed-out worker itself; twice in a row means the whole instance hangs.
+        inst.timeoutsInARow++;
+        if (inst.timeoutsInARow >= 2) return 'it timed out twice in a row';
+        return inst.channelAlive() ? undefined : 'its channel failed';
+      case grpc.status.UNAVAILABLE:
+        return 'it is unavailable (crashed or stopped listening)';
+      default:
+        return inst.channelAlive() ? undefined : 'its channel failed';
+    }
+  }
+
+  private borrow(): Promise<FunctionInstance> {
+    if (this.closed) return Promise.reject(new PoolClosedError(this.functionName));
+    return new Promise((resolve, reject) => {
+      this.borrowers.push({ resolve, reject });
+      this.pump();
+    });
+  }
+
+  private release(inst: FunctionInstance, replaceBecause: string | undefined): void {
+    inst.inflight--;
+    inst.lastUsed = Date.now();
+    if (replaceBecause !== undefined) this.retire(inst, replaceBecause);
+    else if (inst.retiring) this.retire(inst, 'it was retired');
+    this.pump();
+  }
+
+  /** Gives free instances to waiting calls, and starts instances for the calls left waiting. */
+  private pump(): void {
+    if (this.closed) return;
+    while (this.borrowers.length > 0) {
+      const inst = this.pickAvailable();
+      if (!inst) break;
+      inst.inflight++;
+      this.borrowers.shift()!.resolve(inst);
+    }
+    let uncovered = this.borrowers.length - this.creating * this.concurrency;
+    while (uncovered > 0 && this.freeIds.length > 0) {
+      this.spawn(true);
+      uncovered -= this.concurrency;
+    }
+  }
+
+  /** The most recently used instance with room for a call (LIFO, so the others can go idle). */
+  private pickAvailable(): FunctionInstance | undefined {
+    let best: FunctionInstance | undefined;
+    for (const inst of this.ready) {
+      if (inst.inflight >= this.concurrency) continue;
+      if (!inst.channelAlive()) {
+        this.retire(inst, 'its channel failed while idle');
+        continue;
+      }
+      if (!best || inst.lastUsed > best.lastUsed) best = inst;
+    }
+    return best;
+  }
+
+  private ensureMin(): void {
+    while (!this.closed && this.ready.size + this.creating < this.settings.min && this.freeIds.length > 0) this.spawn(false);
+  }
+
+  private evict(): void {
+    if (this.closed) return;
+    const { idleTime, min } = this.settings;
+    if (idleTime > 0) {
+      const now = Date.now();
+      const idle = [...this.ready]
+        .filter((inst) => inst.inflight === 0 && now - inst.lastUsed >= idleTime)
+        .sort((a, b) => a.lastUsed - b.lastUsed);
+      let alive = this.ready.size + this.creating;
+      for (const inst of idle) {
+        // Unlike Baetyl, idle eviction never goes below min, so warm instances do not churn.
+        if (alive <= min) break;
+        this.retire(inst, `it was idle for more than ${formatDuration(idleTime)}`);
+        alive--;
+      }
+    }
+    this.ensureMin();
+  }
+
+  /** Starts one instance; `forDemand` means a waiting call asked for it (and gets its error). */
+  private spawn(forDemand: boolean): void {
+    const id = this.freeIds.shift();
+    if (id === undefined) return;
+    this.creating++;
+    this.busyIds.add(id);
+    const name = `${this.settings.serviceName}.${this.functionName}.${id}`;
+    const work = this.create(id, name).then(
+      (inst) => {
+        this.creating--;
+        if (this.closed) {
+          this.ready.add(inst);
+          this.retire(inst, 'the function manager is stopping', true);
+          return;
+        }
+        this.ready.add(inst);
+        this.log.info(`instance (${name}) started`, { instance: name, address: inst.address });
+        this.pump();
+      },
+      (err: Error) => {
+        this.creating--;
+        this.returnId(id);
+        if (this.closed) return;
+        this.log.error(err.message, { instance: name });
+        if (forDemand) this.borrowers.shift()?.reject(err);
+        else this.retryWarmLater();
+        this.pump();
+      },
+    );
+    this.track(work);
+  }
+
+  private retryWarmLater(): void {
+    if (this.warmRetry || this.closed) return;
+    this.warmRetry = setTimeout(() => {
+      this.warmRetry = undefined;
+      this.ensureMin();
+    }, Math.max(100, this.settings.backoffMax));
+    this.warmRetry.unref();
+  }
+
+  private async create(id: number, name: string): Promise<FunctionInstance> {
+    const { serviceName, timeout } = this.settings;
+    let dialAddress: string;
+    try {
+      ({ dialAddress } = await this.launcher.start(serviceName, name));
+    } catch (err) {
+      await this.stopQuietly(name);
+      throw new Error(`failed to start instance (${name}) of function (${this.functionName}) through the master API: ${(err as Error).message}`);
+    }
+    try {
+      const client = await dialFunction(dialAddress, {
+        timeout,
+        messageLengthMax: this.settings.messageLengthMax,
+        backoffMax: this.settings.backoffMax,
+      });
+      return new FunctionInstance(id, name, dialAddress, client);
+    } catch (err) {
+      await this.stopQuietly(name);
+      throw new Error(`instance (${name}) of function (${this.functionName}) did not answer on ${dialAddress} within ${formatDuration(timeout)} (${(err as Error).message}); it was stopped`);
+    }
+  }
+
+  /** Takes an instance out of service; it is stopped now, or when its last running call ends. */
+  private retire(inst: FunctionInstance, why: string, force = false): void {
+    this.ready.delete(inst);
+    if (!inst.retiring) this.log.info(`instance (${inst.name}) is stopping: ${why}`, { instance: inst.name });
+    inst.retiring = true;
+    if ((inst.inflight > 0 && !force) || inst.stopping) return;
+    inst.stopping = true;
+    inst.close();
+    const work = this.stopQuietly(inst.name).then(() => {
+      this.log.info(`instance (${inst.name}) stopped`, { instance: inst.name });
+      this.returnId(inst.id);
+      if (!this.closed) {
+        this.pump();
+        this.ensureMin();
+      }
+    });
+    this.track(work);
+  }
+
+  private returnId(id: number): void {
+    if (!this.busyIds.delete(id)) return;
+    this.freeIds.push(id);
+  }
+
+  private async stopQuietly(name: string): Promise<void> {
+    try {
+      await this.launcher.stop(this.settings.serviceName, name);
+    } catch (err) {
+      this.log.warn(`failed to stop instance (${name}) through the master API: ${(err as Error).message}`, { instance: name });
+    }
+  }
+
+  private track(work: Promise<void>): void {
+    const guarded = work.catch((err: Error) => {
+      this.log.error(`pool of function (${this.functionName}): ${err.stack ?? err.message}`);
+    });
+    this.pending.add(guarded);
+    void guarded.finally(() => this.pending.delete(guarded));
+  }
+}
+
+/** grpc-go's wording for a deadline the client enforced; other details pass through. */
+function goDetails(code: grpc.status, details: string): string {
+  if (code === grpc.status.DEADLINE_EXCEEDED && /^Deadline exceeded/.test(details)) return 'context deadline exceeded';
+  return details;
+}

@@ -1,0 +1,31 @@
+// The MQTT client options of one rule's hub connection, from the `hub` block and the rule.
+import { readFileSync } from 'node:fs';
+import { isAbsolute, resolve } from 'node:path';
+import type { IClientOptions } from 'mqtt';
+import type { HubConfig } from '../config/schema.js';
+
+/** The first reconnect wait; it doubles up to hub.interval, and starts over once connected. */
+export const FIRST_RECONNECT_DELAY = 500;
+
+export function hubClientOptions(hub: HubConfig, clientid: string | undefined, cwd: string): IClientOptions {
+  const opts: IClientOptions = {
+    protocolVersion: 4,
+    // Without a client id there is no session to keep: the client gets a random id and a clean session.
+    clean: clientid ? hub.cleansession : true,
+    keepalive: Math.min(65535, Math.round(hub.keepalive / 1000)),
+    connectTimeout: hub.timeout,
+    reconnectPeriod: FIRST_RECONNECT_DELAY,
+    reconnectOnConnackError: true,
+    // Subscriptions are made by the rule on connect (only when the hub kept no session).
+    resubscribe: false,
+  };
+  if (clientid) opts.clientId = clientid;
+  if (hub.username !== undefined) opts.username = hub.username;
+  if (hub.password !== undefined) opts.password = hub.password;
+  const file = (p: string) => readFileSync(isAbsolute(p) ? p : resolve(cwd, p));
+  if (hub.ca) opts.ca = file(hub.ca);
+  if (hub.cert) opts.cert = file(hub.cert);
+  if (hub.key) opts.key = file(hub.key);
+  opts.rejectUnauthorized = !hub.insecure;
+  return opts;
+}

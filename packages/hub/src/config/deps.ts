@@ -1,0 +1,15 @@
+// What the config loader takes from core, plus a file read that reports like core's loader.
+import { readFileSync } from 'node:fs';
+import { ConfigError } from '@baetyl/core';
+
+export { ConfigError, formatPath, parseYaml, topicFilterProblem, topicNameProblem, validateConfig, type ConfigProblem, type ParsedYaml } from '@baetyl/core';
+
+export function readFileSyncSafe(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'file not found' : code === 'EACCES' ? 'permission denied' : (err as Error).message;
+    throw new ConfigError(file, [{ path: '', message: `cannot read the config: ${why}` }]);
+  }
+}

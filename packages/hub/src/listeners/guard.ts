@@ -1,0 +1,83 @@
+// Every connection reaches aedes through this stream. It enforces message.length.max on the way
+// in (aedes has no limit for MQTT 3.1.1), counts PUBLISH packets both ways for the metrics, and
+// carries what the transport knows about the peer (its TLS certificate) to authentication.
+import { Duplex } from 'node:stream';
+import { PacketScanner, PUBLISH } from './scanner.js';
+
+export interface PeerCertificate {
+  /** The certificate chain was verified against certificate.ca. */
+  verified: boolean;
+  commonName?: string;
+  /** subjectAltName entries without their type prefix (DNS, email, URI, IP). */
+  altNames: string[];
+}
+
+export interface PeerInfo {
+  transport: 'tcp' | 'ssl' | 'ws' | 'wss';
+  remote: string;
+  certificate?: PeerCertificate;
+}
+
+export interface TrafficCounters {
+  messagesIn: number;
+  messagesOut: number;
+  bytesIn: number;
+  bytesOut: number;
+}
+
+export class GuardedConnection extends Duplex {
+  private readonly inbound: PacketScanner;
+  private readonly outbound: PacketScanner;
+
+  constructor(
+    private readonly inner: Duplex,
+    readonly peer: PeerInfo,
+    maxPacket: number,
+    private readonly counters: TrafficCounters,
+    onViolation: (why: string) => void,
+  ) {
+    super({ allowHalfOpen: false });
+    this.inbound = new PacketScanner(maxPacket, (type) => {
+      if (type === PUBLISH) counters.messagesIn++;
+    });
+    // Outgoing packets are ours: no size limit, only counting.
+    this.outbound = new PacketScanner(Number.MAX_SAFE_INTEGER, (type) => {
+      if (type === PUBLISH) counters.messagesOut++;
+    });
+    inner.on('data', (chunk: Buffer) => {
+      counters.bytesIn += chunk.length;
+      const why = this.inbound.feed(chunk);
+      if (why) {
+        onViolation(why);
+        this.destroy(new Error(why));
+        return;
+      }
+      if (!this.push(chunk)) inner.pause();
+    });
+    inner.on('end', () => this.push(null));
+    inner.on('error', (err) => this.destroy(err));
+    inner.on('close', () => this.destroy());
+  }
+
+  override _read(): void {
+    this.inner.resume();
+  }
+
+  override _write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
+    this.counters.bytesOut += chunk.length;
+    this.outbound.feed(chunk);
+    if (this.inner.destroyed) return cb(new Error('connection closed'));
+    if (this.inner.write(chunk)) cb();
+    else this.inner.once('drain', () => cb());
+  }
+
+  override _final(cb: (err?: Error | null) => void): void {
+    this.inner.end();
+    cb();
+  }
+
+  override _destroy(err: Error | null, cb: (err?: Error | null) => void): void {
+    this.inner.destroy();
+    cb(err);
+  }
+}

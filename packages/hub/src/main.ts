@@ -1,0 +1,71 @@
+// The baetyl-hub service: `node main.js [-c etc/baetyl/service.yml]`, run by the master with
+// the service directory as cwd. A bad config exits 1 with a message naming the field; SIGTERM
+// and SIGINT stop it gracefully (exit 0).
+import { resolve } from 'node:path';
+import { closeLogger, ConfigError, createLogger, readServiceContext, type Logger } from '@baetyl/core';
+import { loadHubConfig } from './config/load.js';
+import { startHub, type Hub } from './broker/hub.js';
+import { startReporter } from './metrics/reporter.js';
+
+function configPath(argv: string[]): string {
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if ((a === '-c' || a === '--config') && argv[i + 1]) return argv[i + 1]!;
+    if (a.startsWith('--config=')) return a.slice('--config='.length);
+  }
+  return 'etc/baetyl/service.yml';
+}
+
+async function main(): Promise<void> {
+  const cwd = process.cwd();
+  const file = configPath(process.argv.slice(2));
+  let config;
+  try {
+    config = loadHubConfig(resolve(cwd, file), { onWarning: (m) => process.stderr.write(`warning: ${m}\n`) });
+  } catch (err) {
+    const msg = err instanceof ConfigError ? err.message : (err as Error).message;
+    process.stderr.write(`hub: bad config: ${msg}\n`);
+    process.exit(1);
+  }
+  const ctx = readServiceContext();
+  const fields: Record<string, string> = {};
+  if (ctx.serviceName) fields.service = ctx.serviceName;
+  if (ctx.instanceName && ctx.instanceName !== ctx.serviceName) fields.instance = ctx.instanceName;
+  const logger: Logger = createLogger(config.logger, fields, { cwd });
+  let hub: Hub;
+  try {
+    hub = await startHub(config, { cwd, logger });
+  } catch (err) {
+    logger.error(`hub cannot start: ${(err as Error).message}`);
+    await closeLogger(logger);
+    process.exit(1);
+  }
+  const reporter = startReporter(config.metrics.report.interval, () => hub.stats(), logger);
+  logger.info('hub started', { listen: hub.addresses.join(','), storage: config.storage.dir });
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info('hub stopping', { signal });
+    reporter.stop();
+    const limit = setTimeout(() => {
+      logger.warn('hub stop took longer than shutdown.timeout; exiting');
+      process.exit(0);
+    }, config.shutdown.timeout);
+    limit.unref();
+    try {
+      await hub.close();
+      logger.info('hub stopped');
+    } catch (err) {
+      logger.error(`hub stop failed: ${(err as Error).message}`);
+    }
+    await closeLogger(logger);
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGPIPE', () => undefined);
+}
+
+void main();

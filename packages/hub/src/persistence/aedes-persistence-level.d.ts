@@ -1,0 +1,24 @@
+// The promise-based persistence class inside aedes-persistence-level 9, which is what aedes 1.x
+// calls (its package main wraps it in the callback API of aedes 0.x).
+declare module 'aedes-persistence-level/asyncPersistence.js' {
+  import type { Readable } from 'node:stream';
+
+  export interface StoredPacket {
+    cmd?: string;
+    topic: string;
+    payload: Buffer;
+    qos: number;
+    retain: boolean;
+    clientId?: string;
+    brokerId?: string;
+  }
+
+  export default class AsyncLevelPersistence {
+    constructor(db: unknown);
+    setup(broker: unknown): Promise<void>;
+    streamWill(brokers?: Record<string, number>): Readable;
+    delWill(client: { id: string }): Promise<StoredPacket | undefined>;
+    createRetainedStream(pattern: string): Readable;
+    destroy(): Promise<void>;
+  }
+}

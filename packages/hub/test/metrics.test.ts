@@ -1,0 +1,64 @@
+// Metrics go to the master's report API every metrics.report.interval. A small HTTP server on a
+// unix socket stands in for the master here, as the master's API is HTTP over that socket.
+import { after, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import { join } from 'node:path';
+import { openConfig, serviceDir, startHubProcess, stopAllHubs } from './hub-process.js';
+import { connect, endAll, subscribe, waitFor } from './mqtt-client.js';
+
+interface Report {
+  path: string;
+  user: string;
+  password: string;
+  body: { broker_stats?: { clients: number; subscriptions: number; messages_in: number; messages_out: number } };
+}
+
+describe('metrics', () => {
+  const servers: http.Server[] = [];
+  after(async () => {
+    await endAll();
+    await stopAllHubs();
+    for (const s of servers) s.close();
+  });
+
+  it('reports clients, subscriptions and messages to the master', async () => {
+    const dir = serviceDir();
+    const reports: Report[] = [];
+    const master = http.createServer((req, res) => {
+      let text = '';
+      req.on('data', (c: Buffer) => (text += c.toString()));
+      req.on('end', () => {
+        reports.push({ path: req.url ?? '', user: String(req.headers['x-openedge-username']), password: String(req.headers['x-openedge-password']), body: JSON.parse(text || '{}') });
+        res.end();
+      });
+    });
+    servers.push(master);
+    await new Promise<void>((ok) => master.listen(join(dir, 'master.sock'), () => ok()));
+    const hub = await startHubProcess({
+      dir,
+      config: openConfig(['tcp://127.0.0.1:0'], 'metrics:\n  report:\n    interval: 1s\n'),
+      env: { BAETYL_SERVICE_NAME: 'localhub', BAETYL_SERVICE_INSTANCE_NAME: 'localhub', BAETYL_SERVICE_TOKEN: 'tok', BAETYL_MASTER_API_ADDRESS: 'unix://master.sock' },
+    });
+    const c = await connect(hub.url('tcp'), { username: 'test', password: 'hahaha' });
+    await subscribe(c, ['m/#', 'n'], 0);
+    await c.publishAsync('m/1', 'x');
+    await waitFor('a report with the client, its subscriptions and messages', () =>
+      reports.some((r) => r.body.broker_stats?.clients === 1 && r.body.broker_stats.subscriptions === 2 && r.body.broker_stats.messages_in >= 1 && r.body.broker_stats.messages_out >= 1));
+    assert.equal(reports[0]!.path, '/v1/services/localhub/instances/localhub/report');
+    assert.equal(reports[0]!.user, 'localhub');
+    assert.equal(reports[0]!.password, 'tok');
+  });
+
+  it('warns once when the master cannot be reached, and keeps serving', async () => {
+    const hub = await startHubProcess({
+      config: openConfig(['tcp://127.0.0.1:0'], 'metrics:\n  report:\n    interval: 1s\n'),
+      env: { BAETYL_SERVICE_NAME: 'localhub', BAETYL_SERVICE_TOKEN: 'tok', BAETYL_MASTER_API_ADDRESS: 'unix://no-master.sock' },
+    });
+    await waitFor('the warning', () => /cannot report metrics/.test(hub.output()));
+    await new Promise((r) => setTimeout(r, 2500)); // more report periods pass
+    assert.equal(hub.output().match(/cannot report metrics/g)!.length, 1);
+    const c = await connect(hub.url('tcp'), { username: 'test', password: 'hahaha' });
+    assert.ok(c.connected);
+  });
+});

@@ -1,0 +1,106 @@
+// What survives a restart of the hub, including kill -9: persistent sessions and their
+// subscriptions, QoS 1 messages queued for them (every PUBACKed one), retained messages, wills.
+import { after, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { openConfig, serviceDir, startHubProcess, stopAllHubs } from './hub-process.js';
+import { connect, endAll, record, sessionPresent, subscribe, waitFor } from './mqtt-client.js';
+
+const auth = { username: 'test', password: 'hahaha' };
+
+describe('persistence', () => {
+  after(async () => {
+    await endAll();
+    await stopAllHubs();
+  });
+
+  it('delivers every acknowledged QoS 1 message queued for an offline persistent session after kill -9', async () => {
+    const dir = serviceDir();
+    let hub = await startHubProcess({ dir, config: openConfig() });
+    // Several offline sessions, so the hub has real work to store per message.
+    const sessions = 8;
+    for (let k = 0; k < sessions; k++) {
+      const sub = await connect(hub.url('tcp'), { ...auth, clientId: `keeper${k}`, clean: false });
+      assert.deepEqual(await subscribe(sub, 'queue/#', 1), [1]);
+      await sub.endAsync();
+    }
+    const pub = await connect(hub.url('tcp'), auth);
+    await pub.publishAsync('keep/r', 'retained', { qos: 1, retain: true });
+    const n = 200;
+    const body = 'x'.repeat(4000);
+    // Kill the hub the moment the last PUBACK arrives: every acknowledged message must be on disk.
+    let acked = 0;
+    const killed = new Promise<void>((ok) => {
+      pub.on('packetreceive', (p) => {
+        if (p.cmd === 'puback' && ++acked === n) {
+          hub.proc.kill('SIGKILL');
+          ok();
+        }
+      });
+    });
+    for (let i = 0; i < n; i++) pub.publish(`queue/${i % 7}`, `${i} ${body}`, { qos: 1 });
+    await killed;
+    await hub.kill9();
+    pub.end(true);
+
+    hub = await startHubProcess({ dir, config: openConfig() });
+    const again = await connect(hub.url('tcp'), { ...auth, clientId: 'keeper0', clean: false });
+    const got = record(again);
+    assert.equal(sessionPresent(again), true);
+    await waitFor(`${n} queued messages`, () => new Set(got.map((m) => m.payload)).size === n, 60_000);
+    assert.ok(got.every((m) => m.qos === 1));
+    const last = await connect(hub.url('tcp'), { ...auth, clientId: `keeper${sessions - 1}`, clean: false });
+    const gotLast = record(last);
+    await waitFor(`${n} queued messages for the last session`, () => new Set(gotLast.map((m) => m.payload)).size === n, 60_000);
+    // the restored subscription keeps working for new messages
+    const pub2 = await connect(hub.url('tcp'), auth);
+    await pub2.publishAsync('queue/new', 'fresh', { qos: 1 });
+    await waitFor('a new message on the restored subscription', () => got.some((m) => m.payload === 'fresh'));
+    // the retained message survived too
+    const late = await connect(hub.url('tcp'), auth);
+    const got2 = record(late);
+    await subscribe(late, 'keep/#', 1);
+    await waitFor('the retained message', () => got2.length === 1);
+    assert.deepEqual([got2[0]!.payload, got2[0]!.retain], ['retained', true]);
+  });
+
+  it('publishes, after kill -9 and restart, the wills of clients that were connected', async () => {
+    const dir = serviceDir();
+    let hub = await startHubProcess({ dir, config: openConfig() });
+    const watcher = await connect(hub.url('tcp'), { ...auth, clientId: 'watcher', clean: false });
+    await subscribe(watcher, 'wills/#', 1);
+    await watcher.endAsync();
+    await connect(hub.url('tcp'), { ...auth, clientId: 'mortal', will: { topic: 'wills/mortal', payload: Buffer.from('gone'), qos: 1, retain: true } });
+    await hub.kill9();
+
+    hub = await startHubProcess({ dir, config: openConfig() });
+    const w = await connect(hub.url('tcp'), { ...auth, clientId: 'watcher', clean: false });
+    const got = record(w);
+    await waitFor('the will queued for the persistent session', () => got.some((m) => m.topic === 'wills/mortal'));
+    const late = await connect(hub.url('tcp'), auth);
+    const got2 = record(late);
+    await subscribe(late, 'wills/#', 0);
+    await waitFor('the retained will', () => got2.some((m) => m.payload === 'gone' && m.retain));
+  });
+
+  it('stops on SIGTERM with exit 0, keeps sessions and does not publish wills', async () => {
+    const dir = serviceDir();
+    let hub = await startHubProcess({ dir, config: openConfig() });
+    const watcher = await connect(hub.url('tcp'), { ...auth, clientId: 'watcher2', clean: false });
+    await subscribe(watcher, ['gw/#', 'later'], 1);
+    await watcher.endAsync();
+    await connect(hub.url('tcp'), { ...auth, clientId: 'graceful', will: { topic: 'gw/graceful', payload: Buffer.from('gone'), qos: 1, retain: false } });
+    const pub = await connect(hub.url('tcp'), auth);
+    await pub.publishAsync('later', 'queued', { qos: 1 });
+    assert.equal(await hub.stop(), 0);
+    assert.match(hub.output(), /hub stopped/);
+
+    hub = await startHubProcess({ dir, config: openConfig() });
+    const w = await connect(hub.url('tcp'), { ...auth, clientId: 'watcher2', clean: false });
+    const got = record(w);
+    await waitFor('the queued message', () => got.some((m) => m.topic === 'later'));
+    const p2 = await connect(hub.url('tcp'), auth);
+    await p2.publishAsync('gw/end', 'end', { qos: 1 });
+    await waitFor('the marker', () => got.some((m) => m.topic === 'gw/end'));
+    assert.ok(!got.some((m) => m.topic === 'gw/graceful'));
+  });
+});

@@ -1,0 +1,65 @@
+// The messages host and worker exchange over the framed pipe (see framing.ts). The Python worker
+// (workers/python/worker.py) and the Node worker (src/node/worker.ts) both speak exactly this.
+import type { FrameHeader } from './framing.js';
+
+/** One function as the runtime's service.yml declares it. */
+export interface FunctionSpec {
+  name: string;
+  handler: string;
+  codedir: string;
+}
+
+/** host -> worker, once: load these handlers, answer `ready` or `load-error`. */
+export interface InitFrame extends FrameHeader {
+  type: 'init';
+  runtime: string;
+  functions: FunctionSpec[];
+}
+
+/** host -> worker: run one call; the body is the input payload. */
+export interface CallFrame extends FrameHeader {
+  type: 'call';
+  seq: number;
+  fn: string;
+  id: number;
+  qos: number;
+  topic: string;
+  ts: number;
+  invokeId: string;
+}
+
+/** worker -> host: every handler loaded. */
+export interface ReadyFrame extends FrameHeader {
+  type: 'ready';
+  version: string;
+}
+
+/** worker -> host: a handler could not be loaded; the worker exits after sending it. */
+export interface LoadErrorFrame extends FrameHeader {
+  type: 'load-error';
+  message: string;
+}
+
+/** worker -> host: the call succeeded; the body is the result payload (empty = publish nothing). */
+export interface ResultFrame extends FrameHeader {
+  type: 'result';
+  seq: number;
+}
+
+/** worker -> host: the call failed; `details` is the gRPC status text the caller sees. */
+export interface ErrorFrame extends FrameHeader {
+  type: 'error';
+  seq: number;
+  details: string;
+  /** The worker is about to exit (its state is not trustworthy): do not give it another call. */
+  retire?: boolean;
+}
+
+/** worker -> host: a line for the runtime log (tracebacks of user errors). */
+export interface LogFrame extends FrameHeader {
+  type: 'log';
+  level: 'debug' | 'info' | 'warn' | 'error';
+  msg: string;
+}
+
+export type WorkerFrame = ReadyFrame | LoadErrorFrame | ResultFrame | ErrorFrame | LogFrame;

@@ -1,0 +1,115 @@
+// The gRPC face of a runtime instance: baetyl.Function/Call, answered with the request message
+// whose Payload is replaced by the result (Baetyl v1 §4.1). Language work happens in an Executor.
+import { readFileSync } from 'node:fs';
+import * as grpc from '@grpc/grpc-js';
+import { loadFunctionProto, type FunctionMessage, type Logger } from '@baetyl/core';
+import type { Executor } from './executor.js';
+
+export interface ServerOptions {
+  /** host:port (a leading tcp:// is accepted), or unix:path. */
+  address: string;
+  /** Cap on every call, on top of the caller's own deadline (ms). */
+  timeoutMs?: number;
+  /** Calls in flight (running or waiting for a worker) beyond which new calls are refused. */
+  concurrentMax?: number;
+  maxMessageLength: number;
+  tls?: { ca?: string; key: string; cert: string };
+  logger: Logger;
+}
+
+export interface RunningServer {
+  /** The bound port (useful with port 0). */
+  port: number;
+  address: string;
+  /** Stops accepting calls, lets running ones finish for up to graceMs, then cuts them. */
+  close(graceMs?: number): Promise<void>;
+}
+
+/** Turns Baetyl's address forms into what grpc-js binds. */
+export function bindAddress(address: string): string {
+  if (address.startsWith('tcp://')) return address.slice('tcp://'.length);
+  if (address.startsWith('unix:///')) return `unix:${address.slice('unix://'.length)}`;
+  if (address.startsWith('unix://')) return `unix:${address.slice('unix://'.length)}`;
+  return address;
+}
+
+function credentials(tls: ServerOptions['tls']): grpc.ServerCredentials {
+  if (!tls) return grpc.ServerCredentials.createInsecure();
+  const read = (file: string, what: string) => {
+    try {
+      return readFileSync(file);
+    } catch (err) {
+      throw new Error(`cannot read server.${what} "${file}": ${(err as Error).message}`);
+    }
+  };
+  const ca = tls.ca ? read(tls.ca, 'ca') : null;
+  return grpc.ServerCredentials.createSsl(ca, [{ cert_chain: read(tls.cert, 'cert'), private_key: read(tls.key, 'key') }], ca !== null);
+}
+
+function deadlineOf(call: grpc.ServerUnaryCall<FunctionMessage, FunctionMessage>): number {
+  const d = call.getDeadline();
+  if (d instanceof Date) return d.getTime();
+  return typeof d === 'number' ? d : Infinity;
+}
+
+export async function serveFunctions(executor: Executor, opts: ServerOptions): Promise<RunningServer> {
+  const { service } = loadFunctionProto();
+  const server = new grpc.Server({
+    'grpc.max_receive_message_length': opts.maxMessageLength,
+    'grpc.max_send_message_length': opts.maxMessageLength,
+  });
+  let inFlight = 0;
+  server.addService(service, {
+    Call: (call: grpc.ServerUnaryCall<FunctionMessage, FunctionMessage>, callback: grpc.sendUnaryData<FunctionMessage>) => {
+      const msg = call.request;
+      if (opts.concurrentMax !== undefined && inFlight >= opts.concurrentMax) {
+        callback({ code: grpc.status.RESOURCE_EXHAUSTED, details: `too many concurrent calls (server.concurrent.max is ${opts.concurrentMax})` });
+        return;
+      }
+      inFlight++;
+      let deadline = deadlineOf(call);
+      if (opts.timeoutMs !== undefined && opts.timeoutMs > 0) deadline = Math.min(deadline, Date.now() + opts.timeoutMs);
+      const started = Date.now();
+      executor.call(msg, deadline).then(
+        (res) => {
+          inFlight--;
+          const fields = { function: msg.FunctionName, invokeid: msg.FunctionInvokeID, ms: Date.now() - started };
+          if (res.ok) {
+            opts.logger.debug('call done', fields);
+            callback(null, { ...msg, Payload: res.payload });
+          } else {
+            opts.logger.debug(`call failed: ${res.details}`, fields);
+            callback({ code: res.code, details: res.details });
+          }
+        },
+        (err: unknown) => {
+          inFlight--;
+          callback({ code: grpc.status.INTERNAL, details: `runtime error: ${String(err)}` });
+        },
+      );
+    },
+  });
+  const address = bindAddress(opts.address);
+  const creds = credentials(opts.tls);
+  const port = await new Promise<number>((resolve, reject) => {
+    server.bindAsync(address, creds, (err, p) => {
+      if (err) reject(new Error(`cannot listen on ${opts.address}: ${err.message}`));
+      else resolve(p);
+    });
+  });
+  return {
+    port,
+    address,
+    close: (graceMs = 2000) =>
+      new Promise<void>((resolve) => {
+        const timer = setTimeout(() => {
+          server.forceShutdown();
+          resolve();
+        }, graceMs);
+        server.tryShutdown(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      }),
+  };
+}

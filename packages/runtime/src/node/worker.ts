@@ -1,0 +1,233 @@
+// The Node worker of the node85 runtime: a child process of the host that loads the handlers and
+// runs one call at a time, reading frames on fd 3 and answering on fd 4 (see host/framing.ts).
+// Handler semantics follow Baetyl v1's node85 runtime: `(event, context, callback)`, the event
+// decoded from JSON (empty -> {}, undecodable -> Buffer), results `== ""` publish nothing, a Buffer
+// is raw, anything else JSON.stringify. Beyond v1: a returned promise settles the call too, a
+// handler without a callback parameter may simply return its result, and a synchronous throw is
+// reported as the user's error instead of killing the instance.
+import { createRequire } from 'node:module';
+import net from 'node:net';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import util from 'node:util';
+import { Worker } from 'node:worker_threads';
+import { encodeFrame, FrameDecoder, type FrameHeader } from '../host/framing.js';
+import type { CallFrame, FunctionSpec, InitFrame } from '../host/protocol.js';
+
+type Handler = (event: unknown, context: Record<string, unknown>, callback: (err?: unknown, result?: unknown) => void) => unknown;
+
+const requireFrom = createRequire(path.join(process.cwd(), 'noop.js'));
+const output = new net.Socket({ fd: 4, readable: false, writable: true });
+const input = new net.Socket({ fd: 3, readable: true, writable: false });
+output.on('error', () => process.exit(0));
+
+function send(header: FrameHeader, body?: Buffer, then?: () => void): void {
+  output.write(encodeFrame(header, body), then);
+}
+
+function log(level: 'info' | 'warn' | 'error', msg: string): void {
+  send({ type: 'log', level, msg });
+}
+
+// The host going away ends the pipe; a busy synchronous handler would not notice, so a thread
+// watches for the host's death and kills the process.
+function watchHost(): void {
+  const host = process.env.BAETYL_RUNTIME_HOST_PID;
+  if (!host) return;
+  if (String(process.ppid) !== host) process.exit(0);
+  const w = new Worker(
+    `const host = ${JSON.stringify(host)};
+     setInterval(() => { if (String(process.ppid) !== host) process.kill(process.pid, 'SIGKILL'); }, 500);`,
+    { eval: true },
+  );
+  w.unref();
+}
+
+class LoadError extends Error {}
+
+/** "file:line" for a load problem: a syntax error's place, else the first frame in the code dir. */
+function locate(err: unknown, dir: string): string | undefined {
+  const stack = err instanceof Error && typeof err.stack === 'string' ? err.stack : '';
+  const first = stack.split('\n')[0] ?? '';
+  if (/^\/.+:\d+$/.test(first)) return first;
+  for (const line of stack.split('\n')) {
+    const m = /\(?((?:file:\/\/)?\/[^():]+):(\d+):\d+\)?$/.exec(line.trim());
+    if (m && m[1]!.replace('file://', '').startsWith(dir + path.sep)) return `${m[1]!.replace('file://', '')}:${m[2]}`;
+  }
+  return undefined;
+}
+
+function describe(err: unknown): string {
+  if (err instanceof Error) return err.toString();
+  return String(err);
+}
+
+async function loadOne(spec: FunctionSpec): Promise<Handler> {
+  const prefix = `function "${spec.name}": cannot load handler "${spec.handler}"`;
+  // v1 used only the first two dot segments: "<module>.<export>".
+  const [modName, exportName] = spec.handler.split('.');
+  if (!modName || !exportName) throw new LoadError(`${prefix}: a node handler is "<module>.<function>", like "index.handler"`);
+  // v1 joined codedir to the working directory; resolving also keeps an absolute codedir working.
+  const dir = path.resolve(process.cwd(), spec.codedir);
+  const file = path.join(dir, modName);
+  let resolved: string;
+  try {
+    resolved = requireFrom.resolve(file);
+  } catch {
+    throw new LoadError(`${prefix}: module "${modName}" not found: there is no ${path.join(spec.codedir, modName)}.js (or a folder with an index.js) in ${process.cwd()}`);
+  }
+  let mod: Record<string, unknown>;
+  try {
+    mod = requireFrom(resolved) as Record<string, unknown>;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ERR_REQUIRE_ESM') {
+      try {
+        mod = (await import(pathToFileURL(resolved).href)) as Record<string, unknown>;
+      } catch (err2) {
+        throw new LoadError(`${prefix} from ${locate(err2, dir) ?? resolved}: ${describe(err2)}`);
+      }
+    } else {
+      throw new LoadError(`${prefix} from ${locate(err, dir) ?? resolved}: ${describe(err)}`);
+    }
+  }
+  const fn = mod[exportName] ?? (mod.default as Record<string, unknown> | undefined)?.[exportName];
+  if (fn === undefined) throw new LoadError(`${prefix}: ${resolved} exports no "${exportName}"`);
+  if (typeof fn !== 'function') throw new LoadError(`${prefix}: "${exportName}" in ${resolved} is not a function`);
+  return fn as Handler;
+}
+
+const functions = new Map<string, Handler>();
+const ERR_FORMAT = 'Exception calling application: %s';
+
+/** The call in progress, so an uncaught error can still be answered. */
+let current: { fail: (err: unknown) => void } | undefined;
+/** Set once the worker decided to exit: its last answer tells the host not to reuse it. */
+let retiring = false;
+
+function runCall(h: CallFrame, body: Buffer): void {
+  const fn = functions.get(h.fn);
+  if (!fn) {
+    send({ type: 'error', seq: h.seq, details: util.format(ERR_FORMAT, 'function not found') });
+    return;
+  }
+  const ctx: Record<string, unknown> = {
+    messageQOS: h.qos,
+    messageTopic: h.topic,
+    functionName: h.fn,
+    messageTimestamp: h.ts,
+    functionInvokeID: h.invokeId,
+    invokeid: h.invokeId,
+  };
+  let msg: unknown = {};
+  if (body.length > 0) {
+    try {
+      msg = JSON.parse(body.toString());
+    } catch {
+      msg = Buffer.from(body); // raw data, not JSON
+    }
+  }
+  let settled = false;
+  const settle = (err: unknown, respMsg: unknown): void => {
+    if (settled) {
+      log('warn', `function "${h.fn}" answered more than once; only the first answer counts`);
+      return;
+    }
+    settled = true;
+    current = undefined;
+    // v1 tested `err != null`, so 0, false and "" are errors too.
+    if (err != null) {
+      const stack = err instanceof Error && err.stack ? err.stack : describe(err);
+      log('error', `function "${h.fn}" failed: ${stack}`);
+      const text = util.format("('[UserCodeInvoke]', %s)", describe(err));
+      send({ type: 'error', seq: h.seq, details: util.format(ERR_FORMAT, text), retire: retiring });
+      return;
+    }
+    // v1's rule, loose equality on purpose: anything == "" (undefined, null, "", 0, false, []) publishes nothing.
+    if (respMsg == '' || respMsg == undefined || respMsg == null) {
+      send({ type: 'result', seq: h.seq });
+      return;
+    }
+    if (Buffer.isBuffer(respMsg)) {
+      send({ type: 'result', seq: h.seq }, respMsg);
+      return;
+    }
+    let json: string | undefined;
+    try {
+      json = JSON.stringify(respMsg);
+      if (json === undefined) throw new TypeError(`a ${typeof respMsg} cannot be converted to JSON`);
+    } catch (error) {
+      log('error', `function "${h.fn}" returned a value JSON cannot encode: ${describe(error)}`);
+      const text = util.format("('[UserCodeReturn]', %s)", describe(error));
+      send({ type: 'error', seq: h.seq, details: util.format(ERR_FORMAT, text) });
+      return;
+    }
+    send({ type: 'result', seq: h.seq }, Buffer.from(json));
+  };
+  const failWith = (err: unknown) => settle(err ?? new Error(`the handler failed with ${String(err)}`), undefined);
+  current = { fail: failWith };
+  let ret: unknown;
+  try {
+    ret = fn(msg, ctx, (err?: unknown, result?: unknown) => settle(err, result));
+  } catch (err) {
+    failWith(err);
+    return;
+  }
+  if (settled) return;
+  if (ret !== null && typeof ret === 'object' && typeof (ret as PromiseLike<unknown>).then === 'function') {
+    (ret as PromiseLike<unknown>).then(
+      (value) => {
+        // An async handler that also takes a callback may resolve before calling it.
+        if (value === undefined && fn.length >= 3) return;
+        if (!settled) settle(null, value);
+      },
+      (err: unknown) => {
+        if (!settled) failWith(err);
+      },
+    );
+  } else if (fn.length < 3) {
+    // No callback parameter: the return value is the result.
+    settle(null, ret);
+  }
+}
+
+function onFatal(err: unknown): void {
+  const call = current;
+  retiring = true;
+  if (call) {
+    call.fail(err);
+    log('error', 'the worker is restarted after an uncaught error');
+  } else {
+    log('error', `uncaught error outside a call, restarting the worker: ${err instanceof Error ? err.stack : String(err)}`);
+  }
+  output.end(() => process.exit(1));
+}
+
+async function init(h: InitFrame): Promise<void> {
+  try {
+    for (const spec of h.functions) functions.set(spec.name, await loadOne(spec));
+  } catch (err) {
+    const message = err instanceof LoadError ? err.message : `cannot load the handlers: ${describe(err)}`;
+    send({ type: 'load-error', message }, undefined, () => process.exit(1));
+    return;
+  }
+  send({ type: 'ready', version: process.versions.node });
+}
+
+function main(): void {
+  watchHost();
+  process.on('uncaughtException', onFatal);
+  process.on('unhandledRejection', onFatal);
+  const decoder = new FrameDecoder(1 << 30);
+  input.on('data', (chunk: Buffer) => {
+    for (const f of decoder.push(chunk)) {
+      const h = f.header;
+      if (h.type === 'init') void init(h as InitFrame);
+      else if (h.type === 'call') runCall(h as CallFrame, f.body);
+    }
+  });
+  // The host closed the pipe: it stopped or died.
+  input.on('end', () => process.exit(0));
+  input.on('error', () => process.exit(0));
+}
+
+main();

@@ -1,0 +1,88 @@
+// One runtime instance: the executor for its language behind the gRPC server.
+import { formatDuration, type Logger } from '@baetyl/core';
+import type { RuntimeConfig, RuntimeKind } from './config/config.js';
+import { NOT_FOUND_DETAILS, type Executor } from './host/executor.js';
+import { WorkerPool } from './host/pool.js';
+import type { FunctionSpec } from './host/protocol.js';
+import { serveFunctions, type RunningServer } from './host/server.js';
+import { nodeLaunch } from './node/launch.js';
+import { findPython } from './python/interpreter.js';
+import { pythonLaunch } from './python/launch.js';
+import { SqlExecutor } from './sql/executor.js';
+
+/** Workers (parallel calls) per instance when server.workers.max is not set. */
+export const DEFAULT_WORKERS = 4;
+/** Spare workers are stopped after this long idle when runtime.idle is not set. */
+export const DEFAULT_IDLE_MS = 5 * 60_000;
+
+export interface StartOptions {
+  kind: RuntimeKind;
+  /** Where codedir and relative paths are resolved (the service's work dir). */
+  cwd: string;
+  /** The config file, for messages. */
+  configFile: string;
+  logger: Logger;
+  env?: NodeJS.ProcessEnv;
+}
+
+export interface RunningRuntime {
+  server: RunningServer;
+  executor: Executor;
+  close(): Promise<void>;
+}
+
+function createExecutor(cfg: RuntimeConfig, opts: StartOptions): Executor {
+  const env = opts.env ?? process.env;
+  if (opts.kind === 'sql') return new SqlExecutor(cfg.functions, opts.logger);
+  const functions: FunctionSpec[] = cfg.functions.map((f) => ({ name: f.name, handler: f.handler, codedir: f.codedir ?? '.' }));
+  const common = {
+    runtime: opts.kind,
+    functions,
+    max: cfg.server.workers.max ?? DEFAULT_WORKERS,
+    idleMs: cfg.runtime.idle ?? DEFAULT_IDLE_MS,
+    maxFrame: cfg.server.message.length.max + 1024 * 1024,
+    notFoundDetails: NOT_FOUND_DETAILS,
+    logger: opts.logger,
+  };
+  if (opts.kind === 'node85') return new WorkerPool({ ...common, launch: () => nodeLaunch(opts.cwd, env) });
+  const interp = findPython({
+    runtime: opts.kind,
+    configured: cfg.runtime.python,
+    configFile: opts.configFile,
+    env,
+    warn: (m) => opts.logger.warn(m),
+  });
+  opts.logger.info(`using Python ${interp.version} at ${interp.path} (${interp.source})`);
+  return new WorkerPool({ ...common, launch: () => pythonLaunch(interp, opts.cwd, env) });
+}
+
+/** Loads every handler, then listens. Throws (with a message for the user) if anything is wrong. */
+export async function startRuntime(cfg: RuntimeConfig, opts: StartOptions): Promise<RunningRuntime> {
+  const executor = createExecutor(cfg, opts);
+  await executor.start();
+  let server: RunningServer;
+  try {
+    server = await serveFunctions(executor, {
+      address: cfg.server.address ?? '',
+      timeoutMs: cfg.server.timeout,
+      concurrentMax: cfg.server.concurrent.max,
+      maxMessageLength: cfg.server.message.length.max,
+      tls: cfg.server.key && cfg.server.cert ? { ca: cfg.server.ca, key: cfg.server.key, cert: cfg.server.cert } : undefined,
+      logger: opts.logger,
+    });
+  } catch (err) {
+    await executor.close();
+    throw err;
+  }
+  const timeout = cfg.server.timeout ? `, call timeout ${formatDuration(cfg.server.timeout)}` : '';
+  opts.logger.info(`service starting: ${opts.kind} runtime with ${cfg.functions.map((f) => f.name).join(', ')} on ${cfg.server.address}${timeout}`);
+  return {
+    server,
+    executor,
+    async close() {
+      await server.close();
+      await executor.close();
+      opts.logger.info('service closed');
+    },
+  };
+}

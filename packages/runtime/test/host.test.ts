@@ -1,0 +1,81 @@
+// The pipe framing and interpreter discovery, as units.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readdirSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { encodeFrame, FrameDecoder, FrameError, findPython, InterpreterError, bindAddress } from '../src/index.js';
+import { cleanup } from './helpers.js';
+
+test('frames survive being cut anywhere and carry raw bytes', () => {
+  const body = Buffer.from([0, 1, 2, 255, 0x0a]);
+  const wire = Buffer.concat([encodeFrame({ type: 'call', seq: 1 }, body), encodeFrame({ type: 'log', msg: 'é' })]);
+  for (let cut = 0; cut <= wire.length; cut++) {
+    const d = new FrameDecoder(1024);
+    const frames = [...d.push(wire.subarray(0, cut)), ...d.push(wire.subarray(cut))];
+    assert.equal(frames.length, 2);
+    assert.deepEqual(frames[0]!.header, { type: 'call', seq: 1 });
+    assert.deepEqual(frames[0]!.body, body);
+    assert.equal(frames[1]!.header.msg, 'é');
+    assert.equal(frames[1]!.body.length, 0);
+  }
+});
+
+test('an oversized or malformed frame is refused', () => {
+  assert.throws(() => new FrameDecoder(10).push(encodeFrame({ type: 'x' }, Buffer.alloc(100))), FrameError);
+  const bad = Buffer.concat([Buffer.from([0, 0, 0, 3, 0, 0, 0, 0]), Buffer.from('{x}')]);
+  assert.throws(() => new FrameDecoder(100).push(bad), /not JSON/);
+});
+
+test('addresses in Baetyl form bind as grpc-js expects', () => {
+  assert.equal(bindAddress('tcp://0.0.0.0:50051'), '0.0.0.0:50051');
+  assert.equal(bindAddress('127.0.0.1:1'), '127.0.0.1:1');
+  assert.equal(bindAddress('unix:///tmp/f.sock'), 'unix:/tmp/f.sock');
+});
+
+function pyenvVersion(prefix: string): string | undefined {
+  const root = join(process.env.PYENV_ROOT ?? join(process.env.HOME ?? '/root', '.pyenv'), 'versions');
+  const v = readdirSync(root).find((n) => n.startsWith(prefix));
+  return v ? join(root, v) : undefined;
+}
+
+test('python36 falls back to python3 on PATH with a warning when no 3.6 exists', () => {
+  const py3 = pyenvVersion('3.1');
+  assert.ok(py3, 'a pyenv python 3.1x is needed for this test');
+  const bin = mkdtempSync(join(tmpdir(), 'baetyl-bin-'));
+  try {
+    const name = readdirSync(join(py3, 'bin')).find((n) => /^python3\.\d+$/.test(n))!;
+    symlinkSync(join(py3, 'bin', name), join(bin, 'python3'));
+    const warnings: string[] = [];
+    const found = findPython({ runtime: 'python36', configFile: 'svc.yml', env: { PATH: bin, PYENV_ROOT: bin, HOME: bin }, warn: (m) => warnings.push(m) });
+    assert.equal(found.path, join(bin, 'python3'));
+    assert.match(found.version, /^3\.1\d\./);
+    assert.equal(warnings.length, 1);
+    assert.match(warnings[0]!, /found no Python 3\.6/);
+    assert.throws(
+      () => findPython({ runtime: 'python27', configFile: 'svc.yml', env: { PATH: bin, PYENV_ROOT: bin, HOME: bin } }),
+      (err: unknown) => err instanceof InterpreterError && /needs Python 2\.7 \(python2\.7\)/.test(err.message) && /runtime: \{python:/.test(err.message),
+    );
+  } finally {
+    cleanup(bin);
+  }
+});
+
+test('python27 is found on PATH and in pyenv; BAETYL_PYTHON27 overrides', () => {
+  const py27 = pyenvVersion('2.7.');
+  assert.ok(py27, 'pyenv 2.7 is needed for this test');
+  const bin = mkdtempSync(join(tmpdir(), 'baetyl-bin-'));
+  try {
+    symlinkSync(join(py27, 'bin', 'python2.7'), join(bin, 'python2.7'));
+    const onPath = findPython({ runtime: 'python27', configFile: 'svc.yml', env: { PATH: bin, PYENV_ROOT: bin, HOME: bin } });
+    assert.equal(onPath.path, join(bin, 'python2.7'));
+    assert.equal(onPath.source, 'PATH');
+    const viaPyenv = findPython({ runtime: 'python27', configFile: 'svc.yml', env: { PATH: '/nonexistent', PYENV_ROOT: join(py27, '..', '..') } });
+    assert.equal(viaPyenv.source, 'pyenv');
+    assert.match(viaPyenv.version, /^2\.7\./);
+    const viaEnv = findPython({ runtime: 'python27', configFile: 'svc.yml', env: { PATH: '/nonexistent', BAETYL_PYTHON27: join(bin, 'python2.7') } });
+    assert.equal(viaEnv.source, 'the BAETYL_PYTHON27 environment variable');
+  } finally {
+    cleanup(bin);
+  }
+});
