@@ -30,6 +30,6 @@ export function copyExample(name: 'native' | 'docker', port: number): string {
   const hub = join(dir, 'var/db/baetyl/localhub-conf/service.yml');
   writeFileSync(hub, readFileSync(hub, 'utf8').replace(/tcp:\/\/0\.0\.0\.0:1883/, `tcp://0.0.0.0:${port}`));
   const fm = join(dir, 'var/db/baetyl/function-manager-conf/service.yml');
-  writeFileSync(fm, readFileSync(fm, 'utf8').replace(/:1883\b/, `:${port}`));
+  writeFileSync(fm, readFileSync(fm, 'utf8').replace(/address: tcp:\/\/(127\.0\.0\.1|localhub):1883/, `address: tcp://$1:${port}`));
   return dir;
 }
