@@ -4,6 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { AuthorizePublishHandler } from 'aedes';
 import { startScenario, testClient, waitFor, type Scenario } from './fixtures/harness.js';
+import { startRawHub } from './fixtures/raw-hub.js';
 
 type AuthorizePublish = Parameters<AuthorizePublishHandler>;
 
@@ -243,5 +244,46 @@ functions:
     await pub.client.endAsync();
   } finally {
     await s.cleanup();
+  }
+});
+
+test('a QoS 1 message sent again (DUP) while it is being handled runs once and is acknowledged once, after its result', async () => {
+  const hub = await startRawHub();
+  const s = await startScenario({
+    services: ['function-f'],
+    config: `
+hub: {address: '${hub.url}'}
+rules:
+  - clientid: rule-raw
+    subscribe: {topic: t, qos: 1}
+    function: {name: f}
+    publish: {topic: t/out}
+functions:
+  - {name: f, service: function-f}
+`,
+  });
+  try {
+    await waitFor('the subscription', () => hub.received.some((p) => p.cmd === 'subscribe'), 30_000, s.logs);
+    const payload = Buffer.from('{"op":"sleep","ms":800}');
+    hub.send({ cmd: 'publish', topic: 't', payload, qos: 1, messageId: 7, dup: false, retain: false });
+    await waitFor('the call', () => s.runtimeEvents().some((e) => e.ev === 'start'), 30_000, s.logs);
+    hub.send({ cmd: 'publish', topic: 't', payload, qos: 1, messageId: 7, dup: true, retain: false });
+    const ackAt = await waitFor('the PUBACK', () => {
+      const i = hub.received.findIndex((p) => p.cmd === 'puback');
+      return i >= 0 ? i + 1 : undefined;
+    }, 30_000, s.logs);
+    // The result (QoS 0 here) went out before the input was acknowledged.
+    const outAt = hub.received.findIndex((p) => p.cmd === 'publish' && p.topic === 't/out') + 1;
+    assert.ok(outAt > 0 && outAt < ackAt, 'the output precedes the PUBACK');
+    // A later message proves the rule went on; by then a second PUBACK for 7 would have been sent.
+    hub.send({ cmd: 'publish', topic: 't', payload: Buffer.from('{"op":"echo"}'), qos: 1, messageId: 8, dup: false, retain: false });
+    await waitFor('the PUBACK of 8', () => hub.received.some((p) => p.cmd === 'puback' && p.messageId === 8), 30_000, s.logs);
+    const acks = hub.received.filter((p) => p.cmd === 'puback').map((p) => (p as { messageId: number }).messageId);
+    assert.deepEqual(acks, [7, 8]);
+    assert.equal(s.runtimeEvents().filter((e) => e.ev === 'start' && e.op === 'sleep').length, 1, 'the copy was not run');
+    assert.equal(hub.received.filter((p) => p.cmd === 'publish' && p.topic === 't/out').length, 2);
+  } finally {
+    await s.cleanup();
+    await hub.close();
   }
 });

@@ -56,20 +56,28 @@ test('a crashing instance is replaced on each attempt; after the last one the er
 test('a call past timeout fails with DeadlineExceeded, and the instance is kept', async () => {
   const s = await startScenario({
     services: ['function-f'],
-    config: oneFunction('    timeout: 1s').replace('publish: {topic: t/out, qos: 1}', 'publish: {topic: t/out, qos: 1}\n    retry: {max: 1}'),
+    // timeout is also the dial timeout; a warm instance whose start was too slow is tried again
+    // after backoff.max, so on a loaded machine the test waits for it instead of failing.
+    config: oneFunction('    timeout: 5s\n    backoff: {max: 200ms}\n    instance: {min: 1}').replace(
+      'publish: {topic: t/out, qos: 1}',
+      'publish: {topic: t/out, qos: 1}\n    retry: {max: 1}',
+    ),
   });
   try {
     await subscribed(s, 1);
+    await waitFor('the warm instance', () => /instance \(function-f\.f\.1\) started/.test(s.logs()), 60_000, detail(s));
+    const starts = s.master.starts().length;
+    const stops = s.master.stops().length;
     const { client, received, publish } = await testClient(s.broker.url, ['t/out'], 1);
-    await publish('t', '{"op":"sleep","ms":3000}', { qos: 1 });
+    await publish('t', '{"op":"sleep","ms":20000}', { qos: 1 });
     const r = await waitFor('the error payload', () => received[0], 60_000, detail(s));
     const out = JSON.parse(r.payload.toString()) as ErrorPayload;
     assert.equal(out.errorMessage, 'rpc error: code = DeadlineExceeded desc = context deadline exceeded');
     await publish('t', '{"op":"echo","after":"timeout"}', { qos: 1 });
     await waitFor('an echo', () => received.length === 2, 30_000, detail(s));
     assert.equal((JSON.parse(received[1]!.payload.toString()) as { instance: string }).instance, 'function-f.f.1');
-    assert.equal(s.master.starts().length, 1);
-    assert.equal(s.master.stops().length, 0);
+    assert.equal(s.master.starts().length, starts, 'no instance was started');
+    assert.equal(s.master.stops().length, stops, 'no instance was stopped');
     await client.endAsync();
   } finally {
     await s.cleanup();
@@ -99,6 +107,28 @@ test('docker mode: the runtime listens on 0.0.0.0:50051 and is dialled by instan
     const out = JSON.parse(r.payload.toString()) as ErrorPayload;
     assert.equal(out.errorType, '*errors.errorString');
     assert.match(out.errorMessage, /^instance \(function-f\.f\.1\) of function \(f\) did not answer on function-f\.f\.1:50051 within 1s/);
+    await client.endAsync();
+  } finally {
+    await s.cleanup();
+  }
+});
+
+test('an instance the master cannot start fails the attempts with a plain error; the rule goes on', async () => {
+  // The master knows no service "function-f": every start is refused with 400.
+  const s = await startScenario({ services: ['function-other'], config: oneFunction() });
+  try {
+    await subscribed(s, 1);
+    const { client, received, publish } = await testClient(s.broker.url, ['t/out'], 1);
+    await publish('t', '{"op":"echo","n":1}', { qos: 1 });
+    await publish('t', '{"op":"echo","n":2}', { qos: 1 });
+    await waitFor('two error payloads', () => received.length === 2, 60_000, detail(s));
+    for (const r of received) {
+      const out = JSON.parse(r.payload.toString()) as ErrorPayload;
+      assert.equal(out.errorType, '*errors.errorString');
+      assert.match(out.errorMessage, /^failed to start instance \(function-f\.f\.1\) of function \(f\) through the master API: .*400 service \(function-f\) not found$/);
+    }
+    // 3 attempts for each message; each failed start is followed by a stop, in case it half happened.
+    assert.equal(s.master.stops().length, 6);
     await client.endAsync();
   } finally {
     await s.cleanup();

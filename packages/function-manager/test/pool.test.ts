@@ -140,3 +140,44 @@ functions:
     await s.cleanup();
   }
 });
+
+test('rules sharing a function share its max: two busy rules never get more than max calls at once', async () => {
+  const s = await startScenario({
+    services: ['function-slow'],
+    config: `
+hub: {address: '{{HUB}}'}
+rules:
+  - clientid: rule-a
+    subscribe: {topic: a, qos: 1}
+    function: {name: slow}
+    publish: {topic: out/a, qos: 1}
+  - clientid: rule-b
+    subscribe: {topic: b}
+    function: {name: slow}
+    publish: {topic: out/b}
+functions:
+  - name: slow
+    service: function-slow
+    instance: {max: 2}
+`,
+  });
+  try {
+    await subscribed(s, 2);
+    const { client, received, publish } = await testClient(s.broker.url, ['out/#'], 1);
+    const sends: Array<Promise<void>> = [];
+    for (let i = 0; i < 10; i++) {
+      sends.push(publish('a', JSON.stringify({ op: 'sleep', ms: 150, i }), { qos: 1 }));
+      sends.push(publish('b', JSON.stringify({ op: 'sleep', ms: 150, i }), { qos: 0 }));
+    }
+    await Promise.all(sends);
+    await waitFor('20 results', () => received.length === 20, 120_000, detail(s));
+    assert.equal(received.filter((r) => r.topic === 'out/a').length, 10);
+    assert.equal(received.filter((r) => r.topic === 'out/b').length, 10);
+    const concurrent = maxConcurrentCalls(s.runtimeEvents());
+    assert.ok(concurrent <= 2, `at most max calls at once over both rules, saw ${concurrent}`);
+    assert.ok(s.master.starts().length <= 2);
+    await client.endAsync();
+  } finally {
+    await s.cleanup();
+  }
+});

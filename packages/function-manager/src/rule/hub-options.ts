@@ -22,10 +22,17 @@ export function hubClientOptions(hub: HubConfig, clientid: string | undefined, c
   if (clientid) opts.clientId = clientid;
   if (hub.username !== undefined) opts.username = hub.username;
   if (hub.password !== undefined) opts.password = hub.password;
-  const file = (p: string) => readFileSync(isAbsolute(p) ? p : resolve(cwd, p));
-  if (hub.ca) opts.ca = file(hub.ca);
-  if (hub.cert) opts.cert = file(hub.cert);
-  if (hub.key) opts.key = file(hub.key);
+  const file = (key: string, p: string) => {
+    const path = isAbsolute(p) ? p : resolve(cwd, p);
+    try {
+      return readFileSync(path);
+    } catch (err) {
+      throw new Error(`hub.${key}: cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    }
+  };
+  if (hub.ca) opts.ca = file('ca', hub.ca);
+  if (hub.cert) opts.cert = file('cert', hub.cert);
+  if (hub.key) opts.key = file('key', hub.key);
   opts.rejectUnauthorized = !hub.insecure;
   return opts;
 }

@@ -35,6 +35,8 @@ export class Rule {
   private online = false;
   private reconnectDelay = FIRST_RECONNECT_DELAY;
   private readonly options: IClientOptions;
+  /** QoS 1 packet ids being processed, per connection: a redelivered copy (DUP) is not run twice. */
+  private readonly inProgress = new WeakMap<Duplex, Set<number>>();
 
   constructor(
     private readonly cfg: RuleConfig,
@@ -134,33 +136,56 @@ export class Rule {
       return;
     }
     const conn = this.client!.stream as Duplex;
+    const receivedAt = Date.now();
+    let ids: Set<number> | undefined;
+    if (packet.qos > 0 && packet.messageId !== undefined) {
+      ids = this.inProgress.get(conn) ?? new Set<number>();
+      this.inProgress.set(conn, ids);
+      if (ids.has(packet.messageId)) {
+        // The hub sent it again while the first copy is still running; that one's PUBACK answers both.
+        this.log.debug(`message ${packet.messageId} redelivered while in progress; not run twice`);
+        callback(later);
+        return;
+      }
+      ids.add(packet.messageId);
+    }
+    const done = () => {
+      if (ids && packet.messageId !== undefined) ids.delete(packet.messageId);
+    };
     this.pool.reserve().then(
       (reservation) => {
         // A QoS 1 message whose connection died while it waited comes again on the next one.
         if (this.stopping || (packet.qos > 0 && conn.destroyed)) {
           reservation.release();
+          done();
         } else {
-          const work = this.process(packet, reservation, conn).catch((err: Error) => {
+          const work = this.process(packet, receivedAt, reservation, conn).catch((err: Error) => {
             this.log.error(`message on ${packet.topic} not processed: ${err.stack ?? err.message}`);
           });
           this.processing.add(work);
-          void work.finally(() => this.processing.delete(work));
+          void work.finally(() => {
+            this.processing.delete(work);
+            done();
+          });
         }
         callback(later);
       },
-      () => callback(later),
+      () => {
+        done();
+        callback(later);
+      },
     );
   }
 
-  private async process(packet: IPublishPacket, reservation: Reservation, conn: Duplex): Promise<void> {
+  private async process(packet: IPublishPacket, receivedAt: number, reservation: Reservation, conn: Duplex): Promise<void> {
     const fn = this.cfg.function.name;
     const qos = packet.qos > 0 ? 1 : 0;
     const msg: FunctionMessage = {
       ID: qos > 0 ? (packet.messageId ?? 0) : 0,
       QOS: qos,
       Topic: packet.topic,
-      Payload: typeof packet.payload === 'string' ? Buffer.from(packet.payload) : Buffer.from(packet.payload),
-      Timestamp: Math.floor(Date.now() / 1000),
+      Payload: Buffer.from(packet.payload),
+      Timestamp: Math.floor(receivedAt / 1000),
       FunctionName: fn,
       FunctionInvokeID: randomUUID(),
     };
