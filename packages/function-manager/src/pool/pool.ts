@@ -19,13 +19,16 @@ export interface PoolSettings {
   idleTime: number;
   /** ms between eviction checks; 0 = no checks. */
   evictTime: number;
-  /** Dial timeout and call deadline, ms. */
+  /** Call deadline, ms; also the start (dial) timeout when above MIN_START_TIMEOUT. */
   timeout: number;
   messageLengthMax: number;
   backoffMax: number;
   /** Calls one instance runs at once. Baetyl's value, 1, is the default (see docs/function-manager.md). */
   concurrency?: number;
 }
+
+/** The least time a new instance gets to start answering, whatever the call timeout. */
+export const MIN_START_TIMEOUT = 30_000;
 
 export type CallOutcome =
   | { kind: 'ok'; result: FunctionMessage; attempts: number }
@@ -324,7 +327,10 @@ export class FunctionPool {
   }
 
   private async create(id: number, name: string): Promise<FunctionInstance> {
-    const { serviceName, timeout } = this.settings;
+    const { serviceName } = this.settings;
+    // Baetyl used the call timeout to wait for a new instance too, so a short timeout failed every
+    // cold start of a runtime that takes a few seconds to load (python on a small device).
+    const timeout = Math.max(this.settings.timeout, MIN_START_TIMEOUT);
     let dialAddress: string;
     try {
       ({ dialAddress } = await this.launcher.start(serviceName, name));
