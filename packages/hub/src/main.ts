@@ -4,8 +4,7 @@
 import { resolve } from 'node:path';
 import { closeLogger, ConfigError, createLogger, readServiceContext, type Logger } from '@baetyl/core';
 import { loadHubConfig } from './config/load.js';
-import { startHub, type Hub } from './broker/hub.js';
-import { startReporter } from './metrics/reporter.js';
+import type { Hub } from './broker/hub.js';
 
 function configPath(argv: string[]): string {
   for (let i = 0; i < argv.length; i++) {
@@ -32,6 +31,9 @@ async function main(): Promise<void> {
   if (ctx.serviceName) fields.service = ctx.serviceName;
   if (ctx.instanceName && ctx.instanceName !== ctx.serviceName) fields.instance = ctx.instanceName;
   const logger: Logger = createLogger(config.logger, fields, { cwd });
+  // The broker, the store and the listeners load only once the config is known to be good.
+  const { startHub } = await import('./broker/hub.js');
+  const { startReporter } = await import('./metrics/reporter.js');
   let hub: Hub;
   try {
     hub = await startHub(config, { cwd, logger });

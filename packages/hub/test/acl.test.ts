@@ -92,4 +92,18 @@ describe('ACL', () => {
     c.publish('out/a/b', 'too deep for out/+');
     await closed(c);
   });
+
+  it('closes the connection of a publish to a topic over Baetyl\'s limits (9 levels, 255 bytes)', async () => {
+    const watcher = await admin();
+    const got = record(watcher);
+    await subscribe(watcher, '#', 0);
+    const c = await admin();
+    await c.publishAsync('1/2/3/4/5/6/7/8/9', 'nine levels');
+    await waitFor('the 9-level message', () => got.some((m) => m.topic === '1/2/3/4/5/6/7/8/9'));
+    c.publish('1/2/3/4/5/6/7/8/9/10', 'ten levels');
+    await closed(c);
+    const d = await admin();
+    d.publish('x'.repeat(256), 'too long');
+    await closed(d);
+  });
 });

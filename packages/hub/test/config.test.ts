@@ -3,6 +3,7 @@
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
+import { ConfigError } from '@baetyl/core';
 import { filterCovers, findRouteCycle, parseHubConfig, type RouteConfig } from '../src/index.js';
 import { openConfig, runHubExpectingExit, serviceDir, startHubProcess, stopAllHubs } from './hub-process.js';
 
@@ -79,14 +80,26 @@ logger: {path: var/log/baetyl/service.log, level: debug, format: json, age: {max
     ['an ssl listener without certificate', 'listen: [ssl://0.0.0.0:1884]\n', /certificate/],
     ['invalid YAML', 'listen: [tcp://0.0.0.0:1883\n', /invalid YAML/],
   ];
-  // Each case is a process start; they run side by side.
-  describe('bad files', { concurrency: 4 }, () => {
-    for (const [what, yaml, expected] of bad) {
-      it(`exits 1 naming the field for ${what}`, async () => {
+  for (const [what, yaml, expected] of bad) {
+    it(`refuses ${what}, naming the line and the field`, () => {
+      assert.throws(() => parseHubConfig(yaml, 'etc/baetyl/service.yml'), (err: Error) => {
+        assert.ok(err instanceof ConfigError, String(err));
+        assert.match(err.message, expected);
+        assert.match(err.message, /^etc\/baetyl\/service\.yml:\d+:\d+: /m);
+        return true;
+      });
+    });
+  }
+
+  // The process itself: a bad file means exit 1 and the message on stderr (one process per case).
+  describe('the hub process', { concurrency: 3 }, () => {
+    for (const i of [0, 5]) {
+      const [what, yaml, expected] = bad[i]!;
+      it(`exits 1 with the message for ${what}`, async () => {
         const { code, output } = await runHubExpectingExit({ config: yaml });
         assert.equal(code, 1, output);
         assert.match(output, expected);
-        assert.match(output, /service\.yml:\d+:\d+/);
+        assert.match(output, /etc\/baetyl\/service\.yml:\d+:\d+/);
       });
     }
   });

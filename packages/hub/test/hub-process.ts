@@ -2,7 +2,7 @@
 // with cwd = a service directory holding etc/baetyl/service.yml. Ports are chosen by the hub
 // (listen on port 0) and read back from its "hub listening" log lines.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -40,8 +40,13 @@ process.on('exit', () => {
   for (const p of live) p.kill('SIGKILL');
 });
 
+const dirs = new Set<string>();
+
+/** A fresh service directory, removed by stopAllHubs. */
 export function serviceDir(): string {
-  return mkdtempSync(join(tmpdir(), 'hub-test-'));
+  const dir = mkdtempSync(join(tmpdir(), 'hub-test-'));
+  dirs.add(dir);
+  return dir;
 }
 
 function prepare(opts: StartOptions): string {
@@ -127,13 +132,15 @@ export async function runHubExpectingExit(opts: StartOptions): Promise<{ code: n
   return { code, output: output() };
 }
 
-/** Kills every hub these helpers started and that still runs (for `after`). */
+/** Kills every hub these helpers started and that still runs, and removes their directories (for `after`). */
 export async function stopAllHubs(): Promise<void> {
   const waits = [...live].map((p) => new Promise<void>((ok) => {
     p.once('exit', () => ok());
     p.kill('SIGKILL');
   }));
   await Promise.all(waits);
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  dirs.clear();
 }
 
 /** A service.yml with one principal allowed everything, on the given listeners. */

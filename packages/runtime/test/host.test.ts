@@ -79,3 +79,46 @@ test('python27 is found on PATH and in pyenv; BAETYL_PYTHON27 overrides', () => 
     cleanup(bin);
   }
 });
+
+test('the pool grows on demand up to max and stops spare workers after runtime.idle', async () => {
+  const { createLogger } = await import('@baetyl/core');
+  const { WorkerPool } = await import('../src/host/pool.js');
+  const { nodeLaunch } = await import('../src/node/launch.js');
+  const { serviceDir, waitFor } = await import('./helpers.js');
+  // Each call waits until three have started, so three workers must exist at once.
+  const dir = serviceDir({
+    'code/index.js': `const fs = require('fs');
+let n = 0;
+exports.slow = (e, c, cb) => {
+  fs.writeFileSync(__dirname + '/started-' + process.pid + '-' + n++, '');
+  const poll = () => fs.readdirSync(__dirname).filter((f) => f.startsWith('started-')).length >= 3 ? cb(null, { pid: process.pid }) : setTimeout(poll, 20);
+  poll();
+};
+`,
+  });
+  const pool = new WorkerPool({
+    runtime: 'node85',
+    functions: [{ name: 'slow', handler: 'index.slow', codedir: 'code' }],
+    launch: () => nodeLaunch(dir),
+    max: 3,
+    idleMs: 200,
+    maxFrame: 1 << 20,
+    notFoundDetails: 'function not found',
+    logger: createLogger({ level: 'error' }, {}, { stderr: false }),
+  });
+  try {
+    await pool.start();
+    assert.equal(pool.size, 1);
+    const msg = { ID: 0, QOS: 0, Topic: 't', Payload: Buffer.from('{}'), Timestamp: 0, FunctionName: 'slow', FunctionInvokeID: 'x' };
+    const results = await Promise.all(Array.from({ length: 3 }, () => pool.call(msg, Date.now() + 60000)));
+    for (const r of results) assert.equal(r.ok, true);
+    const pids = new Set(results.map((r) => (r.ok ? (JSON.parse(r.payload.toString()) as { pid: number }).pid : 0)));
+    assert.equal(pids.size, 3);
+    await waitFor('spare workers to stop', () => (pool.size === 1 ? true : undefined));
+    const unknown = await pool.call({ ...msg, FunctionName: 'nope' }, Infinity);
+    assert.deepEqual(unknown.ok ? undefined : unknown.details, 'function not found');
+  } finally {
+    await pool.close();
+    cleanup(dir);
+  }
+});

@@ -1,7 +1,7 @@
 // The node85 runtime as a real process, called over real gRPC.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { status } from '@grpc/grpc-js';
@@ -35,6 +35,11 @@ exports.noisy = (event, context, callback) => {
 };
 exports.sleepy = (event, context, callback) => setTimeout(() => callback(null, { pid: process.pid }), event.sleep * 1000);
 exports.busy = () => { for (;;) {} };
+exports.hold = (event, context, callback) => {
+  fs.writeFileSync(event.marker, '');
+  const poll = () => (fs.existsSync(event.release) ? callback(null, { held: true }) : setTimeout(poll, 20));
+  poll();
+};
 exports.crash = () => process.exit(3);
 exports.none = (event, context, callback) => callback(null, undefined);
 exports.zero = (event, context, callback) => callback(null, 0);
@@ -66,7 +71,7 @@ exports.barrier = (event, context, callback) => {
 
 const TOOL_FUNCTIONS = [
   'pid', 'boom', 'syncThrow', 'noisy', 'sleepy', 'busy', 'crash', 'none', 'zero', 'raw', 'text', 'circular', 'echo', 'promise', 'rejects',
-  'syncReturn', 'asyncWithCallback', 'twice', 'uncaught', 'barrier',
+  'syncReturn', 'asyncWithCallback', 'twice', 'uncaught', 'barrier', 'hold',
 ];
 
 function toolsConf(extra = ''): string {
@@ -214,10 +219,14 @@ describe('node85 runtime: concurrency, start failures, shutdown', () => {
     const dir = serviceDir({ 'etc/baetyl/service.yml': `${toolsConf()}server:\n  workers:\n    max: 1\n  concurrent:\n    max: 1\n`, 'code/tools.js': TOOLS_JS });
     const rt = await startRuntimeProcess('node85', dir);
     try {
-      const slow = call(rt.client, message('sleepy', '{"sleep": 2}'));
-      await new Promise((r) => setTimeout(r, 300));
+      const marker = join(dir, 'held');
+      const release = join(dir, 'release');
+      const slow = call(rt.client, message('hold', JSON.stringify({ marker, release })));
+      // The first call is running once its handler wrote the marker.
+      await waitFor('the first call to run', () => (existsSync(marker) ? true : undefined));
       const refused = await call(rt.client, message('pid', '{}'));
       assert.equal(refused.err?.code, status.RESOURCE_EXHAUSTED);
+      writeFileSync(release, '');
       assert.equal((await slow).err, undefined);
     } finally {
       await rt.stop();

@@ -274,7 +274,8 @@ for (const kind of ['python27', 'python36'] as const) {
       try {
         const slow = await call(rt.client, message('sleepy', '{"sleep": 60}'), 120000);
         assert.equal(slow.err?.code, status.DEADLINE_EXCEEDED);
-        assert.equal((await call(rt.client, message('sleepy', '{"sleep": 0}'))).err, undefined);
+        // The replacement worker starts within the same 1s cap; on a busy machine that may take a try or two.
+        await waitFor('a call to succeed after the timeout', async () => ((await call(rt.client, message('sleepy', '{"sleep": 0}'))).err ? undefined : true));
       } finally {
         await rt.stop();
         cleanup(dir);

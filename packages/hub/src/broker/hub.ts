@@ -44,6 +44,12 @@ function connackError(code: number, message: string): Error & { returnCode: numb
 export async function startHub(config: HubConfig, opts: HubOptions = {}): Promise<Hub> {
   const cwd = opts.cwd ?? process.cwd();
   const logger = opts.logger ?? createLogger(config.logger, {}, { cwd });
+  const tlsListener = config.listen.some((u) => /^(ssl|tls|wss):/.test(u));
+  config.principals.forEach((p, i) => {
+    if (!p.password && (!config.certificate.ca || !tlsListener)) {
+      logger.warn(`principals[${i}] ("${p.username}") has no password, so it needs a client certificate, but ${config.certificate.ca ? 'there is no ssl:// or wss:// listener' : 'certificate.ca is not set'}: nobody can connect as it`);
+    }
+  });
   const store: Store = await openStore(config.storage.dir, cwd);
   const principals = new Principals(config.principals);
   const routes = new RenameRoutes(config.subscriptions);
