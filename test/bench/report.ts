@@ -35,6 +35,7 @@ export class Report {
       if (unit === 'x') return n.toFixed(2);
       if (unit === 'ms') return n < 10 ? n.toFixed(2) : n.toFixed(0);
       if (unit === 'MB') return n.toFixed(1);
+      if (unit === 'us') return n.toFixed(0);
       return Math.round(n).toLocaleString('en-US');
     };
     const rows = [['group', 'figure', 'median', 'spread (min-max)', 'unit', 'target', '']];

@@ -49,6 +49,8 @@ export interface LoadResult {
   lost: number;
   duplicates: number;
   wrong: number;
+  /** The first few sequence numbers not delivered (for diagnosis). */
+  lostSample: number[];
 }
 
 const MAX_SEQ = 4_000_000;
@@ -140,7 +142,9 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
   await sleep(o.warmupMs);
   phase = 'measure';
   const m0 = performance.now();
-  await sleep(o.measureMs);
+  // A capped run (maxMessages) ends as soon as everything it sent has arrived.
+  const allIn = () => o.maxMessages !== undefined && seq >= o.maxMessages && delivered >= seq * expected;
+  while (performance.now() - m0 < o.measureMs && !allIn()) await sleep(Math.min(50, o.measureMs));
   const elapsed = (performance.now() - m0) / 1000;
   phase = 'done';
   if (ticker) clearInterval(ticker);
@@ -160,8 +164,10 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
 
   let lost = 0;
   let duplicates = 0;
+  const lostSample: number[] = [];
   for (let i = 0; i < seq; i++) {
     const c = counts[i]!;
+    if (c < expected && lostSample.length < 20) lostSample.push(i);
     if (c < expected) lost += expected - c;
     else if (c > expected) duplicates += c - expected;
   }
@@ -175,6 +181,7 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
     lost,
     duplicates,
     wrong,
+    lostSample,
   };
 }
 

@@ -1,10 +1,12 @@
 // The function pipelines of the tutorial on the real native stack: throughput as fast as the
 // pipeline absorbs, latency at a steady rate, cold starts, and memory.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { jsonCodec, runLoad, type LoadResult } from '../load/run.js';
 import { RawClient } from '../wire/client.js';
-import { memoryOf, startStack, treeOf, waitFor, type FunctionSetup, type Stack } from '../support/procs.js';
+import { cpuMsOf, memoryOf, startStack, treeOf, waitFor, type FunctionSetup, type Stack } from '../support/procs.js';
 import type { Report } from '../report.js';
 
 const TUTORIAL_USER = { username: 'test', password: 'hahaha' };
@@ -37,7 +39,8 @@ export interface FunctionBenchOptions {
 export async function pipelineStack(p: Pipeline, qos: 0 | 1, instance: FunctionSetup['instance']): Promise<Stack> {
   const stack = await startStack({ rule: { subscribe: 't', publish: p.output, function: p.fn, qos }, instance });
   // The warm instances are up before anything is measured.
-  await waitFor(async () => (await stack.pidOf(p.service)).length >= instance.min, `${instance.min} warm ${p.fn} instances`);
+  const log = join(stack.workdir, 'var/db/baetyl/function-manager-log/service.log');
+  await waitFor(() => (readFileSync(log, 'utf8').match(/msg="instance \(\S+\) started"/g) ?? []).length >= instance.min, `${instance.min} warm ${p.fn} instances`);
   return stack;
 }
 
@@ -57,7 +60,7 @@ export function pipelineLoad(stack: Stack, p: Pipeline, qos: 0 | 1, o: { warmupM
     warmupMs: o.warmupMs,
     measureMs: o.measureMs,
     maxMessages: o.maxMessages,
-    drainMs: 10_000,
+    drainMs: 5000,
     clientPrefix: 'bench-fn',
   });
 }
@@ -72,8 +75,13 @@ export async function pipelineBench(report: Report, o: FunctionBenchOptions, log
         const p50: number[] = [];
         const p99: number[] = [];
         const lost: number[] = [];
+        const cpu: Record<string, number[]> = {};
         for (let r = 0; r < o.runs; r++) {
+          const parts = await cpuParts(stack, p);
+          const before = sampleCpu(parts);
           const res = await pipelineLoad(stack, p, qos, o);
+          const after = sampleCpu(parts);
+          for (const k of Object.keys(parts)) (cpu[k] ??= []).push(((after[k]! - before[k]!) * 1000) / Math.max(1, res.sent));
           rates.push(res.rate);
           p50.push(res.p50);
           p99.push(res.p99);
@@ -86,12 +94,31 @@ export async function pipelineBench(report: Report, o: FunctionBenchOptions, log
         report.add('pipeline', `${name}: p50 latency (saturated)`, 'ms', p50);
         report.add('pipeline', `${name}: p99 latency (saturated)`, 'ms', p99);
         report.add('pipeline', `${name}: lost or wrong outputs`, 'msgs', lost, qos === 1 || p.fn === 'python36-sayhi' ? { target: { op: '<=', value: 0, text: '0' } } : {});
+        for (const [k, v] of Object.entries(cpu)) report.add('cpu per message', `${name}: ${k}`, 'us', v);
         if (p.fn === 'python36-sayhi' && qos === 0) await latencyBench(report, stack, p, o, log);
       } finally {
         await stack.stop();
       }
     }
   }
+}
+
+/** The processes a pipeline runs through, by role (each a list of pids, process trees included). */
+async function cpuParts(stack: Stack, p: Pipeline): Promise<Record<string, number[]>> {
+  const instances = (await stack.pidOf(p.service)).flatMap(treeOf);
+  return {
+    hub: await stack.pidOf('localhub'),
+    'function manager': await stack.pidOf('function-manager'),
+    'runtime instances': instances,
+    master: [stack.proc.pid!],
+    'load generator': [process.pid],
+  };
+}
+
+function sampleCpu(parts: Record<string, number[]>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [k, pids] of Object.entries(parts)) out[k] = pids.reduce((a, pid) => a + cpuMsOf(pid), 0);
+  return out;
 }
 
 async function latencyBench(report: Report, stack: Stack, p: Pipeline, o: FunctionBenchOptions, log: (s: string) => void): Promise<void> {
@@ -121,7 +148,9 @@ export async function coldStart(stack: Stack, p: Pipeline, n: number): Promise<n
   await pub.connect();
   const t0 = performance.now();
   pub.publish('t', Buffer.from(`{"id":1,"n":${n},"ts":0}`), 0);
-  const t1 = await Promise.race([out, sleep(120_000).then(() => NaN)]);
+  const timeout = new AbortController();
+  const t1 = await Promise.race([out, sleep(120_000, NaN, { signal: timeout.signal }).catch(() => NaN)]);
+  timeout.abort();
   pub.close();
   sub.close();
   return t1 - t0;

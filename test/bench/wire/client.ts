@@ -173,7 +173,7 @@ export class RawClient {
   }
 
   private onData(d: Buffer): void {
-    let buf = this.inbuf.length ? Buffer.concat([this.inbuf, d]) : d;
+    const buf = this.inbuf.length ? Buffer.concat([this.inbuf, d]) : d;
     let off = 0;
     const acks: number[] = [];
     while (buf.length - off >= 2) {
