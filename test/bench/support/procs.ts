@@ -157,9 +157,8 @@ logger:
     const p = join(workdir, f);
     writeFileSync(p, readFileSync(p, 'utf8').replace(/level: "?debug"?/, 'level: info'));
   }
-  const env = { ...process.env };
-  if (nodeFlags().length) env.NODE_OPTIONS = nodeFlags().join(' ');
-  const proc = spawn(process.execPath, [BAETYL, 'start', '-w', workdir], { stdio: ['ignore', 'ignore', 'pipe'], env });
+  // BENCH_NODE_FLAGS is not passed on here: the master with --cpu-prof in NODE_OPTIONS did not come up.
+  const proc = spawn(process.execPath, [BAETYL, 'start', '-w', workdir], { stdio: ['ignore', 'ignore', 'pipe'] });
   proc.stderr!.resume();
   const read = (f: string) => (existsSync(join(workdir, f)) ? readFileSync(join(workdir, f), 'utf8') : '');
   await waitFor(() => read('var/log/baetyl/baetyl.log').includes('services started'), 'the master to start its services');
