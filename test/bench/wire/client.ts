@@ -8,6 +8,8 @@ export interface Incoming {
   topic: string;
   payload: Buffer;
   qos: number;
+  /** The packet id (QoS 1). */
+  id?: number;
 }
 
 export interface ClientOptions {
@@ -18,6 +20,10 @@ export interface ClientOptions {
   password?: string;
   /** Called for every PUBLISH received (a PUBACK is sent automatically at QoS 1). */
   onMessage?: (m: Incoming) => void;
+  /** A persistent session (clean session off). */
+  persistent?: boolean;
+  /** Do not PUBACK incoming QoS 1 messages automatically; call ack(id). */
+  manualAck?: boolean;
   /** Called for every PUBACK received for our own QoS 1 publishes. */
   onPuback?: (id: number) => void;
 }
@@ -74,7 +80,7 @@ export class RawClient {
       this.socket.once('connect', resolve);
       this.socket.once('error', reject);
     });
-    let flags = 0x02; // clean session
+    let flags = this.opts.persistent ? 0 : 0x02; // clean session unless persistent
     const parts = [str('MQTT'), Buffer.from([4]), Buffer.alloc(1), Buffer.from([0, 60]), str(this.opts.clientId)];
     if (this.opts.username !== undefined) {
       flags |= 0x80;
@@ -129,6 +135,11 @@ export class RawClient {
   drain(): Promise<void> {
     if (!this.socket.writableNeedDrain) return Promise.resolve();
     return new Promise((r) => this.drained.push(r));
+  }
+
+  /** PUBACK for an incoming QoS 1 message (with manualAck). */
+  ack(id: number): void {
+    this.queue(Buffer.from([0x40, 2, id >> 8, id & 0xff]));
   }
 
   close(): void {
@@ -201,11 +212,13 @@ export class RawClient {
         const tl = body.readUInt16BE(0);
         const topic = body.toString('utf8', 2, 2 + tl);
         let p = 2 + tl;
+        let id: number | undefined;
         if (qos > 0) {
-          acks.push(body.readUInt16BE(p));
+          id = body.readUInt16BE(p);
+          if (!this.opts.manualAck) acks.push(id);
           p += 2;
         }
-        this.opts.onMessage?.({ topic, payload: body.subarray(p), qos });
+        this.opts.onMessage?.({ topic, payload: body.subarray(p), qos, id });
       } else if (type === 0x40) {
         this.opts.onPuback?.(body.readUInt16BE(0));
       } else {
