@@ -22,6 +22,12 @@ start: build
 test: build
 	node scripts/run-tests.mjs
 
+# The benchmark suite (docs/performance.md): a table on stdout, the same as JSON in $(BENCH_OUT).
+BENCH_OUT ?= bench-results.json
+BENCH_ARGS ?=
+bench: build
+	node test/dist/bench/main.js --out $(BENCH_OUT) $(BENCH_ARGS)
+
 lint: install
 	$(PNPM) exec eslint .
 	$(PNPM) exec tsc -b

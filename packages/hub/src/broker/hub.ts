@@ -258,7 +258,21 @@ export async function startHub(config: HubConfig, opts: HubOptions = {}): Promis
       });
       setImmediate(cb);
     };
+    // aedes drops a packet whose brokerCounter is not above the highest one forwarded to the
+    // client (its duplicate filter for overlapping subscriptions). With the LevelDB store, the
+    // per-packet writes for persistent sessions finish out of order, so packets reach this point
+    // out of counter order, and aedes silently dropped the earlier ones (QoS 1 losses, seen by the
+    // benchmarks). Duplicates are filtered here by exact (brokerId, counter) instead, among the
+    // recent ones, and aedes' filter is told each new packet is the next.
+    const recent = new Set<string>();
     const route: Deliver = (packet, cb) => {
+      if (packet.brokerId) {
+        const key = `${packet.brokerId}:${packet.brokerCounter}`;
+        if (recent.has(key)) return setImmediate(cb);
+        recent.add(key);
+        if (recent.size > 4096) recent.delete(recent.values().next().value as string);
+        c.duplicates[packet.brokerId] = packet.brokerCounter - 1;
+      }
       const q = effectiveQos(packet);
       if (q === 0) return send0(packet, cb);
       packet.qos = q as 1 | 2;

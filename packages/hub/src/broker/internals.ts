@@ -12,6 +12,8 @@ export interface ClientInternals {
   /** The will aedes publishes when the connection ends without DISCONNECT. */
   will: unknown;
   subscriptions: Record<string, { qos: number }>;
+  /** aedes' duplicate filter: the highest brokerCounter forwarded, per brokerId. */
+  duplicates: Record<string, number>;
   deliver0: Deliver;
   deliverQoS: Deliver;
   /** mqtt-packet's parser; it emits 'packet' for each decoded packet. */

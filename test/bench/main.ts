@@ -1,0 +1,74 @@
+// `make bench`: runs the benchmark suite and prints the table; writes it as JSON too.
+// Usage: node test/dist/bench/main.js [--out bench-results.json] [--only hub,pipeline,latency,cold,memory]
+//        [--runs 3] [--quick]
+import { writeFileSync } from 'node:fs';
+import { cpus, loadavg, totalmem, release } from 'node:os';
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { Report } from './report.js';
+import { hubBench } from './scenarios/hub.js';
+import { coldStartBench, memoryBench, pipelineBench } from './scenarios/functions.js';
+import { REPO } from '../support/workdir.js';
+
+const { values } = parseArgs({
+  options: {
+    out: { type: 'string', default: 'bench-results.json' },
+    only: { type: 'string' },
+    runs: { type: 'string', default: '3' },
+    quick: { type: 'boolean', default: false },
+    functions: { type: 'string' },
+  },
+});
+const only = values.only?.split(',');
+const want = (s: string) => !only || only.includes(s);
+const runs = Number(values.runs);
+const quick = values.quick;
+const log = (s: string) => process.stderr.write(`${s}\n`);
+
+const machine = {
+  cpus: cpus().length,
+  cpu: cpus()[0]?.model ?? 'unknown',
+  memoryGB: +(totalmem() / 2 ** 30).toFixed(1),
+  kernel: release(),
+  node: process.version,
+  loadBefore: loadavg().map((x) => +x.toFixed(2)),
+};
+const started = new Date();
+log(`bench on ${machine.cpus} x ${machine.cpu}, node ${machine.node}, load ${machine.loadBefore.join(' ')}`);
+const report = new Report();
+const fnOpts = {
+  runs,
+  warmupMs: quick ? 500 : 2000,
+  measureMs: quick ? 1000 : 4000,
+  window: 200,
+  coldSamples: quick ? 2 : 5,
+  latencyRate: 500,
+  latencyMs: quick ? 2000 : 5000,
+  only: values.functions?.split(','),
+};
+if (want('hub')) {
+  log('hub throughput, fan-in, fan-out');
+  await hubBench(report, { runs, warmupMs: quick ? 500 : 1000, measureMs: quick ? 1000 : 3000 }, log);
+}
+if (want('pipeline')) {
+  log('function pipelines (and python36 latency at 500 msgs/s)');
+  await pipelineBench(report, fnOpts, log);
+}
+if (want('cold')) {
+  log('cold starts');
+  await coldStartBench(report, fnOpts, log);
+}
+if (want('memory')) {
+  log('memory');
+  await memoryBench(report, runs, log);
+}
+const table = report.table();
+process.stdout.write(`\n${table}\n`);
+const missed = report.figures.filter((f) => f.met === false).map((f) => `${f.group}: ${f.name}`);
+process.stdout.write(missed.length ? `\ntargets missed: ${missed.length}\n` : '\nall targets met\n');
+const out = resolve(REPO, values.out);
+writeFileSync(
+  out,
+  JSON.stringify({ started: started.toISOString(), seconds: Math.round((Date.now() - started.getTime()) / 1000), machine: { ...machine, loadAfter: loadavg().map((x) => +x.toFixed(2)) }, runs, table, figures: report.figures }, null, 2) + '\n',
+);
+process.stdout.write(`results written to ${out}\n`);
