@@ -7,23 +7,13 @@ import { appComposeSchema, appListSchema } from './schema.js';
 
 interface ListApp {
   version: string;
-  services: Array<{
-    name: string;
-    image: string;
-    replica: number;
-    mounts: Array<{ name: string; path: string; readonly: boolean }>;
-    ports: string[];
-    devices: string[];
-    args: string[];
-    entrypoint: string[];
-    hostname?: string;
-    env: Record<string, string>;
-    restart: RestartSpec;
-    resources: ResourcesSpec;
-    network_mode?: string;
-    networks?: string[] | Record<string, { aliases?: string[]; ipv4_address?: string } | null>;
-    runtime?: string;
-  }>;
+  // As validated: the model's fields, but mounts name volumes and networks may be a list.
+  services: Array<
+    Omit<ServiceSpec, 'mounts' | 'networks'> & {
+      mounts: Array<{ name: string; path: string; readonly: boolean }>;
+      networks?: string[] | Record<string, { aliases?: string[]; ipv4_address?: string } | null>;
+    }
+  >;
   volumes: Array<{ name: string; path: string }>;
   networks: AppSpec['networks'];
 }
