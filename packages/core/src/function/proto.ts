@@ -1,12 +1,13 @@
-// Loads protos/function.proto for both sides of a function call (the manager's client and the
-// runtime's server), so they agree on options: original field names, longs as numbers, bytes as Buffers.
+// baetyl.Function (protos/function.proto) for both sides of a function call, the manager's client
+// and the runtime's server, with the same field conventions: original field names, longs as
+// numbers, bytes as Buffers. The messages go through the hand-written codec in codec.ts.
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import type * as Grpc from '@grpc/grpc-js';
-import type * as ProtoLoader from '@grpc/proto-loader';
+import { decodeFunctionMessage, encodeFunctionMessage } from './codec.js';
 
 // gRPC is loaded on first use: the master and the hub import this package too, and loading
-// grpc-js and proto-loader costs them ~200 ms and several MB for nothing.
+// grpc-js costs them time and memory for nothing.
 const require = createRequire(import.meta.url);
 const grpcModule = () => require('@grpc/grpc-js') as typeof Grpc;
 
@@ -34,10 +35,18 @@ let cached: FunctionProto | undefined;
 
 export function loadFunctionProto(): FunctionProto {
   if (cached) return cached;
-  const protoLoader = require('@grpc/proto-loader') as typeof ProtoLoader;
-  const def = protoLoader.loadSync(FUNCTION_PROTO_PATH, { keepCase: true, longs: Number, defaults: true, bytes: Buffer });
-  const pkg = grpcModule().loadPackageDefinition(def) as unknown as { baetyl: { Function: Grpc.ServiceClientConstructor } };
-  cached = { service: pkg.baetyl.Function.service, Client: pkg.baetyl.Function };
+  const call: Grpc.MethodDefinition<FunctionMessage, FunctionMessage> = {
+    path: '/baetyl.Function/Call',
+    requestStream: false,
+    responseStream: false,
+    requestSerialize: encodeFunctionMessage,
+    requestDeserialize: decodeFunctionMessage,
+    responseSerialize: encodeFunctionMessage,
+    responseDeserialize: decodeFunctionMessage,
+    originalName: 'call',
+  };
+  const service = { Call: call } as unknown as Grpc.ServiceDefinition;
+  cached = { service, Client: grpcModule().makeGenericClientConstructor(service, 'Function') };
   return cached;
 }
 
