@@ -56,24 +56,28 @@ function createExecutor(cfg: RuntimeConfig, opts: StartOptions): Executor {
   return new WorkerPool({ ...common, launch: () => pythonLaunch(interp, opts.cwd, env) });
 }
 
-/** Loads every handler, then listens. Throws (with a message for the user) if anything is wrong. */
+/**
+ * Loads every handler and listens, both at once: a cold start waits for the slower of the two,
+ * not their sum (calls that arrive first wait in the executor for its first worker). Throws (with
+ * a message for the user) if anything is wrong.
+ */
 export async function startRuntime(cfg: RuntimeConfig, opts: StartOptions): Promise<RunningRuntime> {
   const executor = createExecutor(cfg, opts);
-  await executor.start();
-  let server: RunningServer;
-  try {
-    server = await serveFunctions(executor, {
-      address: cfg.server.address ?? '',
-      timeoutMs: cfg.server.timeout,
-      concurrentMax: cfg.server.concurrent.max,
-      maxMessageLength: cfg.server.message.length.max,
-      tls: cfg.server.key && cfg.server.cert ? { ca: cfg.server.ca, key: cfg.server.key, cert: cfg.server.cert } : undefined,
-      logger: opts.logger,
-    });
-  } catch (err) {
+  const serving = serveFunctions(executor, {
+    address: cfg.server.address ?? '',
+    timeoutMs: cfg.server.timeout,
+    concurrentMax: cfg.server.concurrent.max,
+    maxMessageLength: cfg.server.message.length.max,
+    tls: cfg.server.key && cfg.server.cert ? { ca: cfg.server.ca, key: cfg.server.key, cert: cfg.server.cert } : undefined,
+    logger: opts.logger,
+  });
+  const [started, bound] = await Promise.allSettled([executor.start(), serving]);
+  if (started.status === 'rejected' || bound.status === 'rejected') {
+    if (bound.status === 'fulfilled') await bound.value.close(0);
     await executor.close();
-    throw err;
+    throw started.status === 'rejected' ? started.reason : (bound as PromiseRejectedResult).reason;
   }
+  const server = bound.value;
   const timeout = cfg.server.timeout ? `, call timeout ${formatDuration(cfg.server.timeout)}` : '';
   opts.logger.info(`service starting: ${opts.kind} runtime with ${cfg.functions.map((f) => f.name).join(', ')} on ${cfg.server.address}${timeout}`);
   return {

@@ -32,7 +32,8 @@ const WANT = { python27: { major: 2, minor: 7, label: 'Python 2.7' }, python36: 
 
 /** Runs the candidate and asks its version; undefined if it does not run. */
 export function probe(path: string, env: NodeJS.ProcessEnv = process.env): string | undefined {
-  const res = spawnSync(path, ['-c', 'import sys; sys.stdout.write("%d.%d.%d" % tuple(sys.version_info[:3]))'], {
+  // -S: skip site, which is most of an interpreter's start-up and says nothing about its version.
+  const res = spawnSync(path, ['-S', '-c', 'import sys; sys.stdout.write("%d.%d.%d" % tuple(sys.version_info[:3]))'], {
     env,
     encoding: 'utf8',
     timeout: 15000,
