@@ -30,3 +30,22 @@ test('json logs carry the same fields', async () => {
   assert.equal(rec.baetyl, 'master');
   assert.equal(rec.k, 1);
 });
+
+test('lines below the level are dropped before formatting; children and a later level change follow', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'log-'));
+  const log = createLogger({ path: join(dir, 'l.log'), level: 'warn' }, { baetyl: 'x' }, { stderr: false });
+  const child = log.child({ rule: 'r1' });
+  let formatted = 0;
+  const fields = { get k() { formatted++; return 'v'; } };
+  log.info('dropped', fields);
+  child.debug('dropped too', fields);
+  assert.equal(formatted, 0, 'a dropped line never reaches the formatter');
+  child.error('kept', { n: 1 });
+  log.level = 'debug';
+  child.debug('now kept');
+  await closeLogger(log);
+  const lines = readFileSync(join(dir, 'l.log'), 'utf8').trim().split('\n');
+  assert.equal(lines.length, 2);
+  assert.match(lines[0]!, /level=error msg=kept baetyl=x n=1 rule=r1$/);
+  assert.match(lines[1]!, /level=debug msg="now kept" baetyl=x rule=r1$/);
+});

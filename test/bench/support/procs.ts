@@ -157,7 +157,15 @@ logger:
     const p = join(workdir, f);
     writeFileSync(p, readFileSync(p, 'utf8').replace(/level: "?debug"?/, 'level: info'));
   }
-  // BENCH_NODE_FLAGS is not passed on here: the master with --cpu-prof in NODE_OPTIONS did not come up.
+  // BENCH_CPU_PROF=<dir> profiles the services (not the master): node 20 refuses --cpu-prof in
+  // NODE_OPTIONS, so each service preloads cpu-profile.js through its env in application.yml.
+  if (process.env.BENCH_CPU_PROF) {
+    const appFile = join(workdir, 'var/db/baetyl/application.yml');
+    const preload = fileURLToPath(new URL('./cpu-profile.js', import.meta.url));
+    const env = `    env:\n      NODE_OPTIONS: "--import ${preload}"\n      BENCH_CPU_PROF: "${process.env.BENCH_CPU_PROF}"\n      BENCH_CPU_PROF_DELAY_MS: "${process.env.BENCH_CPU_PROF_DELAY_MS ?? 0}"\n`;
+    const [services, volumes] = readFileSync(appFile, 'utf8').split(/^(?=volumes:)/m);
+    writeFileSync(appFile, services!.replace(/^(  - name: .*\n)/gm, `$1${env}`) + (volumes ?? ''));
+  }
   const proc = spawn(process.execPath, [BAETYL, 'start', '-w', workdir], { stdio: ['ignore', 'ignore', 'pipe'] });
   proc.stderr!.resume();
   const read = (f: string) => (existsSync(join(workdir, f)) ? readFileSync(join(workdir, f), 'utf8') : '');

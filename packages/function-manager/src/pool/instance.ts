@@ -22,6 +22,10 @@ export async function dialFunction(address: string, opts: DialOptions): Promise<
     // add most of a cold start on top of that; polling a local port every few tens of ms costs nothing.
     'grpc.initial_reconnect_backoff_ms': Math.min(10, backoffMax),
     'grpc.max_reconnect_backoff_ms': Math.min(50, backoffMax),
+    // The pool retries calls itself, on another instance if need be, and nobody reads channelz:
+    // both cost grpc-js work on every call.
+    'grpc.enable_retries': 0,
+    'grpc.enable_channelz': 0,
   });
   try {
     await new Promise<void>((resolve, reject) => {
