@@ -164,7 +164,7 @@ logger:
     const preload = fileURLToPath(new URL('./cpu-profile.js', import.meta.url));
     const env = `    env:\n      NODE_OPTIONS: "--import ${preload}"\n      BENCH_CPU_PROF: "${process.env.BENCH_CPU_PROF}"\n      BENCH_CPU_PROF_DELAY_MS: "${process.env.BENCH_CPU_PROF_DELAY_MS ?? 0}"\n`;
     const [services, volumes] = readFileSync(appFile, 'utf8').split(/^(?=volumes:)/m);
-    writeFileSync(appFile, services!.replace(/^(  - name: .*\n)/gm, `$1${env}`) + (volumes ?? ''));
+    writeFileSync(appFile, services!.replace(/^( {2}- name: .*\n)/gm, `$1${env}`) + (volumes ?? ''));
   }
   const proc = spawn(process.execPath, [BAETYL, 'start', '-w', workdir], { stdio: ['ignore', 'ignore', 'pipe'] });
   proc.stderr!.resume();
