@@ -63,6 +63,32 @@ describe('persistence', () => {
     assert.deepEqual([got2[0]!.payload, got2[0]!.retain], ['retained', true]);
   });
 
+  it('a clean session discards what an earlier persistent session with its id had queued, and its QoS 1 traffic flows', async () => {
+    const dir = serviceDir();
+    const hub = await startHubProcess({ dir, config: openConfig() });
+    const first = await connect(hub.url('tcp'), { ...auth, clientId: 'shifty', clean: false });
+    await subscribe(first, 'old/#', 1);
+    await first.endAsync();
+    const pub = await connect(hub.url('tcp'), auth);
+    for (let i = 0; i < 5; i++) await pub.publishAsync('old/q', `queued ${i}`, { qos: 1 });
+    // The same id, clean: nothing of the old session is delivered, live QoS 1 messages are, acked.
+    const clean = await connect(hub.url('tcp'), { ...auth, clientId: 'shifty', clean: true });
+    assert.equal(sessionPresent(clean), false);
+    const got = record(clean);
+    await subscribe(clean, 'live/#', 1);
+    for (let i = 0; i < 50; i++) await pub.publishAsync('live/q', `live ${i}`, { qos: 1 });
+    await waitFor('50 live messages', () => got.length === 50);
+    assert.ok(got.every((m) => m.topic === 'live/q' && m.qos === 1));
+    await clean.endAsync();
+    // Back to a persistent session: the old queue went with the clean session, nothing is redelivered.
+    const again = await connect(hub.url('tcp'), { ...auth, clientId: 'shifty', clean: false });
+    const got2 = record(again);
+    await subscribe(again, 'check/#', 1);
+    await pub.publishAsync('check/q', 'marker', { qos: 1 });
+    await waitFor('the marker', () => got2.some((m) => m.payload === 'marker'));
+    assert.deepEqual(got2.map((m) => m.payload), ['marker']);
+  });
+
   it('publishes, after kill -9 and restart, the wills of clients that were connected', async () => {
     const dir = serviceDir();
     let hub = await startHubProcess({ dir, config: openConfig() });

@@ -15,6 +15,9 @@ import { RenameRoutes } from '../routes/rename.js';
 import { internals, type Deliver } from './internals.js';
 import type { ClientState } from './state.js';
 
+/** Deliveries per client remembered by the duplicate filter (see route below). */
+const RECENT = 4096;
+
 export interface HubOptions {
   /** Relative paths in the config (certificates, storage.dir) resolve against this; default process.cwd(). */
   cwd?: string;
@@ -238,8 +241,10 @@ export async function startHub(config: HubConfig, opts: HubOptions = {}): Promis
     const effectiveQos = (packet: AedesPublishPacket): number => {
       if (packet.qos === 0) return 0;
       let best = 0;
-      for (const [filter, sub] of Object.entries(c.subscriptions)) {
-        if (sub.qos > best && topicMatches(filter, packet.topic)) best = sub.qos;
+      const subs = c.subscriptions;
+      for (const filter in subs) {
+        const qos = subs[filter]!.qos;
+        if (qos > best && topicMatches(filter, packet.topic)) best = qos;
       }
       return Math.min(packet.qos, best);
     };
@@ -264,13 +269,20 @@ export async function startHub(config: HubConfig, opts: HubOptions = {}): Promis
     // out of counter order, and aedes silently dropped the earlier ones (QoS 1 losses, seen by the
     // benchmarks). Duplicates are filtered here by exact (brokerId, counter) instead, among the
     // recent ones, and aedes' filter is told each new packet is the next.
-    const recent = new Set<string>();
+    // Keys are the bare counter for this broker's own packets (no string per message), and the
+    // oldest of the last RECENT keys is dropped through a ring.
+    const recent = new Set<number | string>();
+    const ring: Array<number | string | undefined> = new Array<number | string | undefined>(RECENT);
+    let ringAt = 0;
     const route: Deliver = (packet, cb) => {
       if (packet.brokerId) {
-        const key = `${packet.brokerId}:${packet.brokerCounter}`;
+        const key = packet.brokerId === broker.id ? packet.brokerCounter : `${packet.brokerId}:${packet.brokerCounter}`;
         if (recent.has(key)) return setImmediate(cb);
+        const oldest = ring[ringAt];
+        if (oldest !== undefined) recent.delete(oldest);
+        ring[ringAt] = key;
+        ringAt = (ringAt + 1) % RECENT;
         recent.add(key);
-        if (recent.size > 4096) recent.delete(recent.values().next().value as string);
         c.duplicates[packet.brokerId] = packet.brokerCounter - 1;
       }
       const q = effectiveQos(packet);

@@ -19,6 +19,8 @@ declare module 'aedes-persistence-level/asyncPersistence.js' {
     streamWill(brokers?: Record<string, number>): Readable;
     delWill(client: { id: string }): Promise<StoredPacket | undefined>;
     createRetainedStream(pattern: string): Readable;
+    outgoingClearMessageId(client: { id: string; clean?: boolean }, packet: { messageId?: number }): Promise<StoredPacket | undefined>;
+    outgoingStream(client: { id: string }): Readable;
     destroy(): Promise<void>;
   }
 }
