@@ -15,6 +15,7 @@ install: node_modules/.modules.yaml
 
 build: install
 	$(PNPM) exec tsc -b
+	node scripts/bundle.mjs
 
 start: build
 	$(PNPM) exec baetyl start -w $(WORKDIR)

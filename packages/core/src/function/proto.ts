@@ -46,7 +46,15 @@ export function loadFunctionProto(): FunctionProto {
     originalName: 'call',
   };
   const service = { Call: call } as unknown as Grpc.ServiceDefinition;
-  cached = { service, Client: grpcModule().makeGenericClientConstructor(service, 'Function') };
+  let client: Grpc.ServiceClientConstructor | undefined;
+  cached = {
+    service,
+    // Made on first use: a server (the runtime) never needs it, nor grpc-js loaded from here.
+    get Client() {
+      client ??= grpcModule().makeGenericClientConstructor(service, 'Function');
+      return client;
+    },
+  };
   return cached;
 }
 

@@ -1,9 +1,15 @@
 // How the host starts a Node worker: this same Node binary running dist/src/node/worker.js.
+import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { WorkerLaunch } from '../host/worker.js';
 
+/** dist/src/node/worker.js, from dist/src/node (tsc's output) or dist/bundle (the host's bundle). */
 export function nodeWorkerScript(): string {
-  return fileURLToPath(new URL('./worker.js', import.meta.url));
+  for (const rel of ['./worker.js', '../src/node/worker.js']) {
+    const path = fileURLToPath(new URL(rel, import.meta.url));
+    if (existsSync(path)) return path;
+  }
+  throw new Error('the node worker (packages/runtime/dist/src/node/worker.js) is missing: run "make build"');
 }
 
 export function nodeLaunch(cwd: string, env: NodeJS.ProcessEnv = process.env): WorkerLaunch {

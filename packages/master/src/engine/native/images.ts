@@ -1,7 +1,7 @@
 // Which program runs an image in native mode. Baetyl v1 configs name Docker images; we map
 // them to our own service entry points, ignoring registry and tag, so configs work unchanged.
 // A `package.yml` mounted at lib/baetyl/<image> (Baetyl's own native packaging) still wins.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
@@ -13,9 +13,32 @@ export const REPO_ROOT = resolve(fileURLToPath(new URL('.', import.meta.url)), '
 interface BuiltIn {
   pkg: string;
   args: string[];
+  /** Workspace packages its bundle (dist/bundle/main.mjs, made by scripts/bundle.mjs) contains. */
+  bundles?: string[];
 }
 
-const RUNTIME = (lang: string): BuiltIn => ({ pkg: 'runtime', args: ['--runtime', lang] });
+const RUNTIME = (lang: string): BuiltIn => ({ pkg: 'runtime', args: ['--runtime', lang], bundles: ['runtime', 'core'] });
+
+const mtime = (file: string): number => {
+  try {
+    return statSync(file).mtimeMs;
+  } catch {
+    return Infinity;
+  }
+};
+
+/**
+ * The service's bundle, if it was made after the last compile of every package in it (a bare
+ * `tsc -b` would leave an old bundle behind: then the compiled files run, as without a bundle).
+ */
+export function freshBundle(builtIn: BuiltIn, root = REPO_ROOT): string | undefined {
+  if (!builtIn.bundles) return undefined;
+  const bundle = join(root, 'packages', builtIn.pkg, 'dist', 'bundle', 'main.mjs');
+  if (!existsSync(bundle)) return undefined;
+  const made = mtime(bundle);
+  const compiled = builtIn.bundles.map((p) => mtime(join(root, 'packages', p, 'dist', 'tsconfig.tsbuildinfo')));
+  return compiled.every((t) => t <= made) ? bundle : undefined;
+}
 
 export const BUILT_IN_IMAGES: Record<string, BuiltIn> = {
   'baetyl-hub': { pkg: 'hub', args: [] },
@@ -70,5 +93,5 @@ export function resolveProgram(image: string, instanceDir: string): Program {
   if (!existsSync(main)) {
     throw new PermanentStartError(`image "${image}" is the ${builtIn.pkg} service, which is not built yet (${main} is missing): run "make build"`);
   }
-  return { file: process.execPath, args: [main, ...builtIn.args], describe: `packages/${builtIn.pkg}` };
+  return { file: process.execPath, args: [freshBundle(builtIn) ?? main, ...builtIn.args], describe: `packages/${builtIn.pkg}` };
 }
