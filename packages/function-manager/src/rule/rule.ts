@@ -64,7 +64,11 @@ export class Rule {
     const client = mqtt.connect(this.hub.address!, this.options);
     this.client = client;
     client.handleMessage = (packet, callback) => this.onMessage(packet, callback);
-    client.on('connect', (connack: IConnackPacket) => this.onConnect(client, connack));
+    client.on('connect', (connack: IConnackPacket) => {
+      // No Nagle: results are small packets, each would wait for the hub's delayed ACK of the last.
+      (client.stream as { setNoDelay?: (on: boolean) => void }).setNoDelay?.(true);
+      this.onConnect(client, connack);
+    });
     client.on('reconnect', () => {
       // mqtt.js reads reconnectPeriod each time it schedules a retry: double it for the next one.
       this.reconnectDelay = Math.min(this.reconnectDelay * 2, Math.max(FIRST_RECONNECT_DELAY, this.hub.interval));

@@ -161,6 +161,9 @@ export async function openListener(url: string, files: TlsFiles, cwd: string, ho
   const port = await listenOn(server, where.host, where.port, url);
   const sockets = new Set<net.Socket>();
   server.on('connection', (s: net.Socket) => {
+    // No Nagle (as Go, Baetyl's language, sets by default): a small packet written while the
+    // peer's ACK of the previous one is delayed would otherwise wait for it, up to 40 ms.
+    s.setNoDelay(true);
     sockets.add(s);
     s.on('close', () => sockets.delete(s));
   });
