@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 // The runtime host process: `node main.js --runtime <python27|python36|node85|sql> [-c etc/baetyl/service.yml]`.
 // The master's native engine maps the images baetyl-function-<runtime> to this.
+// First: starts a node85 instance's first worker while the rest of the host loads.
+import './start-early.js';
 import { resolve } from 'node:path';
 import { closeLogger, createLogger, type Logger } from '@baetyl/core';
 import { loadRuntimeConfig, RUNTIMES, type RuntimeKind } from './config/config.js';

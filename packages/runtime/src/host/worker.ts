@@ -6,6 +6,7 @@ import { createInterface } from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
 import type { Logger } from '@baetyl/core';
 import { encodeFrame, FrameDecoder, FrameError, type Frame } from './framing.js';
+import { takePrespawned } from './prespawn.js';
 import type { CallFrame, InitFrame, WorkerFrame } from './protocol.js';
 
 /** How to start a worker: which program, with what arguments and environment. */
@@ -45,6 +46,15 @@ interface Pending {
 
 let nextSeq = 1;
 
+/** Starts a worker process; it waits for its init frame on fd 3. */
+export function spawnWorker(launch: WorkerLaunch): ChildProcess {
+  return spawn(launch.command, launch.args, {
+    cwd: launch.cwd,
+    env: { ...launch.env, BAETYL_RUNTIME_HOST_PID: String(process.pid) },
+    stdio: ['ignore', 'pipe', 'pipe', 'pipe', 'pipe'],
+  });
+}
+
 export class WorkerProcess {
   readonly child: ChildProcess;
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
@@ -62,11 +72,7 @@ export class WorkerProcess {
     maxFrame: number,
   ) {
     this.decoder = new FrameDecoder(maxFrame);
-    this.child = spawn(launch.command, launch.args, {
-      cwd: launch.cwd,
-      env: { ...launch.env, BAETYL_RUNTIME_HOST_PID: String(process.pid) },
-      stdio: ['ignore', 'pipe', 'pipe', 'pipe', 'pipe'],
-    });
+    this.child = takePrespawned(launch) ?? spawnWorker(launch);
     const stdio = this.child.stdio as unknown as [null, Readable, Readable, Writable, Readable];
     this.input = stdio[3];
     const output = stdio[4];
