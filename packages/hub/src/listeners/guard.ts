@@ -28,6 +28,11 @@ export interface TrafficCounters {
 export class GuardedConnection extends Duplex {
   private readonly inbound: PacketScanner;
   private readonly outbound: PacketScanner;
+  private corked = false;
+  private readonly flush = (): void => {
+    this.corked = false;
+    this.inner.uncork();
+  };
 
   constructor(
     private readonly inner: Duplex,
@@ -67,6 +72,13 @@ export class GuardedConnection extends Duplex {
     this.counters.bytesOut += chunk.length;
     this.outbound.feed(chunk);
     if (this.inner.destroyed) return cb(new Error('connection closed'));
+    // Everything written in one event-loop turn leaves in one socket write. The sockets have
+    // Nagle off (latency), so this is what keeps a busy connection from sending a segment per packet.
+    if (!this.corked) {
+      this.corked = true;
+      this.inner.cork();
+      setImmediate(this.flush);
+    }
     if (this.inner.write(chunk)) cb();
     else this.inner.once('drain', () => cb());
   }
@@ -80,11 +92,14 @@ export class GuardedConnection extends Duplex {
   }
 
   override _final(cb: (err?: Error | null) => void): void {
+    if (this.corked) this.flush();
     this.inner.end();
     cb();
   }
 
   override _destroy(err: Error | null, cb: (err?: Error | null) => void): void {
+    // What was written before the close (a refusing CONNACK) still goes out.
+    if (this.corked) this.flush();
     this.inner.destroy();
     cb(err);
   }
