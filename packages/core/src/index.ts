@@ -8,3 +8,4 @@ export * from './context/env.js';
 export * from './api/address.js';
 export * from './api/client.js';
 export * from './function/proto.js';
+export * from './function/stream.js';

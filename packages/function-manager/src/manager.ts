@@ -17,7 +17,7 @@ export interface FunctionManagerDeps {
   cwd?: string;
   /** How long close() lets accepted messages finish, ms (default 5000). */
   drainGrace?: number;
-  /** Calls one instance runs at once (default 1, as Baetyl). */
+  /** Calls sent to one instance at once, for every function; overrides functions[].instance.concurrency. */
   instanceConcurrency?: number;
 }
 
@@ -57,7 +57,7 @@ export async function startFunctionManager(config: FunctionManagerConfig, deps: 
         timeout: fn.timeout,
         messageLengthMax: messageLengthMax(fn),
         backoffMax: fn.backoff.max,
-        concurrency: deps.instanceConcurrency ?? 1,
+        concurrency: deps.instanceConcurrency ?? fn.instance.concurrency,
       },
       launcher!,
       log.child({ function: fn.name }),

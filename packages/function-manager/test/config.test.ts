@@ -174,3 +174,13 @@ test('a missing file is a ConfigError, and main exits 1 with the message on stde
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('instance.concurrency (our extension) defaults to 8; a bad value is an error that says what is allowed', () => {
+  const cfg = parseFunctionManagerConfig(TUTORIAL, 'service.yml');
+  assert.equal(cfg.functions[0]!.instance.concurrency, 8);
+  const one = parseFunctionManagerConfig(TUTORIAL.replace('max: 10', 'max: 10\n      concurrency: 1'), 'service.yml');
+  assert.equal(one.functions[0]!.instance.concurrency, 1);
+  assert.match(problem(TUTORIAL.replace('max: 10', 'max: 10\n      concurrency: 0')), /functions\[0\]\.instance\.concurrency: must be >= 1, got number 0/);
+  assert.match(problem(TUTORIAL.replace('max: 10', 'max: 10\n      concurrency: 2.5')), /functions\[0\]\.instance\.concurrency: expected integer/);
+  assert.match(problem(TUTORIAL.replace('max: 10', 'max: 10\n      concurrency: many')), /functions\[0\]\.instance\.concurrency: expected integer, got "many"/);
+});

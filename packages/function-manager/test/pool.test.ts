@@ -23,7 +23,8 @@ rules:
 functions:
   - name: slow
     service: function-slow
-    instance: {max: 3, idletime: 1s, evicttime: 200ms}
+    # One call per instance, as Baetyl: max bounds the calls in flight.
+    instance: {max: 3, idletime: 1s, evicttime: 200ms, concurrency: 1}
 `,
   });
   try {
@@ -107,7 +108,7 @@ rules:
 functions:
   - name: slow
     service: function-slow
-    instance: {max: 1}
+    instance: {max: 1, concurrency: 1}
 `,
   });
   try {
@@ -158,7 +159,7 @@ rules:
 functions:
   - name: slow
     service: function-slow
-    instance: {max: 2}
+    instance: {max: 2, concurrency: 1}
 `,
   });
   try {

@@ -56,6 +56,11 @@ export interface FunctionConfig {
     evicttime: number;
     /** Baetyl's docs put message.length.max here (its code ignored it); used when the right key is absent. */
     message: { length: { max?: number } };
+    /**
+     * Our extension: calls sent to one instance at once (Baetyl sent one). The runtime still runs
+     * them one at a time per worker process; see docs/function-manager.md.
+     */
+    concurrency: number;
   };
   /** gRPC message size limit, bytes (default 4m, applied by messageLengthMax()). */
   message: { length: { max?: number } };
@@ -91,6 +96,10 @@ export const DEFAULT_MESSAGE_LENGTH_MAX = 4 * 1024 * 1024;
 export function messageLengthMax(fn: FunctionConfig): number {
   return fn.message.length.max ?? fn.instance.message.length.max ?? DEFAULT_MESSAGE_LENGTH_MAX;
 }
+
+/** Calls in flight per instance when functions[].instance.concurrency is not set (chosen by measurement, docs/performance.md). */
+export const DEFAULT_INSTANCE_CONCURRENCY = 8;
+export const MAX_INSTANCE_CONCURRENCY = 1000;
 
 const duration = (def?: string): Schema => ({ type: ['string', 'integer'], duration: true, ...(def === undefined ? {} : { default: def }) });
 const size = (def?: string): Schema => ({ type: ['string', 'integer'], size: true, ...(def === undefined ? {} : { default: def }) });
@@ -163,6 +172,7 @@ export const functionManagerSchema: Schema = object({
           idletime: duration('10m'),
           evicttime: duration('1m'),
           message: lengthMax(),
+          concurrency: { type: 'integer', minimum: 1, maximum: MAX_INSTANCE_CONCURRENCY, default: DEFAULT_INSTANCE_CONCURRENCY },
         }),
         message: lengthMax(),
         backoff: object({ max: duration('1m') }),

@@ -2,6 +2,7 @@
 // and whether it is still worth calling.
 import * as grpc from '@grpc/grpc-js';
 import { createFunctionClient, type FunctionClient, type FunctionMessage } from '@baetyl/core';
+import { InstanceCaller } from '../call/caller.js';
 
 export interface DialOptions {
   /** How long to wait for the channel to be ready, ms. */
@@ -55,16 +56,15 @@ export class FunctionInstance {
     readonly name: string,
     readonly address: string,
     private readonly client: FunctionClient,
-  ) {}
+  ) {
+    this.caller = new InstanceCaller(client);
+  }
 
-  /** One Call with a deadline; rejects with the grpc ServiceError. */
+  private readonly caller: InstanceCaller;
+
+  /** One call with a deadline (on the instance's call stream, or a unary Call; see call/caller.ts). */
   call(msg: FunctionMessage, timeout: number): Promise<FunctionMessage> {
-    return new Promise((resolve, reject) => {
-      this.client.Call(msg, { deadline: Date.now() + timeout }, (err, res) => {
-        if (err) reject(err);
-        else resolve(res ?? { ...msg, Payload: Buffer.alloc(0) });
-      });
-    });
+    return this.caller.call(msg, timeout);
   }
 
   /** False when its channel has failed (the runtime died or stopped listening). */
@@ -74,6 +74,7 @@ export class FunctionInstance {
   }
 
   close(): void {
+    this.caller.close();
     this.client.close();
   }
 }

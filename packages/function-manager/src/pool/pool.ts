@@ -23,7 +23,7 @@ export interface PoolSettings {
   timeout: number;
   messageLengthMax: number;
   backoffMax: number;
-  /** Calls one instance runs at once. Baetyl's value, 1, is the default (see docs/function-manager.md). */
+  /** Calls sent to one instance at once (functions[].instance.concurrency; Baetyl's value was 1). */
   concurrency?: number;
 }
 
@@ -232,38 +232,50 @@ export class FunctionPool {
     this.pump();
   }
 
-  /** Gives free instances to waiting calls, and starts instances for the calls left waiting. */
+  /**
+   * Gives waiting calls to instances with room, and starts instances: for the calls left waiting,
+   * and, as Baetyl did, one more whenever a call had to go to an instance that was already busy.
+   */
   private pump(): void {
     if (this.closed) return;
+    let queuedOnBusy = false;
     while (this.borrowers.length > 0) {
       const inst = this.pickAvailable();
       if (!inst) break;
+      if (inst.inflight > 0) queuedOnBusy = true;
       inst.inflight++;
       this.borrowers.shift()!.resolve(inst);
     }
     let uncovered = this.borrowers.length - this.creating * this.concurrency;
     while (uncovered > 0 && this.freeIds.length > 0) {
-      this.spawn(true);
+      this.spawn('demand');
       uncovered -= this.concurrency;
     }
+    if (queuedOnBusy && this.creating === 0 && this.freeIds.length > 0) this.spawn('scale');
   }
 
-  /** The most recently used instance with room for a call (LIFO, so the others can go idle). */
+  /**
+   * An idle instance, the most recently used first (LIFO, so the others can go idle); else the
+   * least busy one with room for another call (up to `concurrency` calls each).
+   */
   private pickAvailable(): FunctionInstance | undefined {
-    let best: FunctionInstance | undefined;
+    let idle: FunctionInstance | undefined;
+    let busy: FunctionInstance | undefined;
     for (const inst of this.ready) {
       if (inst.inflight >= this.concurrency) continue;
-      if (!inst.channelAlive()) {
-        this.retire(inst, 'its channel failed while idle');
-        continue;
-      }
-      if (!best || inst.lastUsed > best.lastUsed) best = inst;
+      if (inst.inflight === 0) {
+        if (!inst.channelAlive()) {
+          this.retire(inst, 'its channel failed while idle');
+          continue;
+        }
+        if (!idle || inst.lastUsed > idle.lastUsed) idle = inst;
+      } else if (!busy || inst.inflight < busy.inflight) busy = inst;
     }
-    return best;
+    return idle ?? busy;
   }
 
   private ensureMin(): void {
-    while (!this.closed && this.ready.size + this.creating < this.settings.min && this.freeIds.length > 0) this.spawn(false);
+    while (!this.closed && this.ready.size + this.creating < this.settings.min && this.freeIds.length > 0) this.spawn('warm');
   }
 
   private evict(): void {
@@ -285,8 +297,11 @@ export class FunctionPool {
     this.ensureMin();
   }
 
-  /** Starts one instance; `forDemand` means a waiting call asked for it (and gets its error). */
-  private spawn(forDemand: boolean): void {
+  /**
+   * Starts one instance: for a waiting call ('demand', which gets its error), to keep `min` warm
+   * ('warm', retried later), or because calls are queueing on busy instances ('scale').
+   */
+  private spawn(why: 'demand' | 'warm' | 'scale'): void {
     const id = this.freeIds.shift();
     if (id === undefined) return;
     this.creating++;
@@ -309,8 +324,8 @@ export class FunctionPool {
         this.returnId(id);
         if (this.closed) return;
         this.log.error(err.message, { instance: name });
-        if (forDemand) this.borrowers.shift()?.reject(err);
-        else this.retryWarmLater();
+        if (why === 'demand') this.borrowers.shift()?.reject(err);
+        else if (why === 'warm') this.retryWarmLater();
         this.pump();
       },
     );

@@ -15,12 +15,18 @@ export interface Frame {
 
 const PREFIX = 8;
 
-export function encodeFrame(header: FrameHeader, body: Buffer = Buffer.alloc(0)): Buffer {
-  const head = Buffer.from(JSON.stringify(header), 'utf8');
-  const prefix = Buffer.alloc(PREFIX);
-  prefix.writeUInt32BE(head.length, 0);
-  prefix.writeUInt32BE(body.length, 4);
-  return Buffer.concat([prefix, head, body]);
+const NO_BODY = Buffer.alloc(0);
+
+export function encodeFrame(header: FrameHeader, body: Buffer = NO_BODY): Buffer {
+  const head = JSON.stringify(header);
+  const headLen = Buffer.byteLength(head, 'utf8');
+  // One buffer for the whole frame: prefix, header and body.
+  const frame = Buffer.allocUnsafe(PREFIX + headLen + body.length);
+  frame.writeUInt32BE(headLen, 0);
+  frame.writeUInt32BE(body.length, 4);
+  frame.write(head, PREFIX, headLen, 'utf8');
+  body.copy(frame, PREFIX + headLen);
+  return frame;
 }
 
 /** Thrown when the other side sends something that is not a frame: the pipe is then unusable. */

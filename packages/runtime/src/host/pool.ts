@@ -1,13 +1,26 @@
-// The worker pool behind a python or node runtime instance. Each worker runs one call at a time;
-// up to `max` workers run calls in parallel, further calls wait in FIFO order until a worker is
-// free or their deadline passes. A call that passes its deadline kills its worker (the only way
-// to stop arbitrary user code) and a fresh one replaces it; so does a worker that crashes. A user
-// exception is just an answer: the worker stays.
+// The worker pool behind a python or node runtime instance. A worker runs its calls one at a time,
+// in order. Calls go to an idle worker first. When none is idle and the function is fast (its
+// calls take under `fastUs` on average, as the workers measure them), calls are pipelined: sent to
+// a busy worker (up to `depth` queued on it) whose running call is younger than `stallMs`, so that
+// a burst reaches a worker in one write and is answered without a wake-up per call. Otherwise
+// calls wait in the pool (FIFO) and the pool starts more workers, up to `max`, so slow handlers
+// run in parallel as before. A call that passes its
+// deadline while running kills its worker (the only way to stop arbitrary user code) and a fresh one
+// replaces it; the calls queued behind it had not started and run on another worker. A call whose
+// deadline passes while queued is answered DEADLINE_EXCEEDED at once, and the worker skips it. A
+// worker that crashes is replaced the same way. A user exception is just an answer: the worker stays.
 import { status } from '@grpc/grpc-js';
 import type { FunctionMessage, Logger } from '@baetyl/core';
 import { deadlineExceeded, type CallResult, type Executor } from './executor.js';
 import type { FunctionSpec } from './protocol.js';
-import { LoadError, WorkerExitError, WorkerProcess, type WorkerLaunch } from './worker.js';
+import { LoadError, WorkerExitError, WorkerProcess, type CallOutcome, type WorkerLaunch } from './worker.js';
+
+/** Calls sent to one worker before its first is answered, when `depth` is not set. */
+export const DEFAULT_PIPELINE_DEPTH = 16;
+/** A worker whose running call is older than this (ms) gets no more calls, when `stallMs` is not set. */
+export const DEFAULT_STALL_MS = 20;
+/** Calls are pipelined only while the function's average call takes less than this (us). */
+export const DEFAULT_FAST_US = 2000;
 
 export interface PoolOptions {
   runtime: string;
@@ -23,123 +36,278 @@ export interface PoolOptions {
   /** The text a caller sees for an unknown function name. */
   notFoundDetails: string;
   logger: Logger;
+  /** Calls queued on one worker at most (1 = no pipelining). */
+  depth?: number;
+  /** See DEFAULT_STALL_MS. */
+  stallMs?: number;
+  /** See DEFAULT_FAST_US. */
+  fastUs?: number;
 }
 
-interface Waiter {
-  resolve: (w: WorkerProcess | CallResult) => void;
+/** One call, from its arrival until it is answered. */
+interface Job {
+  msg: FunctionMessage;
+  deadline: number;
+  /** Arrival order: a call that goes back to the queue keeps its place. */
+  order: number;
+  resolve: (r: CallResult) => void;
+  /** Answered (possibly while still queued on a worker, which will skip it). */
+  done: boolean;
+  /** Its worker was killed because this call passed its deadline. */
+  timedOut: boolean;
+  /** Only while it waits in the pool's queue. */
   timer: NodeJS.Timeout | undefined;
 }
 
+/** What the pool knows about one worker. */
+interface Slot {
+  /** Calls sent to it and not answered, in order; the first is running. */
+  jobs: Job[];
+  /** When its first job started running (ms). */
+  headSince: number;
+  lastUsed: number;
+  /** Deadline timer, armed for the earliest deadline among its jobs. */
+  timer: NodeJS.Timeout | undefined;
+  timerAt: number;
+  idleTimer: NodeJS.Timeout | undefined;
+  /** Gets no new calls (stopping, or told us it will exit). */
+  retired: boolean;
+}
+
+let nextOrder = 0;
+
 export class WorkerPool implements Executor {
-  private readonly live = new Set<WorkerProcess>();
-  private readonly idle: WorkerProcess[] = [];
-  private readonly idleTimers = new Map<WorkerProcess, NodeJS.Timeout>();
-  private readonly waiters: Waiter[] = [];
+  private readonly slots = new Map<WorkerProcess, Slot>();
+  private readonly waiting: Job[] = [];
   private readonly names: Set<string>;
+  private readonly depth: number;
+  private readonly stallMs: number;
+  private readonly fastUs: number;
+  /** Moving average of a call's run time in the worker (us); unknown (Infinity) until measured. */
+  private avgUs = Infinity;
   private starting = 0;
   private closed = false;
 
   constructor(private readonly opts: PoolOptions) {
     this.names = new Set(opts.functions.map((f) => f.name));
+    this.depth = Math.max(1, opts.depth ?? DEFAULT_PIPELINE_DEPTH);
+    this.stallMs = opts.stallMs ?? DEFAULT_STALL_MS;
+    this.fastUs = opts.fastUs ?? DEFAULT_FAST_US;
   }
 
   /** Starts the first worker; its handlers loading is the runtime's start check. */
   async start(): Promise<void> {
     const w = await this.spawn();
-    this.release(w);
+    this.adopt(w);
   }
 
   get size(): number {
-    return this.live.size;
+    return this.slots.size;
   }
 
   /** The pids of the live workers (tests and inspection). */
   pids(): number[] {
-    return [...this.live].map((w) => w.pid).filter((p): p is number => p !== undefined);
+    return [...this.slots.keys()].map((w) => w.pid).filter((p): p is number => p !== undefined);
   }
 
-  async call(msg: FunctionMessage, deadline: number): Promise<CallResult> {
-    if (!this.names.has(msg.FunctionName)) return { ok: false, code: status.UNKNOWN, details: this.opts.notFoundDetails };
-    if (this.closed) return { ok: false, code: status.UNAVAILABLE, details: 'the runtime is stopping' };
-    const got = await this.acquire(deadline);
-    if (!(got instanceof WorkerProcess)) return got;
-    return this.run(got, msg, deadline);
+  call(msg: FunctionMessage, deadline: number): Promise<CallResult> {
+    if (!this.names.has(msg.FunctionName)) return Promise.resolve({ ok: false, code: status.UNKNOWN, details: this.opts.notFoundDetails });
+    if (this.closed) return Promise.resolve({ ok: false, code: status.UNAVAILABLE, details: 'the runtime is stopping' });
+    return new Promise((resolve) => {
+      const job: Job = { msg, deadline, order: nextOrder++, resolve, done: false, timedOut: false, timer: undefined };
+      this.enqueue(job);
+      this.dispatch();
+    });
   }
 
   async close(): Promise<void> {
     this.closed = true;
-    for (const w of this.waiters.splice(0)) {
-      if (w.timer) clearTimeout(w.timer);
-      w.resolve({ ok: false, code: status.UNAVAILABLE, details: 'the runtime is stopping' });
+    for (const job of this.waiting.splice(0)) this.answer(job, { ok: false, code: status.UNAVAILABLE, details: 'the runtime is stopping' });
+    for (const slot of this.slots.values()) {
+      if (slot.idleTimer) clearTimeout(slot.idleTimer);
+      if (slot.timer) clearTimeout(slot.timer);
     }
-    for (const t of this.idleTimers.values()) clearTimeout(t);
-    this.idleTimers.clear();
-    await Promise.all([...this.live].map((w) => w.stop()));
+    await Promise.all([...this.slots.keys()].map((w) => w.stop()));
   }
 
-  private async run(w: WorkerProcess, msg: FunctionMessage, deadline: number): Promise<CallResult> {
-    let timedOut = false;
-    const remaining = deadline - Date.now();
-    const timer = Number.isFinite(deadline)
-      ? setTimeout(() => {
-          timedOut = true;
-          this.opts.logger.warn(`function "${msg.FunctionName}" passed its deadline: killing worker ${w.pid}`, { invokeid: msg.FunctionInvokeID });
-          w.kill('SIGKILL');
-        }, Math.max(0, remaining))
-      : undefined;
-    try {
-      const out = await w.call(
-        { fn: msg.FunctionName, id: msg.ID, qos: msg.QOS, topic: msg.Topic, ts: msg.Timestamp, invokeId: msg.FunctionInvokeID },
-        msg.Payload,
-      );
-      clearTimeout(timer);
-      if (!out.ok && out.retire) void w.stop();
-      else this.release(w);
-      return out.ok ? out : { ok: false, code: status.UNKNOWN, details: out.details };
-    } catch (err) {
-      clearTimeout(timer);
-      if (timedOut) return deadlineExceeded(`function "${msg.FunctionName}" did not finish in time; its worker was replaced`);
-      const why = err instanceof WorkerExitError ? err.message : String(err);
-      this.opts.logger.error(`function "${msg.FunctionName}" crashed its worker: ${why}`, { invokeid: msg.FunctionInvokeID });
-      return { ok: false, code: status.INTERNAL, details: `Exception calling application: ${why} while running function "${msg.FunctionName}"; the worker was replaced` };
+  /** Puts a job in the pool's queue, in arrival order, with a timer for its deadline. */
+  private enqueue(job: Job): void {
+    let i = this.waiting.length;
+    while (i > 0 && this.waiting[i - 1]!.order > job.order) i--;
+    this.waiting.splice(i, 0, job);
+    if (Number.isFinite(job.deadline) && !job.timer) {
+      job.timer = setTimeout(() => {
+        job.timer = undefined;
+        const at = this.waiting.indexOf(job);
+        if (at >= 0) this.waiting.splice(at, 1);
+        this.answer(job, deadlineExceeded('no worker became free before the deadline'));
+      }, Math.max(0, job.deadline - Date.now()));
     }
   }
 
-  private acquire(deadline: number): Promise<WorkerProcess | CallResult> {
-    const w = this.idle.pop();
-    if (w) {
-      this.clearIdle(w);
-      return Promise.resolve(w);
-    }
-    return new Promise((resolve) => {
-      const waiter: Waiter = { resolve, timer: undefined };
-      if (Number.isFinite(deadline)) {
-        waiter.timer = setTimeout(() => {
-          const i = this.waiters.indexOf(waiter);
-          if (i >= 0) this.waiters.splice(i, 1);
-          resolve(deadlineExceeded('no worker became free before the deadline'));
-        }, Math.max(0, deadline - Date.now()));
+  /** Sends waiting jobs to workers with room; starts a worker when jobs are left waiting. */
+  private dispatch(): void {
+    if (this.closed) return;
+    const now = Date.now();
+    while (this.waiting.length > 0) {
+      const w = this.pick(now);
+      if (!w) {
+        this.grow();
+        return;
       }
-      this.waiters.push(waiter);
-      this.grow();
+      const job = this.waiting.shift()!;
+      if (job.timer) {
+        clearTimeout(job.timer);
+        job.timer = undefined;
+      }
+      this.send(w, job, now);
+    }
+  }
+
+  /** An idle worker (the most recently used), else, for a fast function, the least loaded busy worker that is not stalled. */
+  private pick(now: number): WorkerProcess | undefined {
+    const pipeline = this.depth > 1 && this.avgUs <= this.fastUs;
+    let idle: WorkerProcess | undefined;
+    let idleUsed = -1;
+    let busy: WorkerProcess | undefined;
+    let busyLoad = Infinity;
+    for (const [w, slot] of this.slots) {
+      if (slot.retired || !w.alive) continue;
+      const n = slot.jobs.length;
+      if (n === 0) {
+        if (slot.lastUsed > idleUsed) {
+          idle = w;
+          idleUsed = slot.lastUsed;
+        }
+      } else if (pipeline && n < this.depth && n < busyLoad && now - slot.headSince <= this.stallMs) {
+        busy = w;
+        busyLoad = n;
+      }
+    }
+    return idle ?? busy;
+  }
+
+  private send(w: WorkerProcess, job: Job, now: number): void {
+    const slot = this.slots.get(w)!;
+    if (slot.jobs.length === 0) {
+      slot.headSince = now;
+      if (slot.idleTimer) {
+        clearTimeout(slot.idleTimer);
+        slot.idleTimer = undefined;
+      }
+    }
+    slot.jobs.push(job);
+    this.armDeadline(w, slot, job.deadline);
+    const m = job.msg;
+    const frame = { fn: m.FunctionName, id: m.ID, qos: m.QOS, topic: m.Topic, ts: m.Timestamp, invokeId: m.FunctionInvokeID, ...(Number.isFinite(job.deadline) ? { deadline: job.deadline } : {}) };
+    w.call(frame, m.Payload).then(
+      (out) => this.onAnswer(w, job, out),
+      (err: unknown) => this.onLost(w, job, err),
+    );
+  }
+
+  private onAnswer(w: WorkerProcess, job: Job, out: CallOutcome): void {
+    if (out.us !== undefined) this.avgUs = this.avgUs === Infinity ? out.us : this.avgUs * 0.9 + out.us * 0.1;
+    const slot = this.slots.get(w);
+    if (slot) {
+      const i = slot.jobs.indexOf(job);
+      if (i >= 0) slot.jobs.splice(i, 1);
+      slot.headSince = slot.lastUsed = Date.now();
+      if (!out.ok && out.retire) {
+        // The worker exits after this answer; what is queued on it runs elsewhere (see onLost).
+        slot.retired = true;
+        void w.stop();
+      }
+    }
+    if (out.ok) this.answer(job, out);
+    else if (out.expired) this.answer(job, deadlineExceeded('no worker became free before the deadline'));
+    else this.answer(job, { ok: false, code: status.UNKNOWN, details: out.details });
+    if (slot && slot.jobs.length === 0 && !slot.retired) this.becameIdle(w, slot);
+    this.dispatch();
+  }
+
+  /** The worker died with this job sent to it. */
+  private onLost(w: WorkerProcess, job: Job, err: unknown): void {
+    const slot = this.slots.get(w);
+    if (slot) {
+      const i = slot.jobs.indexOf(job);
+      if (i >= 0) slot.jobs.splice(i, 1);
+    }
+    if (job.done) return;
+    const name = job.msg.FunctionName;
+    if (err instanceof WorkerExitError && !err.started) {
+      // It never ran: it keeps its place in the queue and runs on another worker.
+      if (job.deadline <= Date.now()) this.answer(job, deadlineExceeded('no worker became free before the deadline'));
+      else {
+        this.enqueue(job);
+        this.dispatch();
+      }
+      return;
+    }
+    if (job.timedOut) {
+      this.answer(job, deadlineExceeded(`function "${name}" did not finish in time; its worker was replaced`));
+      return;
+    }
+    const why = err instanceof WorkerExitError ? err.message : String(err);
+    this.opts.logger.error(`function "${name}" crashed its worker: ${why}`, { invokeid: job.msg.FunctionInvokeID });
+    this.answer(job, { ok: false, code: status.INTERNAL, details: `Exception calling application: ${why} while running function "${name}"; the worker was replaced` });
+  }
+
+  private answer(job: Job, r: CallResult): void {
+    if (job.done) return;
+    job.done = true;
+    if (job.timer) {
+      clearTimeout(job.timer);
+      job.timer = undefined;
+    }
+    job.resolve(r);
+  }
+
+  /** Makes sure the worker's timer fires by `deadline` (one timer per worker, not per call). */
+  private armDeadline(w: WorkerProcess, slot: Slot, deadline: number): void {
+    if (!Number.isFinite(deadline) || (slot.timer && slot.timerAt <= deadline)) return;
+    if (slot.timer) clearTimeout(slot.timer);
+    slot.timerAt = deadline;
+    slot.timer = setTimeout(() => this.onDeadline(w, slot), Math.max(0, deadline - Date.now()));
+  }
+
+  /** Some job of the worker reached its deadline: kill it if it is running, answer it if it is queued. */
+  private onDeadline(w: WorkerProcess, slot: Slot): void {
+    slot.timer = undefined;
+    const now = Date.now();
+    let next = Infinity;
+    slot.jobs.forEach((job, i) => {
+      if (job.deadline > now) {
+        if (!job.done || i === 0) next = Math.min(next, job.deadline);
+        return;
+      }
+      if (i === 0) {
+        if (!job.timedOut && w.alive) {
+          job.timedOut = true;
+          this.opts.logger.warn(`function "${job.msg.FunctionName}" passed its deadline: killing worker ${w.pid}`, { invokeid: job.msg.FunctionInvokeID });
+          w.kill('SIGKILL');
+        }
+      } else {
+        // Queued behind a call still running: it never started, and the worker will skip it.
+        this.answer(job, deadlineExceeded('no worker became free before the deadline'));
+      }
     });
+    if (Number.isFinite(next)) this.armDeadline(w, slot, next);
   }
 
   /** Starts another worker if calls are waiting and there is room. */
   private grow(): void {
-    if (this.closed) return;
-    if (this.waiters.length <= this.starting) return;
-    if (this.live.size + this.starting >= this.opts.max) return;
+    while (!this.closed && this.waiting.length > this.starting && this.slots.size + this.starting < this.opts.max) this.growOne();
+  }
+
+  private growOne(): void {
     this.spawn().then(
-      (w) => this.release(w),
+      (w) => this.adopt(w),
       (err: Error) => {
         this.opts.logger.error(`cannot start a worker: ${err.message}`);
         // With no worker at all, waiting calls would wait forever: fail them with the reason.
-        if (this.live.size === 0 && this.starting === 0) {
-          for (const waiter of this.waiters.splice(0)) {
-            if (waiter.timer) clearTimeout(waiter.timer);
-            waiter.resolve({ ok: false, code: status.UNAVAILABLE, details: `cannot start a worker: ${err.message}` });
-          }
+        if (this.slots.size === 0 && this.starting === 0) {
+          for (const job of this.waiting.splice(0)) this.answer(job, { ok: false, code: status.UNAVAILABLE, details: `cannot start a worker: ${err.message}` });
         }
       },
     );
@@ -159,58 +327,48 @@ export class WorkerPool implements Executor {
       throw new WorkerExitError(String((err as Error).message ?? err), null, null);
     }
     this.starting--;
-    this.live.add(w);
-    const worker = w;
-    void worker.exited.then(() => this.onWorkerExit(worker));
     return w;
   }
 
+  /** A started worker joins the pool. */
+  private adopt(w: WorkerProcess): void {
+    if (this.closed || !w.alive) {
+      void w.stop();
+      return;
+    }
+    const now = Date.now();
+    this.slots.set(w, { jobs: [], headSince: now, lastUsed: now, timer: undefined, timerAt: Infinity, idleTimer: undefined, retired: false });
+    void w.exited.then(() => this.onWorkerExit(w));
+    this.becameIdle(w, this.slots.get(w)!);
+    this.dispatch();
+  }
+
   private onWorkerExit(w: WorkerProcess): void {
-    this.live.delete(w);
-    this.clearIdle(w);
-    const i = this.idle.indexOf(w);
-    if (i >= 0) this.idle.splice(i, 1);
+    const slot = this.slots.get(w);
+    this.slots.delete(w);
+    if (slot?.idleTimer) clearTimeout(slot.idleTimer);
+    if (slot?.timer) clearTimeout(slot.timer);
     if (this.closed) return;
     // Keep one worker warm, and serve whoever is waiting.
-    if (this.waiters.length > 0) this.grow();
-    else if (this.live.size + this.starting === 0) {
+    if (this.waiting.length > 0) this.grow();
+    else if (this.slots.size + this.starting === 0) {
       this.spawn().then(
-        (nw) => this.release(nw),
+        (nw) => this.adopt(nw),
         (err: Error) => this.opts.logger.error(`cannot start a replacement worker: ${err.message}`),
       );
     }
   }
 
-  private release(w: WorkerProcess): void {
-    if (!w.alive) return;
-    if (this.closed) {
+  /** Workers beyond the first are stopped after idleMs without a call. */
+  private becameIdle(w: WorkerProcess, slot: Slot): void {
+    if (this.slots.size <= 1 || slot.idleTimer) return;
+    slot.idleTimer = setTimeout(() => {
+      slot.idleTimer = undefined;
+      if (slot.jobs.length > 0 || slot.retired || this.slots.size <= 1) return;
+      slot.retired = true;
+      this.opts.logger.debug(`stopping idle worker ${w.pid}`);
       void w.stop();
-      return;
-    }
-    const waiter = this.waiters.shift();
-    if (waiter) {
-      if (waiter.timer) clearTimeout(waiter.timer);
-      waiter.resolve(w);
-      return;
-    }
-    this.idle.push(w);
-    if (this.live.size > 1) {
-      const t = setTimeout(() => {
-        this.idleTimers.delete(w);
-        const i = this.idle.indexOf(w);
-        if (i < 0 || this.live.size <= 1) return;
-        this.idle.splice(i, 1);
-        this.opts.logger.debug(`stopping idle worker ${w.pid}`);
-        void w.stop();
-      }, this.opts.idleMs);
-      t.unref();
-      this.idleTimers.set(w, t);
-    }
-  }
-
-  private clearIdle(w: WorkerProcess): void {
-    const t = this.idleTimers.get(w);
-    if (t) clearTimeout(t);
-    this.idleTimers.delete(w);
+    }, this.opts.idleMs);
+    slot.idleTimer.unref();
   }
 }

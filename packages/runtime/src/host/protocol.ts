@@ -16,7 +16,7 @@ export interface InitFrame extends FrameHeader {
   functions: FunctionSpec[];
 }
 
-/** host -> worker: run one call; the body is the input payload. */
+/** host -> worker: run one call after those sent before it; the body is the input payload. */
 export interface CallFrame extends FrameHeader {
   type: 'call';
   seq: number;
@@ -26,6 +26,8 @@ export interface CallFrame extends FrameHeader {
   topic: string;
   ts: number;
   invokeId: string;
+  /** Epoch ms after which the worker must not start the call (it answers `expired` instead); absent = none. */
+  deadline?: number;
 }
 
 /** worker -> host: every handler loaded. */
@@ -44,6 +46,8 @@ export interface LoadErrorFrame extends FrameHeader {
 export interface ResultFrame extends FrameHeader {
   type: 'result';
   seq: number;
+  /** Microseconds the handler ran (the pool pipelines calls of fast functions only). */
+  us?: number;
 }
 
 /** worker -> host: the call failed; `details` is the gRPC status text the caller sees. */
@@ -53,6 +57,9 @@ export interface ErrorFrame extends FrameHeader {
   details: string;
   /** The worker is about to exit (its state is not trustworthy): do not give it another call. */
   retire?: boolean;
+  /** The call was not run: its deadline had passed when its turn came. */
+  expired?: boolean;
+  us?: number;
 }
 
 /** worker -> host: a line for the runtime log (tracebacks of user errors). */

@@ -1,5 +1,7 @@
-// One language worker: a child process that loads the handlers once and then runs one call at a
-// time, spoken to over fds 3 (requests) and 4 (answers). Its stdout/stderr are the handler's own
+// One language worker: a child process that loads the handlers once and then runs its calls one at
+// a time, in the order they were sent, spoken to over fds 3 (requests) and 4 (answers). Several
+// calls may be sent before the first is answered (pipelining): the worker reads them in one go and
+// answers each in turn, so a burst costs one wake-up instead of one per call. Its stdout/stderr are the handler's own
 // prints; they go to the runtime log line by line and never touch the protocol.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
@@ -31,12 +33,18 @@ export class WorkerExitError extends Error {
     message: string,
     readonly code: number | null,
     readonly signal: NodeJS.Signals | null,
+    /** False for a call queued behind the one running: it never started, so it can run elsewhere. */
+    readonly started = true,
   ) {
     super(message);
   }
 }
 
-export type CallOutcome = { ok: true; payload: Buffer } | { ok: false; details: string; retire?: boolean };
+/** `us`: how long the handler ran, as the worker measured it (absent if it did not say). */
+export type CallOutcome =
+  | { ok: true; payload: Buffer; us?: number }
+  /** `expired`: the worker skipped the call, whose deadline had passed before its turn came. */
+  | { ok: false; details: string; retire?: boolean; expired?: boolean; us?: number };
 
 interface Pending {
   seq: number;
@@ -61,7 +69,9 @@ export class WorkerProcess {
   version = '';
   private readonly input: Writable;
   private readonly decoder: FrameDecoder;
-  private pending: Pending | undefined;
+  /** Calls sent and not answered yet, in the order sent; the first is the one running. */
+  private readonly pending: Pending[] = [];
+  private corked = false;
   private ready: { resolve: (v: string) => void; reject: (e: Error) => void } | undefined;
   private dead = false;
   private exitInfo: { code: number | null; signal: NodeJS.Signals | null } | undefined;
@@ -118,14 +128,24 @@ export class WorkerProcess {
     });
   }
 
-  /** Runs one call. Rejects with WorkerExitError if the worker dies first. */
+  /** Calls sent and not yet answered. */
+  get load(): number {
+    return this.pending.length;
+  }
+
+  /**
+   * Queues one call behind those already sent. Rejects with WorkerExitError if the worker dies
+   * first (`started` false for a call that was still waiting its turn).
+   */
   call(frame: Omit<CallFrame, 'type' | 'seq'>, payload: Buffer): Promise<CallOutcome> {
-    if (this.dead) return Promise.reject(this.exitError());
-    if (this.pending) return Promise.reject(new Error('worker is busy'));
+    if (this.dead) return Promise.reject(this.exitError(this.pending.length === 0));
     const seq = nextSeq++;
     return new Promise((resolve, reject) => {
-      this.pending = { seq, resolve, reject };
-      this.write(encodeFrame({ ...frame, type: 'call', seq }, payload));
+      this.pending.push({ seq, resolve, reject });
+      const f = frame as CallFrame;
+      f.type = 'call';
+      f.seq = seq;
+      this.write(encodeFrame(f, payload));
     });
   }
 
@@ -149,6 +169,15 @@ export class WorkerProcess {
 
   private write(buf: Buffer): void {
     if (!this.input.writable) return;
+    // The frames of one event-loop turn leave in one write.
+    if (!this.corked) {
+      this.corked = true;
+      this.input.cork();
+      process.nextTick(() => {
+        this.corked = false;
+        this.input.uncork();
+      });
+    }
     this.input.write(buf);
   }
 
@@ -185,13 +214,17 @@ export class WorkerProcess {
       }
       case 'result':
       case 'error': {
-        const p = this.pending;
+        // Answers come in the order the calls were sent.
+        const p = this.pending[0];
         if (!p || p.seq !== h.seq) {
           this.logger.warn(`worker ${this.pid} answered call ${h.seq}, which it was not running`);
           return;
         }
-        this.pending = undefined;
-        p.resolve(h.type === 'result' ? { ok: true, payload: body } : { ok: false, details: h.details, retire: h.retire === true });
+        this.pending.shift();
+        const us = typeof h.us === 'number' ? h.us : undefined;
+        p.resolve(
+          h.type === 'result' ? { ok: true, payload: body, us } : { ok: false, details: h.details, retire: h.retire === true, expired: h.expired === true, us },
+        );
         break;
       }
       default:
@@ -206,10 +239,10 @@ export class WorkerProcess {
     });
   }
 
-  private exitError(): WorkerExitError {
+  private exitError(started = true): WorkerExitError {
     const info = this.exitInfo ?? { code: null, signal: null };
     const how = info.signal ? `was killed by ${info.signal}` : `exited with code ${info.code}`;
-    return new WorkerExitError(`the ${this.launch.label} worker process ${how}`, info.code, info.signal);
+    return new WorkerExitError(`the ${this.launch.label} worker process ${how}`, info.code, info.signal, started);
   }
 
   private onExit(code: number | null, signal: NodeJS.Signals | null, spawnError?: string): void {
@@ -221,8 +254,8 @@ export class WorkerProcess {
       : this.exitError();
     this.ready?.reject(err);
     this.ready = undefined;
-    const p = this.pending;
-    this.pending = undefined;
-    p?.reject(err);
+    // The first call was running; the others had not started.
+    const calls = this.pending.splice(0);
+    calls.forEach((p, i) => p.reject(i === 0 ? err : new WorkerExitError(err.message, err.code, err.signal, false)));
   }
 }

@@ -1,5 +1,7 @@
 // The Node worker of the node85 runtime: a child process of the host that loads the handlers and
-// runs one call at a time, reading frames on fd 3 and answering on fd 4 (see host/framing.ts).
+// runs one call at a time, reading frames on fd 3 and answering on fd 4 (see host/framing.ts). The
+// host may send several calls at once (pipelining); they wait here and run in order, each after
+// the previous one settled, so a handler never runs concurrently with itself.
 // Handler semantics follow Baetyl v1's node85 runtime: `(event, context, callback)`, the event
 // decoded from JSON (empty -> {}, undecodable -> Buffer), results `== ""` publish nothing, a Buffer
 // is raw, anything else JSON.stringify. Beyond v1: a returned promise settles the call too, a
@@ -126,10 +128,38 @@ let current: { fail: (err: unknown) => void } | undefined;
 /** Set once the worker decided to exit: its last answer tells the host not to reuse it. */
 let retiring = false;
 
-function runCall(h: CallFrame, body: Buffer): void {
+/** Calls received and not started yet. */
+const queued: Array<{ h: CallFrame; body: Buffer }> = [];
+let busy = false;
+
+function enqueueCall(h: CallFrame, body: Buffer): void {
+  queued.push({ h, body });
+  if (!busy) runNext();
+}
+
+/** Runs queued calls until one is left running (asynchronous) or none is left. */
+function runNext(): void {
+  // A retiring worker runs nothing more: the host sends what was queued here to another worker.
+  while (!busy && !retiring && queued.length > 0) {
+    const { h, body } = queued.shift()!;
+    if (h.deadline !== undefined && Date.now() > h.deadline) {
+      send({ type: 'error', seq: h.seq, expired: true, details: 'Deadline Exceeded' });
+      continue;
+    }
+    busy = true;
+    runCall(h, body, () => {
+      busy = false;
+      // Called from inside settle(): carry on after it returns.
+      if (queued.length > 0) setImmediate(runNext);
+    });
+  }
+}
+
+function runCall(h: CallFrame, body: Buffer, next: () => void): void {
   const fn = functions.get(h.fn);
   if (!fn) {
     send({ type: 'error', seq: h.seq, details: util.format(ERR_FORMAT, 'function not found') });
+    next();
     return;
   }
   const ctx: Record<string, unknown> = {
@@ -149,6 +179,7 @@ function runCall(h: CallFrame, body: Buffer): void {
     }
   }
   let settled = false;
+  const started = performance.now();
   const settle = (err: unknown, respMsg: unknown): void => {
     if (settled) {
       log('warn', `function "${h.fn}" answered more than once; only the first answer counts`);
@@ -156,21 +187,25 @@ function runCall(h: CallFrame, body: Buffer): void {
     }
     settled = true;
     current = undefined;
+    answer(err, respMsg, Math.round((performance.now() - started) * 1000));
+    next();
+  };
+  const answer = (err: unknown, respMsg: unknown, us: number): void => {
     // v1 tested `err != null`, so 0, false and "" are errors too.
     if (err != null) {
       const stack = err instanceof Error && err.stack ? err.stack : describe(err);
       log('error', `function "${h.fn}" failed: ${stack}`);
       const text = util.format("('[UserCodeInvoke]', %s)", describe(err));
-      send({ type: 'error', seq: h.seq, details: util.format(ERR_FORMAT, text), retire: retiring });
+      send({ type: 'error', seq: h.seq, us, details: util.format(ERR_FORMAT, text), retire: retiring });
       return;
     }
     // v1's rule, loose equality on purpose: anything == "" (undefined, null, "", 0, false, []) publishes nothing.
     if (respMsg == '' || respMsg == undefined || respMsg == null) {
-      send({ type: 'result', seq: h.seq });
+      send({ type: 'result', seq: h.seq, us });
       return;
     }
     if (Buffer.isBuffer(respMsg)) {
-      send({ type: 'result', seq: h.seq }, respMsg);
+      send({ type: 'result', seq: h.seq, us }, respMsg);
       return;
     }
     let json: string | undefined;
@@ -180,10 +215,10 @@ function runCall(h: CallFrame, body: Buffer): void {
     } catch (error) {
       log('error', `function "${h.fn}" returned a value JSON cannot encode: ${describe(error)}`);
       const text = util.format("('[UserCodeReturn]', %s)", describe(error));
-      send({ type: 'error', seq: h.seq, details: util.format(ERR_FORMAT, text) });
+      send({ type: 'error', seq: h.seq, us, details: util.format(ERR_FORMAT, text) });
       return;
     }
-    send({ type: 'result', seq: h.seq }, Buffer.from(json));
+    send({ type: 'result', seq: h.seq, us }, Buffer.from(json));
   };
   const failWith = (err: unknown) => settle(err ?? new Error(`the handler failed with ${String(err)}`), undefined);
   current = { fail: failWith };
@@ -244,7 +279,7 @@ function main(): void {
     for (const f of decoder.push(chunk)) {
       const h = f.header;
       if (h.type === 'init') void init(h as InitFrame);
-      else if (h.type === 'call') runCall(h as CallFrame, f.body);
+      else if (h.type === 'call') enqueueCall(h as CallFrame, f.body);
     }
   });
   // The host closed the pipe: it stopped or died.

@@ -12,6 +12,11 @@ concurrency and kills a worker whose call passes its deadline.
 What a handler sees follows Baetyl v1's python runtimes: codedir on sys.path, handler split at
 the last dot, event decoded from JSON (empty -> {}, undecodable -> the raw bytes), the context
 dict, and results and errors serialised the way the original gRPC servicer did.
+
+The host may send several calls before the first is answered (pipelining). The worker reads
+whatever the pipe holds in one read, runs the calls in order and answers each as soon as it is
+done, so a burst costs one wake-up. A call whose deadline passed before its turn is skipped
+(answered `expired`): the host has already told its caller.
 """
 
 import importlib
@@ -20,13 +25,10 @@ import os
 import struct
 import sys
 import threading
+import time
 import traceback
 
 PY2 = sys.version_info[0] == 2
-if PY2:
-    import Queue as queue  # noqa: N813
-else:
-    import queue
 
 IN_FD = 3
 OUT_FD = 4
@@ -37,38 +39,64 @@ sys.path[:] = [p for p in sys.path if p and os.path.abspath(p) != _HERE]
 _write_lock = threading.Lock()
 
 
-def _read_exact(n):
-    chunks = []
-    left = n
-    while left > 0:
-        chunk = os.read(IN_FD, left)
-        if not chunk:
+_PREFIX = struct.Struct('>II')
+
+
+class FrameReader(object):
+    """Frames from fd 3, read in large chunks: one read returns every frame the pipe holds."""
+
+    def __init__(self, fd):
+        self.fd = fd
+        self.buf = b''
+        self.pos = 0
+
+    def _complete(self):
+        """The next frame if the buffer holds all of it, else None."""
+        buf, pos = self.buf, self.pos
+        if len(buf) - pos < 8:
             return None
-        chunks.append(chunk)
-        left -= len(chunk)
-    return b''.join(chunks)
+        head_len, body_len = _PREFIX.unpack_from(buf, pos)
+        end = pos + 8 + head_len + body_len
+        if len(buf) < end:
+            return None
+        head = buf[pos + 8:pos + 8 + head_len]
+        body = buf[pos + 8 + head_len:end]
+        self.pos = end
+        return json.loads(head.decode('utf-8')), body
+
+    def next(self):
+        """The next frame, waiting for it; None at the end of the pipe."""
+        while True:
+            frame = self._complete()
+            if frame is not None:
+                return frame
+            chunk = os.read(self.fd, 262144)
+            if not chunk:
+                return None
+            self.buf = self.buf[self.pos:] + chunk
+            self.pos = 0
 
 
-def read_frame():
-    prefix = _read_exact(8)
-    if prefix is None:
-        return None
-    head_len, body_len = struct.unpack('>II', prefix)
-    head = _read_exact(head_len) if head_len else b''
-    body = _read_exact(body_len) if body_len else b''
-    if head is None or body is None:
-        return None
-    return json.loads(head.decode('utf-8')), body
+def _write_all(data):
+    view = memoryview(data)
+    while len(view):
+        written = os.write(OUT_FD, view)
+        view = view[written:]
 
 
 def write_frame(header, body=b''):
     head = json.dumps(header).encode('utf-8')
-    data = struct.pack('>II', len(head), len(body)) + head + body
+    data = _PREFIX.pack(len(head), len(body)) + head + body
     with _write_lock:
-        view = memoryview(data)
-        while len(view):
-            written = os.write(OUT_FD, view)
-            view = view[written:]
+        _write_all(data)
+
+
+def write_result(seq, us, body):
+    # The commonest frame, formatted without json.dumps.
+    head = ('{"type":"result","seq":%d,"us":%d}' % (seq, us)).encode('ascii')
+    data = _PREFIX.pack(len(head), len(body)) + head + body
+    with _write_lock:
+        _write_all(data)
 
 
 def log(level, msg):
@@ -96,6 +124,31 @@ def _die_with_host():
     host = os.environ.get('BAETYL_RUNTIME_HOST_PID')
     if host and str(os.getppid()) != host:
         os._exit(0)
+    _watch_pipe()
+
+
+def _watch_pipe():
+    """A thread that exits the process when the host's end of the request pipe is gone (a long
+    call never reads the pipe). It polls for hang-up only, so it never wakes while the host lives."""
+    import select
+    if not hasattr(select, 'poll'):
+        return
+
+    def watch():
+        poller = select.poll()
+        poller.register(IN_FD, 0)  # POLLHUP/POLLERR are always reported
+        while True:
+            try:
+                events = poller.poll()
+            except (OSError, select.error):  # noqa: B014 - EINTR on py2
+                continue
+            for _, ev in events:
+                if ev & (select.POLLHUP | select.POLLERR | select.POLLNVAL):
+                    os._exit(0)
+
+    thread = threading.Thread(target=watch, name='baetyl-pipe-watch')
+    thread.daemon = True
+    thread.start()
 
 
 def _module_file(codedir, modname):
@@ -201,6 +254,10 @@ def _text(value):
 
 def handle_call(functions, header, body):
     seq = header['seq']
+    deadline = header.get('deadline')
+    if deadline is not None and time.time() * 1000 > deadline:
+        write_frame({'type': 'error', 'seq': seq, 'expired': True, 'details': 'Deadline Exceeded'})
+        return
     fn = functions.get(header['fn'])
     if fn is None:
         write_frame({'type': 'error', 'seq': seq, 'details': _grpc_details(Exception('function not found'))})
@@ -213,12 +270,15 @@ def handle_call(functions, header, body):
     ctx['functionInvokeID'] = _text(header['invokeId'])
     ctx['invokeid'] = _text(header['invokeId'])
     msg = _decode_event(body)
+    started = time.time()
     try:
         msg = fn(msg, ctx)
     except BaseException as err:  # noqa: BLE001 - the user's error goes back to the caller
+        us = int((time.time() - started) * 1e6)
         log('error', 'function "%s" raised: %s' % (header['fn'], traceback.format_exc()))
-        write_frame({'type': 'error', 'seq': seq, 'details': _grpc_details(Exception('[UserCodeInvoke] ', err))})
+        write_frame({'type': 'error', 'seq': seq, 'us': us, 'details': _grpc_details(Exception('[UserCodeInvoke] ', err))})
         return
+    us = int((time.time() - started) * 1e6)
     if msg is None:
         out = b''
     elif isinstance(msg, bytes):
@@ -232,29 +292,16 @@ def handle_call(functions, header, body):
             log('error', 'function "%s" returned a value JSON cannot encode: %s' % (header['fn'], traceback.format_exc()))
             write_frame({'type': 'error', 'seq': seq, 'details': _grpc_details(Exception('[UserCodeReturn] ', err))})
             return
-    write_frame({'type': 'result', 'seq': seq}, out)
+    write_result(seq, us, out)
 
 
 def main():
     _die_with_host()
-    inbox = queue.Queue()
-
-    def reader():
-        try:
-            while True:
-                frame = read_frame()
-                if frame is None:
-                    break
-                inbox.put(frame)
-        finally:
-            # The host closed the pipe (it stopped or died): nothing more to do.
-            os._exit(0)
-
-    thread = threading.Thread(target=reader, name='baetyl-pipe-reader')
-    thread.daemon = True
-    thread.start()
-
-    header, _ = inbox.get()
+    reader = FrameReader(IN_FD)
+    frame = reader.next()
+    if frame is None:
+        os._exit(0)
+    header = frame[0]
     if header.get('type') != 'init':
         os._exit(2)
     functions = {}
@@ -267,7 +314,11 @@ def main():
     version = '%d.%d.%d' % tuple(sys.version_info[:3])
     write_frame({'type': 'ready', 'version': version})
     while True:
-        header, body = inbox.get()
+        frame = reader.next()
+        if frame is None:
+            # The host closed the pipe (it stopped or died): nothing more to do.
+            os._exit(0)
+        header, body = frame
         if header.get('type') != 'call':
             continue
         try:
