@@ -110,3 +110,25 @@ test('the hand-written codec and proto-loader read function.proto the same way, 
   assert.equal((ours.requestDeserialize(extra) as FunctionMessage).Topic, 'x');
   assert.throws(() => ours.requestDeserialize(Buffer.from([0x1a, 0x05, 0x41])), /truncated/);
 });
+
+test('the stream codec and proto-loader read function-stream.proto the same way, both directions', async () => {
+  const { createRequire } = await import('node:module');
+  const protoLoader = createRequire(import.meta.url)('@grpc/proto-loader') as typeof import('@grpc/proto-loader');
+  const { FUNCTION_PROTO_PATH, encodeStreamCall, decodeStreamCall, encodeStreamResult, decodeStreamResult } = await import('../src/index.js');
+  const file = FUNCTION_PROTO_PATH.replace(/function\.proto$/, 'function-stream.proto');
+  const def = protoLoader.loadSync(file, { keepCase: true, longs: Number, defaults: true, bytes: Buffer, includeDirs: [FUNCTION_PROTO_PATH.replace(/\/function\.proto$/, '')] });
+  const calls = (grpc.loadPackageDefinition(def) as unknown as { baetyl: { FunctionStream: grpc.ServiceClientConstructor } }).baetyl.FunctionStream.service.Calls!;
+  const rnd = (n: number) => Math.floor(Math.random() * n);
+  for (let i = 0; i < 100; i++) {
+    const msg = { ID: rnd(65536), QOS: rnd(2), Topic: `t/${rnd(9)}`, Payload: Buffer.from(Array.from({ length: rnd(64) }, () => rnd(256))), Timestamp: rnd(2 ** 31) - 2 ** 30, FunctionName: 'f', FunctionInvokeID: rnd(2) ? 'id' : '' };
+    const call = { seq: rnd(2 ** 40), timeout: rnd(2) ? rnd(60_000) : 0, msg };
+    const ref = calls.requestDeserialize(encodeStreamCall(call)) as { seq: number; timeout: number; msg: typeof msg };
+    assert.equal(ref.seq, call.seq);
+    assert.equal(ref.timeout, call.timeout);
+    assert.deepEqual({ ...ref.msg, Payload: Buffer.from(ref.msg.Payload) }, msg);
+    assert.deepEqual(decodeStreamCall(calls.requestSerialize(call)), call);
+    const res = { seq: rnd(2 ** 40), code: rnd(2) ? 0 : rnd(16), details: rnd(2) ? '' : 'boom', payload: Buffer.from(`r${i}`) };
+    assert.deepEqual(calls.responseDeserialize(encodeStreamResult(res)), res);
+    assert.deepEqual(decodeStreamResult(calls.responseSerialize(res)), res);
+  }
+});
