@@ -4,6 +4,9 @@
 // start-up (a cold start waits for it) and the generic per-field work on every call.
 // test/proto.test.ts checks the bytes against proto-loader's reading of the .proto file.
 import type { FunctionMessage } from './proto.js';
+import { Reader, varintSize, writeVarint } from './wire.js';
+
+export { FunctionMessageDecodeError } from './wire.js';
 
 // Field tags: (field number << 3) | wire type (0 varint, 2 length-delimited).
 const ID = (1 << 3) | 0;
@@ -13,25 +16,6 @@ const PAYLOAD = (4 << 3) | 2;
 const TIMESTAMP = (10 << 3) | 0;
 const FUNCTION_NAME = (11 << 3) | 2;
 const FUNCTION_INVOKE_ID = (12 << 3) | 2;
-
-/** Bytes a varint of a non-negative integer (up to 2^64) takes. */
-function varintSize(n: number): number {
-  let size = 1;
-  while (n >= 128) {
-    n = Math.floor(n / 128);
-    size++;
-  }
-  return size;
-}
-
-function writeVarint(buf: Buffer, pos: number, n: number): number {
-  while (n >= 128) {
-    buf[pos++] = (n % 128) | 0x80;
-    n = Math.floor(n / 128);
-  }
-  buf[pos++] = n;
-  return pos;
-}
 
 /** sint64's zigzag, in doubles: 0, -1, 1, -2 ... become 0, 1, 2, 3 ... */
 const zigzag = (n: number): number => (n >= 0 ? n * 2 : -n * 2 - 1);
@@ -90,72 +74,40 @@ export function encodeFunctionMessage(msg: Partial<FunctionMessage>): Buffer {
   return buf;
 }
 
-export class FunctionMessageDecodeError extends Error {
-  override name = 'FunctionMessageDecodeError';
-}
-
 /** Decodes a FunctionMessage, proto3 defaults filled in; unknown fields are skipped, as protobuf does. */
 export function decodeFunctionMessage(buf: Buffer): FunctionMessage {
   const msg: FunctionMessage = { ID: 0, QOS: 0, Topic: '', Payload: EMPTY, Timestamp: 0, FunctionName: '', FunctionInvokeID: '' };
-  let pos = 0;
-  const varint = (): number => {
-    let n = 0;
-    let scale = 1;
-    for (let i = 0; i < 10; i++) {
-      if (pos >= buf.length) throw new FunctionMessageDecodeError('truncated varint');
-      const b = buf[pos++]!;
-      n += (b & 0x7f) * scale;
-      if (b < 0x80) return n;
-      scale *= 128;
-    }
-    throw new FunctionMessageDecodeError('varint longer than 10 bytes');
-  };
-  const slice = (): Buffer => {
-    const len = varint();
-    if (pos + len > buf.length) throw new FunctionMessageDecodeError('truncated field');
-    const s = buf.subarray(pos, pos + len);
-    pos += len;
-    return s;
-  };
-  while (pos < buf.length) {
-    const tag = varint();
+  const r = new Reader(buf);
+  while (r.more) {
+    const tag = r.varint();
     switch (tag) {
       case ID:
-        msg.ID = varint();
+        msg.ID = r.varint();
         break;
       case QOS:
-        msg.QOS = varint() % 2 ** 32;
+        msg.QOS = r.varint() % 2 ** 32;
         break;
       case TOPIC:
-        msg.Topic = slice().toString('utf8');
+        msg.Topic = r.bytes().toString('utf8');
         break;
       case PAYLOAD:
         // A copy: the caller may keep the payload after gRPC reuses its receive buffer.
-        msg.Payload = Buffer.from(slice());
+        msg.Payload = Buffer.from(r.bytes());
         break;
       case TIMESTAMP:
-        msg.Timestamp = unzigzag(varint());
+        msg.Timestamp = unzigzag(r.varint());
         break;
       case FUNCTION_NAME:
-        msg.FunctionName = slice().toString('utf8');
+        msg.FunctionName = r.bytes().toString('utf8');
         break;
       case FUNCTION_INVOKE_ID:
-        msg.FunctionInvokeID = slice().toString('utf8');
+        msg.FunctionInvokeID = r.bytes().toString('utf8');
         break;
       default:
-        skip(tag & 7);
+        r.skip(tag & 7);
     }
   }
   return msg;
-
-  function skip(wireType: number): void {
-    if (wireType === 0) varint();
-    else if (wireType === 1) pos += 8;
-    else if (wireType === 2) slice();
-    else if (wireType === 5) pos += 4;
-    else throw new FunctionMessageDecodeError(`unsupported wire type ${wireType}`);
-    if (pos > buf.length) throw new FunctionMessageDecodeError('truncated field');
-  }
 }
 
 const EMPTY = Buffer.alloc(0);

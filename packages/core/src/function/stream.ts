@@ -3,7 +3,8 @@
 // messages are encoded by hand, like FunctionMessage in codec.ts; test/proto.test.ts checks them
 // against proto-loader's reading of the .proto file.
 import type * as Grpc from '@grpc/grpc-js';
-import { decodeFunctionMessage, encodeFunctionMessage, FunctionMessageDecodeError } from './codec.js';
+import { decodeFunctionMessage, encodeFunctionMessage } from './codec.js';
+import { Reader, varintSize, writeVarint } from './wire.js';
 import type { FunctionMessage } from './proto.js';
 
 export const FUNCTION_STREAM_PATH = '/baetyl.FunctionStream/Calls';
@@ -24,60 +25,6 @@ export interface StreamResult {
 }
 
 const EMPTY = Buffer.alloc(0);
-
-function varintSize(n: number): number {
-  let size = 1;
-  while (n >= 128) {
-    n = Math.floor(n / 128);
-    size++;
-  }
-  return size;
-}
-
-function writeVarint(buf: Buffer, pos: number, n: number): number {
-  while (n >= 128) {
-    buf[pos++] = (n % 128) | 0x80;
-    n = Math.floor(n / 128);
-  }
-  buf[pos++] = n;
-  return pos;
-}
-
-/** A small reader over one message's bytes. */
-class Reader {
-  pos = 0;
-  constructor(readonly buf: Buffer) {}
-  get more(): boolean {
-    return this.pos < this.buf.length;
-  }
-  varint(): number {
-    let n = 0;
-    let scale = 1;
-    for (let i = 0; i < 10; i++) {
-      if (this.pos >= this.buf.length) throw new FunctionMessageDecodeError('truncated varint');
-      const b = this.buf[this.pos++]!;
-      n += (b & 0x7f) * scale;
-      if (b < 0x80) return n;
-      scale *= 128;
-    }
-    throw new FunctionMessageDecodeError('varint longer than 10 bytes');
-  }
-  bytes(): Buffer {
-    const len = this.varint();
-    if (this.pos + len > this.buf.length) throw new FunctionMessageDecodeError('truncated field');
-    const s = this.buf.subarray(this.pos, this.pos + len);
-    this.pos += len;
-    return s;
-  }
-  skip(wireType: number): void {
-    if (wireType === 0) this.varint();
-    else if (wireType === 1) this.pos += 8;
-    else if (wireType === 2) this.bytes();
-    else if (wireType === 5) this.pos += 4;
-    else throw new FunctionMessageDecodeError(`unsupported wire type ${wireType}`);
-    if (this.pos > this.buf.length) throw new FunctionMessageDecodeError('truncated field');
-  }
-}
 
 export function encodeStreamCall(c: StreamCall): Buffer {
   const msg = encodeFunctionMessage(c.msg);
