@@ -8,8 +8,22 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type * as grpc from '@grpc/grpc-js';
 import { createFunctionClient, type FunctionClient, type FunctionMessage } from '@baetyl/core';
+import { pythonLaunch } from '../src/python/instance.js';
 
 export const MAIN_JS = fileURLToPath(new URL('../src/main.js', import.meta.url));
+
+/**
+ * How the master starts an instance of `kind` in `dir`: python27/python36 are the interpreter
+ * running packages/runtime/python (their service.yml checked first, as the master does; a bad
+ * one throws here, as it fails the master's start); the others are the Node runtime host.
+ */
+export function launchOf(kind: string, dir: string, env: NodeJS.ProcessEnv, args: string[] = []): { command: string; args: string[]; env: NodeJS.ProcessEnv } {
+  if (kind === 'python27' || kind === 'python36') {
+    const l = pythonLaunch(kind, join(dir, 'etc/baetyl/service.yml'), env);
+    return { command: l.command, args: [...l.args, ...args], env: { ...env, ...l.env } };
+  }
+  return { command: process.execPath, args: [MAIN_JS, '--runtime', kind, ...args], env };
+}
 
 export function serviceDir(files: Record<string, string>): string {
   const dir = mkdtempSync(join(tmpdir(), 'baetyl-runtime-'));
@@ -61,11 +75,8 @@ export interface StartOpts {
 export async function startRuntimeProcess(kind: string, dir: string, opts: StartOpts = {}): Promise<RuntimeProc> {
   const port = await freePort();
   const address = `127.0.0.1:${port}`;
-  const child = spawn(process.execPath, [MAIN_JS, '--runtime', kind, ...(opts.args ?? [])], {
-    cwd: dir,
-    env: { ...process.env, BAETYL_SERVICE_INSTANCE_ADDRESS: address, BAETYL_SERVICE_INSTANCE_NAME: `${kind}-test.1`, ...opts.env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const launch = launchOf(kind, dir, { ...process.env, BAETYL_SERVICE_INSTANCE_ADDRESS: address, BAETYL_SERVICE_INSTANCE_NAME: `${kind}-test.1`, ...opts.env }, opts.args);
+  const child = spawn(launch.command, launch.args, { cwd: dir, env: launch.env, stdio: ['ignore', 'pipe', 'pipe'] });
   let err = '';
   child.stderr!.on('data', (c: Buffer) => (err += c.toString()));
   child.stdout!.on('data', (c: Buffer) => (err += c.toString()));
@@ -94,11 +105,8 @@ export async function startRuntimeProcess(kind: string, dir: string, opts: Start
 /** Starts the runtime and expects it to fail; resolves with exit code and stderr. */
 export async function failedStart(kind: string, dir: string, opts: StartOpts = {}): Promise<{ code: number | null; stderr: string }> {
   const port = await freePort();
-  const child = spawn(process.execPath, [MAIN_JS, '--runtime', kind, ...(opts.args ?? [])], {
-    cwd: dir,
-    env: { ...process.env, BAETYL_SERVICE_INSTANCE_ADDRESS: `127.0.0.1:${port}`, ...opts.env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const launch = launchOf(kind, dir, { ...process.env, BAETYL_SERVICE_INSTANCE_ADDRESS: `127.0.0.1:${port}`, ...opts.env }, opts.args);
+  const child = spawn(launch.command, launch.args, { cwd: dir, env: launch.env, stdio: ['ignore', 'pipe', 'pipe'] });
   let err = '';
   child.stderr!.on('data', (c: Buffer) => (err += c.toString()));
   const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));

@@ -1,0 +1,559 @@
+# -*- coding:utf-8 -*-
+"""The handler processes behind the gRPC server, and the calls' way to them.
+
+A handler process (handler_process.py) is forked from the server, so it shares the server's
+pages copy-on-write and starts in a few milliseconds. It runs its calls one at a time, in order.
+Calls go to an idle process first. When none is idle and the function is fast (under `fast_us`
+on average, as the processes measure it), calls are pipelined: sent to a busy process (up to
+`depth` queued on it) whose running call is younger than `stall_ms`, so a burst is one write and
+one wake-up. Otherwise calls wait here (first come, first served) and more processes are forked,
+up to `max_workers`.
+
+A call that passes its deadline while running kills its process (the only way to stop arbitrary
+user code); the caller gets DEADLINE_EXCEEDED and a new process is forked; the calls queued
+behind the killed one had not started and run again. A call whose deadline passes while it
+waits is answered DEADLINE_EXCEEDED at once, and the process skips it. A process that dies (a
+crash, os._exit) fails the call it was running with INTERNAL and is replaced. A user's exception
+is only an answer: the process stays.
+"""
+import errno
+import fcntl
+import os
+import struct
+import time
+
+from _collections import deque
+
+from baetyl_runtime import pipe
+from baetyl_runtime.handlers import NOT_FOUND
+from baetyl_runtime.compat import signal, signal_name
+
+OK = 0
+CANCELLED = 1
+UNKNOWN = 2
+DEADLINE_EXCEEDED = 4
+INTERNAL = 13
+UNAVAILABLE = 14
+
+DEFAULT_DEPTH = 16
+DEFAULT_STALL_MS = 20
+DEFAULT_FAST_US = 2000
+
+
+def _nonblocking(fd):
+    fcntl.fcntl(fd, fcntl.F_SETFL, fcntl.fcntl(fd, fcntl.F_GETFL) | os.O_NONBLOCK)
+
+
+def _cloexec(fd):
+    fcntl.fcntl(fd, fcntl.F_SETFD, fcntl.fcntl(fd, fcntl.F_GETFD) | fcntl.FD_CLOEXEC)
+
+
+def _open_fds():
+    try:
+        return [int(n) for n in os.listdir('/proc/self/fd')]
+    except OSError:
+        return list(range(3, 1024))
+
+
+class Job(object):
+    __slots__ = ('msg', 'deadline', 'cb', 'done', 'timed_out', 'timer', 'executor', 'sent')
+
+    def __init__(self, executor, msg, deadline, cb):
+        self.executor = executor
+        self.msg = msg
+        self.deadline = deadline
+        self.cb = cb
+        self.done = False
+        self.timed_out = False
+        self.timer = None
+        # Given to a handler process (else it waits in the executor's queue).
+        self.sent = False
+
+    def cancel(self):
+        """The caller went away: a waiting call is dropped (the queue skips answered calls); a
+        running one finishes unseen."""
+        self.executor.answer(self, CANCELLED, 'the call was cancelled', b'')
+
+
+class HandlerProcess(object):
+    def __init__(self, pid, req_fd, ans_fd, out_fd, err_fd):
+        self.pid = pid
+        self.req_fd = req_fd
+        self.ans_fd = ans_fd
+        self.stdio = {out_fd: ['stdout', b''], err_fd: ['stderr', b'']}
+        self.ready = False
+        self.alive = True
+        self.retired = False
+        self.jobs = []
+        self.seqs = {}
+        self.next_seq = 1
+        self.outbuf = bytearray()
+        self.inbuf = b''
+        self.head_since = self.last_used = time.time()
+        self.deadline_timer = None
+        self.timer_at = None
+        self.idle_timer = None
+        self.load_error = None
+
+
+class Executor(object):
+    def __init__(self, loop, specs, log, label, max_workers=1, idle_s=300.0, depth=DEFAULT_DEPTH,
+                 stall_ms=DEFAULT_STALL_MS, fast_us=DEFAULT_FAST_US, keep_fds=()):
+        self.loop = loop
+        self.specs = specs
+        self.names = set(s['name'].encode('utf-8') for s in specs)
+        self.log = log
+        self.label = label
+        self.max_workers = max(1, max_workers)
+        self.idle_s = idle_s
+        self.depth = max(1, depth)
+        self.stall_s = stall_ms / 1000.0
+        self.fast_us = fast_us
+        self.avg_us = None
+        self.procs = []
+        # Calls not yet given to a process; answered ones (cancelled, expired) are skipped.
+        self.waiting = deque()
+        self.starting = 0
+        self.closed = False
+        self.dirty = set()
+        self.on_first_ready = None
+        self.on_load_error = None
+        loop.after_turn.append(self._flush)
+
+    # --- the server's side ---------------------------------------------------------------------
+
+    def start(self, on_ready, on_load_error):
+        """Forks the first process; its handlers loading is the runtime's start check."""
+        self.on_first_ready = on_ready
+        self.on_load_error = on_load_error
+        self._fork()
+
+    def submit(self, msg, deadline, cb):
+        """Runs one call; deadline in ms since the epoch (None: none); cb(code, details, payload)."""
+        job = Job(self, msg, deadline, cb)
+        if msg.function_name not in self.names:
+            self.answer(job, UNKNOWN, NOT_FOUND, b'')
+            return job
+        if self.closed:
+            self.answer(job, UNAVAILABLE, 'the runtime is stopping', b'')
+            return job
+        self._enqueue(job)
+        self._dispatch()
+        return job
+
+    def busy(self):
+        return any(p.jobs for p in self.procs) or any(not j.done for j in self.waiting)
+
+    def close(self):
+        """Answers what waits, kills every process (their running calls end with them)."""
+        self.closed = True
+        waiting, self.waiting = self.waiting, deque()
+        for job in waiting:
+            self.answer(job, UNAVAILABLE, 'the runtime is stopping', b'')
+        for proc in self.procs[:]:
+            self._kill(proc)
+            self._reap(proc)
+
+    def pids(self):
+        return [p.pid for p in self.procs if p.alive]
+
+    # --- queue and dispatch --------------------------------------------------------------------
+
+    def _enqueue(self, job, front=False):
+        job.sent = False
+        if front:
+            self.waiting.appendleft(job)
+        else:
+            self.waiting.append(job)
+        if job.deadline is not None and job.timer is None:
+            job.timer = self.loop.call_at(job.deadline / 1000.0, lambda: self._waited_too_long(job))
+
+    def _waited_too_long(self, job):
+        job.timer = None
+        if not job.sent:
+            self.answer(job, DEADLINE_EXCEEDED, 'Deadline Exceeded: no worker became free before the deadline', b'')
+
+    def _dispatch(self):
+        if self.closed:
+            return
+        now = time.time()
+        waiting = self.waiting
+        while waiting:
+            if waiting[0].done:
+                waiting.popleft()
+                continue
+            proc = self._pick(now)
+            if proc is None:
+                self._grow()
+                return
+            job = waiting.popleft()
+            if job.timer is not None:
+                job.timer.cancel()
+                job.timer = None
+            if job.done:
+                continue
+            self._send(proc, job, now)
+
+    def _pick(self, now):
+        pipeline = self.depth > 1 and self.avg_us is not None and self.avg_us <= self.fast_us
+        idle = None
+        busy = None
+        load = None
+        for proc in self.procs:
+            if not proc.ready or proc.retired or not proc.alive:
+                continue
+            n = len(proc.jobs)
+            if n == 0:
+                if idle is None or proc.last_used > idle.last_used:
+                    idle = proc
+            elif pipeline and n < self.depth and (load is None or n < load) and now - proc.head_since <= self.stall_s:
+                busy = proc
+                load = n
+        return idle or busy
+
+    def _send(self, proc, job, now):
+        if not proc.jobs:
+            proc.head_since = now
+            if proc.idle_timer is not None:
+                proc.idle_timer.cancel()
+                proc.idle_timer = None
+        proc.jobs.append(job)
+        job.sent = True
+        seq = proc.next_seq
+        proc.next_seq = (seq + 1) & 0xffffffff or 1
+        proc.seqs[seq] = job
+        self._arm_deadline(proc, job.deadline)
+        m = job.msg
+        body = (pipe.CALL.pack(seq, job.deadline or 0.0, m.qos, m.timestamp, len(m.function_name), len(m.topic), len(m.invoke_id))
+                + m.function_name + m.topic + m.invoke_id + m.payload)
+        proc.outbuf += pipe.frame(pipe.T_CALL, body)
+        self.dirty.add(proc)
+
+    def _flush(self):
+        """After each loop turn: what the turn queued for a process leaves in one write."""
+        if not self.dirty:
+            return
+        dirty = self.dirty
+        self.dirty = set()
+        for proc in dirty:
+            self._write(proc)
+
+    def _write(self, proc):
+        if not proc.alive or not proc.outbuf:
+            return
+        try:
+            n = os.write(proc.req_fd, proc.outbuf)
+        except OSError as err:
+            if err.errno in (errno.EAGAIN, errno.EINTR):
+                n = 0
+            elif err.errno == errno.EPIPE:
+                return  # it died; its answer pipe tells us
+            else:
+                raise
+        del proc.outbuf[:n]
+        if proc.outbuf:
+            self.loop.watch(proc.req_fd, 4, lambda fd, ev: self._writable(proc))
+        else:
+            self.loop.forget(proc.req_fd)
+
+    def _writable(self, proc):
+        self.loop.forget(proc.req_fd)
+        self._write(proc)
+
+    # --- answers -------------------------------------------------------------------------------
+
+    def answer(self, job, code, details, payload):
+        if job.done:
+            return
+        job.done = True
+        if job.timer is not None:
+            job.timer.cancel()
+            job.timer = None
+        job.cb(code, details, payload)
+
+    def _readable(self, proc):
+        try:
+            chunk = os.read(proc.ans_fd, 262144)
+        except OSError as err:
+            if err.errno in (errno.EAGAIN, errno.EINTR):
+                return
+            chunk = b''
+        if not chunk:
+            self._exited(proc)
+            return
+        buf = proc.inbuf + chunk if proc.inbuf else chunk
+        pos = 0
+        end = len(buf)
+        FRAME = pipe.FRAME
+        while end - pos >= 5:
+            length, ftype = FRAME.unpack_from(buf, pos)
+            stop = pos + 4 + length
+            if stop > end:
+                break
+            self._frame(proc, ftype, buf[pos + 5:stop])
+            pos = stop
+        proc.inbuf = buf[pos:] if pos < end else b''
+        self._dispatch()
+
+    def _frame(self, proc, ftype, body):
+        if ftype == pipe.T_RESULT:
+            seq, us = pipe.RESULT.unpack_from(body, 0)
+            self._answered(proc, seq, us, OK, '', body[pipe.RESULT.size:], 0)
+        elif ftype == pipe.T_ERROR:
+            seq, us, flags = pipe.ERROR.unpack_from(body, 0)
+            self._answered(proc, seq, us, UNKNOWN, body[pipe.ERROR.size:].decode('utf-8', 'replace'), b'', flags)
+        elif ftype == pipe.T_LOG:
+            level = pipe.LEVELS[struct.unpack_from('>B', body, 0)[0]]
+            self.log(level, body[1:].decode('utf-8', 'replace'), worker=str(proc.pid))
+        elif ftype == pipe.T_READY:
+            proc.ready = True
+            proc.version = body.decode('ascii')
+            self.starting -= 1
+            self.log('debug', 'handler process %d ready (Python %s)' % (proc.pid, proc.version))
+            if self.on_first_ready is not None:
+                ready, self.on_first_ready = self.on_first_ready, None
+                ready(proc.version)
+            self._became_idle(proc)
+        elif ftype == pipe.T_LOAD_ERROR:
+            proc.load_error = body.decode('utf-8', 'replace')
+
+    def _answered(self, proc, seq, us, code, details, payload, flags):
+        job = proc.seqs.pop(seq, None)
+        if job is None:
+            return
+        if job in proc.jobs:
+            proc.jobs.remove(job)
+        now = time.time()
+        proc.head_since = proc.last_used = now
+        if us:
+            self.avg_us = us if self.avg_us is None else self.avg_us * 0.9 + us * 0.1
+        if flags & pipe.SKIPPED:
+            self.answer(job, DEADLINE_EXCEEDED, 'Deadline Exceeded: no worker became free before the deadline', b'')
+        else:
+            self.answer(job, code, details, payload)
+        if not proc.jobs:
+            if proc.deadline_timer is not None:
+                proc.deadline_timer.cancel()
+                proc.deadline_timer = None
+                proc.timer_at = None
+            self._became_idle(proc)
+
+    # --- deadlines -----------------------------------------------------------------------------
+
+    def _arm_deadline(self, proc, deadline):
+        if deadline is None or (proc.deadline_timer is not None and proc.timer_at <= deadline):
+            return
+        if proc.deadline_timer is not None:
+            proc.deadline_timer.cancel()
+        proc.timer_at = deadline
+        proc.deadline_timer = self.loop.call_at(deadline / 1000.0, lambda: self._on_deadline(proc))
+
+    def _on_deadline(self, proc):
+        proc.deadline_timer = None
+        proc.timer_at = None
+        now = time.time() * 1000
+        later = None
+        for i, job in enumerate(list(proc.jobs)):
+            if job.deadline is None or job.deadline > now:
+                if job.deadline is not None and (not job.done or i == 0):
+                    later = job.deadline if later is None else min(later, job.deadline)
+                continue
+            if i == 0:
+                if not job.timed_out and proc.alive:
+                    job.timed_out = True
+                    self.log('warn', 'function "%s" passed its deadline: killing handler process %d'
+                             % (job.msg.function_name.decode('utf-8', 'replace'), proc.pid),
+                             invokeid=job.msg.invoke_id.decode('utf-8', 'replace'))
+                    self._kill(proc)
+                    # Its answer pipe closes now; what it had queued runs on a new process.
+                    self._exited(proc)
+                    return
+            else:
+                # Queued behind the running call: it never started, and the process will skip it.
+                self.answer(job, DEADLINE_EXCEEDED, 'Deadline Exceeded: no worker became free before the deadline', b'')
+        if later is not None:
+            self._arm_deadline(proc, later)
+
+    # --- processes -----------------------------------------------------------------------------
+
+    def _grow(self):
+        while not self.closed and len(self.waiting) > self.starting and len(self.procs) < self.max_workers:
+            self._fork()
+
+    def _fork(self):
+        req_r, req_w = os.pipe()
+        ans_r, ans_w = os.pipe()
+        out_r, out_w = os.pipe()
+        err_r, err_w = os.pipe()
+        pid = os.fork()
+        if pid == 0:
+            self._child(req_r, ans_w, out_w, err_w)
+        for fd in (req_r, ans_w, out_w, err_w):
+            os.close(fd)
+        for fd in (req_w, ans_r, out_r, err_r):
+            _cloexec(fd)
+            _nonblocking(fd)
+        proc = HandlerProcess(pid, req_w, ans_r, out_r, err_r)
+        self.procs.append(proc)
+        self.starting += 1
+        self.loop.watch(ans_r, 1 | 2, lambda fd, ev: self._readable(proc))
+        for fd in (out_r, err_r):
+            self.loop.watch(fd, 1 | 2, lambda fd, ev, p=proc: self._stdio(p, fd))
+        return proc
+
+    def _child(self, req_r, ans_w, out_w, err_w):
+        """In the forked process: stdio to the server's pipes, requests on 3, answers on 4,
+        every other descriptor (sockets, other processes' pipes) closed."""
+        try:
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)  # the server decides when we stop
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+            os.dup2(out_w, 1)
+            os.dup2(err_w, 2)
+            high_req = fcntl.fcntl(req_r, fcntl.F_DUPFD, 10)
+            high_ans = fcntl.fcntl(ans_w, fcntl.F_DUPFD, 10)
+            os.dup2(high_req, 3)
+            os.dup2(high_ans, 4)
+            for fd in _open_fds():
+                if fd > 4:
+                    try:
+                        os.close(fd)
+                    except OSError:
+                        pass
+            # Processes a handler starts must not hold our pipes open.
+            _cloexec(3)
+            _cloexec(4)
+            from baetyl_runtime import handler_process
+            handler_process.serve(3, 4, self.specs)
+        except BaseException:  # noqa: BLE001 - never return into the server's loop
+            import traceback
+            traceback.print_exc()
+        os._exit(1)
+
+    def _stdio(self, proc, fd):
+        entry = proc.stdio.get(fd)
+        if entry is None:
+            return
+        try:
+            chunk = os.read(fd, 65536)
+        except OSError as err:
+            if err.errno in (errno.EAGAIN, errno.EINTR):
+                return
+            chunk = b''
+        name = entry[0]
+        if not chunk:
+            if entry[1]:
+                self._print(proc, name, entry[1])
+            self.loop.forget(fd)
+            os.close(fd)
+            del proc.stdio[fd]
+            return
+        data = entry[1] + chunk
+        lines = data.split(b'\n')
+        entry[1] = lines.pop()
+        for line in lines:
+            self._print(proc, name, line)
+
+    def _print(self, proc, name, line):
+        text = line.decode('utf-8', 'replace').rstrip('\r')
+        self.log('info' if name == 'stdout' else 'warn', text, stream=name, worker=str(proc.pid))
+
+    def _kill(self, proc):
+        if not proc.alive:
+            return
+        try:
+            os.kill(proc.pid, signal.SIGKILL)
+        except OSError:
+            pass
+
+    def _reap(self, proc):
+        """Waits for the process (it is exiting) and says how it ended."""
+        try:
+            _, status = os.waitpid(proc.pid, 0)
+        except OSError:
+            return 'exited'
+        if os.WIFSIGNALED(status):
+            return 'was killed by %s' % signal_name(os.WTERMSIG(status))
+        return 'exited with code %d' % os.WEXITSTATUS(status)
+
+    def _exited(self, proc):
+        if not proc.alive:
+            return
+        proc.alive = False
+        self.loop.forget(proc.ans_fd)
+        self.loop.forget(proc.req_fd)
+        os.close(proc.ans_fd)
+        os.close(proc.req_fd)
+        # Prints still in the pipes are logged first.
+        for fd in list(proc.stdio):
+            self._stdio(proc, fd)
+        how = self._reap(proc)
+        for fd in list(proc.stdio):
+            self.loop.forget(fd)
+            os.close(fd)
+        proc.stdio = {}
+        for timer in (proc.deadline_timer, proc.idle_timer):
+            if timer is not None:
+                timer.cancel()
+        if proc in self.procs:
+            self.procs.remove(proc)
+        self.dirty.discard(proc)
+        if not proc.ready:
+            self.starting -= 1
+            if proc.load_error is not None or self.on_first_ready is not None:
+                message = proc.load_error or 'the %s handler process %s before loading the handlers' % (self.label, how)
+                if self.on_load_error is not None and self.on_first_ready is not None:
+                    self.on_first_ready = None
+                    self.on_load_error(message)
+                    return
+                self.log('error', 'cannot start a handler process: %s' % message)
+                if not self.procs and not self.starting:
+                    waiting, self.waiting = self.waiting, deque()
+                    for job in waiting:
+                        self.answer(job, UNAVAILABLE, 'cannot start a handler process: %s' % message, b'')
+                return
+        jobs = proc.jobs
+        proc.jobs = []
+        proc.seqs = {}
+        # The first call was running; the ones behind it never started and keep their places.
+        requeue = []
+        for i, job in enumerate(jobs):
+            if job.done:
+                continue
+            name = job.msg.function_name.decode('utf-8', 'replace')
+            if i == 0:
+                if job.timed_out:
+                    self.answer(job, DEADLINE_EXCEEDED, 'Deadline Exceeded: function "%s" did not finish in time; its worker was replaced' % name, b'')
+                else:
+                    why = 'the %s worker process %s' % (self.label, how)
+                    self.log('error', 'function "%s" crashed its handler process: %s' % (name, why),
+                             invokeid=job.msg.invoke_id.decode('utf-8', 'replace'))
+                    self.answer(job, INTERNAL, 'Exception calling application: %s while running function "%s"; the worker was replaced' % (why, name), b'')
+            else:
+                requeue.append(job)
+        for job in reversed(requeue):
+            if job.deadline is not None and job.deadline <= time.time() * 1000:
+                self.answer(job, DEADLINE_EXCEEDED, 'Deadline Exceeded: no worker became free before the deadline', b'')
+            else:
+                self._enqueue(job, front=True)
+        if self.closed:
+            return
+        if self.waiting:
+            self._grow()
+        elif not self.procs and not self.starting:
+            self._fork()
+
+    def _became_idle(self, proc):
+        """Processes beyond the first stop after idle_s without a call."""
+        if len(self.procs) <= 1 or proc.idle_timer is not None:
+            return
+
+        def stop_idle():
+            proc.idle_timer = None
+            if proc.jobs or proc.retired or len(self.procs) <= 1:
+                return
+            proc.retired = True
+            self.log('debug', 'stopping idle handler process %d' % proc.pid)
+            self._kill(proc)
+            self._exited(proc)
+
+        proc.idle_timer = self.loop.call_later(self.idle_s, stop_idle)
