@@ -6,7 +6,7 @@ import './start-early.js';
 import { resolve } from 'node:path';
 import { closeLogger, createLogger, type Logger } from '@baetyl/core';
 import { loadRuntimeConfig, RUNTIMES, type RuntimeKind } from './config/config.js';
-import { startRuntime, type RunningRuntime } from './runtime.js';
+import { PYTHON_IS_PYTHON, startRuntime, type RunningRuntime } from './runtime.js';
 
 const USAGE = `usage: main.js --runtime <${RUNTIMES.join('|')}> [-c etc/baetyl/service.yml]`;
 
@@ -44,6 +44,10 @@ async function main(): Promise<void> {
     args = parseArgs(process.argv.slice(2));
   } catch (err) {
     process.stderr.write(`${(err as Error).message}\n`);
+    process.exit(1);
+  }
+  if (args.runtime === 'python27' || args.runtime === 'python36') {
+    process.stderr.write(`baetyl-function-${args.runtime}: ${PYTHON_IS_PYTHON}\n`);
     process.exit(1);
   }
   const cwd = process.cwd();

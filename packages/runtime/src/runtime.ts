@@ -6,9 +6,12 @@ import { WorkerPool } from './host/pool.js';
 import type { FunctionSpec } from './host/protocol.js';
 import { serveFunctions, type RunningServer } from './host/server.js';
 import { nodeLaunch } from './node/launch.js';
-import { findPython } from './python/interpreter.js';
-import { pythonLaunch } from './python/launch.js';
 import { SqlExecutor } from './sql/executor.js';
+
+/** The python runtimes are Python programs of their own (packages/runtime/python), not this host. */
+export const PYTHON_IS_PYTHON =
+  'the python27 and python36 runtimes run on Python itself, with no Node process: the master starts them as ' +
+  '"python -u packages/runtime/python/run.py" with the checked service.yml (see docs/functions-runtimes.md)';
 
 /** Workers (parallel calls) per instance when server.workers.max is not set. */
 export const DEFAULT_WORKERS = 4;
@@ -45,15 +48,7 @@ function createExecutor(cfg: RuntimeConfig, opts: StartOptions): Executor {
     logger: opts.logger,
   };
   if (opts.kind === 'node85') return new WorkerPool({ ...common, launch: () => nodeLaunch(opts.cwd, env) });
-  const interp = findPython({
-    runtime: opts.kind,
-    configured: cfg.runtime.python,
-    configFile: opts.configFile,
-    env,
-    warn: (m) => opts.logger.warn(m),
-  });
-  opts.logger.info(`using Python ${interp.version} at ${interp.path} (${interp.source})`);
-  return new WorkerPool({ ...common, launch: () => pythonLaunch(interp, opts.cwd, env) });
+  throw new Error(PYTHON_IS_PYTHON);
 }
 
 /**

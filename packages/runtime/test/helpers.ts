@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type * as grpc from '@grpc/grpc-js';
-import { createFunctionClient, type FunctionClient, type FunctionMessage } from '@baetyl/core';
+import { createFunctionClient, openFunctionStream, type FunctionClient, type FunctionMessage, type StreamCall, type StreamResult } from '@baetyl/core';
 import { pythonLaunch } from '../src/python/instance.js';
 
 export const MAIN_JS = fileURLToPath(new URL('../src/main.js', import.meta.url));
@@ -166,4 +166,39 @@ export function isRunning(pid: number): boolean {
 
 export function cleanup(dir: string): void {
   rmSync(dir, { recursive: true, force: true });
+}
+
+/** Calls over one baetyl.FunctionStream/Calls stream, as the function manager makes them. */
+export class StreamCaller {
+  private readonly stream: grpc.ClientDuplexStream<StreamCall, StreamResult>;
+  private readonly pending = new Map<number, { msg: FunctionMessage; resolve: (m: FunctionMessage) => void; reject: (e: Error) => void }>();
+  private seq = 1;
+
+  constructor(client: FunctionClient) {
+    this.stream = openFunctionStream(client);
+    this.stream.on('data', (r: StreamResult) => {
+      const p = this.pending.get(r.seq);
+      if (!p) return;
+      this.pending.delete(r.seq);
+      if (r.code === 0) p.resolve({ ...p.msg, Payload: r.payload });
+      else p.reject(Object.assign(new Error(r.details), { code: r.code, details: r.details }));
+    });
+    this.stream.on('error', (err: Error) => {
+      for (const p of this.pending.values()) p.reject(err);
+      this.pending.clear();
+    });
+  }
+
+  /** One call whose deadline is `timeout` ms away; rejects with { code, details }. */
+  call(msg: FunctionMessage, timeout: number): Promise<FunctionMessage> {
+    return new Promise((resolve, reject) => {
+      const seq = this.seq++;
+      this.pending.set(seq, { msg, resolve, reject });
+      this.stream.write({ seq, timeout, msg });
+    });
+  }
+
+  close(): void {
+    this.stream.cancel();
+  }
 }

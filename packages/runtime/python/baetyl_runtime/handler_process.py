@@ -91,6 +91,8 @@ def serve(in_fd, out_fd, specs):
     """The handler process's life: load, say ready (or why not), then run calls until EOF."""
     answers = Answers(out_fd)
     _watch_server(in_fd)
+    # No .pyc in the user's code folder (often read-only) unless the environment allows it.
+    sys.dont_write_bytecode = bool(os.environ.get('PYTHONDONTWRITEBYTECODE'))
     functions = {}
     try:
         for spec in specs:
