@@ -137,6 +137,13 @@ class Executor(object):
         if self.closed:
             self.answer(job, UNAVAILABLE, 'the runtime is stopping', b'')
             return job
+        if not self.waiting:
+            # The common case: straight to a process, with no wait (and no timer for one).
+            now = time.time()
+            proc = self._pick(now)
+            if proc is not None:
+                self._send(proc, job, now)
+                return job
         self._enqueue(job)
         self._dispatch()
         return job
@@ -321,8 +328,12 @@ class Executor(object):
         job = proc.seqs.pop(seq, None)
         if job is None:
             return
-        if job in proc.jobs:
-            proc.jobs.remove(job)
+        jobs = proc.jobs
+        # Answers come in the order sent.
+        if jobs and jobs[0] is job:
+            del jobs[0]
+        elif job in jobs:
+            jobs.remove(job)
         now = time.time()
         proc.head_since = proc.last_used = now
         if us:

@@ -67,36 +67,50 @@ class FunctionMessage(object):
 
 
 def decode_function_message(data):
-    """From bytes (or a bytearray); strings stay UTF-8 bytes."""
-    view = bytearray(data)
+    """From bytes (or a bytearray); strings stay UTF-8 bytes. Single-byte tags and lengths (every
+    field our manager and Baetyl v1's send, for payloads under 128 bytes) take the fast path."""
+    view = data if isinstance(data, bytearray) else bytearray(data)
     msg = FunctionMessage()
     pos = 0
     end = len(view)
     try:
         while pos < end:
-            tag, pos = _varint(view, pos)
-            field, wire = tag >> 3, tag & 7
+            tag = view[pos]
+            if tag < 0x80:
+                pos += 1
+            else:
+                tag, pos = _varint(view, pos)
+            wire = tag & 7
             if wire == 2:
-                n, pos = _varint(view, pos)
-                value = bytes(view[pos:pos + n])
-                if pos + n > end:
+                n = view[pos]
+                if n < 0x80:
+                    pos += 1
+                else:
+                    n, pos = _varint(view, pos)
+                stop = pos + n
+                if stop > end:
                     raise ProtoError('a field runs past the end of the message')
-                pos += n
-                if field == 4:
+                value = bytes(view[pos:stop])
+                pos = stop
+                if tag == 0x22:
                     msg.payload = value
-                elif field == 3:
+                elif tag == 0x1a:
                     msg.topic = value
-                elif field == 11:
+                elif tag == 0x5a:
                     msg.function_name = value
-                elif field == 12:
+                elif tag == 0x62:
                     msg.invoke_id = value
             elif wire == 0:
-                value, pos = _varint(view, pos)
-                if field == 1:
+                value = view[pos]
+                if value < 0x80:
+                    pos += 1
+                else:
+                    value, pos = _varint(view, pos)
+                if tag == 0x08:
                     msg.id = value
-                elif field == 2:
+                elif tag == 0x10:
                     msg.qos = value & 0xffffffff
-                elif field == 10:
+                elif tag == 0x50:
                     # zigzag, then a signed 64-bit value
                     msg.timestamp = (value >> 1) ^ -(value & 1)
             else:
@@ -142,7 +156,8 @@ def decode_stream_call(data):
     end = len(view)
     try:
         while pos < end:
-            tag, pos = _varint(view, pos)
+            tag = view[pos]
+            pos += 1
             if tag == 0x08:
                 seq, pos = _varint(view, pos)
             elif tag == 0x10:
@@ -154,6 +169,8 @@ def decode_stream_call(data):
                 msg = decode_function_message(view[pos:pos + n])
                 pos += n
             else:
+                if tag >= 0x80:
+                    tag, pos = _varint(view, pos - 1)
                 pos = _skip(view, pos, tag & 7)
     except IndexError:
         raise ProtoError('the message ends inside a field')
