@@ -16,18 +16,18 @@ function touch(file: string, secondsAgo: number): void {
 
 test('the runtime bundle is used only while it is newer than the compiles of runtime and core', () => {
   const root = mkdtempSync(join(tmpdir(), 'images-'));
-  const python = BUILT_IN_IMAGES['baetyl-function-python36']!;
+  const node = BUILT_IN_IMAGES['baetyl-function-node85']!;
   const bundle = join(root, 'packages/runtime/dist/bundle/main.mjs');
   touch(join(root, 'packages/runtime/dist/tsconfig.tsbuildinfo'), 60);
   touch(join(root, 'packages/core/dist/tsconfig.tsbuildinfo'), 60);
-  assert.equal(freshBundle(python, root), undefined, 'no bundle yet');
+  assert.equal(freshBundle(node, root), undefined, 'no bundle yet');
   touch(bundle, 30);
-  assert.equal(freshBundle(python, root), bundle);
+  assert.equal(freshBundle(node, root), bundle);
   // A later `tsc -b` that changed core (but no bundling since): the bundle is stale.
   touch(join(root, 'packages/core/dist/tsconfig.tsbuildinfo'), 10);
-  assert.equal(freshBundle(python, root), undefined);
+  assert.equal(freshBundle(node, root), undefined);
   touch(bundle, 0);
-  assert.equal(freshBundle(python, root), bundle);
+  assert.equal(freshBundle(node, root), bundle);
   // The hub and the function manager have no bundle.
   assert.equal(freshBundle(BUILT_IN_IMAGES['baetyl-hub']!, root), undefined);
 });
