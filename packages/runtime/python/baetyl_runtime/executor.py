@@ -32,6 +32,7 @@ OK = 0
 CANCELLED = 1
 UNKNOWN = 2
 DEADLINE_EXCEEDED = 4
+RESOURCE_EXHAUSTED = 8
 INTERNAL = 13
 UNAVAILABLE = 14
 
@@ -98,8 +99,10 @@ class HandlerProcess(object):
 
 class Executor(object):
     def __init__(self, loop, specs, log, label, max_workers=1, idle_s=300.0, depth=DEFAULT_DEPTH,
-                 stall_ms=DEFAULT_STALL_MS, fast_us=DEFAULT_FAST_US, keep_fds=()):
+                 stall_ms=DEFAULT_STALL_MS, fast_us=DEFAULT_FAST_US, max_result=4 << 20):
         self.loop = loop
+        # Results larger than this are refused in the handler process (the gRPC message limit).
+        self.max_result = max_result
         self.specs = specs
         self.names = set(s['name'].encode('utf-8') for s in specs)
         self.log = log
@@ -340,6 +343,8 @@ class Executor(object):
             self.avg_us = us if self.avg_us is None else self.avg_us * 0.9 + us * 0.1
         if flags & pipe.SKIPPED:
             self.answer(job, DEADLINE_EXCEEDED, 'Deadline Exceeded: no worker became free before the deadline', b'')
+        elif flags & pipe.TOO_LARGE:
+            self.answer(job, RESOURCE_EXHAUSTED, details, b'')
         else:
             self.answer(job, code, details, payload)
         if not proc.jobs:
@@ -434,7 +439,7 @@ class Executor(object):
             _cloexec(3)
             _cloexec(4)
             from baetyl_runtime import handler_process
-            handler_process.serve(3, 4, self.specs)
+            handler_process.serve(3, 4, self.specs, self.max_result)
         except BaseException:  # noqa: BLE001 - never return into the server's loop
             import traceback
             traceback.print_exc()

@@ -11,7 +11,7 @@ import sys
 import time
 
 from baetyl_runtime import handlers
-from baetyl_runtime.pipe import CALL, ERROR, FRAME, LEVELS, RESULT, SKIPPED, T_CALL, T_ERROR, T_LOAD_ERROR, T_LOG, T_READY, T_RESULT, frame
+from baetyl_runtime.pipe import CALL, ERROR, FRAME, LEVELS, RESULT, SKIPPED, TOO_LARGE, T_CALL, T_ERROR, T_LOAD_ERROR, T_LOG, T_READY, T_RESULT, frame
 
 
 class FrameReader(object):
@@ -87,7 +87,7 @@ def _watch_server(fd):
     thread.start()
 
 
-def serve(in_fd, out_fd, specs):
+def serve(in_fd, out_fd, specs, max_result):
     """The handler process's life: load, say ready (or why not), then run calls until EOF."""
     answers = Answers(out_fd)
     _watch_server(in_fd)
@@ -127,7 +127,13 @@ def serve(in_fd, out_fd, specs):
             answers.write(frame(T_ERROR, ERROR.pack(seq, 0, 0) + handlers.NOT_FOUND.encode('utf-8')))
             continue
         ok, out, us = handlers.run(fn, name, qos, topic, ts, invoke_id, payload, log)
-        if ok:
+        if ok and len(out) > max_result:
+            # Refused here, where it is made: the caller learns why, and nothing huge moves.
+            text = 'Sent message larger than max (%d vs. %d)' % (len(out), max_result)
+            log('error', 'function "%s" returned %d bytes, more than server.message.length.max (%d)'
+                % (name.decode('utf-8', 'replace'), len(out), max_result))
+            answers.write(frame(T_ERROR, ERROR.pack(seq, us, TOO_LARGE) + text.encode('ascii')))
+        elif ok:
             answers.write(frame(T_RESULT, RESULT.pack(seq, us) + out))
         else:
             details = out if isinstance(out, bytes) else out.encode('utf-8', 'replace')

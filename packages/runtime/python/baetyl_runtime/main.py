@@ -80,9 +80,13 @@ def main(argv=None):
     runtime_cfg = cfg.get('runtime', {})
     loop = Loop()
     functions = [{'name': f['name'], 'handler': f['handler'], 'codedir': f.get('codedir', '.')} for f in cfg['functions']]
+    max_message = (server_cfg.get('message') or {}).get('length', {}).get('max', 4 << 20)
     executor = Executor(loop, functions, log, 'python %s' % version,
                         max_workers=(server_cfg.get('workers') or {}).get('max') or 1,
-                        idle_s=(runtime_cfg.get('idle') or 300000) / 1000.0)
+                        idle_s=(runtime_cfg.get('idle') or 300000) / 1000.0,
+                        # A payload over the limit is refused where it is made; the server checks the
+                        # whole answer (payload and the other fields) against the limit again.
+                        max_result=max_message)
     state = {'ready': False, 'bound': False, 'stopping': False}
     address = server_cfg.get('address', '')
     timeout = server_cfg.get('timeout')
@@ -101,7 +105,7 @@ def main(argv=None):
     tls = None
     if server_cfg.get('key') and server_cfg.get('cert'):
         tls = {'ca': server_cfg.get('ca'), 'key': server_cfg['key'], 'cert': server_cfg['cert']}
-    service = Service(executor, (server_cfg.get('message') or {}).get('length', {}).get('max', 4 << 20),
+    service = Service(executor, max_message,
                       timeout_ms=timeout, concurrent_max=(server_cfg.get('concurrent') or {}).get('max'))
     try:
         server = Server(loop, service, address, log, tls)

@@ -7,7 +7,8 @@
   handler -> server: 'R' ready (the Python version), 'L' load error (the message),
                      'r' result: >II (seq, us) + payload,
                      'e' error: >IIB (seq, us, flags) + details (flags: SKIPPED = its deadline
-                     had passed before its turn), 'g' log: >B level + text
+                     had passed before its turn; TOO_LARGE = the result is over the gRPC
+                     message limit, so it never crosses the pipe), 'g' log: >B level + text
 """
 import struct
 
@@ -17,6 +18,7 @@ RESULT = struct.Struct('>II')
 ERROR = struct.Struct('>IIB')
 LEVELS = ('debug', 'info', 'warn', 'error')
 SKIPPED = 1
+TOO_LARGE = 2
 
 T_CALL = 0x63  # c
 T_READY = 0x52  # R
