@@ -57,7 +57,7 @@ def _open_fds():
 
 
 class Job(object):
-    __slots__ = ('msg', 'deadline', 'cb', 'done', 'timed_out', 'timer', 'executor', 'sent')
+    __slots__ = ('msg', 'deadline', 'cb', 'done', 'timed_out', 'executor', 'sent')
 
     def __init__(self, executor, msg, deadline, cb):
         self.executor = executor
@@ -66,7 +66,6 @@ class Job(object):
         self.cb = cb
         self.done = False
         self.timed_out = False
-        self.timer = None
         # Given to a handler process (else it waits in the executor's queue).
         self.sent = False
 
@@ -118,6 +117,10 @@ class Executor(object):
         self.waiting = deque()
         self.starting = 0
         self.closed = False
+        # One timer for the waiting calls' deadlines, armed for the earliest (never one per call:
+        # a cancelled timer stays on the loop's heap until its time).
+        self.wait_timer = None
+        self.wait_timer_at = None
         self.dirty = set()
         self.on_first_ready = None
         self.on_load_error = None
@@ -175,13 +178,27 @@ class Executor(object):
             self.waiting.appendleft(job)
         else:
             self.waiting.append(job)
-        if job.deadline is not None and job.timer is None:
-            job.timer = self.loop.call_at(job.deadline / 1000.0, lambda: self._waited_too_long(job))
+        if job.deadline is not None and (self.wait_timer is None or job.deadline < self.wait_timer_at):
+            if self.wait_timer is not None:
+                self.wait_timer.cancel()
+            self.wait_timer_at = job.deadline
+            self.wait_timer = self.loop.call_at(job.deadline / 1000.0, self._waited_too_long)
 
-    def _waited_too_long(self, job):
-        job.timer = None
-        if not job.sent:
-            self.answer(job, DEADLINE_EXCEEDED, 'Deadline Exceeded: no worker became free before the deadline', b'')
+    def _waited_too_long(self):
+        """Answers the waiting calls whose deadline passed, and re-arms for the next one."""
+        self.wait_timer = self.wait_timer_at = None
+        now = time.time() * 1000
+        nearest = None
+        for job in self.waiting:
+            if job.done or job.deadline is None:
+                continue
+            if job.deadline <= now:
+                self.answer(job, DEADLINE_EXCEEDED, 'Deadline Exceeded: no worker became free before the deadline', b'')
+            elif nearest is None or job.deadline < nearest:
+                nearest = job.deadline
+        if nearest is not None:
+            self.wait_timer_at = nearest
+            self.wait_timer = self.loop.call_at(nearest / 1000.0, self._waited_too_long)
 
     def _dispatch(self):
         if self.closed:
@@ -197,9 +214,6 @@ class Executor(object):
                 self._grow()
                 return
             job = waiting.popleft()
-            if job.timer is not None:
-                job.timer.cancel()
-                job.timer = None
             if job.done:
                 continue
             self._send(proc, job, now)
@@ -224,9 +238,6 @@ class Executor(object):
     def _send(self, proc, job, now):
         if not proc.jobs:
             proc.head_since = now
-            if proc.idle_timer is not None:
-                proc.idle_timer.cancel()
-                proc.idle_timer = None
         proc.jobs.append(job)
         job.sent = True
         seq = proc.next_seq
@@ -276,9 +287,6 @@ class Executor(object):
         if job.done:
             return
         job.done = True
-        if job.timer is not None:
-            job.timer.cancel()
-            job.timer = None
         job.cb(code, details, payload)
 
     def _readable(self, proc):
@@ -348,10 +356,8 @@ class Executor(object):
         else:
             self.answer(job, code, details, payload)
         if not proc.jobs:
-            if proc.deadline_timer is not None:
-                proc.deadline_timer.cancel()
-                proc.deadline_timer = None
-                proc.timer_at = None
+            # The deadline timer stays armed: when it fires with nothing due it simply re-arms
+            # (cancelling and arming one per call would fill the loop's heap).
             self._became_idle(proc)
 
     # --- deadlines -----------------------------------------------------------------------------
@@ -559,17 +565,22 @@ class Executor(object):
             self._fork()
 
     def _became_idle(self, proc):
-        """Processes beyond the first stop after idle_s without a call."""
+        """Processes beyond the first stop after idle_s without a call (checked lazily: the timer
+        is not cancelled when a call comes, it looks at last_used when it fires)."""
         if len(self.procs) <= 1 or proc.idle_timer is not None:
             return
 
-        def stop_idle():
+        def check_idle():
             proc.idle_timer = None
-            if proc.jobs or proc.retired or len(self.procs) <= 1:
+            if proc.retired or not proc.alive or len(self.procs) <= 1:
+                return
+            left = proc.last_used + self.idle_s - time.time()
+            if proc.jobs or left > 0:
+                proc.idle_timer = self.loop.call_later(max(left, 0.05) if not proc.jobs else self.idle_s, check_idle)
                 return
             proc.retired = True
             self.log('debug', 'stopping idle handler process %d' % proc.pid)
             self._kill(proc)
             self._exited(proc)
 
-        proc.idle_timer = self.loop.call_later(self.idle_s, stop_idle)
+        proc.idle_timer = self.loop.call_later(self.idle_s, check_idle)

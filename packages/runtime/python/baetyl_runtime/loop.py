@@ -13,15 +13,18 @@ HANGUP = select.POLLHUP | select.POLLERR | select.POLLNVAL
 
 
 class Timer(object):
-    __slots__ = ('at', 'fn', 'cancelled')
+    __slots__ = ('at', 'fn', 'cancelled', 'loop')
 
-    def __init__(self, at, fn):
+    def __init__(self, loop, at, fn):
+        self.loop = loop
         self.at = at
         self.fn = fn
         self.cancelled = False
 
     def cancel(self):
-        self.cancelled = True
+        if not self.cancelled:
+            self.cancelled = True
+            self.loop._cancelled_one()
 
 
 class Loop(object):
@@ -30,6 +33,7 @@ class Loop(object):
         self.handlers = {}
         self.events = {}
         self.timers = []
+        self.cancelled = 0
         self.order = itertools.count()
         # Run at the end of every turn, after all events: where batched output is flushed.
         self.after_turn = []
@@ -56,9 +60,17 @@ class Loop(object):
 
     def call_at(self, at, fn):
         """Runs fn at `at` (seconds since the epoch, as time.time())."""
-        timer = Timer(at, fn)
+        timer = Timer(self, at, fn)
         heapq.heappush(self.timers, (at, next(self.order), timer))
         return timer
+
+    def _cancelled_one(self):
+        # Cancelled timers wait on the heap until their time; when they are most of it, drop them.
+        self.cancelled += 1
+        if self.cancelled > 64 and self.cancelled * 2 > len(self.timers):
+            self.timers = [t for t in self.timers if not t[2].cancelled]
+            heapq.heapify(self.timers)
+            self.cancelled = 0
 
     def call_later(self, delay, fn):
         return self.call_at(time.time() + delay, fn)
@@ -66,6 +78,7 @@ class Loop(object):
     def _timeout_ms(self):
         while self.timers and self.timers[0][2].cancelled:
             heapq.heappop(self.timers)
+            self.cancelled -= 1
         if not self.timers:
             return None
         return max(0, int((self.timers[0][0] - time.time()) * 1000) + 1)
@@ -85,7 +98,10 @@ class Loop(object):
         now = time.time()
         while self.timers and (self.timers[0][0] <= now or self.timers[0][2].cancelled):
             timer = heapq.heappop(self.timers)[2]
-            if not timer.cancelled:
+            if timer.cancelled:
+                self.cancelled -= 1
+            else:
+                timer.cancelled = True  # fired: a later cancel() is a no-op
                 timer.fn()
         for fn in self.after_turn:
             fn()
