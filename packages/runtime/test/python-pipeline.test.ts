@@ -6,6 +6,9 @@
 // the handler's prints reach the log and never the protocol.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { status } from '@grpc/grpc-js';
 import type { FunctionMessage } from '@baetyl/core';
 import { childrenOf, cleanup, isRunning, serviceDir, startRuntimeProcess, StreamCaller, waitFor, type RuntimeProc } from './helpers.js';
@@ -142,5 +145,42 @@ for (const kind of ['python27', 'python36'] as const) {
         assert.match(rt.stderr(), new RegExp(`level=warn msg="stderr ${i}" stream=stderr worker=${outs[0]!.pid}`));
       }
     });
+  });
+}
+
+for (const kind of ['python27', 'python36'] as const) {
+  test(`${kind}: a replacement handler process that cannot load fails the waiting calls with the reason, is retried a second later, not in a loop`, async () => {
+    const marker = join(mkdtempSync(join(tmpdir(), 'baetyl-reload-')), 'broken');
+    const dir = serviceDir({
+      'etc/baetyl/service.yml': 'functions:\n  - name: f\n    handler: flaky.handler\n    codedir: code\n',
+      // Loads at start; once the marker exists, every new process dies while importing it.
+      'code/flaky.py': `import os, time\nif os.path.exists(${JSON.stringify(marker)}):\n    os._exit(7)\ndef handler(event, ctx):\n    if event.get('sleep'):\n        time.sleep(event['sleep'])\n    return {'pid': os.getpid()}\n`,
+    });
+    const rt = await startRuntimeProcess(kind, dir);
+    const caller = new StreamCaller(rt.client);
+    try {
+      const first = parse(await caller.call(msg({ i: 0 }), 30_000)).pid;
+      writeFileSync(marker, '');
+      // Killed at its deadline: the replacement cannot import the module.
+      const hung = await outcome(caller.call(msg({ i: 1, sleep: 30 }), 500));
+      assert.equal(hung.code, status.DEADLINE_EXCEEDED);
+      const failed = await outcome(caller.call(msg({ i: 2 }), 30_000));
+      assert.equal(failed.code, status.UNAVAILABLE);
+      assert.match(failed.details ?? '', /cannot start a handler process: the python \S+ handler process exited with code 7 before loading the handlers/);
+      // A second later it tries again, once: no fork loop in the meantime.
+      await new Promise((r) => setTimeout(r, 1500));
+      const tries = (rt.stderr().match(/cannot start a handler process/g) ?? []).length;
+      assert.ok(tries >= 1 && tries <= 3, `${tries} failed starts in 1.5 s`);
+      rmSync(marker);
+      const back = await waitFor('a call to work again', async () => {
+        const o = await outcome(caller.call(msg({ i: 3 }), 30_000));
+        return o.out;
+      });
+      assert.notEqual(back.pid, first);
+    } finally {
+      caller.close();
+      await rt.stop();
+      cleanup(dir);
+    }
   });
 }

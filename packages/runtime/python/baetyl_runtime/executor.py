@@ -121,6 +121,8 @@ class Executor(object):
         # a cancelled timer stays on the loop's heap until its time).
         self.wait_timer = None
         self.wait_timer_at = None
+        # A process that died before loading the handlers is replaced after a pause.
+        self.retry_timer = None
         self.dirty = set()
         self.on_first_ready = None
         self.on_load_error = None
@@ -398,7 +400,14 @@ class Executor(object):
 
     # --- processes -----------------------------------------------------------------------------
 
+    def _retry_fork(self):
+        self.retry_timer = None
+        if not self.closed and not self.procs and not self.starting:
+            self._fork()
+
     def _grow(self):
+        if self.retry_timer is not None:
+            return
         while not self.closed and len(self.waiting) > self.starting and len(self.procs) < self.max_workers:
             self._fork()
 
@@ -521,18 +530,22 @@ class Executor(object):
         self.dirty.discard(proc)
         if not proc.ready:
             self.starting -= 1
-            if proc.load_error is not None or self.on_first_ready is not None:
-                message = proc.load_error or 'the %s handler process %s before loading the handlers' % (self.label, how)
-                if self.on_load_error is not None and self.on_first_ready is not None:
-                    self.on_first_ready = None
-                    self.on_load_error(message)
-                    return
-                self.log('error', 'cannot start a handler process: %s' % message)
-                if not self.procs and not self.starting:
-                    waiting, self.waiting = self.waiting, deque()
-                    for job in waiting:
-                        self.answer(job, UNAVAILABLE, 'cannot start a handler process: %s' % message, b'')
+            message = proc.load_error or 'the %s handler process %s before loading the handlers' % (self.label, how)
+            if self.on_first_ready is not None:
+                # The start check failed: the instance stops (main.py).
+                self.on_first_ready = None
+                self.on_load_error(message)
                 return
+            # A replacement that could not load (the code changed, an import that crashes): the
+            # waiting calls fail with the reason, and the next try is a second away, not a loop.
+            self.log('error', 'cannot start a handler process: %s' % message)
+            if not self.procs and not self.starting:
+                waiting, self.waiting = self.waiting, deque()
+                for job in waiting:
+                    self.answer(job, UNAVAILABLE, 'cannot start a handler process: %s' % message, b'')
+                if not self.closed and self.retry_timer is None:
+                    self.retry_timer = self.loop.call_later(1.0, self._retry_fork)
+            return
         jobs = proc.jobs
         proc.jobs = []
         proc.seqs = {}
