@@ -280,7 +280,7 @@ export async function memoryBench(report: Report, samples: number, log: (s: stri
         rows[k].pss.push(m.pss / 2 ** 20);
         if (m.processes !== undefined) rows[k].processes.push(m.processes);
       };
-      const instanceRow = `one idle ${p.fn} instance, after 500 calls (its process group and subtree)`;
+      const instanceRow = `one idle ${p.fn} instance (after 500 calls)`;
       for (let i = 0; i < samples; i++) {
         if (first) {
           const master = memoryOf(stack.proc.pid!);
