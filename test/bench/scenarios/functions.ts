@@ -39,8 +39,7 @@ export interface FunctionBenchOptions {
 export async function pipelineStack(p: Pipeline, qos: 0 | 1, instance: FunctionSetup['instance']): Promise<Stack> {
   const stack = await startStack({ rule: { subscribe: 't', publish: p.output, function: p.fn, qos }, instance });
   // The warm instances are up before anything is measured.
-  const log = join(stack.workdir, 'var/db/baetyl/function-manager-log/service.log');
-  await waitFor(() => (readFileSync(log, 'utf8').match(/msg="instance \(\S+\) started"/g) ?? []).length >= instance.min, `${instance.min} warm ${p.fn} instances`);
+  await waitFor(() => startedInstances(stack) >= instance.min, `${instance.min} warm ${p.fn} instances`);
   return stack;
 }
 
