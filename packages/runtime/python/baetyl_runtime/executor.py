@@ -3,11 +3,11 @@
 
 A handler process (handler_process.py) is forked from the server, so it shares the server's
 pages copy-on-write and starts in a few milliseconds. It runs its calls one at a time, in order.
-Calls go to an idle process first. When none is idle and the function is fast (under `fast_us`
-on average, as the processes measure it), calls are pipelined: sent to a busy process (up to
-`depth` queued on it) whose running call is younger than `stall_ms`, so a burst is one write and
-one wake-up. Otherwise calls wait here (first come, first served) and more processes are forked,
-up to `max_workers`.
+Calls go to an idle process; while none is idle they wait here (first come, first served), and
+more processes are forked, up to `max_workers`. When a process is done with what it was given,
+what waits goes to it at once: for a fast function (under `fast_us` on average, as the processes
+measure it) up to `depth` calls in one write, so a burst costs one write and one wake-up, not
+one per call; for a slow one, one call, so that other processes can take the rest.
 
 A call that passes its deadline while running kills its process (the only way to stop arbitrary
 user code); the caller gets DEADLINE_EXCEEDED and a new process is forked; the calls queued
@@ -37,7 +37,6 @@ INTERNAL = 13
 UNAVAILABLE = 14
 
 DEFAULT_DEPTH = 16
-DEFAULT_STALL_MS = 20
 DEFAULT_FAST_US = 2000
 
 
@@ -89,7 +88,7 @@ class HandlerProcess(object):
         self.next_seq = 1
         self.outbuf = bytearray()
         self.inbuf = b''
-        self.head_since = self.last_used = time.time()
+        self.last_used = time.time()
         self.deadline_timer = None
         self.timer_at = None
         self.idle_timer = None
@@ -98,7 +97,7 @@ class HandlerProcess(object):
 
 class Executor(object):
     def __init__(self, loop, specs, log, label, max_workers=1, idle_s=300.0, depth=DEFAULT_DEPTH,
-                 stall_ms=DEFAULT_STALL_MS, fast_us=DEFAULT_FAST_US, max_result=4 << 20):
+                 fast_us=DEFAULT_FAST_US, max_result=4 << 20):
         self.loop = loop
         # Results larger than this are refused in the handler process (the gRPC message limit).
         self.max_result = max_result
@@ -109,7 +108,6 @@ class Executor(object):
         self.max_workers = max(1, max_workers)
         self.idle_s = idle_s
         self.depth = max(1, depth)
-        self.stall_s = stall_ms / 1000.0
         self.fast_us = fast_us
         self.avg_us = None
         self.procs = []
@@ -146,11 +144,10 @@ class Executor(object):
             self.answer(job, UNAVAILABLE, 'the runtime is stopping', b'')
             return job
         if not self.waiting:
-            # The common case: straight to a process, with no wait (and no timer for one).
-            now = time.time()
-            proc = self._pick(now)
+            # The common case: straight to an idle process, with no wait (and no timer for one).
+            proc = self._idle()
             if proc is not None:
-                self._send(proc, job, now)
+                self._send(proc, job, time.time())
                 return job
         self._enqueue(job)
         self._dispatch()
@@ -203,43 +200,41 @@ class Executor(object):
             self.wait_timer = self.loop.call_at(nearest / 1000.0, self._waited_too_long)
 
     def _dispatch(self):
+        """Gives waiting calls to idle processes: a fast function's calls go as a batch (up to
+        `depth` in one write), a slow one's one by one; forks more processes for what is left."""
         if self.closed:
             return
         now = time.time()
         waiting = self.waiting
+        batch = self.depth if self.avg_us is not None and self.avg_us <= self.fast_us else 1
         while waiting:
             if waiting[0].done:
                 waiting.popleft()
                 continue
-            proc = self._pick(now)
+            proc = self._idle()
             if proc is None:
                 self._grow()
                 return
-            job = waiting.popleft()
-            if job.done:
-                continue
-            self._send(proc, job, now)
+            sent = 0
+            while waiting and sent < batch:
+                job = waiting.popleft()
+                if not job.done:
+                    self._send(proc, job, now)
+                    sent += 1
 
-    def _pick(self, now):
-        pipeline = self.depth > 1 and self.avg_us is not None and self.avg_us <= self.fast_us
+    def _idle(self):
+        """An idle process, the most recently used first (so the others can stop when idle). A
+        busy one gets nothing more: what arrives meanwhile waits here and goes, all at once, when
+        its batch is answered; it would only have waited in the pipe instead, and one write and one
+        wake-up per batch is what makes a fast function cheap."""
         idle = None
-        busy = None
-        load = None
         for proc in self.procs:
-            if not proc.ready or proc.retired or not proc.alive:
-                continue
-            n = len(proc.jobs)
-            if n == 0:
+            if proc.ready and not proc.jobs and proc.alive and not proc.retired:
                 if idle is None or proc.last_used > idle.last_used:
                     idle = proc
-            elif pipeline and n < self.depth and (load is None or n < load) and now - proc.head_since <= self.stall_s:
-                busy = proc
-                load = n
-        return idle or busy
+        return idle
 
     def _send(self, proc, job, now):
-        if not proc.jobs:
-            proc.head_since = now
         proc.jobs.append(job)
         job.sent = True
         seq = proc.next_seq
@@ -347,8 +342,7 @@ class Executor(object):
             del jobs[0]
         elif job in jobs:
             jobs.remove(job)
-        now = time.time()
-        proc.head_since = proc.last_used = now
+        proc.last_used = time.time()
         if us:
             self.avg_us = us if self.avg_us is None else self.avg_us * 0.9 + us * 0.1
         if flags & pipe.SKIPPED:
