@@ -12,6 +12,7 @@ import * as grpc from '@grpc/grpc-js';
 import { createFunctionClient, openFunctionStream, type FunctionClient, type FunctionMessage, type StreamCall, type StreamResult } from '@baetyl/core';
 import { call, cleanup, serviceDir, startRuntimeProcess, type RuntimeProc } from './helpers.js';
 import { grpcioSkip, runGrpcio, wireMsg, type StreamOutcome, type UnaryOutcome } from './support/grpcio.js';
+import { stopShared } from './support/instance.js';
 
 const KINDS = ['python27', 'python36'] as const;
 type Kind = (typeof KINDS)[number];
@@ -197,10 +198,7 @@ for (const kind of KINDS) {
       rt = await startRuntimeProcess(kind, dir);
     });
     after(async () => {
-      const code = await rt.stop();
-      if (code !== 0) console.log(rt.stderr());
-      // The instance must have lived through every test (SIGTERM makes it exit 0).
-      assert.equal(code, 0, `the runtime exited with ${code}:\n${rt.stderr()}`);
+      await stopShared(rt);
       cleanup(dir);
     });
 
@@ -316,10 +314,7 @@ for (const kind of KINDS) {
       rt = await startRuntimeProcess(kind, dir);
     });
     after(async () => {
-      const code = await rt.stop();
-      if (code !== 0) console.log(rt.stderr());
-      // The instance must have lived through every test (SIGTERM makes it exit 0).
-      assert.equal(code, 0, `the runtime exited with ${code}:\n${rt.stderr()}`);
+      await stopShared(rt);
       cleanup(dir);
     });
 

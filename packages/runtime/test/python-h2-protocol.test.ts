@@ -42,6 +42,7 @@ import {
   u32,
   type StreamState,
 } from './support/h2-peer.js';
+import { stopShared } from './support/instance.js';
 
 const KINDS = ['python27', 'python36'] as const;
 const CALL = '/baetyl.Function/Call';
@@ -112,9 +113,7 @@ for (const kind of KINDS) {
     });
     after(async () => {
       keeper.close();
-      if (process.env.BAETYL_TEST_DEBUG) console.log(rt.stderr());
-      const code = await rt.stop();
-      assert.equal(code, 0, `the runtime exited with ${code}:\n${rt.stderr()}`);
+      await stopShared(rt);
       cleanup(dir);
     });
 
