@@ -4,7 +4,11 @@
 // the right code, and must cost only that connection. On both interpreters.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFile, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import * as http2 from 'node:http2';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { createFunctionClient, decodeStreamResult, encodeStreamCall, openFunctionStream, type FunctionClient, type FunctionMessage, type StreamResult } from '@baetyl/core';
 import { call, cleanup, message, serviceDir, startRuntimeProcess, type RuntimeProc } from './helpers.js';
@@ -24,6 +28,7 @@ import {
   NO_ERROR,
   PING,
   PREFACE,
+  PRIORITY as PRIORITY_FRAME,
   PROTOCOL_ERROR,
   RST_STREAM,
   SETTINGS,
@@ -96,6 +101,17 @@ function okPayload(s: StreamState): Buffer {
   const msgs = grpcMessages(s.data);
   assert.equal(msgs.length, 1);
   return protoField(msgs[0]!, 4) ?? Buffer.alloc(0);
+}
+
+/** nghttp2's command-line client and load generator, a third peer (optional: skipped with the reason). */
+const nghttp2Missing = ['h2load', 'nghttp'].filter((c) => spawnSync(c, ['--version']).error).map((c) => `${c} is not installed (Debian's nghttp2-client)`);
+const nghttp2Skip: string | false = nghttp2Missing.length ? nghttp2Missing.join('; ') : false;
+if (nghttp2Skip) console.log(`# skipping the nghttp2 peer tests: ${nghttp2Skip}`);
+
+function run(cmd: string, args: string[]): Promise<string> {
+  return new Promise((resolve, reject) =>
+    execFile(cmd, args, { maxBuffer: 16 << 20, timeout: 120000 }, (err, stdout, stderr) => (err ? reject(new Error(`${cmd} failed: ${err.message}\n${stdout}\n${stderr}`)) : resolve(stdout))),
+  );
 }
 
 for (const kind of KINDS) {
@@ -178,6 +194,12 @@ for (const kind of KINDS) {
       { what: 'a connection window above 2^31-1', code: FLOW_CONTROL_ERROR, send: frame(WINDOW_UPDATE, 0, 0, u32(2 ** 31 - 1)) },
       { what: 'RST_STREAM on stream 0', code: PROTOCOL_ERROR, send: frame(RST_STREAM, 0, 0, u32(CANCEL)) },
       { what: 'RST_STREAM on an idle stream', code: PROTOCOL_ERROR, send: frame(RST_STREAM, 0, 9, u32(CANCEL)) },
+      {
+        what: 'HEADERS on a stream id below one already used',
+        code: 0x5, // STREAM_CLOSED
+        send: Buffer.concat([frame(HEADERS, END_HEADERS | END_STREAM, 3, requestBlock('/nope')), frame(HEADERS, END_HEADERS | END_STREAM, 1, requestBlock('/nope'))]),
+        last: 3,
+      },
       { what: 'PUSH_PROMISE from a client', code: PROTOCOL_ERROR, send: frame(0x5, END_HEADERS, 1, Buffer.concat([u32(2), requestBlock(CALL)])) },
     ];
 
@@ -229,6 +251,75 @@ for (const kind of KINDS) {
         assert.ok(okPayload(peer.stream(7)).equals(binary(10, 5)));
       } finally {
         peer.close();
+      }
+    });
+
+    test('DATA after END_STREAM resets that stream (STREAM_CLOSED); the connection goes on', async () => {
+      const peer = await H2Peer.handshake(rt.address);
+      try {
+        peer.send(HEADERS, END_HEADERS, 1, requestBlock(CALL));
+        peer.send(DATA, END_STREAM, 1, grpcMessage(functionMessage('sleepy', Buffer.from('{"sleep": 0.2}'))));
+        peer.send(DATA, 0, 1, Buffer.from('late'));
+        await peer.until('RST_STREAM on stream 1', () => peer.stream(1).rst !== undefined);
+        assert.equal(peer.stream(1).rst, 0x5);
+        peer.write(peer.request(3, CALL, functionMessage('echo', binary(10, 14))));
+        await peer.until('the answer on stream 3', () => peer.stream(3).ended);
+        assert.ok(okPayload(peer.stream(3)).equals(binary(10, 14)));
+        await peer.ping();
+        assert.equal(peer.stream(1).blocks.length, 0, 'the reset call is not answered');
+      } finally {
+        peer.close();
+      }
+    });
+
+    test('padding and priority: PADDED|PRIORITY HEADERS, PADDED DATA, PRIORITY frames', async () => {
+      const peer = await H2Peer.handshake(rt.address);
+      try {
+        const block = requestBlock(CALL);
+        const pad = 17;
+        // pad length, dependency (stream 0, not exclusive), weight, the block, the padding
+        const headers = Buffer.concat([Buffer.from([pad]), u32(0), Buffer.from([200]), block, Buffer.alloc(pad)]);
+        const body = grpcMessage(functionMessage('echo', binary(300, 15)));
+        peer.send(PRIORITY_FRAME, 0, 3, Buffer.concat([u32(0), Buffer.from([15])]));
+        peer.send(HEADERS, END_HEADERS | 0x8 | 0x20, 1, headers);
+        peer.send(DATA, 0x8, 1, Buffer.concat([Buffer.from([3]), body.subarray(0, 100), Buffer.alloc(3)]));
+        peer.send(DATA, 0x8 | END_STREAM, 1, Buffer.concat([Buffer.from([0]), body.subarray(100)]));
+        await peer.until('the answer on stream 1', () => peer.stream(1).ended);
+        assert.ok(okPayload(peer.stream(1)).equals(binary(300, 15)));
+      } finally {
+        peer.close();
+      }
+    });
+
+    test('a request cut into 1-byte DATA frames and ended by client trailers is one message', async () => {
+      const peer = await H2Peer.handshake(rt.address);
+      try {
+        const body = grpcMessage(functionMessage('echo', binary(64, 16)));
+        peer.send(HEADERS, END_HEADERS, 1, requestBlock(CALL));
+        peer.write(Buffer.concat([...body].map((b) => frame(DATA, 0, 1, Buffer.from([b])))));
+        peer.send(HEADERS, END_HEADERS | END_STREAM, 1, hpack.literal('x-trailer', 'end'));
+        await peer.until('the answer on stream 1', () => peer.stream(1).ended);
+        assert.ok(okPayload(peer.stream(1)).equals(binary(64, 16)));
+      } finally {
+        peer.close();
+      }
+    });
+
+    test('a stream carrying more than its window (100 calls of 30 kB): the server credits it back, both ways', async () => {
+      const payloads = Array.from({ length: 100 }, (_, i) => binary(30000, 2000 + i));
+      const results = await new Promise<StreamResult[]>((resolve, reject) => {
+        const out: StreamResult[] = [];
+        const s = openFunctionStream(rt.client);
+        s.on('data', (r: StreamResult) => out.push(r));
+        s.on('error', reject);
+        s.on('status', (st: grpc.StatusObject) => (st.code === grpc.status.OK ? resolve(out) : reject(new Error(st.details))));
+        payloads.forEach((p, i) => s.write({ seq: i + 1, timeout: 60000, msg: message('echo', p) as FunctionMessage }));
+        s.end();
+      });
+      assert.equal(results.length, 100);
+      for (const r of results) {
+        assert.equal(r.code, 0, r.details);
+        assert.ok(r.payload.equals(payloads[r.seq - 1]!), `seq ${r.seq}`);
       }
     });
 
@@ -406,6 +497,26 @@ for (const kind of KINDS) {
       }
     });
 
+    test('every header value byte (tab, 0x20-0xff) decodes through nghttp2\'s Huffman code', async () => {
+      // The runtime quotes an unsupported grpc-encoding back (as latin-1) in grpc-message: a way to
+      // see what it decoded. Mostly 'e' (5 bits) so that Huffman is the shorter form nghttp2 picks.
+      let rare = '\t';
+      for (let c = 0x20; c <= 0xff; c++) if (c !== 0x7f) rare += String.fromCharCode(c);
+      const value = 'e'.repeat(1500) + rare + 'e'.repeat(500);
+      const session = http2.connect(`http://${rt.address}`);
+      try {
+        const headers = await new Promise<http2.IncomingHttpHeaders>((resolve, reject) => {
+          const req = session.request({ ':method': 'POST', ':path': CALL, 'content-type': 'application/grpc', 'grpc-encoding': value }, { endStream: true });
+          req.on('response', resolve);
+          req.on('error', reject);
+        });
+        assert.equal(headers['grpc-status'], String(grpc.status.UNIMPLEMENTED));
+        assert.equal(decodeURIComponent(String(headers['grpc-message'])), `grpc-encoding ${value} is not supported; this runtime takes identity only`);
+      } finally {
+        session.close();
+      }
+    });
+
     test('a header block split over HEADERS and CONTINUATION frames (inside strings) is one block', async () => {
       const peer = await H2Peer.handshake(rt.address);
       try {
@@ -507,6 +618,28 @@ for (const kind of KINDS) {
         assert.equal(c!.res!.Payload.toString(), '{"slept": 0.2}');
       } finally {
         client.close();
+      }
+    });
+
+    test('nghttp2\'s peers: h2load (4 connections, 100 streams each) and nghttp (PRIORITY frames, its own HPACK)', { skip: nghttp2Skip }, async () => {
+      const tmp = mkdtempSync(join(tmpdir(), 'baetyl-h2load-'));
+      try {
+        const body = join(tmp, 'call.bin');
+        const request = functionMessage('echo', binary(40, 13));
+        writeFileSync(body, grpcMessage(request));
+        const url = `http://${rt.address}${CALL}`;
+        const headers = ['-H', 'content-type: application/grpc', '-H', 'te: trailers'];
+        const load = await run('h2load', ['-n', '2000', '-c', '4', '-m', '100', '-d', body, ...headers, url]);
+        assert.match(load, /requests: 2000 total, 2000 started, 2000 done, 2000 succeeded, 0 failed, 0 errored, 0 timeout/);
+        assert.match(load, /status codes: 2000 2xx/);
+        const verbose = await run('nghttp', ['-v', '-d', body, ...headers, url]);
+        assert.match(verbose, /send PRIORITY frame/);
+        // The echo's answer is as long as the request (the same fields, the same payload).
+        assert.match(verbose, /recv \(stream_id=\d+\) :status: 200/);
+        assert.match(verbose, new RegExp(`recv DATA frame <length=${request.length + 5}, flags=0x00, stream_id=\\d+>`));
+        assert.match(verbose, /recv \(stream_id=\d+\) grpc-status: 0/);
+      } finally {
+        rmSync(tmp, { recursive: true, force: true });
       }
     });
 
