@@ -338,6 +338,19 @@ for (const kind of KINDS) {
       }
     });
 
+    test('grpc-js over TLS: 20 concurrent calls of 300 kB each, byte for byte', async () => {
+      const client = createFunctionClient(rt.address, grpc.credentials.createSsl(read(certs.ca), read(certs.clientKey), read(certs.clientCert)));
+      try {
+        const outs = await Promise.all(Array.from({ length: 20 }, (_, i) => call(client, msg('echo', binary(300000 + i, 50 + i)))));
+        outs.forEach((o, i) => {
+          assert.equal(o.err, undefined, o.err?.details);
+          assert.ok(o.res!.Payload.equals(binary(300000 + i, 50 + i)), `call ${i}`);
+        });
+      } finally {
+        client.close();
+      }
+    });
+
     test('grpc-js without a client certificate, or with one from another CA, is refused', async () => {
       for (const creds of [grpc.credentials.createSsl(read(certs.ca)), grpc.credentials.createSsl(read(certs.ca), read(certs.strangerKey), read(certs.strangerCert))]) {
         const client = createFunctionClient(rt.address, creds);

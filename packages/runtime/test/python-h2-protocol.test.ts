@@ -34,6 +34,7 @@ import {
   SETTINGS,
   SETTINGS_INITIAL_WINDOW_SIZE,
   SETTINGS_MAX_CONCURRENT_STREAMS,
+  SETTINGS_MAX_FRAME_SIZE,
   WINDOW_UPDATE,
   frame,
   functionMessage,
@@ -372,6 +373,18 @@ for (const kind of KINDS) {
       }
     });
 
+    test('a client SETTINGS_MAX_FRAME_SIZE of 1 MiB: the answer comes in one DATA frame', async () => {
+      const peer = await H2Peer.handshake(rt.address, [[SETTINGS_MAX_FRAME_SIZE, 1 << 20]]);
+      try {
+        peer.write(peer.request(1, CALL, functionMessage('big', Buffer.from('{"n": 30000}'))));
+        await peer.until('the end of stream 1', () => peer.stream(1).ended);
+        assert.ok(okPayload(peer.stream(1)).equals(Buffer.alloc(30000, 'x')));
+        assert.equal(peer.stream(1).dataFrames, 1);
+      } finally {
+        peer.close();
+      }
+    });
+
     // --- message.length.max -----------------------------------------------------------------------------
 
     test('a request over message.length.max is RESOURCE_EXHAUSTED', async () => {
@@ -618,6 +631,27 @@ for (const kind of KINDS) {
         assert.equal(c!.res!.Payload.toString(), '{"slept": 0.2}');
       } finally {
         client.close();
+      }
+    });
+
+    test('server.concurrent.max: calls beyond it are RESOURCE_EXHAUSTED at once, the others run', async () => {
+      const limited = serviceDir({ 'etc/baetyl/service.yml': CONF.replace('server:\n', 'server:\n  concurrent:\n    max: 2\n'), 'code/handlers.py': HANDLERS_PY });
+      const small = await startRuntimeProcess(kind, limited);
+      try {
+        const peer = await H2Peer.handshake(small.address);
+        const ids = [1, 3, 5, 7, 9];
+        // All five in one write; the first two keep the runtime busy for 2 s.
+        peer.write(Buffer.concat(ids.map((sid) => peer.request(sid, CALL, functionMessage('sleepy', Buffer.from('{"sleep": 2}'))))));
+        await peer.until('five answers', () => ids.every((sid) => peer.stream(sid).ended));
+        assert.equal(okPayload(peer.stream(1)).toString(), '{"slept": 2}');
+        assert.equal(okPayload(peer.stream(3)).toString(), '{"slept": 2}');
+        for (const sid of [5, 7, 9]) {
+          assert.deepEqual(grpcStatus(peer.stream(sid)), { code: grpc.status.RESOURCE_EXHAUSTED, message: 'too many concurrent calls (server.concurrent.max is 2)' });
+        }
+        peer.close();
+      } finally {
+        await stopShared(small);
+        cleanup(limited);
       }
     });
 
