@@ -110,6 +110,18 @@ function streamCalls(client: grpc.Client, calls: StreamCall[]): Promise<{ result
   });
 }
 
+/** The function manager's caller (packages/function-manager/src/call/caller.ts), from its build. */
+interface InstanceCallerLike {
+  call(msg: FunctionMessage, timeout: number): Promise<FunctionMessage>;
+  close(): void;
+}
+async function instanceCaller(client: FunctionClient): Promise<InstanceCallerLike> {
+  // Not a dependency of this package: loaded from the function manager's compiled output.
+  const url = new URL('../../../function-manager/dist/src/call/caller.js', import.meta.url).href;
+  const mod = (await import(url)) as { InstanceCaller: new (c: FunctionClient) => InstanceCallerLike };
+  return new mod.InstanceCaller(client);
+}
+
 function bySeq<T extends { seq: number }>(rs: T[]): Map<number, T> {
   return new Map(rs.map((r) => [r.seq, r]));
 }
@@ -247,6 +259,29 @@ for (const kind of KINDS) {
       assert.equal(r.error, undefined, r.error?.details);
       assert.equal(r.status.code, grpc.status.OK);
       checkStreamResults(kind, bySeq(r.results));
+    });
+
+    test('the function manager\'s InstanceCaller: many calls on its FunctionStream, failures as CallErrors', async () => {
+      const client = createFunctionClient(rt.address);
+      const caller = await instanceCaller(client);
+      try {
+        const oks = await Promise.all(Array.from({ length: 50 }, (_, i) => caller.call(msg('echo', binary(100 + i, i)), 30000)));
+        oks.forEach((r, i) => {
+          assert.ok(r.Payload.equals(binary(100 + i, i)));
+          assert.equal(r.FunctionName, 'echo');
+        });
+        const boom = await caller.call(msg('boom', '{}'), 30000).then(() => undefined, (e: { code: number; details: string }) => e);
+        assert.equal(boom?.code, grpc.status.UNKNOWN);
+        assert.equal(boom?.details, BOOM_DETAILS[kind]);
+        // The caller's own timer and the runtime's (the call's timeout on the stream) race; both say DEADLINE_EXCEEDED.
+        const slow = await caller.call(msg('sleepy', '{"sleep": 30}'), 1000).then(() => undefined, (e: { code: number }) => e);
+        assert.equal(slow?.code, grpc.status.DEADLINE_EXCEEDED);
+        const after = await caller.call(msg('echo', binary(7, 7)), 30000);
+        assert.ok(after.Payload.equals(binary(7, 7)));
+      } finally {
+        caller.close();
+        client.close();
+      }
     });
 
     test('grpc-js: an unknown method is UNIMPLEMENTED', async () => {
