@@ -30,6 +30,7 @@ import {
   PREFACE,
   PRIORITY as PRIORITY_FRAME,
   PROTOCOL_ERROR,
+  REFUSED_STREAM,
   RST_STREAM,
   SETTINGS,
   SETTINGS_INITIAL_WINDOW_SIZE,
@@ -42,6 +43,7 @@ import {
   grpcMessages,
   grpcStatus,
   hpack,
+  over,
   protoField,
   requestBlock,
   settingsPayload,
@@ -577,6 +579,27 @@ for (const kind of KINDS) {
         });
       } finally {
         client.close();
+      }
+    });
+
+    test('beyond SETTINGS_MAX_CONCURRENT_STREAMS (1000), a new stream is refused (REFUSED_STREAM); the others are answered', async () => {
+      const peer = await H2Peer.handshake(rt.address, [[SETTINGS_INITIAL_WINDOW_SIZE, 1 << 20]]);
+      try {
+        peer.send(WINDOW_UPDATE, 0, 0, u32(64 << 20));
+        // The first call holds the one worker for 2 s, so the 999 behind it stay open meanwhile.
+        const ids = Array.from({ length: 1001 }, (_, i) => 2 * i + 1);
+        peer.write(
+          Buffer.concat(ids.map((sid) => peer.request(sid, CALL, sid === 1 ? functionMessage('sleepy', Buffer.from('{"sleep": 2}')) : functionMessage('echo', binary(16, sid))))),
+        );
+        const last = ids[ids.length - 1]!;
+        await peer.until('1000 answers and a refusal', () => ids.every((sid) => over(peer.stream(sid))));
+        assert.equal(peer.stream(last).rst, REFUSED_STREAM);
+        assert.equal(peer.stream(last).blocks.length, 0);
+        assert.equal(okPayload(peer.stream(1)).toString(), '{"slept": 2}');
+        for (const sid of ids.slice(1, -1)) assert.ok(okPayload(peer.stream(sid)).equals(binary(16, sid)), `stream ${sid}`);
+        assert.equal(peer.goaway, undefined);
+      } finally {
+        peer.close();
       }
     });
 
