@@ -603,6 +603,19 @@ for (const kind of KINDS) {
       }
     });
 
+    test('grpc-timeout: the runtime enforces it (DEADLINE_EXCEEDED with its text); a malformed one is INTERNAL', async () => {
+      const peer = await H2Peer.handshake(rt.address);
+      try {
+        peer.write(peer.request(1, CALL, functionMessage('sleepy', Buffer.from('{"sleep": 30}')), [hpack.literal('grpc-timeout', '1S')]));
+        peer.write(peer.request(3, CALL, functionMessage('echo', binary(5, 1)), [hpack.literal('grpc-timeout', 'abc')]));
+        await peer.until('both answers', () => peer.stream(1).ended && peer.stream(3).ended);
+        assert.deepEqual(grpcStatus(peer.stream(1)), { code: grpc.status.DEADLINE_EXCEEDED, message: 'Deadline Exceeded: function "sleepy" did not finish in time; its worker was replaced' });
+        assert.deepEqual(grpcStatus(peer.stream(3)), { code: grpc.status.INTERNAL, message: 'malformed grpc-timeout "abc"' });
+      } finally {
+        peer.close();
+      }
+    });
+
     test('PING is answered with ACK and the same payload; a PING ACK from the client is not answered', async () => {
       const peer = await H2Peer.handshake(rt.address);
       try {

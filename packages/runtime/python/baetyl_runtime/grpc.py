@@ -136,7 +136,7 @@ class GrpcHandler(object):
         if timeout is not None:
             ms = parse_timeout(timeout)
             if ms is None:
-                self._trailers_only(stream, INTERNAL, 'malformed grpc-timeout %r' % timeout.decode('latin-1'))
+                self._trailers_only(stream, INTERNAL, 'malformed grpc-timeout "%s"' % timeout.decode('latin-1'))
                 return
             deadline = time.time() * 1000 + ms
         call = Call(stream, kind, deadline)
