@@ -324,6 +324,22 @@ for (const kind of KINDS) {
       assert.deepEqual(ok!.trailing_metadata, []);
     });
 
+    test('a compressed request (grpc-encoding gzip) is UNIMPLEMENTED, naming what the runtime takes: grpcio and grpc-js', { skip: grpcioSkip }, async () => {
+      const text = 'grpc-encoding gzip is not supported; this runtime takes identity only';
+      const [o] = await runGrpcio({ target: rt.address, ops: [{ kind: 'unary', msg: wireMsg(msg('echo', binary(300, 1))), compression: 'gzip' }] });
+      const u = unaryOutcome(o!);
+      assert.equal(u.code, grpc.status.UNIMPLEMENTED);
+      assert.equal(u.details, text);
+      const gz = createFunctionClient(rt.address, undefined, { 'grpc.default_compression_algorithm': 2 });
+      try {
+        const { err } = await call(gz, msg('echo', binary(300, 1)));
+        assert.equal(err?.code, grpc.status.UNIMPLEMENTED);
+        assert.equal(err?.details, text);
+      } finally {
+        gz.close();
+      }
+    });
+
     test('grpcio stream: results by seq, failures per call, the stream ends OK', { skip: grpcioSkip }, async () => {
       const plan = streamPlan();
       const [o] = await runGrpcio({ target: rt.address, ops: [{ kind: 'stream', calls: plan.map((c) => ({ seq: c.seq, timeout: c.timeout, msg: wireMsg(c.msg) })) }] });

@@ -43,6 +43,8 @@ export interface UnaryOp {
   /** seconds */
   timeout?: number;
   metadata?: Array<[string, string]>;
+  /** Sends the request gzip-compressed (grpc-encoding: gzip). */
+  compression?: 'gzip';
 }
 
 export interface StreamOp {

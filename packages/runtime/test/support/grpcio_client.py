@@ -7,7 +7,7 @@ protos/function-stream.proto) and go through grpcio as raw bytes (no serializers
 Reads a JSON job on stdin, prints a JSON list of outcomes on stdout:
   {"target": "127.0.0.1:1234",
    "tls": {"ca": "ca.pem", "cert": "client.pem", "key": "client.key", "name": "localhost"} | null,
-   "ops": [{"kind": "unary", "msg": MSG, "timeout": 30, "metadata": [["k", "v"]]},
+   "ops": [{"kind": "unary", "msg": MSG, "timeout": 30, "metadata": [["k", "v"]], "compression": "gzip"},
            {"kind": "stream", "calls": [{"seq": 1, "timeout": 5000, "msg": MSG}], "timeout": 30}]}
 with MSG = {"ID", "QOS", "Topic", "Payload" (base64), "Timestamp", "FunctionName", "FunctionInvokeID"}.
 A unary outcome: {"code", "details", "response" (MSG, or null), "raw" (the response bytes, hex),
@@ -150,7 +150,8 @@ def channel(job):
 def unary(ch, op):
     fn = ch.unary_unary('/baetyl.Function/Call')
     try:
-        raw, call = fn.with_call(encode_msg(op['msg']), timeout=op.get('timeout', 30), metadata=op.get('metadata') or None)
+        kwargs = {'compression': grpc.Compression.Gzip} if op.get('compression') == 'gzip' else {}
+        raw, call = fn.with_call(encode_msg(op['msg']), timeout=op.get('timeout', 30), metadata=op.get('metadata') or None, **kwargs)
     except grpc.RpcError as err:
         return {'code': err.code().value[0], 'details': err.details(), 'response': None, 'raw': None,
                 'initial_metadata': metadata(err.initial_metadata()), 'trailing_metadata': metadata(err.trailing_metadata())}
