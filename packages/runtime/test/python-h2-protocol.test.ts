@@ -109,7 +109,7 @@ function okPayload(s: StreamState): Buffer {
 /** nghttp2's command-line client and load generator, a third peer (optional: skipped with the reason). */
 const nghttp2Missing = ['h2load', 'nghttp'].filter((c) => spawnSync(c, ['--version']).error).map((c) => `${c} is not installed (Debian's nghttp2-client)`);
 const nghttp2Skip: string | false = nghttp2Missing.length ? nghttp2Missing.join('; ') : false;
-if (nghttp2Skip) console.log(`# skipping the nghttp2 peer tests: ${nghttp2Skip}`);
+if (nghttp2Skip) console.log(`skipping the nghttp2 peer tests: ${nghttp2Skip}`);
 
 function run(cmd: string, args: string[]): Promise<string> {
   return new Promise((resolve, reject) =>
@@ -177,6 +177,12 @@ for (const kind of KINDS) {
         code: PROTOCOL_ERROR,
         send: Buffer.concat([frame(HEADERS, 0, 1, requestBlock(CALL).subarray(0, 5)), frame(CONTINUATION, END_HEADERS, 3, requestBlock(CALL).subarray(5))]),
       },
+      {
+        what: 'a header block over twice SETTINGS_MAX_HEADER_LIST_SIZE, in CONTINUATION frames',
+        code: 0xb, // ENHANCE_YOUR_CALM
+        // 5 + 8 * 16384 bytes: one past the 131072 the runtime takes, on the last frame sent.
+        send: Buffer.concat([frame(HEADERS, 0, 1, requestBlock(CALL).subarray(0, 5)), ...Array.from({ length: 8 }, () => frame(CONTINUATION, 0, 1, Buffer.alloc(16384, 0x80)))]),
+      },
       { what: 'a CONTINUATION with no HEADERS before it', code: PROTOCOL_ERROR, send: frame(CONTINUATION, END_HEADERS, 1, requestBlock(CALL)) },
       { what: 'a header index beyond the tables', code: COMPRESSION_ERROR, send: frame(HEADERS, END_HEADERS, 1, Buffer.concat([hpack.indexed(3), hpack.indexed(70)])) },
       { what: 'header index 0', code: COMPRESSION_ERROR, send: frame(HEADERS, END_HEADERS, 1, hpack.indexed(0)) },
@@ -242,16 +248,23 @@ for (const kind of KINDS) {
       }
     });
 
-    test('malformed requests are refused per stream: uppercase header names, a connection header, no :path', async () => {
+    test('malformed requests are refused per stream: uppercase header names, a connection header, no :path, a self-dependency', async () => {
       const peer = await H2Peer.handshake(rt.address);
       try {
         peer.send(HEADERS, END_HEADERS | END_STREAM, 1, requestBlock(CALL, [hpack.literal('X-Upper', 'v')]));
         peer.send(HEADERS, END_HEADERS | END_STREAM, 3, requestBlock(CALL, [hpack.literal('connection', 'keep-alive')]));
         peer.send(HEADERS, END_HEADERS | END_STREAM, 5, Buffer.concat([hpack.indexed(3), hpack.indexed(6), hpack.literal(31, 'application/grpc')]));
-        peer.write(peer.request(7, CALL, functionMessage('echo', binary(10, 5))));
-        await peer.until('the answer on stream 7', () => peer.stream(7).ended);
-        for (const s of [1, 3, 5]) assert.equal(peer.stream(s).rst, PROTOCOL_ERROR, `stream ${s}`);
-        assert.ok(okPayload(peer.stream(7)).equals(binary(10, 5)));
+        // A self-dependent HEADERS is refused too, but its block is still decoded: the HPACK
+        // table, shared by the connection, gets its entry.
+        const selfDependent = Buffer.concat([u32(9), Buffer.from([16]), requestBlock('/m/self').subarray(0, 2), hpack.literal(4, '/m/self', { index: true }), hpack.literal(31, 'application/grpc')]);
+        peer.send(HEADERS, END_HEADERS | END_STREAM | 0x20, 9, selfDependent);
+        peer.send(HEADERS, END_HEADERS | END_STREAM, 11, Buffer.concat([hpack.indexed(3), hpack.indexed(6), hpack.indexed(62), hpack.literal(31, 'application/grpc')]));
+        // A well-formed call with a never-indexed literal.
+        peer.write(peer.request(13, CALL, functionMessage('echo', binary(10, 5)), [hpack.literal('x-secret', 'sensitive', { never: true })]));
+        await peer.until('the answers on streams 11 and 13', () => peer.stream(11).ended && peer.stream(13).ended);
+        for (const s of [1, 3, 5, 9]) assert.equal(peer.stream(s).rst, PROTOCOL_ERROR, `stream ${s}`);
+        assert.ok(okPayload(peer.stream(13)).equals(binary(10, 5)));
+        assert.deepEqual(grpcStatus(peer.stream(11)), { code: grpc.status.UNIMPLEMENTED, message: 'Method not found: /m/self' });
       } finally {
         peer.close();
       }

@@ -21,7 +21,7 @@ const missing = probe();
 if (missing && process.env.BAETYL_REQUIRE_GRPCIO === '1') {
   throw new Error(`BAETYL_REQUIRE_GRPCIO=1 but grpcio is not usable: ${missing} (install Debian's python3-grpcio)`);
 }
-if (missing) console.log(`# skipping the grpcio interop tests: ${missing} (install python3-grpcio to run them)`);
+if (missing) console.log(`skipping the grpcio interop tests: ${missing} (install python3-grpcio to run them)`);
 
 /** For test(name, { skip: grpcioSkip }, ...): false, or the reason. */
 export const grpcioSkip: string | false = missing ? `grpcio is not installed: ${missing}` : false;
