@@ -444,6 +444,35 @@ for (const kind of KINDS) {
       assert.ok(by.get(4)!.payload.equals(binary(200, 9)));
     });
 
+    test('on the stream, an oversized call fails alone even when its DATA frames are cut right after the length prefix', async () => {
+      const peer = await H2Peer.handshake(rt.address);
+      try {
+        const m = (fn: string, p: Buffer | string) => message(fn, p) as FunctionMessage;
+        const small1 = grpcMessage(encodeStreamCall({ seq: 1, timeout: 30000, msg: m('echo', binary(10, 17)) }));
+        const big = grpcMessage(encodeStreamCall({ seq: 2, timeout: 30000, msg: m('echo', binary(MAX + 100, 18)) }));
+        const small3 = grpcMessage(encodeStreamCall({ seq: 3, timeout: 30000, msg: m('echo', binary(10, 19)) }));
+        peer.send(HEADERS, END_HEADERS, 1, requestBlock('/baetyl.FunctionStream/Calls'));
+        // Frame boundaries are the client's to choose: [small1 + the big one's prefix], then its
+        // body in pieces, then small3.
+        const chunks: Buffer[] = [Buffer.concat([small1, big.subarray(0, 5)])];
+        for (let pos = 5; pos < big.length; pos += 16000) chunks.push(big.subarray(pos, Math.min(pos + 16000, big.length)));
+        chunks.push(small3);
+        for (const c of chunks) peer.send(DATA, 0, 1, c);
+        peer.send(DATA, END_STREAM, 1, Buffer.alloc(0));
+        const s = peer.stream(1);
+        await peer.until('the end of the stream', () => over(s));
+        assert.deepEqual(grpcStatus(s), { code: 0, message: '' });
+        const results = new Map(grpcMessages(s.data).map(decodeStreamResult).map((r) => [r.seq, r]));
+        assert.deepEqual([...results.keys()].sort(), [1, 2, 3]);
+        assert.ok(results.get(1)!.payload.equals(binary(10, 17)));
+        assert.equal(results.get(2)!.code, grpc.status.RESOURCE_EXHAUSTED);
+        assert.match(results.get(2)!.details, /^Received message larger than max \(\d+ vs\. 32768\)$/);
+        assert.ok(results.get(3)!.payload.equals(binary(10, 19)));
+      } finally {
+        peer.close();
+      }
+    });
+
     // --- HPACK ---------------------------------------------------------------------------------------------
 
     test('the HPACK dynamic table: Huffman literals with incremental indexing, evictions, references by index', async () => {
