@@ -248,7 +248,7 @@ for (const kind of KINDS) {
       }
     });
 
-    test('malformed requests are refused per stream: uppercase header names, a connection header, no :path, a self-dependency', async () => {
+    test('malformed requests are refused per stream: uppercase header names, a connection header, no :path, a self-dependency, non-ASCII names', async () => {
       const peer = await H2Peer.handshake(rt.address);
       try {
         peer.send(HEADERS, END_HEADERS | END_STREAM, 1, requestBlock(CALL, [hpack.literal('X-Upper', 'v')]));
@@ -265,6 +265,15 @@ for (const kind of KINDS) {
         for (const s of [1, 3, 5, 9]) assert.equal(peer.stream(s).rst, PROTOCOL_ERROR, `stream ${s}`);
         assert.ok(okPayload(peer.stream(13)).equals(binary(10, 5)));
         assert.deepEqual(grpcStatus(peer.stream(11)), { code: grpc.status.UNIMPLEMENTED, message: 'Method not found: /m/self' });
+        // Names with bytes outside ASCII (the reasons quote them): an unknown pseudo-header, an
+        // uppercase name. Each costs its stream only, on both interpreters.
+        peer.send(HEADERS, END_HEADERS | END_STREAM, 15, Buffer.concat([hpack.indexed(3), hpack.literal(':p\u00ff', 'x')]));
+        peer.send(HEADERS, END_HEADERS | END_STREAM, 17, requestBlock(CALL, [hpack.literal('X\u00c4', 'v')]));
+        peer.write(peer.request(19, CALL, functionMessage('echo', binary(10, 6))));
+        await peer.until('the answer on stream 19', () => peer.stream(19).ended);
+        for (const s of [15, 17]) assert.equal(peer.stream(s).rst, PROTOCOL_ERROR, `stream ${s}`);
+        assert.ok(okPayload(peer.stream(19)).equals(binary(10, 6)));
+        await stillServes();
       } finally {
         peer.close();
       }

@@ -565,6 +565,12 @@ class Connection(object):
         return data
 
 
+def _printable(name):
+    """A header name for a message: ASCII, other bytes as \\xNN. A native str on 2.7 and 3.x:
+    a unicode reason with a byte beyond ASCII made Python 2 raise when it was formatted."""
+    return ''.join(chr(b) if 0x20 <= b < 0x7f else '\\x%02x' % b for b in bytearray(name))
+
+
 def _check_request_headers(headers, max_list):
     size = 0
     regular = False
@@ -573,18 +579,18 @@ def _check_request_headers(headers, max_list):
         size += len(name) + len(value) + 32
         if name.startswith(b':'):
             if regular:
-                return 'pseudo-header %s after a regular header' % name.decode('latin-1')
+                return 'pseudo-header %s after a regular header' % _printable(name)
             if name not in _REQUEST_PSEUDO:
-                return 'unknown pseudo-header %s' % name.decode('latin-1')
+                return 'unknown pseudo-header %s' % _printable(name)
             if name in seen:
-                return 'pseudo-header %s twice' % name.decode('latin-1')
+                return 'pseudo-header %s twice' % _printable(name)
             seen.add(name)
         else:
             regular = True
             if name.lower() != name:
-                return 'header name %s is not lower case' % name.decode('latin-1')
+                return 'header name %s is not lower case' % _printable(name)
             if name in _CONNECTION_HEADERS:
-                return 'connection-specific header %s' % name.decode('latin-1')
+                return 'connection-specific header %s' % _printable(name)
             if name == b'te' and value != b'trailers':
                 return 'te must be "trailers"'
     if size > max_list:
