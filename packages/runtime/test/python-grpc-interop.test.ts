@@ -29,6 +29,10 @@ def boom(event, context):
     raise ValueError(u'caf\\u00e9 100% \\u2713')
 
 
+def boom_bytes(event, context):
+    raise ValueError(b'\\xff\\xfe not UTF-8')
+
+
 def sleepy(event, context):
     time.sleep(event['sleep'])
     return {'slept': event['sleep']}
@@ -38,7 +42,7 @@ def big(event, context):
     return b'x' * event['n']
 `;
 
-const FUNCTIONS = ['echo', 'boom', 'sleepy', 'big'];
+const FUNCTIONS = ['echo', 'boom', 'boom_bytes', 'sleepy', 'big'];
 
 function conf(server: string): string {
   const fns = FUNCTIONS.map((f) => `  - name: ${f}\n    handler: handlers.${f}\n    codedir: code\n`).join('');
@@ -49,6 +53,10 @@ function conf(server: string): string {
 const BOOM_DETAILS: Record<Kind, string> = {
   python27: `Exception calling application: ('[UserCodeInvoke] ', ValueError(u'caf\\xe9 100% \\u2713',))`,
   python36: `Exception calling application: ('[UserCodeInvoke] ', ValueError('café 100% ✓',))`,
+};
+const BOOM_BYTES_DETAILS: Record<Kind, string> = {
+  python27: `Exception calling application: ('[UserCodeInvoke] ', ValueError('\\xff\\xfe not UTF-8',))`,
+  python36: `Exception calling application: ('[UserCodeInvoke] ', ValueError(b'\\xff\\xfe not UTF-8',))`,
 };
 const SLEEPY_DEADLINE = 'Deadline Exceeded: function "sleepy" did not finish in time; its worker was replaced';
 
@@ -228,6 +236,13 @@ for (const kind of KINDS) {
       const { err } = await call(rt.client, msg('boom', '{}'));
       assert.equal(err?.code, grpc.status.UNKNOWN);
       assert.equal(err?.details, BOOM_DETAILS[kind]);
+    });
+
+    test('grpc-js unary: an exception carrying bytes beyond UTF-8 is UNKNOWN with its repr, on the same worker', async () => {
+      const { err } = await call(rt.client, msg('boom_bytes', '{}'));
+      assert.equal(err?.code, grpc.status.UNKNOWN, err?.details);
+      assert.equal(err?.details, BOOM_BYTES_DETAILS[kind]);
+      assert.doesNotMatch(rt.stderr(), /UnicodeDecodeError/);
     });
 
     test('grpc-js unary: metadata is accepted and not echoed; OK has no trailers beyond the status', async () => {
