@@ -742,6 +742,30 @@ for (const kind of KINDS) {
       }
     });
 
+    test('SIGTERM: GOAWAY NO_ERROR naming the last stream, the call in flight answered, later streams refused, exit 0', async () => {
+      const own = serviceDir({ 'etc/baetyl/service.yml': CONF, 'code/handlers.py': HANDLERS_PY });
+      const inst = await startRuntimeProcess(kind, own);
+      try {
+        const peer = await H2Peer.handshake(inst.address);
+        peer.write(peer.request(1, CALL, functionMessage('sleepy', Buffer.from('{"sleep": 1}'))));
+        // The call is running once the worker has it; the log says nothing of that, so wait for
+        // the request to have been read: a PING answered after it.
+        await peer.ping();
+        inst.child.kill('SIGTERM');
+        await peer.until('GOAWAY', () => peer.goaway !== undefined);
+        assert.deepEqual({ last: peer.goaway!.last, code: peer.goaway!.code }, { last: 1, code: NO_ERROR });
+        peer.write(peer.request(3, CALL, functionMessage('echo', binary(5, 1))));
+        await peer.until('the answer on stream 1 and the refusal of stream 3', () => peer.stream(1).ended && over(peer.stream(3)));
+        assert.equal(okPayload(peer.stream(1)).toString(), '{"slept": 1}');
+        assert.equal(peer.stream(3).rst, REFUSED_STREAM);
+        await new Promise<void>((resolve) => (peer.closed ? resolve() : peer.socket.once('close', () => resolve())));
+        assert.equal(await inst.exited, 0);
+      } finally {
+        await inst.stop();
+        cleanup(own);
+      }
+    });
+
     test('nghttp2\'s peers: h2load (4 connections, 100 streams each) and nghttp (PRIORITY frames, its own HPACK)', { skip: nghttp2Skip }, async () => {
       const tmp = mkdtempSync(join(tmpdir(), 'baetyl-h2load-'));
       try {
