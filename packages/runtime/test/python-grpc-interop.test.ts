@@ -7,6 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { createFunctionClient, openFunctionStream, type FunctionClient, type FunctionMessage, type StreamCall, type StreamResult } from '@baetyl/core';
@@ -430,6 +431,21 @@ for (const kind of KINDS) {
       const ok = await call(client, msg('echo', binary(3, 1)));
       client.close();
       assert.equal(ok.err, undefined, ok.err?.details);
+    });
+
+    test('a cleartext HTTP/2 client on the TLS port is dropped; the instance keeps serving', async () => {
+      const [host, port] = [rt.address.slice(0, rt.address.lastIndexOf(':')), Number(rt.address.slice(rt.address.lastIndexOf(':') + 1))];
+      const sock = connect(port, host);
+      sock.on('error', () => undefined);
+      sock.write('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n');
+      await new Promise<void>((resolve) => sock.once('close', () => resolve()));
+      const client = createFunctionClient(rt.address, grpc.credentials.createSsl(read(certs.ca), read(certs.clientKey), read(certs.clientCert)));
+      try {
+        const ok = await call(client, msg('echo', binary(3, 2)));
+        assert.equal(ok.err, undefined, ok.err?.details);
+      } finally {
+        client.close();
+      }
     });
 
     test('grpcio with a client certificate: unary and stream', { skip: grpcioSkip }, async () => {
