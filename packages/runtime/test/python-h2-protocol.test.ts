@@ -297,6 +297,23 @@ for (const kind of KINDS) {
       }
     });
 
+    test('a self-dependent HEADERS continued in CONTINUATION: that stream is reset once its block is complete; the connection goes on', async () => {
+      const peer = await H2Peer.handshake(rt.address);
+      try {
+        const block = requestBlock('/m/cont', [hpack.literal('x-indexed', 'kept', { index: true })]);
+        peer.send(HEADERS, END_STREAM | 0x20, 1, Buffer.concat([u32(1), Buffer.from([16]), block.subarray(0, 6)]));
+        peer.send(CONTINUATION, END_HEADERS, 1, block.subarray(6));
+        // The block went through the decoder: its indexed entry is 62.
+        peer.send(HEADERS, END_HEADERS | END_STREAM, 3, Buffer.concat([hpack.indexed(3), hpack.indexed(6), hpack.literal(4, '/m/next'), hpack.literal(31, 'application/grpc'), hpack.indexed(62)]));
+        await peer.until('the answer on stream 3', () => over(peer.stream(3)));
+        assert.equal(peer.goaway, undefined, JSON.stringify(peer.goaway));
+        assert.equal(peer.stream(1).rst, PROTOCOL_ERROR);
+        assert.deepEqual(grpcStatus(peer.stream(3)), { code: grpc.status.UNIMPLEMENTED, message: 'Method not found: /m/next' });
+      } finally {
+        peer.close();
+      }
+    });
+
     test('padding and priority: PADDED|PRIORITY HEADERS, PADDED DATA, PRIORITY frames', async () => {
       const peer = await H2Peer.handshake(rt.address);
       try {

@@ -115,7 +115,8 @@ class Connection(object):
         self.peer_initial_window = DEFAULT_WINDOW
         self.peer_max_frame = DEFAULT_FRAME
         self.conn_send_window = DEFAULT_WINDOW
-        # A header block in progress: (stream id, flags of the HEADERS frame, fragments).
+        # A header block in progress: (stream id, flags of the HEADERS frame, fragments, size,
+        # whether the HEADERS made the stream depend on itself).
         self.continuing = None
         # Streams with data waiting for window.
         self.blocked = []
@@ -275,19 +276,20 @@ class Connection(object):
                 raise ConnectionError_(FRAME_SIZE_ERROR, 'HEADERS with PRIORITY is too short')
             dep = _U32.unpack_from(block, 0)[0] & 0x7fffffff
             block = block[5:]
-            if dep == sid:
-                self.continuing = None
-                self._headers_done(sid, flags, [block], self_dependent=True)
-                return
-        if flags & FLAG_END_HEADERS:
-            self._headers_done(sid, flags, [block])
+            self_dependent = dep == sid
         else:
-            self.continuing = (sid, flags, [block], len(block))
+            self_dependent = False
+        # The stream error for a self-dependency waits for the whole block: it must be decoded
+        # all the same (the HPACK table is the connection's), and may go on in CONTINUATION.
+        if flags & FLAG_END_HEADERS:
+            self._headers_done(sid, flags, [block], self_dependent)
+        else:
+            self.continuing = (sid, flags, [block], len(block), self_dependent)
 
     def _on_continuation(self, flags, sid, payload):
         if self.continuing is None or self.continuing[0] != sid:
             raise ConnectionError_(PROTOCOL_ERROR, 'CONTINUATION without a header block in progress on stream %d' % sid)
-        csid, cflags, parts, size = self.continuing
+        csid, cflags, parts, size, self_dependent = self.continuing
         size += len(payload)
         # Bound a header block: a peer could otherwise send CONTINUATION forever.
         if size > self.local_max_header_list * 2:
@@ -295,9 +297,9 @@ class Connection(object):
         parts.append(payload)
         if flags & FLAG_END_HEADERS:
             self.continuing = None
-            self._headers_done(csid, cflags, parts)
+            self._headers_done(csid, cflags, parts, self_dependent)
         else:
-            self.continuing = (csid, cflags, parts, size)
+            self.continuing = (csid, cflags, parts, size, self_dependent)
 
     def _headers_done(self, sid, flags, parts, self_dependent=False):
         # The block is always decoded, even for a stream that is refused: the HPACK table is shared.
