@@ -545,6 +545,26 @@ for (const kind of KINDS) {
       await stillServes();
     });
 
+    test('an entry larger than the whole HPACK table empties it (RFC 7541 4.4)', async () => {
+      const peer = await H2Peer.handshake(rt.address);
+      const head = Buffer.concat([hpack.indexed(3), hpack.indexed(6)]);
+      const ctype = hpack.literal(31, 'application/grpc');
+      try {
+        peer.send(HEADERS, END_HEADERS | END_STREAM, 1, Buffer.concat([head, hpack.literal(4, '/m/a', { index: true }), ctype]));
+        // 62 is read before the 4200-byte entry that follows it empties the table.
+        peer.send(HEADERS, END_HEADERS | END_STREAM, 3, Buffer.concat([head, hpack.indexed(62), ctype, hpack.literal('x-huge', 'h'.repeat(4200), { index: true })]));
+        await peer.until('two answers', () => peer.stream(1).ended && peer.stream(3).ended);
+        assert.equal(grpcStatus(peer.stream(1))?.message, 'Method not found: /m/a');
+        assert.equal(grpcStatus(peer.stream(3))?.message, 'Method not found: /m/a');
+        peer.send(HEADERS, END_HEADERS | END_STREAM, 5, Buffer.concat([head, hpack.indexed(62), ctype]));
+        const goaway = await peer.goawayAndClose();
+        assert.equal(goaway.code, COMPRESSION_ERROR);
+        assert.equal(goaway.last, 3);
+      } finally {
+        peer.close();
+      }
+    });
+
     test('node:http2 (nghttp2\'s encoder, Huffman and indexing): many distinct large custom headers, evicting each other', async () => {
       const session = http2.connect(`http://${rt.address}`);
       try {
