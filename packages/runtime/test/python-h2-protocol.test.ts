@@ -365,6 +365,28 @@ for (const kind of KINDS) {
       }
     });
 
+    test('a backlog beyond the executor\'s high-water mark (10000 waiting calls): credit held back is given back, every call answered', { timeout: 120000 }, async () => {
+      // One worker, held for 3 s by the first call, while 30000 more arrive on one stream: more
+      // than the stream's window holds, so the client needs the credit held back meanwhile.
+      const n = 30000;
+      const res = await new Promise<{ answered: number; status: grpc.StatusObject }>((resolve) => {
+        let answered = 0;
+        let bad = 0;
+        const s = openFunctionStream(rt.client);
+        s.on('data', (r: StreamResult) => {
+          if (r.code === 0 && (r.seq === 1 || r.payload.equals(Buffer.from([0xff, r.seq & 0xff, r.seq >> 8])))) answered++;
+          else bad++;
+        });
+        s.on('error', () => undefined);
+        s.on('status', (status: grpc.StatusObject) => resolve({ answered: answered - bad, status }));
+        s.write({ seq: 1, timeout: 0, msg: message('sleepy', '{"sleep": 3}') as FunctionMessage });
+        for (let seq = 2; seq <= n; seq++) s.write({ seq, timeout: 0, msg: message('echo', Buffer.from([0xff, seq & 0xff, seq >> 8])) as FunctionMessage });
+        s.end();
+      });
+      assert.equal(res.status.code, grpc.status.OK, res.status.details);
+      assert.equal(res.answered, n);
+    });
+
     // --- flow control --------------------------------------------------------------------------------
 
     test('a window of zero: no DATA until WINDOW_UPDATE, then exactly what the window allows, then the whole answer', async () => {

@@ -182,8 +182,10 @@ class ServerConnection(object):
         if (self.h2.goaway_sent or self.h2.peer_goaway) and self.h2.idle and not self.outbuf:
             self.close()
             return
-        # Hold clients' data back while the executor is saturated.
-        self.h2.hold_credit = len(self.server.service.executor.waiting) > WAITING_HIGH_WATER
+        # Hold clients' data back while the executor is saturated (Server._flush gives it back).
+        if len(self.server.service.executor.waiting) > WAITING_HIGH_WATER:
+            self.h2.hold_credit = True
+            self.server.holding = True
         self.server.loop.change(self.fd, self.events())
 
     def close(self):
@@ -211,6 +213,8 @@ class Server(object):
         self.log = log
         self.connections = set()
         self.dirty = set()
+        # Some connection holds clients' credit back (see ServerConnection.flush).
+        self.holding = False
         self.tls_context = None
         kind, where = parse_address(address)
         if tls:
@@ -271,6 +275,14 @@ class Server(object):
                 self.dirty.add(conn)
 
     def _flush(self):
+        if self.holding and len(self.service.executor.waiting) <= WAITING_HIGH_WATER:
+            # The executor has room again: every connection gives back the credit it held. Only
+            # new data gave it back before, and a client out of window sends none: it waited forever.
+            self.holding = False
+            for conn in self.connections:
+                if conn.h2.hold_credit:
+                    conn.h2.release_credit()
+                    self.dirty.add(conn)
         if not self.dirty:
             return
         dirty = self.dirty
