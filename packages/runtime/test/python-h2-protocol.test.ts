@@ -414,6 +414,25 @@ for (const kind of KINDS) {
       }
     });
 
+    test('a window of zero opened by a new SETTINGS_INITIAL_WINDOW_SIZE: the waiting answer goes out, and the SETTINGS is acknowledged', async () => {
+      const peer = await H2Peer.handshake(rt.address, [[SETTINGS_INITIAL_WINDOW_SIZE, 0]]);
+      try {
+        peer.write(peer.request(1, CALL, functionMessage('big', Buffer.from('{"n": 20000}'))));
+        const s = peer.stream(1);
+        await peer.until('the response headers', () => s.blocks.length > 0);
+        await peer.ping();
+        assert.equal(s.dataFrames, 0);
+        const acks = () => peer.frames.filter((f) => f.type === SETTINGS && f.flags & ACK).length;
+        const before = acks();
+        peer.send(SETTINGS, 0, 0, settingsPayload([[SETTINGS_INITIAL_WINDOW_SIZE, 65535]]));
+        await peer.until('the end of stream 1', () => s.ended);
+        assert.ok(okPayload(s).equals(Buffer.alloc(20000, 'x')));
+        await peer.until('the SETTINGS ACK', () => acks() > before);
+      } finally {
+        peer.close();
+      }
+    });
+
     test('the connection window: an answer larger than 65535 bytes waits for a WINDOW_UPDATE on stream 0', async () => {
       const peer = await H2Peer.handshake(rt.address, [[SETTINGS_INITIAL_WINDOW_SIZE, 1 << 20]]);
       try {
