@@ -6,12 +6,13 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { connect } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { createFunctionClient, openFunctionStream, type FunctionClient, type FunctionMessage, type StreamCall, type StreamResult } from '@baetyl/core';
-import { call, cleanup, serviceDir, startRuntimeProcess, type RuntimeProc } from './helpers.js';
+import { call, cleanup, serviceDir, startRuntimeProcess, waitFor, type RuntimeProc } from './helpers.js';
 import { grpcioSkip, runGrpcio, wireMsg, type StreamOutcome, type UnaryOutcome } from './support/grpcio.js';
 import { stopShared } from './support/instance.js';
 
@@ -442,6 +443,41 @@ for (const kind of KINDS) {
       const client = createFunctionClient(rt.address, grpc.credentials.createSsl(read(certs.ca), read(certs.clientKey), read(certs.clientCert)));
       try {
         const ok = await call(client, msg('echo', binary(3, 2)));
+        assert.equal(ok.err, undefined, ok.err?.details);
+      } finally {
+        client.close();
+      }
+    });
+
+    test('TLS connections that end abruptly (before, during and after the handshake) leave no descriptor behind', async () => {
+      const fds = () => readdirSync(`/proc/${rt.child.pid}/fd`).length;
+      const base = fds();
+      const [host, port] = [rt.address.slice(0, rt.address.lastIndexOf(':')), Number(rt.address.slice(rt.address.lastIndexOf(':') + 1))];
+      for (let i = 0; i < 30; i++) {
+        const mode = i % 3;
+        if (mode === 0) {
+          // TCP only, or the first bytes of a ClientHello.
+          const sock = connect(port, host);
+          sock.on('error', () => undefined);
+          await new Promise<void>((resolve) => sock.once('connect', () => resolve()));
+          if (i % 2) sock.write(Buffer.from([0x16, 0x03, 0x01, 0x02]));
+          sock.destroy();
+        } else {
+          // A whole handshake, certified (mode 1) or not (mode 2), then gone.
+          const opts = mode === 1 ? { ca: read(certs.ca), key: read(certs.clientKey), cert: read(certs.clientCert) } : { ca: read(certs.ca) };
+          const sock = tlsConnect({ host, port, servername: 'localhost', ALPNProtocols: ['h2'], ...opts });
+          sock.on('error', () => undefined);
+          await new Promise<void>((resolve) => {
+            sock.once('secureConnect', () => resolve());
+            sock.once('close', () => resolve());
+          });
+          sock.destroy();
+        }
+      }
+      await waitFor('the runtime to close those connections', () => (fds() <= base ? true : undefined));
+      const client = createFunctionClient(rt.address, grpc.credentials.createSsl(read(certs.ca), read(certs.clientKey), read(certs.clientCert)));
+      try {
+        const ok = await call(client, msg('echo', binary(3, 3)));
         assert.equal(ok.err, undefined, ok.err?.details);
       } finally {
         client.close();

@@ -5,13 +5,13 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import * as http2 from 'node:http2';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { createFunctionClient, decodeStreamResult, encodeStreamCall, openFunctionStream, type FunctionClient, type FunctionMessage, type StreamResult } from '@baetyl/core';
-import { call, cleanup, message, serviceDir, startRuntimeProcess, type RuntimeProc } from './helpers.js';
+import { call, cleanup, message, serviceDir, startRuntimeProcess, waitFor, type RuntimeProc } from './helpers.js';
 import {
   ACK,
   CANCEL,
@@ -229,6 +229,23 @@ for (const kind of KINDS) {
         await stillServes();
       });
     }
+
+    test('connections that end abruptly (mid-call, mid-frame, mid-header-block, after an error) leave no descriptor behind', async () => {
+      const fds = () => readdirSync(`/proc/${rt.child.pid}/fd`).length;
+      const base = fds();
+      for (let i = 0; i < 40; i++) {
+        const p = await H2Peer.handshake(rt.address);
+        const mode = i % 4;
+        if (mode === 0) p.write(p.request(1, CALL, functionMessage('sleepy', Buffer.from('{"sleep": 0.1}'))));
+        if (mode === 1) p.write(frame(PING, 0, 0, Buffer.alloc(3)));
+        if (mode === 2) p.write(frame(HEADERS, 0, 1, requestBlock(CALL).subarray(0, 3)));
+        if (mode === 3) p.write(Buffer.concat([p.request(1, CALL, functionMessage('echo', binary(3, 1))), frame(DATA, 0, 3, Buffer.alloc(9)).subarray(0, 6)]));
+        await p.ping().catch(() => undefined);
+        p.socket.destroy();
+      }
+      await waitFor('the runtime to close those connections', () => (fds() <= base ? true : undefined));
+      await stillServes();
+    });
 
     // --- stream errors: only the stream is reset ----------------------------------------------------
 
