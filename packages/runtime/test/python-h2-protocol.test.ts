@@ -404,6 +404,22 @@ for (const kind of KINDS) {
       assert.equal(res.answered, n);
     });
 
+    test('not gRPC: GET is 405, another content-type 415, an unknown path UNIMPLEMENTED', async () => {
+      const peer = await H2Peer.handshake(rt.address);
+      try {
+        peer.send(HEADERS, END_HEADERS | END_STREAM, 1, Buffer.concat([hpack.indexed(2), hpack.indexed(6), hpack.literal(4, CALL)]));
+        peer.send(HEADERS, END_HEADERS | END_STREAM, 3, Buffer.concat([hpack.indexed(3), hpack.indexed(6), hpack.literal(4, CALL), hpack.literal(31, 'text/plain')]));
+        peer.send(HEADERS, END_HEADERS | END_STREAM, 5, requestBlock('/baetyl.Function/Other'));
+        await peer.until('three answers', () => [1, 3, 5].every((sid) => peer.stream(sid).ended));
+        assert.deepEqual(peer.stream(1).blocks, [[[':status', '405']]]);
+        assert.deepEqual(peer.stream(3).blocks, [[[':status', '415']]]);
+        assert.deepEqual(grpcStatus(peer.stream(5)), { code: grpc.status.UNIMPLEMENTED, message: 'Method not found: /baetyl.Function/Other' });
+        assert.deepEqual(peer.stream(5).blocks[0]!.slice(0, 2), [[':status', '200'], ['content-type', 'application/grpc']]);
+      } finally {
+        peer.close();
+      }
+    });
+
     // --- flow control --------------------------------------------------------------------------------
 
     test('a window of zero: no DATA until WINDOW_UPDATE, then exactly what the window allows, then the whole answer', async () => {
