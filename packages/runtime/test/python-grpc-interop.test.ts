@@ -6,7 +6,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import { join } from 'node:path';
@@ -365,6 +365,42 @@ for (const kind of KINDS) {
       assert.deepEqual(s.trailing_metadata, []);
       checkStreamResults(kind, new Map(s.results.map((r) => [r.seq, { ...r, payload: Buffer.from(r.payload, 'base64') }])));
     });
+  });
+
+  test(`${kind} runtime: gRPC interop on a unix socket (server.address unix:path), grpc-js and grpcio`, async () => {
+    const dir = serviceDir({ 'etc/baetyl/service.yml': conf('  workers:\n    max: 1\n'), 'code/handlers.py': HANDLERS_PY });
+    const sock = join(dir, 'var/run/function.sock');
+    mkdirSync(join(dir, 'var/run'), { recursive: true });
+    const rt = await startRuntimeProcess(kind, dir, { env: { BAETYL_SERVICE_INSTANCE_ADDRESS: `unix:${sock}` } });
+    const client = createFunctionClient(`unix://${sock}`);
+    try {
+      const { err, res } = await call(client, msg('echo', binary(20000, 4)));
+      assert.equal(err, undefined, err?.details);
+      assert.ok(res!.Payload.equals(binary(20000, 4)));
+      const r = await streamCalls(client, streamPlan());
+      assert.equal(r.status.code, grpc.status.OK, r.status.details);
+      checkStreamResults(kind, bySeq(r.results));
+      if (!grpcioSkip) {
+        const plan = streamPlan();
+        const out = await runGrpcio({
+          target: `unix:${sock}`,
+          ops: [
+            { kind: 'unary', msg: wireMsg(msg('echo', binary(20000, 4))) },
+            { kind: 'stream', calls: plan.map((c) => ({ seq: c.seq, timeout: c.timeout, msg: wireMsg(c.msg) })) },
+          ],
+        });
+        const u = unaryOutcome(out[0]!);
+        assert.equal(u.code, 0, u.details ?? '');
+        assert.ok(Buffer.from(u.response!.Payload, 'base64').equals(binary(20000, 4)));
+        const st = streamOutcome(out[1]!);
+        assert.equal(st.code, grpc.status.OK, st.details ?? '');
+        checkStreamResults(kind, new Map(st.results.map((x) => [x.seq, { ...x, payload: Buffer.from(x.payload, 'base64') }])));
+      }
+    } finally {
+      client.close();
+      await stopShared(rt);
+      cleanup(dir);
+    }
   });
 
   describe(`${kind} runtime: gRPC interop over TLS with client certificates`, () => {
