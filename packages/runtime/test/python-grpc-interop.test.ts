@@ -357,6 +357,24 @@ for (const kind of KINDS) {
       }
     });
 
+    test('grpcio: 120 calls with large distinct metadata (C core\'s HPACK encoder: indexing, evictions, Huffman)', { skip: grpcioSkip }, async () => {
+      const ops = Array.from({ length: 120 }, (_, i) => ({
+        kind: 'unary' as const,
+        msg: wireMsg(msg('echo', binary(30, i))),
+        metadata: [
+          [`x-meta-${i % 9}`, `value ${i} `.repeat(90)],
+          ['x-common', 'the same on every call'],
+          [`x-other-${i % 4}`, `${i}`.repeat(300)],
+        ] as Array<[string, string]>,
+      }));
+      const out = await runGrpcio({ target: rt.address, ops });
+      out.forEach((o, i) => {
+        const u = unaryOutcome(o);
+        assert.equal(u.code, 0, u.details ?? '');
+        assert.ok(Buffer.from(u.response!.Payload, 'base64').equals(binary(30, i)), `call ${i}`);
+      });
+    });
+
     test('grpcio stream: results by seq, failures per call, the stream ends OK', { skip: grpcioSkip }, async () => {
       const plan = streamPlan();
       const [o] = await runGrpcio({ target: rt.address, ops: [{ kind: 'stream', calls: plan.map((c) => ({ seq: c.seq, timeout: c.timeout, msg: wireMsg(c.msg) })) }] });
