@@ -899,6 +899,29 @@ for (const kind of KINDS) {
       }
     });
 
+    test('a FunctionStream cancelled with calls running and queued: nothing more on it, the instance serves on', async () => {
+      const peer = await H2Peer.handshake(rt.address);
+      try {
+        const m = (fn: string, p: Buffer | string) => message(fn, p) as FunctionMessage;
+        const calls = [grpcMessage(encodeStreamCall({ seq: 1, timeout: 0, msg: m('sleepy', '{"sleep": 0.5}') }))];
+        for (let seq = 2; seq <= 20; seq++) calls.push(grpcMessage(encodeStreamCall({ seq, timeout: 0, msg: m('echo', binary(8, seq)) })));
+        peer.send(HEADERS, END_HEADERS, 1, requestBlock('/baetyl.FunctionStream/Calls'));
+        peer.send(DATA, 0, 1, Buffer.concat(calls));
+        await peer.until('the stream\'s response headers', () => peer.stream(1).blocks.length > 0);
+        peer.send(RST_STREAM, 0, 1, u32(CANCEL));
+        // A call on a new stream is answered once the worker is free.
+        peer.write(peer.request(3, CALL, functionMessage('echo', binary(8, 99))));
+        await peer.until('the answer on stream 3', () => peer.stream(3).ended);
+        assert.ok(okPayload(peer.stream(3)).equals(binary(8, 99)));
+        await peer.ping();
+        assert.equal(peer.stream(1).dataFrames, 0, 'no result on the cancelled stream');
+        assert.equal(peer.stream(1).blocks.length, 1, 'no trailers on the cancelled stream');
+      } finally {
+        peer.close();
+      }
+      await stillServes();
+    });
+
     test('GOAWAY from the client: the open call is still answered, then the server closes the connection', async () => {
       const peer = await H2Peer.handshake(rt.address);
       peer.write(peer.request(1, CALL, functionMessage('sleepy', Buffer.from('{"sleep": 0.3}'))));

@@ -318,6 +318,8 @@ export class H2Peer {
   private readonly decoder = new HpackDecoder();
   private header?: { stream: number; parts: Buffer[]; flags: number };
   private waiters: Array<() => void> = [];
+  /** Acknowledge the server's SETTINGS (handshake() turns it on). */
+  autoAck = false;
 
   private constructor(readonly socket: Socket) {
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
@@ -344,8 +346,6 @@ export class H2Peer {
     await p.until('the server\'s SETTINGS', () => p.frames.some((f) => f.type === SETTINGS && !(f.flags & ACK)));
     return p;
   }
-
-  autoAck = false;
 
   write(b: Buffer): void {
     this.socket.write(b);
