@@ -1,8 +1,9 @@
 // The python27/python36 runtime's gRPC server (packages/runtime/python, HTTP/2 written in Python)
 // against two independent gRPC implementations: grpc-js (the function manager's client) and
 // gRPC's C core (Debian's python3-grpcio, support/grpcio_client.py, raw bytes, no generated
-// code). Unary baetyl.Function/Call and the baetyl.FunctionStream/Calls stream, in cleartext and
-// over TLS with client certificates, on both interpreters.
+// code), plus the function manager's InstanceCaller on top of grpc-js. Unary baetyl.Function/Call
+// and the baetyl.FunctionStream/Calls stream, over TCP in cleartext and TLS with client
+// certificates, and over a unix socket, on both interpreters.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
