@@ -109,6 +109,7 @@ function okPayload(s: StreamState): Buffer {
 /** nghttp2's command-line client and load generator, a third peer (optional: skipped with the reason). */
 const nghttp2Missing = ['h2load', 'nghttp'].filter((c) => spawnSync(c, ['--version']).error).map((c) => `${c} is not installed (Debian's nghttp2-client)`);
 const nghttp2Skip: string | false = nghttp2Missing.length ? nghttp2Missing.join('; ') : false;
+if (nghttp2Skip && process.env.BAETYL_REQUIRE_NGHTTP2 === '1') throw new Error(`BAETYL_REQUIRE_NGHTTP2=1, but ${nghttp2Skip}`);
 if (nghttp2Skip) console.log(`skipping the nghttp2 peer tests: ${nghttp2Skip}`);
 
 function run(cmd: string, args: string[]): Promise<string> {

@@ -236,7 +236,7 @@ class GrpcHandler(object):
                 return
             call.running += 1
             deadline = service.cap(call.deadline)
-            handle = service.submit(msg, deadline, lambda code, details, payload: self._unary_done(call, msg, code, details, payload))
+            handle = service.submit(self, msg, deadline, lambda code, details, payload: self._unary_done(call, msg, code, details, payload))
             if not handle.done:
                 call.handles[0] = handle
             return
@@ -251,7 +251,7 @@ class GrpcHandler(object):
             return
         call.running += 1
         deadline = service.cap(time.time() * 1000 + timeout if timeout else None)
-        handle = service.submit(msg, deadline, lambda code, details, payload: self._stream_done(call, seq, code, details, payload))
+        handle = service.submit(self, msg, deadline, lambda code, details, payload: self._stream_done(call, seq, code, details, payload))
         if not handle.done:
             call.handles[seq] = handle
 

@@ -39,12 +39,16 @@ class Service(object):
             return capped if deadline is None else min(deadline, capped)
         return deadline
 
-    def submit(self, msg, deadline, cb):
+    def submit(self, handler, msg, deadline, cb):
+        """Runs a call of `handler`'s connection; cb(code, details, payload) answers it."""
         self.in_flight += 1
 
         def done(code, details, payload):
             self.in_flight -= 1
-            cb(code, details, payload)
+            try:
+                cb(code, details, payload)
+            except Exception:  # noqa: BLE001 - a bug answering one connection must not stop the others
+                handler.owner.broke()
 
         return self.executor.submit(msg, deadline, done)
 
@@ -94,16 +98,33 @@ class ServerConnection(object):
     def on_event(self, fd, revents):
         if self.gone:
             return
-        if self.handshaking:
-            self._handshake()
-            return
-        if revents & WRITE or self.want_write:
-            self.want_write = False
-            self.flush()
-            if self.gone:
+        try:
+            if self.handshaking:
+                self._handshake()
                 return
-        if revents & (READ | HANGUP):
-            self._read()
+            if revents & WRITE or self.want_write:
+                self.want_write = False
+                self.flush()
+                if self.gone:
+                    return
+            if revents & (READ | HANGUP):
+                self._read()
+        except Exception:  # noqa: BLE001 - a bug met by one connection must not stop the others
+            self.broke()
+
+    def broke(self):
+        """An unexpected error while serving this connection (a bug): it is logged with its
+        traceback and the connection is closed with INTERNAL_ERROR; the instance serves on."""
+        import traceback
+        self.server.log('error', 'closing the connection of %s after an internal error: %s' % (self.peer(), traceback.format_exc()))
+        try:
+            self.h2.fail(h2.INTERNAL_ERROR, 'internal error')
+            data = self.h2.pending_output()
+            if data:
+                self.sock.send(data)
+        except Exception:  # noqa: BLE001 - closing is all that is left to do
+            pass
+        self.close()
 
     def _handshake(self):
         import ssl
@@ -289,7 +310,10 @@ class Server(object):
         self.dirty = set()
         for conn in dirty:
             if not conn.gone and not conn.handshaking:
-                conn.flush()
+                try:
+                    conn.flush()
+                except Exception:  # noqa: BLE001 - see ServerConnection.broke
+                    conn.broke()
 
     def stop_listening(self):
         self.loop.forget(self.sock.fileno())
