@@ -11,7 +11,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Duplex } from 'node:stream';
 import mqtt, { type IClientOptions, type IConnackPacket, type IPublishPacket, type MqttClient } from 'mqtt';
-import type { FunctionMessage, Logger } from '@baetyl/core';
+import type { Logger } from '@baetyl/core/log';
+import type { FunctionMessage } from '@baetyl/core/function';
 import { errorPayload } from '../call/error-payload.js';
 import type { HubConfig, RuleConfig } from '../config/schema.js';
 import type { FunctionPool, Reservation } from '../pool/pool.js';

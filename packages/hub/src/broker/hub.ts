@@ -3,7 +3,8 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { Aedes, type AedesPublishPacket, type Client, type PublishPacket, type Subscription } from 'aedes';
-import { createLogger, topicFilterProblem, topicMatches, topicNameProblem, type Logger } from '@baetyl/core';
+import { createLogger, type Logger } from '@baetyl/core/log';
+import { topicFilterProblem, topicMatches, topicNameProblem } from '@baetyl/core/topic';
 import { SessionAcl } from '../auth/acl.js';
 import { CONNACK, Principals } from '../auth/principals.js';
 import type { HubConfig } from '../config/schema.js';

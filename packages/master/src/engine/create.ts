@@ -1,5 +1,5 @@
 // Picks the engine conf.yml's `mode` names.
-import type { Logger } from '@baetyl/core';
+import type { Logger } from '@baetyl/core/log';
 import type { MasterConfig } from '../conf/schema.js';
 import type { Engine } from './engine.js';
 import { NativeEngine } from './native/engine.js';
