@@ -2,9 +2,10 @@
 // than every compile of what it contains, else the compiled entry point.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, utimesSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { BUILT_IN_IMAGES, freshBundle, resolveProgram } from '../src/engine/native/images.js';
 
 function touch(file: string, secondsAgo: number): void {
@@ -39,4 +40,18 @@ test('after make build, the runtimes run from the fresh bundle and the other ser
   assert.deepEqual(sql.args.slice(1), ['--runtime', 'sql']);
   const hub = resolveProgram('hub.baidubce.com/baetyl/baetyl-hub:latest', dir);
   assert.match(hub.args[0]!, /packages\/hub\/dist\/src\/main\.js$/);
+});
+
+test('the hub and function manager images start node with the flags the native engine uses', () => {
+  const images = fileURLToPath(new URL('../../../../images/', import.meta.url));
+  for (const [image, dir] of [['baetyl-hub', 'hub'], ['baetyl-function-manager', 'function-manager']] as const) {
+    const dockerfile = readFileSync(join(images, dir, 'Dockerfile'), 'utf8');
+    const entry = JSON.parse(/^ENTRYPOINT (\[.*\])$/m.exec(dockerfile)?.[1] ?? 'null') as string[] | null;
+    assert.ok(entry, `${dir}/Dockerfile has an ENTRYPOINT in exec form`);
+    const flags = BUILT_IN_IMAGES[image]!.node ?? [];
+    assert.ok(flags.length > 0, `${image} has node flags`);
+    assert.deepEqual(entry, ['node', ...flags, `/opt/baetyl/packages/${dir}/dist/src/main.js`]);
+    const program = resolveProgram(`hub.baidubce.com/baetyl/${image}:latest`, mkdtempSync(join(tmpdir(), 'inst-')));
+    assert.deepEqual(program.nodeFlags, flags);
+  }
 });

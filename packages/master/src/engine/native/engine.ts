@@ -105,7 +105,7 @@ export class NativeEngine implements Engine {
     const dir = prepareInstanceDir(workdir, req.service, req.instance, this.opts.socketPath);
     const program = resolveProgram(req.service.image, dir);
     if (program.file !== process.execPath) makeExecutable(program.file);
-    const args = [...program.args, ...req.service.args];
+    const args = [...(program.nodeFlags ?? []), ...program.args, ...req.service.args];
     const child = spawn(program.file, args, {
       cwd: dir,
       env: req.env,

@@ -13,6 +13,8 @@ export const REPO_ROOT = resolve(fileURLToPath(new URL('.', import.meta.url)), '
 interface BuiltIn {
   pkg: string;
   args: string[];
+  /** Node and V8 flags the service runs with (the same as in its image's ENTRYPOINT, images/<pkg>/Dockerfile). */
+  node?: string[];
   /** Workspace packages its bundle (dist/bundle/main.mjs, made by scripts/bundle.mjs) contains. */
   bundles?: string[];
 }
@@ -40,9 +42,14 @@ export function freshBundle(builtIn: BuiltIn, root = REPO_ROOT): string | undefi
   return compiled.every((t) => t <= made) ? bundle : undefined;
 }
 
+// Flags measured for footprint at no cost in throughput (docs/performance.md, "Lean services").
+// One V8 worker thread: each worker keeps its own malloc arena and stack, and the GC work of these
+// services is small.
+const SERVICE_FLAGS = ['--v8-pool-size=1'];
+
 export const BUILT_IN_IMAGES: Record<string, BuiltIn> = {
-  'baetyl-hub': { pkg: 'hub', args: [] },
-  'baetyl-function-manager': { pkg: 'function-manager', args: [] },
+  'baetyl-hub': { pkg: 'hub', args: [], node: SERVICE_FLAGS },
+  'baetyl-function-manager': { pkg: 'function-manager', args: [], node: SERVICE_FLAGS },
   'baetyl-function-python27': RUNTIME('python27'),
   'baetyl-function-python36': RUNTIME('python36'),
   'baetyl-function-node85': RUNTIME('node85'),
@@ -59,6 +66,8 @@ export function shortImageName(image: string): string {
 export interface Program {
   /** The executable; for our services, node itself. */
   file: string;
+  /** For our services: node's own flags, before `args` (the script and its arguments). */
+  nodeFlags?: string[];
   args: string[];
   /** For messages: what the image resolved to. */
   describe: string;
@@ -93,5 +102,5 @@ export function resolveProgram(image: string, instanceDir: string): Program {
   if (!existsSync(main)) {
     throw new PermanentStartError(`image "${image}" is the ${builtIn.pkg} service, which is not built yet (${main} is missing): run "make build"`);
   }
-  return { file: process.execPath, args: [freshBundle(builtIn) ?? main, ...builtIn.args], describe: `packages/${builtIn.pkg}` };
+  return { file: process.execPath, nodeFlags: builtIn.node ?? [], args: [freshBundle(builtIn) ?? main, ...builtIn.args], describe: `packages/${builtIn.pkg}` };
 }
