@@ -44,15 +44,12 @@ export function freshBundle(builtIn: BuiltIn, root = REPO_ROOT): string | undefi
 
 // Flags measured for footprint at no cost in throughput (docs/performance.md, "Lean services").
 // One V8 worker thread: each worker keeps its own malloc arena and stack, and the GC work of these
-// services is small. The manager's young generation is capped at 4 MB per semi-space (16 by
-// default): its CPU per message did not change. The hub's is not: it allocates more per message
-// (the store, the routes), and at 4 MB it spent 20-40% more CPU per message at saturation.
-const HUB_FLAGS = ['--v8-pool-size=1'];
-const FUNCTION_MANAGER_FLAGS = ['--v8-pool-size=1', '--max-semi-space-size=4'];
+// services is small.
+const SERVICE_FLAGS = ['--v8-pool-size=1'];
 
 export const BUILT_IN_IMAGES: Record<string, BuiltIn> = {
-  'baetyl-hub': { pkg: 'hub', args: [], node: HUB_FLAGS },
-  'baetyl-function-manager': { pkg: 'function-manager', args: [], node: FUNCTION_MANAGER_FLAGS },
+  'baetyl-hub': { pkg: 'hub', args: [], node: SERVICE_FLAGS },
+  'baetyl-function-manager': { pkg: 'function-manager', args: [], node: SERVICE_FLAGS },
   'baetyl-function-python27': RUNTIME('python27'),
   'baetyl-function-python36': RUNTIME('python36'),
   'baetyl-function-node85': RUNTIME('node85'),
