@@ -1,11 +1,8 @@
-export * from './config/errors.js';
-export * from './config/load.js';
-export * from './config/template.js';
-export * from './config/units.js';
+// Everything @baetyl/core has. A service imports the subpaths it uses instead (package.json
+// "exports": config, log, topic, context, api, function), so that it loads only those.
+export * from './config/index.js';
 export * from './log/logger.js';
 export * from './topic/topic.js';
 export * from './context/env.js';
-export * from './api/address.js';
-export * from './api/client.js';
-export * from './function/proto.js';
-export * from './function/stream.js';
+export * from './api/index.js';
+export * from './function/index.js';

@@ -2,7 +2,8 @@
 // baetyl-function-manager: `node main.js [-c etc/baetyl/service.yml]`, started by the master with
 // its service dir as the working directory.
 import { resolve } from 'node:path';
-import { closeLogger, ConfigError, createLogger, type Logger } from '@baetyl/core';
+import { ConfigError } from '@baetyl/core/config';
+import { closeLogger, createLogger, type Logger } from '@baetyl/core/log';
 import { loadFunctionManagerConfig } from './config/load.js';
 import { startFunctionManager, type FunctionManager } from './manager.js';
 

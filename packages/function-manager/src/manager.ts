@@ -1,5 +1,7 @@
 // Puts the function manager together: one pool per function, one hub connection per rule.
-import { MasterClient, readServiceContext, type Logger } from '@baetyl/core';
+import { type Logger } from '@baetyl/core/log';
+import { readServiceContext } from '@baetyl/core/context';
+import { MasterClient } from '@baetyl/core/api';
 import { messageLengthMax, type FunctionManagerConfig } from './config/schema.js';
 import { MasterLauncher, type InstanceLauncher } from './pool/launcher.js';
 import { FunctionPool } from './pool/pool.js';

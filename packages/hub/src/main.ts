@@ -2,7 +2,9 @@
 // the service directory as cwd. A bad config exits 1 with a message naming the field; SIGTERM
 // and SIGINT stop it gracefully (exit 0).
 import { resolve } from 'node:path';
-import { closeLogger, ConfigError, createLogger, readServiceContext, type Logger } from '@baetyl/core';
+import { ConfigError } from '@baetyl/core/config';
+import { closeLogger, createLogger, type Logger } from '@baetyl/core/log';
+import { readServiceContext } from '@baetyl/core/context';
 import { loadHubConfig } from './config/load.js';
 import type { Hub } from './broker/hub.js';
 

@@ -73,8 +73,8 @@ export function runBaetyl(args: string[], cwd?: string): Promise<{ code: number 
   });
 }
 
-export async function startMaster(wd: Workdir, { waitFor = 'services started' }: { waitFor?: string } = {}): Promise<RunningMaster> {
-  const child = spawn(process.execPath, [BAETYL, 'start', '-w', wd.dir], { stdio: ['ignore', 'ignore', 'pipe'] });
+export async function startMaster(wd: Workdir, { waitFor = 'services started', env }: { waitFor?: string; env?: NodeJS.ProcessEnv } = {}): Promise<RunningMaster> {
+  const child = spawn(process.execPath, [BAETYL, 'start', '-w', wd.dir], { stdio: ['ignore', 'ignore', 'pipe'], ...(env ? { env } : {}) });
   let stderr = '';
   child.stderr!.on('data', (d) => (stderr += d));
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => child.on('exit', (code, signal) => r({ code, signal })));

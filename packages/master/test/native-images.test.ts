@@ -2,11 +2,12 @@
 // than every compile of what it contains, else the compiled entry point.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, utimesSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ServiceSpec } from '../src/app/model.js';
 import { PermanentStartError } from '../src/engine/engine.js';
+import { fileURLToPath } from 'node:url';
 import { BUILT_IN_IMAGES, freshBundle, resolveProgram } from '../src/engine/native/images.js';
 import { dockerPythonEnv, hostPathOf, nativePythonProgram } from '../src/engine/python-runtime.js';
 
@@ -105,4 +106,16 @@ test('docker mode: the python config is found on the host through the service mo
   assert.ok(cfg.warnings.some((w) => /runtime\.python \(\/usr\/bin\/python3\.6\) .* is not used in docker mode/.test(w)), cfg.warnings.join('\n'));
   // No mount holds the config: a clear error.
   assert.throws(() => dockerPythonEnv('python36', workdir, pythonService('baetyl-function-python36'), {}), /its config etc\/baetyl\/service\.yml is not in any of its mounts/);
+test('the hub and function manager images start node with the flags the native engine uses', () => {
+  const images = fileURLToPath(new URL('../../../../images/', import.meta.url));
+  for (const [image, dir] of [['baetyl-hub', 'hub'], ['baetyl-function-manager', 'function-manager']] as const) {
+    const dockerfile = readFileSync(join(images, dir, 'Dockerfile'), 'utf8');
+    const entry = JSON.parse(/^ENTRYPOINT (\[.*\])$/m.exec(dockerfile)?.[1] ?? 'null') as string[] | null;
+    assert.ok(entry, `${dir}/Dockerfile has an ENTRYPOINT in exec form`);
+    const flags = BUILT_IN_IMAGES[image]!.node ?? [];
+    assert.ok(flags.length > 0, `${image} has node flags`);
+    assert.deepEqual(entry, ['node', ...flags, `/opt/baetyl/packages/${dir}/dist/src/main.js`]);
+    const program = resolveProgram(`hub.baidubce.com/baetyl/${image}:latest`, mkdtempSync(join(tmpdir(), 'inst-')));
+    assert.deepEqual(program.nodeFlags, flags);
+  }
 });

@@ -5,7 +5,7 @@
 // first use and sends calls on it; if the runtime answers UNIMPLEMENTED (any other v1 runtime), it
 // sends them, and all later ones, as unary Calls instead.
 import * as grpc from '@grpc/grpc-js';
-import { openFunctionStream, type FunctionClient, type FunctionMessage, type StreamCall, type StreamResult } from '@baetyl/core';
+import { openFunctionStream, type FunctionClient, type FunctionMessage, type StreamCall, type StreamResult } from '@baetyl/core/function';
 
 /** What a failed call rejects with: the shape of grpc-js's ServiceError that the pool reads. */
 export class CallError extends Error {

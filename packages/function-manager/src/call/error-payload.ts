@@ -3,7 +3,7 @@
 // the message's fields in struct order with zero values omitted, Payload base64, HTML characters
 // escaped as Go does, and gRPC errors in grpc-go's text form.
 import * as grpc from '@grpc/grpc-js';
-import type { FunctionMessage } from '@baetyl/core';
+import type { FunctionMessage } from '@baetyl/core/function';
 
 /** Why a call failed, as Baetyl reported it. */
 export interface CallFailure {

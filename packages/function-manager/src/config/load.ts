@@ -1,17 +1,8 @@
 // Loads and checks the function manager's service.yml. Beyond the schema, it checks what Baetyl v1
 // only found at run time (or crashed on): rules naming unknown functions, bad topics, a missing hub.
 import { readFileSync } from 'node:fs';
-import {
-  ConfigError,
-  formatPath,
-  parseYaml,
-  topicFilterProblem,
-  topicNameProblem,
-  validateConfig,
-  type ConfigProblem,
-  type LoadOptions,
-  type ParsedYaml,
-} from '@baetyl/core';
+import { ConfigError, formatPath, parseYaml, validateConfig, type ConfigProblem, type LoadOptions, type ParsedYaml } from '@baetyl/core/config';
+import { topicFilterProblem, topicNameProblem } from '@baetyl/core/topic';
 import { functionManagerSchema, type FunctionManagerConfig } from './schema.js';
 
 /** The hub address schemes a rule's MQTT client can use. */

@@ -1,6 +1,7 @@
 // The function manager's etc/baetyl/service.yml, exactly as Baetyl v1 reads it (every key it
 // accepts, with its defaults). Durations become milliseconds and sizes bytes when loaded.
-import { loggerSchema, type LoggerConfig, type Schema } from '@baetyl/core';
+import { type Schema } from '@baetyl/core/config';
+import { loggerSchema, type LoggerConfig } from '@baetyl/core/log';
 
 /** A topic and the QoS to use on it (Baetyl's mqtt.TopicInfo). */
 export interface TopicInfo {

@@ -1,7 +1,7 @@
 // One running function runtime instance, as the pool sees it: its gRPC channel, how busy it is
 // and whether it is still worth calling.
 import * as grpc from '@grpc/grpc-js';
-import { createFunctionClient, type FunctionClient, type FunctionMessage } from '@baetyl/core';
+import { createFunctionClient, type FunctionClient, type FunctionMessage } from '@baetyl/core/function';
 import { InstanceCaller } from '../call/caller.js';
 
 export interface DialOptions {

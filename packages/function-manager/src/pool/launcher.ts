@@ -1,7 +1,7 @@
 // Starts and stops function runtime instances through the master API (Baetyl's dynamic instances):
 // the instance is told where to listen, and the pool is told where to dial it.
 import { lookup } from 'node:dns/promises';
-import type { MasterClient } from '@baetyl/core';
+import type { MasterClient } from '@baetyl/core/api';
 
 export interface LaunchedInstance {
   /** Where the pool dials the instance's gRPC server. */

@@ -4,7 +4,9 @@
 // out at most max x concurrency reservations, so a saturated function makes its rules wait (and
 // stop reading from the hub) instead of queueing messages in memory.
 import * as grpc from '@grpc/grpc-js';
-import { formatDuration, type FunctionMessage, type Logger } from '@baetyl/core';
+import { formatDuration } from '@baetyl/core/config';
+import { type Logger } from '@baetyl/core/log';
+import { type FunctionMessage } from '@baetyl/core/function';
 import { grpcFailure, plainFailure, type CallFailure } from '../call/error-payload.js';
 import { dialFunction, FunctionInstance } from './instance.js';
 import type { InstanceLauncher } from './launcher.js';

@@ -11,7 +11,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Duplex } from 'node:stream';
 import mqtt, { type IClientOptions, type IConnackPacket, type IPublishPacket, type MqttClient } from 'mqtt';
-import type { FunctionMessage, Logger } from '@baetyl/core';
+import type { Logger } from '@baetyl/core/log';
+import type { FunctionMessage } from '@baetyl/core/function';
 import { errorPayload } from '../call/error-payload.js';
 import type { HubConfig, RuleConfig } from '../config/schema.js';
 import type { FunctionPool, Reservation } from '../pool/pool.js';
@@ -37,6 +38,13 @@ export class Rule {
   private readonly options: IClientOptions;
   /** QoS 1 packet ids being processed, per connection: a redelivered copy (DUP) is not run twice. */
   private readonly inProgress = new WeakMap<Duplex, Set<number>>();
+  /** The connection corked until the end of this event-loop turn (see holdWrites). */
+  private corked: Duplex | undefined;
+  private readonly flush = (): void => {
+    const stream = this.corked;
+    this.corked = undefined;
+    stream?.uncork();
+  };
 
   constructor(
     private readonly cfg: RuleConfig,
@@ -220,7 +228,20 @@ export class Rule {
     if (qos > 0 && packet.messageId !== undefined) this.acknowledge(packet.messageId, conn);
   }
 
+  /**
+   * Results and PUBACKs written in one event-loop turn leave in one socket write, as the hub does
+   * (its listeners/guard.ts): results come back from the runtimes one by one, and the socket has
+   * Nagle off, so each would otherwise cost a syscall and a TCP segment of its own.
+   */
+  private holdWrites(stream: Duplex): void {
+    if (this.corked) return;
+    this.corked = stream;
+    stream.cork();
+    setImmediate(this.flush);
+  }
+
   private publish(payload: Buffer, qos: 0 | 1): Promise<void> {
+    this.holdWrites(this.client!.stream as Duplex);
     return new Promise((resolve, reject) => {
       // For QoS 1 the callback runs when the hub's PUBACK arrives.
       this.client!.publish(this.cfg.publish.topic, payload, { qos, retain: false }, (err) => (err ? reject(err) : resolve()));
@@ -233,6 +254,7 @@ export class Rule {
       this.log.debug(`message ${messageId} not acknowledged: its connection is gone, the hub will redeliver it`);
       return;
     }
+    this.holdWrites(conn);
     conn.write(Buffer.from([0x40, 0x02, (messageId >> 8) & 0xff, messageId & 0xff]));
   }
 }

@@ -1,6 +1,6 @@
 // A principal's permissions. Publishing needs a `pub` permit that matches the topic; subscribing
 // needs a `sub` permit that covers the whole filter (see filterCovers).
-import { topicMatches } from '@baetyl/core';
+import { topicMatches } from '@baetyl/core/topic';
 import type { Permission } from '../config/schema.js';
 import { filterCovers } from './filters.js';
 

@@ -3,7 +3,8 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { Aedes, type AedesPublishPacket, type Client, type PublishPacket, type Subscription } from 'aedes';
-import { createLogger, topicFilterProblem, topicMatches, topicNameProblem, type Logger } from '@baetyl/core';
+import { createLogger, type Logger } from '@baetyl/core/log';
+import { topicFilterProblem, topicMatches, topicNameProblem } from '@baetyl/core/topic';
 import { SessionAcl } from '../auth/acl.js';
 import { CONNACK, Principals } from '../auth/principals.js';
 import type { HubConfig } from '../config/schema.js';
@@ -12,7 +13,7 @@ import { openListener, type OpenListener } from '../listeners/servers.js';
 import type { HubStats } from '../metrics/stats.js';
 import { openStore, type Store } from '../persistence/store.js';
 import { RenameRoutes } from '../routes/rename.js';
-import { internals, type Deliver } from './internals.js';
+import { aedesPacketWriter, internals, type Deliver } from './internals.js';
 import type { ClientState } from './state.js';
 
 /** Deliveries per client remembered by the duplicate filter (see route below). */
@@ -68,6 +69,7 @@ export async function startHub(config: HubConfig, opts: HubOptions = {}): Promis
   const state = (client: Client): ClientState | undefined => states.get(client);
   const who = (client: Client | null) => (client ? { client: state(client)?.sentClientId || client.id } : {});
 
+  aedesPacketWriter().writeToStream.cacheNumbers = false;
   let broker: Aedes;
   try {
     broker = await Aedes.createBroker({

@@ -1,6 +1,8 @@
 // The few aedes 1.2 internals the hub relies on, typed in one place. aedes is pinned to ~1.2.0
 // in package.json because of them.
 import type { EventEmitter } from 'node:events';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
 import type { AedesPublishPacket, Client } from 'aedes';
 
 export type Deliver = (packet: AedesPublishPacket, cb: () => void) => void;
@@ -22,4 +24,20 @@ export interface ClientInternals {
 
 export function internals(client: Client): ClientInternals {
   return client as unknown as ClientInternals;
+}
+
+interface MqttPacketWriter {
+  writeToStream: { cacheNumbers: boolean };
+}
+
+/**
+ * aedes writes every packet with its own copy of mqtt-packet, whose number cache (a Buffer for
+ * each of the 65,536 two-byte values, 6 MB of heap for the life of the process) is made at the
+ * first write. `writeToStream.cacheNumbers = false` (mqtt-packet's documented switch, which must
+ * be set before any write) makes the two bytes per packet instead. aedes does not expose its
+ * copy, so it is looked up from where aedes resolves it.
+ */
+export function aedesPacketWriter(): MqttPacketWriter {
+  const fromAedes = createRequire(fileURLToPath(import.meta.resolve('aedes')));
+  return fromAedes('mqtt-packet') as MqttPacketWriter;
 }

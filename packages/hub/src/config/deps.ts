@@ -1,8 +1,9 @@
 // What the config loader takes from core, plus a file read that reports like core's loader.
 import { readFileSync } from 'node:fs';
-import { ConfigError } from '@baetyl/core';
+import { ConfigError } from '@baetyl/core/config';
 
-export { ConfigError, formatPath, parseYaml, topicFilterProblem, topicNameProblem, validateConfig, type ConfigProblem, type ParsedYaml } from '@baetyl/core';
+export { ConfigError, formatPath, parseYaml, validateConfig, type ConfigProblem, type ParsedYaml } from '@baetyl/core/config';
+export { topicFilterProblem, topicNameProblem } from '@baetyl/core/topic';
 
 export function readFileSyncSafe(file: string): string {
   try {

@@ -1,7 +1,8 @@
 // The hub's etc/baetyl/service.yml, exactly as Baetyl v1 accepts it (reference §2.1), with its
 // defaults. Every key v1 knows is listed, even the ones we accept and ignore, because unknown
 // keys are errors.
-import { loggerSchema, type LoggerConfig, type Schema } from '@baetyl/core';
+import { type Schema } from '@baetyl/core/config';
+import { loggerSchema, type LoggerConfig } from '@baetyl/core/log';
 
 const duration = (def: string): Schema => ({ type: ['string', 'integer'], duration: true, default: def });
 const count = (def: number, max?: number): Schema => ({ type: 'integer', minimum: 1, ...(max ? { maximum: max } : {}), default: def });

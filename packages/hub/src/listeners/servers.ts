@@ -1,13 +1,13 @@
 // Opens every `listen` URL: plain TCP, TLS (ssl://), WebSocket (ws://) and WebSocket over TLS
 // (wss://). Each accepted connection is wrapped in a GuardedConnection and handed to `accept`.
+// TLS and WebSocket are loaded only by a listener that uses them: most hubs listen on tcp:// alone.
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
-import https from 'node:https';
 import net from 'node:net';
 import { resolve } from 'node:path';
 import type { Duplex } from 'node:stream';
-import tls from 'node:tls';
-import { WebSocketServer, createWebSocketStream } from 'ws';
+import type tls from 'node:tls';
+import type { WebSocketServer } from 'ws';
 import type { PeerCertificate, PeerInfo } from './guard.js';
 import { parseListenUrl } from './url.js';
 
@@ -109,7 +109,8 @@ export async function openListener(url: string, files: TlsFiles, cwd: string, ho
   let wss: WebSocketServer | undefined;
   if (where.kind === 'tcp') {
     if (tlsOptions) {
-      const s = tls.createServer(tlsOptions, (socket) => {
+      const { createServer } = await import('node:tls');
+      const s = createServer(tlsOptions, (socket) => {
         const peer = tlsPeer(socket, 'ssl', hooks);
         if (peer) hooks.accept(socket, peer);
       });
@@ -123,7 +124,8 @@ export async function openListener(url: string, files: TlsFiles, cwd: string, ho
       server = net.createServer((socket) => hooks.accept(socket, { transport: 'tcp', remote: remoteOf(socket) }));
     }
   } else {
-    const web = tlsOptions ? https.createServer(tlsOptions) : http.createServer();
+    const { WebSocketServer, createWebSocketStream } = await import('ws');
+    const web = tlsOptions ? (await import('node:https')).createServer(tlsOptions) : http.createServer();
     web.on('request', (_req, res) => {
       res.writeHead(426, { 'content-type': 'text/plain' });
       res.end('this is an MQTT over WebSocket endpoint\n');

@@ -1,7 +1,9 @@
 // Reports the hub's stats to the master every metrics.report.interval, as Baetyl's hub did
 // (PUT /v1/services/{svc}/instances/{inst}/report). Outside the master (no token or address,
 // e.g. a hub started by a test) it does nothing; a failing master is logged once.
-import { MasterClient, readServiceContext, type Logger } from '@baetyl/core';
+import { type Logger } from '@baetyl/core/log';
+import { readServiceContext } from '@baetyl/core/context';
+import { MasterClient } from '@baetyl/core/api';
 import type { HubStats } from './stats.js';
 
 export interface Reporter {

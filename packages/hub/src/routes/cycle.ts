@@ -2,7 +2,7 @@
 // filter (targets are plain topic names, so this is exact). A cycle would re-publish one message
 // forever, so a config with one is refused. Unlike Baetyl v1, a wildcard source is only a cycle
 // when some target really matches it.
-import { topicMatches } from '@baetyl/core';
+import { topicMatches } from '@baetyl/core/topic';
 import type { RouteConfig } from '../config/schema.js';
 
 /** The indices of one cycle (first index repeated at the end), or undefined when there is none. */

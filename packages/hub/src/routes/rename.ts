@@ -2,7 +2,7 @@
 // matches `source.topic` is published again under `target.topic`, payload unchanged. Its QoS is
 // `target.qos` when min(message QoS, source.qos) is 1, else 0. Several routes to one target send
 // one copy (the highest QoS). Routed copies are never retained.
-import { topicMatches } from '@baetyl/core';
+import { topicMatches } from '@baetyl/core/topic';
 import type { RouteConfig } from '../config/schema.js';
 
 export interface RoutedCopy {

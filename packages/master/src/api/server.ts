@@ -5,7 +5,8 @@ import { createServer as createNetServer, connect, type Server as NetServer } fr
 import http from 'node:http';
 import { existsSync, readFileSync, rmSync, mkdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { parseApiAddress, type Logger } from '@baetyl/core';
+import { type Logger } from '@baetyl/core/log';
+import { parseApiAddress } from '@baetyl/core/api';
 import type { Master } from '../master.js';
 import { PID_FILE } from '../master.js';
 

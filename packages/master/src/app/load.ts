@@ -1,7 +1,7 @@
 // Loads var/db/baetyl/application.yml in either of Baetyl's shapes, checks what a schema cannot
 // (names that must exist, names that must be unique, start order) and returns the one model.
 import { readFileSync } from 'node:fs';
-import { ConfigError, parseYaml, problemAt, validateConfig, type ConfigProblem, type LoadOptions, type ParsedYaml } from '@baetyl/core';
+import { ConfigError, parseYaml, problemAt, validateConfig, type ConfigProblem, type LoadOptions, type ParsedYaml } from '@baetyl/core/config';
 import type { AppSpec, MountSpec, RestartSpec, ResourcesSpec, ServiceSpec } from './model.js';
 import { appComposeSchema, appListSchema } from './schema.js';
 

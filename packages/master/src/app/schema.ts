@@ -1,6 +1,6 @@
 // The two shapes of var/db/baetyl/application.yml (Baetyl v1 §1.3): the v0 list shape every doc
 // uses, and the compose-like map shape of stable/1.
-import type { Schema } from '@baetyl/core';
+import type { Schema } from '@baetyl/core/config';
 
 const NAME = {
   type: 'string',

@@ -2,7 +2,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { MasterClient, parseApiAddress, ConfigError, type Inspect } from '@baetyl/core';
+import { ConfigError } from '@baetyl/core/config';
+import { MasterClient, parseApiAddress, type Inspect } from '@baetyl/core/api';
 import { loadAll, loadMasterConfig, Master, CLI_TOKEN_FILE } from '../master.js';
 import { CLI_USER } from '../api/server.js';
 import { checkPrograms } from '../engine/native/check.js';

@@ -1,6 +1,6 @@
 // `baetyl status`: a table of services and instances from the running master's inspect.
-import type { Inspect } from '@baetyl/core';
-import { formatDuration } from '@baetyl/core';
+import type { Inspect } from '@baetyl/core/api';
+import { formatDuration } from '@baetyl/core/config';
 
 function since(iso?: string): string {
   if (!iso) return '-';

@@ -1,5 +1,6 @@
 // etc/baetyl/conf.yml: the master's own configuration (Baetyl v1 §1.2).
-import { loggerSchema, type LoggerConfig, type Schema } from '@baetyl/core';
+import { type Schema } from '@baetyl/core/config';
+import { loggerSchema, type LoggerConfig } from '@baetyl/core/log';
 
 export interface MasterConfig {
   mode: 'native' | 'docker';

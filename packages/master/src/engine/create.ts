@@ -1,9 +1,8 @@
 // Picks the engine conf.yml's `mode` names.
-import type { Logger } from '@baetyl/core';
+import type { Logger } from '@baetyl/core/log';
 import type { MasterConfig } from '../conf/schema.js';
 import type { Engine } from './engine.js';
 import { NativeEngine } from './native/engine.js';
-import { DockerEngine } from './docker/engine.js';
 
 export interface EngineContext {
   conf: MasterConfig;
@@ -17,6 +16,9 @@ export interface EngineContext {
 
 export async function createEngine(ctx: EngineContext): Promise<Engine> {
   if (ctx.conf.mode === 'docker') {
+    // Loaded only in docker mode: dockerode (with ssh2 and grpc-js under it) is a third of an
+    // idle master's memory, and the native engine never uses it.
+    const { DockerEngine } = await import('./docker/engine.js');
     return DockerEngine.create({
       workdir: ctx.workdir,
       confFile: ctx.confFile ?? 'conf.yml',

@@ -1,7 +1,7 @@
 // Keeps one instance running by its service's restart policy: `always`, `on-failure` (restart
 // unless it exited 0) or `no`; at most `retry.max` restarts in a row, with backoff between them.
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Logger } from '@baetyl/core';
+import type { Logger } from '@baetyl/core/log';
 import type { RestartSpec } from '../app/model.js';
 import { PermanentStartError, type Engine, type ExitStatus, type InstanceRequest, type RunningInstance } from '../engine/engine.js';
 import { Backoff } from './backoff.js';

@@ -4,7 +4,7 @@
 // labels naming the workdir, so a master started after a crash removes its predecessor's
 // leftovers, and never another workdir's.
 import type Docker from 'dockerode';
-import type { Logger } from '@baetyl/core';
+import type { Logger } from '@baetyl/core/log';
 import type { AppSpec } from '../../app/model.js';
 import { PermanentStartError, type Engine, type InstanceRecord, type InstanceRequest, type RunningInstance } from '../engine.js';
 import { connectDocker, dockerMessage, statusOf, type DockerConnection } from './client.js';

@@ -1,7 +1,7 @@
 // Images: present, else Baetyl's own names resolved to the images `make images` builds, else
 // pulled (with progress in the log). What cannot be had is a clear error saying what to do.
 import type Docker from 'dockerode';
-import type { Logger } from '@baetyl/core';
+import type { Logger } from '@baetyl/core/log';
 import { BUILT_IN_IMAGES, shortImageName } from '../native/images.js';
 import { dockerMessage, statusOf } from './client.js';
 

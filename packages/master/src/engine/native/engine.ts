@@ -106,7 +106,7 @@ export class NativeEngine implements Engine {
     const dir = prepareInstanceDir(workdir, req.service, req.instance, this.opts.socketPath);
     const program = resolveProgram(req.service.image, dir, (kind) => nativePythonProgram(kind, dir, req.service, req.env));
     if (program.file !== process.execPath && !program.env) makeExecutable(program.file);
-    const args = [...program.args, ...req.service.args];
+    const args = [...(program.nodeFlags ?? []), ...program.args, ...req.service.args];
     const child = spawn(program.file, args, {
       cwd: dir,
       env: program.env ? { ...req.env, ...program.env } : req.env,

@@ -14,6 +14,8 @@ export const REPO_ROOT = resolve(fileURLToPath(new URL('.', import.meta.url)), '
 interface BuiltIn {
   pkg: string;
   args: string[];
+  /** Node and V8 flags the service runs with (the same as in its image's ENTRYPOINT, images/<pkg>/Dockerfile). */
+  node?: string[];
   /** Workspace packages its bundle (dist/bundle/main.mjs, made by scripts/bundle.mjs) contains. */
   bundles?: string[];
   /** A python runtime: the interpreter runs packages/runtime/python itself (engine/python-runtime.ts). */
@@ -44,9 +46,15 @@ export function freshBundle(builtIn: BuiltIn, root = REPO_ROOT): string | undefi
   return compiled.every((t) => t <= made) ? bundle : undefined;
 }
 
+// Flags measured for footprint at no cost in throughput (docs/performance.md, "Lean services").
+// One V8 worker thread: each worker keeps its own malloc arena and stack, and the GC work of these
+// services is small. Not a smaller young generation (--max-semi-space-size=4, 6 MB less each when
+// idle): at saturation it cost the hub 20-40% more CPU per message, and the manager ~30% at QoS 1.
+const SERVICE_FLAGS = ['--v8-pool-size=1'];
+
 export const BUILT_IN_IMAGES: Record<string, BuiltIn> = {
-  'baetyl-hub': { pkg: 'hub', args: [] },
-  'baetyl-function-manager': { pkg: 'function-manager', args: [] },
+  'baetyl-hub': { pkg: 'hub', args: [], node: SERVICE_FLAGS },
+  'baetyl-function-manager': { pkg: 'function-manager', args: [], node: SERVICE_FLAGS },
   'baetyl-function-python27': PYTHON('python27'),
   'baetyl-function-python36': PYTHON('python36'),
   'baetyl-function-node85': RUNTIME('node85'),
@@ -63,6 +71,8 @@ export function shortImageName(image: string): string {
 export interface Program {
   /** The executable; for our services, node itself (python for the python runtimes). */
   file: string;
+  /** For our services: node's own flags, before `args` (the script and its arguments). */
+  nodeFlags?: string[];
   args: string[];
   /** For messages: what the image resolved to. */
   describe: string;
@@ -111,5 +121,5 @@ export function resolveProgram(image: string, instanceDir: string, python?: (kin
   if (!existsSync(main)) {
     throw new PermanentStartError(`image "${image}" is the ${builtIn.pkg} service, which is not built yet (${main} is missing): run "make build"`);
   }
-  return { file: process.execPath, args: [freshBundle(builtIn) ?? main, ...builtIn.args], describe: `packages/${builtIn.pkg}` };
+  return { file: process.execPath, nodeFlags: builtIn.node ?? [], args: [freshBundle(builtIn) ?? main, ...builtIn.args], describe: `packages/${builtIn.pkg}` };
 }
