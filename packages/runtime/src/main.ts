@@ -4,7 +4,7 @@
 // First: starts a node85 instance's first worker while the rest of the host loads.
 import './start-early.js';
 import { resolve } from 'node:path';
-import { closeLogger, createLogger, type Logger } from '@baetyl/core';
+import { closeLogger, createLogger, type Logger } from '@baetyl/core/log/logger';
 import { loadRuntimeConfig, RUNTIMES, type RuntimeKind } from './config/config.js';
 import { startRuntime, type RunningRuntime } from './runtime.js';
 

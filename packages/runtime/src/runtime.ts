@@ -1,5 +1,6 @@
 // One runtime instance: the executor for its language behind the gRPC server.
-import { formatDuration, type Logger } from '@baetyl/core';
+import { formatDuration } from '@baetyl/core/config/units';
+import type { Logger } from '@baetyl/core/log/logger';
 import type { RuntimeConfig, RuntimeKind } from './config/config.js';
 import { NOT_FOUND_DETAILS, type Executor } from './host/executor.js';
 import { WorkerPool } from './host/pool.js';

@@ -9,8 +9,9 @@
 // replaces it; the calls queued behind it had not started and run on another worker. A call whose
 // deadline passes while queued is answered DEADLINE_EXCEEDED at once, and the worker skips it. A
 // worker that crashes is replaced the same way. A user exception is just an answer: the worker stays.
-import { status } from '@grpc/grpc-js';
-import type { FunctionMessage, Logger } from '@baetyl/core';
+import type { FunctionMessage } from '@baetyl/core/function/proto';
+import type { Logger } from '@baetyl/core/log/logger';
+import { status } from '../grpc/status.js';
 import { deadlineExceeded, type CallResult, type Executor } from './executor.js';
 import type { FunctionSpec } from './protocol.js';
 import { LoadError, WorkerExitError, WorkerProcess, type CallOutcome, type WorkerLaunch } from './worker.js';

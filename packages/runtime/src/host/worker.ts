@@ -6,7 +6,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
-import type { Logger } from '@baetyl/core';
+import type { Logger } from '@baetyl/core/log/logger';
 import { encodeFrame, FrameDecoder, FrameError, type Frame } from './framing.js';
 import { takePrespawned } from './prespawn.js';
 import type { CallFrame, InitFrame, WorkerFrame } from './protocol.js';
