@@ -87,11 +87,13 @@ test('the pool grows on demand up to max and stops spare workers after runtime.i
   const { serviceDir, waitFor } = await import('./helpers.js');
   // Each call waits until three have started, so three workers must exist at once.
   const dir = serviceDir({
+    // node85 workers are threads of one process: the thread id names the worker.
     'code/index.js': `const fs = require('fs');
+const { threadId } = require('worker_threads');
 let n = 0;
 exports.slow = (e, c, cb) => {
-  fs.writeFileSync(__dirname + '/started-' + process.pid + '-' + n++, '');
-  const poll = () => fs.readdirSync(__dirname).filter((f) => f.startsWith('started-')).length >= 3 ? cb(null, { pid: process.pid }) : setTimeout(poll, 20);
+  fs.writeFileSync(__dirname + '/started-' + threadId + '-' + n++, '');
+  const poll = () => fs.readdirSync(__dirname).filter((f) => f.startsWith('started-')).length >= 3 ? cb(null, { pid: threadId }) : setTimeout(poll, 20);
   poll();
 };
 `,

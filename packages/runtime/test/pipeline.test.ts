@@ -9,6 +9,7 @@ import { WorkerPool } from '../src/host/pool.js';
 import { nodeLaunch } from '../src/node/launch.js';
 import { findPython } from '../src/python/interpreter.js';
 import { pythonLaunch } from '../src/python/launch.js';
+import type { ThreadLaunch } from '../src/host/thread.js';
 import type { WorkerLaunch } from '../src/host/worker.js';
 import { cleanup, serviceDir } from './helpers.js';
 
@@ -22,7 +23,9 @@ def handler(event, ctx):
     return {'i': event['i'], 'n': n, 'pid': os.getpid()}
 `;
 
-const JS = `let n = 0;
+// A node85 worker is a thread of the instance: its thread id names it where python's pid does.
+const JS = `const { threadId } = require('worker_threads');
+let n = 0;
 let running = 0;
 let most = 0;
 exports.handler = (event, ctx, cb) => {
@@ -31,14 +34,16 @@ exports.handler = (event, ctx, cb) => {
   n++;
   const mine = n;
   // Asynchronous, so two calls could overlap if the worker started the next one early.
-  setImmediate(() => {
+  const done = () => {
     running--;
-    cb(null, { i: event.i, n: mine, most, pid: process.pid });
-  });
+    cb(null, { i: event.i, n: mine, most, pid: threadId });
+  };
+  if (event.sleep) setTimeout(done, event.sleep * 1000);
+  else setImmediate(done);
 };
 `;
 
-function pool(launch: (dir: string) => WorkerLaunch, dir: string, runtime: string): WorkerPool {
+function pool(launch: (dir: string) => WorkerLaunch | ThreadLaunch, dir: string, runtime: string): WorkerPool {
   return new WorkerPool({
     runtime,
     functions: [{ name: 'f', handler: 'index.handler', codedir: 'code' }],
@@ -62,7 +67,7 @@ function parse(r: Awaited<ReturnType<WorkerPool['call']>>): Out {
   return JSON.parse((r as { payload: Buffer }).payload.toString()) as Out;
 }
 
-const runtimes: Array<{ name: string; file: string; code: string; launch: (dir: string) => WorkerLaunch }> = [
+const runtimes: Array<{ name: string; file: string; code: string; launch: (dir: string) => WorkerLaunch | ThreadLaunch }> = [
   { name: 'python36', file: 'index.py', code: PY, launch: (dir) => pythonLaunch(findPython({ runtime: 'python36', configFile: 'x' }), dir) },
   { name: 'python27', file: 'index.py', code: PY, launch: (dir) => pythonLaunch(findPython({ runtime: 'python27', configFile: 'x' }), dir) },
   { name: 'node85', file: 'index.js', code: JS, launch: (dir) => nodeLaunch(dir) },
@@ -95,7 +100,7 @@ for (const rt of runtimes) {
   });
 }
 
-for (const rt of runtimes.filter((r) => r.name !== 'node85')) {
+for (const rt of runtimes) {
   test(`${rt.name}: a call killed at its deadline does not fail the calls queued behind it; they run on a fresh worker`, async () => {
     const dir = serviceDir({ [`code/${rt.file}`]: rt.code });
     const p = pool(rt.launch, dir, rt.name);

@@ -14,7 +14,11 @@ import type { Logger } from '@baetyl/core/log/logger';
 import { status } from '../grpc/status.js';
 import { deadlineExceeded, type CallResult, type Executor } from './executor.js';
 import type { FunctionSpec } from './protocol.js';
+import { WorkerThread, type ThreadLaunch } from './thread.js';
 import { LoadError, WorkerExitError, WorkerProcess, type CallOutcome, type WorkerLaunch } from './worker.js';
+
+/** A worker as the pool drives it: a child process (python) or a thread of this process (node). */
+type PoolWorker = WorkerProcess | WorkerThread;
 
 /** Calls sent to one worker before its first is answered, when `depth` is not set. */
 export const DEFAULT_PIPELINE_DEPTH = 16;
@@ -26,8 +30,8 @@ export const DEFAULT_FAST_US = 2000;
 export interface PoolOptions {
   runtime: string;
   functions: FunctionSpec[];
-  /** Called for every new worker, so a launch can pick up fresh settings. */
-  launch: () => WorkerLaunch;
+  /** Called for every new worker, so a launch can pick up fresh settings: a process, or a thread. */
+  launch: () => WorkerLaunch | ThreadLaunch;
   /** Most workers at once (calls in parallel). */
   max: number;
   /** Workers beyond the first are stopped after this long idle. */
@@ -78,7 +82,7 @@ interface Slot {
 let nextOrder = 0;
 
 export class WorkerPool implements Executor {
-  private readonly slots = new Map<WorkerProcess, Slot>();
+  private readonly slots = new Map<PoolWorker, Slot>();
   private readonly waiting: Job[] = [];
   private readonly names: Set<string>;
   private readonly depth: number;
@@ -106,7 +110,7 @@ export class WorkerPool implements Executor {
     return this.slots.size;
   }
 
-  /** The pids of the live workers (tests and inspection). */
+  /** The pids (threads: thread ids) of the live workers (tests and inspection). */
   pids(): number[] {
     return [...this.slots.keys()].map((w) => w.pid).filter((p): p is number => p !== undefined);
   }
@@ -166,11 +170,11 @@ export class WorkerPool implements Executor {
   }
 
   /** An idle worker (the most recently used), else, for a fast function, the least loaded busy worker that is not stalled. */
-  private pick(now: number): WorkerProcess | undefined {
+  private pick(now: number): PoolWorker | undefined {
     const pipeline = this.depth > 1 && this.avgUs <= this.fastUs;
-    let idle: WorkerProcess | undefined;
+    let idle: PoolWorker | undefined;
     let idleUsed = -1;
-    let busy: WorkerProcess | undefined;
+    let busy: PoolWorker | undefined;
     let busyLoad = Infinity;
     for (const [w, slot] of this.slots) {
       if (slot.retired || !w.alive) continue;
@@ -188,7 +192,7 @@ export class WorkerPool implements Executor {
     return idle ?? busy;
   }
 
-  private send(w: WorkerProcess, job: Job, now: number): void {
+  private send(w: PoolWorker, job: Job, now: number): void {
     const slot = this.slots.get(w)!;
     if (slot.jobs.length === 0) {
       slot.headSince = now;
@@ -207,7 +211,7 @@ export class WorkerPool implements Executor {
     );
   }
 
-  private onAnswer(w: WorkerProcess, job: Job, out: CallOutcome): void {
+  private onAnswer(w: PoolWorker, job: Job, out: CallOutcome): void {
     if (out.us !== undefined) this.avgUs = this.avgUs === Infinity ? out.us : this.avgUs * 0.9 + out.us * 0.1;
     const slot = this.slots.get(w);
     if (slot) {
@@ -228,7 +232,7 @@ export class WorkerPool implements Executor {
   }
 
   /** The worker died with this job sent to it. */
-  private onLost(w: WorkerProcess, job: Job, err: unknown): void {
+  private onLost(w: PoolWorker, job: Job, err: unknown): void {
     const slot = this.slots.get(w);
     if (slot) {
       const i = slot.jobs.indexOf(job);
@@ -265,7 +269,7 @@ export class WorkerPool implements Executor {
   }
 
   /** Makes sure the worker's timer fires by `deadline` (one timer per worker, not per call). */
-  private armDeadline(w: WorkerProcess, slot: Slot, deadline: number): void {
+  private armDeadline(w: PoolWorker, slot: Slot, deadline: number): void {
     if (!Number.isFinite(deadline) || (slot.timer && slot.timerAt <= deadline)) return;
     if (slot.timer) clearTimeout(slot.timer);
     slot.timerAt = deadline;
@@ -273,7 +277,7 @@ export class WorkerPool implements Executor {
   }
 
   /** Some job of the worker reached its deadline: kill it if it is running, answer it if it is queued. */
-  private onDeadline(w: WorkerProcess, slot: Slot): void {
+  private onDeadline(w: PoolWorker, slot: Slot): void {
     slot.timer = undefined;
     const now = Date.now();
     let next = Infinity;
@@ -286,7 +290,7 @@ export class WorkerPool implements Executor {
         if (!job.timedOut && w.alive) {
           job.timedOut = true;
           this.opts.logger.warn(`function "${job.msg.FunctionName}" passed its deadline: killing worker ${w.pid}`, { invokeid: job.msg.FunctionInvokeID });
-          w.kill('SIGKILL');
+          w.kill();
         }
       } else {
         // Queued behind a call still running: it never started, and the worker will skip it.
@@ -314,11 +318,12 @@ export class WorkerPool implements Executor {
     );
   }
 
-  private async spawn(): Promise<WorkerProcess> {
+  private async spawn(): Promise<PoolWorker> {
     this.starting++;
-    let w: WorkerProcess | undefined;
+    let w: PoolWorker | undefined;
     try {
-      w = new WorkerProcess(this.opts.launch(), this.opts.logger, this.opts.maxFrame);
+      const launch = this.opts.launch();
+      w = 'thread' in launch ? new WorkerThread(launch, this.opts.logger) : new WorkerProcess(launch, this.opts.logger, this.opts.maxFrame);
       const version = await w.start({ type: 'init', runtime: this.opts.runtime, functions: this.opts.functions });
       this.opts.logger.debug(`worker ${w.pid} ready (${version})`);
     } catch (err) {
@@ -332,7 +337,7 @@ export class WorkerPool implements Executor {
   }
 
   /** A started worker joins the pool. */
-  private adopt(w: WorkerProcess): void {
+  private adopt(w: PoolWorker): void {
     if (this.closed || !w.alive) {
       void w.stop();
       return;
@@ -344,7 +349,7 @@ export class WorkerPool implements Executor {
     this.dispatch();
   }
 
-  private onWorkerExit(w: WorkerProcess): void {
+  private onWorkerExit(w: PoolWorker): void {
     const slot = this.slots.get(w);
     this.slots.delete(w);
     if (slot?.idleTimer) clearTimeout(slot.idleTimer);
@@ -361,7 +366,7 @@ export class WorkerPool implements Executor {
   }
 
   /** Workers beyond the first are stopped after idleMs without a call. */
-  private becameIdle(w: WorkerProcess, slot: Slot): void {
+  private becameIdle(w: PoolWorker, slot: Slot): void {
     if (this.slots.size <= 1 || slot.idleTimer) return;
     slot.idleTimer = setTimeout(() => {
       slot.idleTimer = undefined;

@@ -8,7 +8,6 @@ import { createInterface } from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
 import type { Logger } from '@baetyl/core/log/logger';
 import { encodeFrame, FrameDecoder, FrameError, type Frame } from './framing.js';
-import { takePrespawned } from './prespawn.js';
 import type { CallFrame, InitFrame, WorkerFrame } from './protocol.js';
 
 /** How to start a worker: which program, with what arguments and environment. */
@@ -82,7 +81,7 @@ export class WorkerProcess {
     maxFrame: number,
   ) {
     this.decoder = new FrameDecoder(maxFrame);
-    this.child = takePrespawned(launch) ?? spawnWorker(launch);
+    this.child = spawnWorker(launch);
     const stdio = this.child.stdio as unknown as [null, Readable, Readable, Writable, Readable];
     this.input = stdio[3];
     const output = stdio[4];

@@ -1,7 +1,7 @@
-// How the host starts a Node worker: this same Node binary running dist/src/node/worker.js.
+// How the host starts a Node worker: a thread of this process running dist/src/node/worker.js.
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import type { WorkerLaunch } from '../host/worker.js';
+import type { ThreadLaunch } from '../host/thread.js';
 
 /** dist/src/node/worker.js, from dist/src/node (tsc's output) or dist/bundle (the host's bundle). */
 export function nodeWorkerScript(): string {
@@ -12,6 +12,6 @@ export function nodeWorkerScript(): string {
   throw new Error('the node worker (packages/runtime/dist/src/node/worker.js) is missing: run "make build"');
 }
 
-export function nodeLaunch(cwd: string, env: NodeJS.ProcessEnv = process.env): WorkerLaunch {
-  return { command: process.execPath, args: [nodeWorkerScript()], env: { ...env }, cwd, label: `node ${process.version}` };
+export function nodeLaunch(cwd: string, env: NodeJS.ProcessEnv = process.env): ThreadLaunch {
+  return { thread: true, script: nodeWorkerScript(), env: { ...env }, cwd, label: `node ${process.version}` };
 }
