@@ -11,8 +11,15 @@ import { findPython } from './python/interpreter.js';
 import { pythonLaunch } from './python/launch.js';
 import { SqlExecutor } from './sql/executor.js';
 
-/** Workers (parallel calls) per instance when server.workers.max is not set. */
+/** Python worker processes (parallel calls) per instance when server.workers.max is not set. */
 export const DEFAULT_WORKERS = 4;
+/**
+ * node85 worker threads per instance when server.workers.max is not set. One, as in Baetyl v1
+ * (one call at a time per instance; the function manager's pool scales out): each thread costs
+ * about 9 MB, and on the reference machine one thread, pipelined, served as many calls per second
+ * as four, at less CPU per call (docs/performance.md).
+ */
+export const DEFAULT_NODE_THREADS = 1;
 /** Spare workers are stopped after this long idle when runtime.idle is not set. */
 export const DEFAULT_IDLE_MS = 5 * 60_000;
 
@@ -39,7 +46,7 @@ function createExecutor(cfg: RuntimeConfig, opts: StartOptions): Executor {
   const common = {
     runtime: opts.kind,
     functions,
-    max: cfg.server.workers.max ?? DEFAULT_WORKERS,
+    max: cfg.server.workers.max ?? (opts.kind === 'node85' ? DEFAULT_NODE_THREADS : DEFAULT_WORKERS),
     idleMs: cfg.runtime.idle ?? DEFAULT_IDLE_MS,
     maxFrame: cfg.server.message.length.max + 1024 * 1024,
     notFoundDetails: NOT_FOUND_DETAILS,

@@ -4,8 +4,9 @@ import { ConfigError } from '@baetyl/core/config/errors';
 import { loadConfig, type Schema } from '@baetyl/core/config/load';
 import { loggerSchema, type LoggerConfig } from '@baetyl/core/log/logger';
 
-export const RUNTIMES = ['python27', 'python36', 'node85', 'sql'] as const;
-export type RuntimeKind = (typeof RUNTIMES)[number];
+import type { RuntimeKind } from './kinds.js';
+
+export { RUNTIMES, type RuntimeKind } from './kinds.js';
 
 export interface FunctionConfig {
   name: string;

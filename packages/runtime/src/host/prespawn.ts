@@ -9,18 +9,9 @@ import { startThread, type ThreadLaunch } from './thread.js';
 
 let early: { worker: Worker; launch: ThreadLaunch; exited: boolean } | undefined;
 
-function runtimeArg(argv: string[]): string | undefined {
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    if (a === '--runtime' || a === '-r') return argv[i + 1];
-    if (a.startsWith('--runtime=')) return a.slice('--runtime='.length);
-  }
-  return undefined;
-}
-
-/** Called once, at start-up, with the host's own arguments. */
-export function prespawnFor(argv: string[]): void {
-  if (runtimeArg(argv) !== 'node85') return;
+/** Called once, at start-up, with the runtime the host serves. */
+export function prespawnFor(runtime: string): void {
+  if (runtime !== 'node85') return;
   try {
     const launch = nodeLaunch(process.cwd(), process.env);
     const got = { worker: startThread(launch), launch, exited: false };
