@@ -19,7 +19,6 @@ export function deadlineFrom(value: string | string[] | undefined, now: number):
  * (the gRPC HTTP/2 spec). The common case, plain ASCII, is returned as it is.
  */
 export function encodeGrpcMessage(text: string): string {
-  // eslint-disable-next-line no-control-regex
   if (!/[^\x20-\x24\x26-\x7e]/.test(text)) return text;
   let out = '';
   for (const byte of Buffer.from(text, 'utf8')) {
