@@ -6,11 +6,10 @@ export const USAGE = `usage: main.js --runtime <${RUNTIMES.join('|')}> [-c etc/b
 export interface Args {
   runtime: RuntimeKind;
   config: string;
-  help: boolean;
 }
 
-/** Throws an Error whose message ends with the usage line. */
-export function parseArgs(argv: string[]): Args {
+/** The arguments, or 'help' for -h; throws an Error whose message ends with the usage line. */
+export function parseArgs(argv: string[]): Args | 'help' {
   let runtime: string | undefined;
   let config = 'etc/baetyl/service.yml';
   let help = false;
@@ -27,8 +26,8 @@ export function parseArgs(argv: string[]): Args {
     else if (flag === '-h' || flag === '--help') help = true;
     else throw new Error(`unknown argument "${arg}"\n${USAGE}`);
   }
-  if (help) return { runtime: 'sql', config, help };
+  if (help) return 'help';
   if (!runtime) throw new Error(`which runtime? --runtime is required\n${USAGE}`);
   if (!(RUNTIMES as readonly string[]).includes(runtime)) throw new Error(`unknown runtime "${runtime}": expected one of ${RUNTIMES.join(', ')}`);
-  return { runtime: runtime as RuntimeKind, config, help };
+  return { runtime: runtime as RuntimeKind, config };
 }

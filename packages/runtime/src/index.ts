@@ -5,6 +5,7 @@ export * from './host/framing.js';
 export * from './host/pool.js';
 export * from './host/protocol.js';
 export * from './host/server.js';
+export * from './host/thread.js';
 export * from './host/worker.js';
 export * from './python/interpreter.js';
 export * from './runtime.js';

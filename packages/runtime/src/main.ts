@@ -11,14 +11,14 @@ import type { RuntimeConfig } from './config/config.js';
 import { startRuntime, type RunningRuntime } from './runtime.js';
 
 async function main(): Promise<void> {
-  let args: Args;
+  let args: Args | 'help';
   try {
     args = parseArgs(process.argv.slice(2));
   } catch (err) {
     process.stderr.write(`${(err as Error).message}\n`);
     process.exit(1);
   }
-  if (args.help) {
+  if (args === 'help') {
     process.stdout.write(`${USAGE}\n`);
     process.exit(0);
   }

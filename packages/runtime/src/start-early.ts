@@ -8,7 +8,7 @@ import { prespawnFor } from './host/prespawn.js';
 
 try {
   const args = parseArgs(process.argv.slice(2));
-  if (!args.help) {
+  if (args !== 'help') {
     startConfigLoad({ file: resolve(process.cwd(), args.config), kind: args.runtime });
     prespawnFor(args.runtime);
   }
