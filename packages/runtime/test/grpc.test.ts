@@ -193,3 +193,24 @@ test('grpc-timeout units and grpc-message percent-encoding', () => {
   assert.equal(encodeGrpcMessage('plain text: ok'), 'plain text: ok');
   assert.equal(encodeGrpcMessage('100% é\n'), '100%25 %C3%A9%0A');
 });
+
+test("close() ends an open FunctionStream with OK once its calls are answered (the manager's stream never ends by itself)", async () => {
+  const exec = new StandIn();
+  const server = await serve(exec);
+  const client = createFunctionClient(`127.0.0.1:${server.port}`);
+  try {
+    const stream = openFunctionStream(client);
+    const results: StreamResult[] = [];
+    stream.on('data', (r: StreamResult) => results.push(r));
+    const ended = new Promise<grpc.StatusObject>((resolve) => stream.on('status', resolve));
+    stream.write({ seq: 1, timeout: 5000, msg: message('f', 'a') as FunctionMessage });
+    while (results.length === 0) await new Promise((r) => setTimeout(r, 5));
+    // Cut after the grace, the stream would end with an error status instead.
+    await server.close(2000);
+    const st = await ended;
+    assert.equal(st.code, grpc.status.OK, st.details);
+    assert.deepEqual(results.map((r) => [r.seq, r.payload.toString()]), [[1, 'echo:a']]);
+  } finally {
+    client.close();
+  }
+});

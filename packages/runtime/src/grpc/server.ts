@@ -49,14 +49,17 @@ function refuse(stream: ServerHttp2Stream, code: number, details: string): void 
 export async function listenGrpc(address: string, methods: Record<string, Method>, opts: GrpcServerOptions): Promise<ListeningServer> {
   // Flow control: the default 64 KB stream window would make a 4 MB message take 64 round trips.
   const settings = { initialWindowSize: 1 << 20, maxHeaderListSize: 16 << 10 };
+  // node refuses new streams (ENHANCE_YOUR_CALM) past 10 MB of a session's buffers by default;
+  // message.length.max and server.concurrent.max are the limits here, as with grpc-js.
+  const common = { settings, maxSessionMemory: Number.MAX_SAFE_INTEGER };
   const server: Http2Server = opts.tls
     ? (createSecureServer({
         key: opts.tls.key,
         cert: opts.tls.cert,
         ...(opts.tls.ca ? { ca: opts.tls.ca, requestCert: true, rejectUnauthorized: true } : {}),
-        settings,
+        ...common,
       }) as unknown as Http2Server)
-    : createServer({ settings });
+    : createServer(common);
   const sessions = new Set<Http2Session>();
   server.on('session', (session: Http2Session) => {
     sessions.add(session);

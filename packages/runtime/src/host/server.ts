@@ -55,6 +55,9 @@ const EMPTY = Buffer.alloc(0);
 
 export async function serveFunctions(executor: Executor, opts: ServerOptions): Promise<RunningServer> {
   let inFlight = 0;
+  /** Set by close(): new calls are refused, open streams end once their running calls are answered. */
+  let closing = false;
+  const streams = new Set<() => void>();
   // Per-call debug lines cost an object and a clock read each: decided once.
   const debug = opts.logger.isDebugEnabled();
   const refusal = (): string | undefined =>
@@ -65,6 +68,10 @@ export async function serveFunctions(executor: Executor, opts: ServerOptions): P
     opts.timeoutMs !== undefined && opts.timeoutMs > 0 ? Math.min(callerDeadline, Date.now() + opts.timeoutMs) : callerDeadline;
   /** Runs one call; `answer` gets the result (never throws, always called once). */
   const run = (msg: FunctionMessage, deadline: number, answer: (r: CallResult) => void): void => {
+    if (closing) {
+      answer({ ok: false, code: status.UNAVAILABLE, details: 'the runtime is stopping' });
+      return;
+    }
     const refused = refusal();
     if (refused) {
       answer({ ok: false, code: status.RESOURCE_EXHAUSTED, details: refused });
@@ -126,8 +133,19 @@ export async function serveFunctions(executor: Executor, opts: ServerOptions): P
           let running = 0;
           let ended = false;
           const finish = () => {
-            if (ended && running === 0) call.finish(status.OK);
+            if (ended && running === 0) {
+              streams.delete(drain);
+              call.finish(status.OK);
+            }
           };
+          // The runtime stops: the stream ends as if the caller had ended it (the function
+          // manager's stream is open for as long as the instance lives).
+          const drain = () => {
+            ended = true;
+            finish();
+          };
+          streams.add(drain);
+          call.onCancel(() => streams.delete(drain));
           const answer = (res: StreamResult) => {
             running--;
             if (call.open) call.write(encodeStreamResult(res));
@@ -162,5 +180,13 @@ export async function serveFunctions(executor: Executor, opts: ServerOptions): P
     throw new Error(`cannot listen on ${opts.address}: ${err.message}`);
   });
 
-  return { port: server.port, address: bindAddress(opts.address), close: (graceMs = 2000) => server.close(graceMs) };
+  return {
+    port: server.port,
+    address: bindAddress(opts.address),
+    close: (graceMs = 2000) => {
+      closing = true;
+      for (const drain of [...streams]) drain();
+      return server.close(graceMs);
+    },
+  };
 }
