@@ -1,66 +1,10 @@
 #!/usr/bin/env node
 // The runtime host process: `node main.js --runtime <python27|python36|node85|sql> [-c etc/baetyl/service.yml]`.
 // The master's native engine maps the images baetyl-function-<runtime> to this.
-// First: starts loading the config, and a node85 instance's first worker, while the rest of the host loads.
+// First the config starts loading in its thread, and a node85 instance's first worker thread
+// starts booting (start-early.ts); only then is the rest of the host loaded (instance.ts), so
+// that those threads run on the other core while node compiles and runs it. In the bundle
+// (scripts/bundle.mjs) instance.ts is a chunk of its own, loaded here.
 import './start-early.js';
-import { resolve } from 'node:path';
-import { closeLogger, createLogger, type Logger } from '@baetyl/core/log/logger';
-import { parseArgs, USAGE, type Args } from './args.js';
-import { loadConfigOffThread } from './config/off-thread.js';
-import type { RuntimeConfig } from './config/config.js';
-import { startRuntime, type RunningRuntime } from './runtime.js';
 
-async function main(): Promise<void> {
-  let args: Args | 'help';
-  try {
-    args = parseArgs(process.argv.slice(2));
-  } catch (err) {
-    process.stderr.write(`${(err as Error).message}\n`);
-    process.exit(1);
-  }
-  if (args === 'help') {
-    process.stdout.write(`${USAGE}\n`);
-    process.exit(0);
-  }
-  const cwd = process.cwd();
-  let cfg: RuntimeConfig;
-  let warnings: string[];
-  try {
-    ({ cfg, warnings } = await loadConfigOffThread({ file: resolve(cwd, args.config), kind: args.runtime }));
-  } catch (err) {
-    process.stderr.write(`baetyl-function-${args.runtime}: ${(err as Error).message}\n`);
-    process.exit(1);
-  }
-  const logger: Logger = createLogger(cfg.logger, {}, { cwd });
-  for (const w of warnings) logger.warn(w);
-
-  let running: RunningRuntime | undefined;
-  let stopping = false;
-  const stop = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    logger.info(`received ${signal}, stopping`);
-    const done = async () => {
-      await running?.close();
-      await closeLogger(logger);
-      process.exit(0);
-    };
-    void done();
-  };
-  process.on('SIGTERM', () => stop('SIGTERM'));
-  process.on('SIGINT', () => stop('SIGINT'));
-
-  try {
-    running = await startRuntime(cfg, { kind: args.runtime, cwd, configFile: args.config, logger });
-  } catch (err) {
-    const text = `cannot start the ${args.runtime} runtime: ${(err as Error).message}`;
-    logger.error(text);
-    await closeLogger(logger);
-    // The log line escapes quotes and newlines; say it once more as plain text for whoever reads stderr.
-    process.stderr.write(`baetyl-function-${args.runtime}: ${text}\n`);
-    process.exit(1);
-  }
-  if (stopping) await running.close();
-}
-
-void main();
+await import('./instance.js');

@@ -17,7 +17,7 @@ export const DEFAULT_WORKERS = 4;
  * node85 worker threads per instance when server.workers.max is not set. One, as in Baetyl v1
  * (one call at a time per instance; the function manager's pool scales out): each thread costs
  * about 9 MB, and on the reference machine one thread, pipelined, served as many calls per second
- * as four, at less CPU per call (docs/performance.md).
+ * as four, at less CPU per call.
  */
 export const DEFAULT_NODE_THREADS = 1;
 /** Spare workers are stopped after this long idle when runtime.idle is not set. */

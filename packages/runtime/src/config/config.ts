@@ -2,8 +2,8 @@
 // sql runtimes read, plus one block of our own, `runtime:`, for settings v1 baked into its images.
 import { ConfigError } from '@baetyl/core/config/errors';
 import { loadConfig, type Schema } from '@baetyl/core/config/load';
-import { loggerSchema, type LoggerConfig } from '@baetyl/core/log/logger';
-
+import type { LoggerConfig } from '@baetyl/core/log/logger';
+import { loggerSchema } from '@baetyl/core/log/schema';
 import type { RuntimeKind } from './kinds.js';
 
 export { RUNTIMES, type RuntimeKind } from './kinds.js';

@@ -4,8 +4,8 @@
 // the slower of the two, not for both one after the other. (A Python worker needs the config to
 // pick its interpreter, so python27/python36 start theirs after loading it, as before.)
 import type { Worker } from 'node:worker_threads';
-import { nodeLaunch } from '../node/launch.js';
-import { startThread, type ThreadLaunch } from './thread.js';
+import { nodeLaunch, startThread } from '../node/launch.js';
+import type { ThreadLaunch } from './thread.js';
 
 let early: { worker: Worker; launch: ThreadLaunch; exited: boolean } | undefined;
 

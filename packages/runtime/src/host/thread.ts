@@ -5,8 +5,9 @@
 // here as streams and go to the runtime log line by line. A call past its deadline is stopped the
 // only way arbitrary JavaScript can be: terminate() ends the thread, and the pool starts another.
 import { createInterface } from 'node:readline';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import type { Logger } from '@baetyl/core/log/logger';
+import { startThread } from '../node/launch.js';
 import { takePrespawned } from './prespawn.js';
 import type { CallFrame, InitFrame, WorkerFrame } from './protocol.js';
 import { LoadError, WorkerExitError, type CallOutcome } from './worker.js';
@@ -33,11 +34,6 @@ export type ThreadCall = CallFrame & { body: Uint8Array };
 
 /** What the thread posts back: a frame, and for a result its payload (JSON results as text, the cheapest to post). */
 export type ThreadAnswer = WorkerFrame & { body?: Uint8Array; text?: string };
-
-/** Starts a worker thread; it waits for its ThreadInit message. */
-export function startThread(launch: ThreadLaunch): Worker {
-  return new Worker(launch.script, { env: launch.env, stdout: true, stderr: true });
-}
 
 interface Pending {
   seq: number;
