@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds an offline base image with no container registry: a minimal Debian root filesystem made
-# with debootstrap from Debian's own packages, plus this machine's node binary, imported with
-# `docker import`. Skipped when the image already exists (FORCE=1 rebuilds it).
+# with debootstrap from Debian's own packages, plus this machine's node binary (NODE_BIN=none for
+# an image without node, like the python runtimes'), imported with `docker import`. Skipped when
+# the image already exists (FORCE=1 rebuilds it).
 #
 #   scripts/images/base.sh <image:tag> <suite> [extra Debian packages, comma separated]
 #   e.g. scripts/images/base.sh baetyl-base:bookworm bookworm python3
@@ -26,7 +27,7 @@ if [[ -z ${FORCE:-} ]] && docker image inspect "$image" >/dev/null 2>&1; then
 fi
 command -v debootstrap >/dev/null || { say "debootstrap is missing: apt-get install -y debootstrap"; exit 1; }
 [[ $(id -u) == 0 ]] || { say "debootstrap needs root: run as root (sudo make images)"; exit 1; }
-[[ -x $node_bin ]] || { say "no node binary at '$node_bin': set NODE_BIN"; exit 1; }
+[[ $node_bin == none || -x $node_bin ]] || { say "no node binary at '$node_bin': set NODE_BIN"; exit 1; }
 
 # One root filesystem per suite and package set, kept in the cache and reused while it is complete.
 rootfs="$cache/$suite${packages:+-${packages//,/-}}"
@@ -41,11 +42,15 @@ if [[ ! -f $rootfs/.baetyl-complete ]]; then
   touch "$rootfs/.baetyl-complete"
 fi
 
-say "importing $rootfs with node $("$node_bin" --version) from $node_bin"
 staging=$(mktemp -d)
 trap 'rm -rf "$staging"' EXIT
 mkdir -p "$staging/usr/local/bin"
-cp "$node_bin" "$staging/usr/local/bin/node"
+if [[ $node_bin == none ]]; then
+  say "importing $rootfs (no node)"
+else
+  say "importing $rootfs with node $("$node_bin" --version) from $node_bin"
+  cp "$node_bin" "$staging/usr/local/bin/node"
+fi
 # The root filesystem without apt's downloaded packages and lists, then node on top.
 {
   tar -C "$rootfs" --exclude=./var/cache/apt/archives/*.deb --exclude=./var/lib/apt/lists/* --exclude=./.baetyl-complete -cf - .
@@ -55,11 +60,18 @@ cp "$node_bin" "$staging/usr/local/bin/node"
   --change 'CMD ["/bin/bash"]' \
   --message "debootstrap $suite minbase${packages:+ + $packages}" - "$image.rootfs" >/dev/null
 # node goes in through a one-line build, so the image records where it came from.
-cat >"$staging/Dockerfile" <<DOCKERFILE
+if [[ $node_bin == none ]]; then
+  cat >"$staging/Dockerfile" <<DOCKERFILE
+FROM $image.rootfs
+LABEL org.baetyl.base.suite="$suite" org.baetyl.base.packages="$packages" org.baetyl.base.node="none"
+DOCKERFILE
+else
+  cat >"$staging/Dockerfile" <<DOCKERFILE
 FROM $image.rootfs
 COPY usr/local/bin/node /usr/local/bin/node
 LABEL org.baetyl.base.suite="$suite" org.baetyl.base.packages="$packages" org.baetyl.base.node="$("$node_bin" --version)"
 DOCKERFILE
+fi
 docker build -q -t "$image" "$staging" >/dev/null
 docker rmi "$image.rootfs" >/dev/null
-say "built: $(docker run --rm "$image" sh -c 'echo "Debian $(cat /etc/debian_version), node $(node --version)$(command -v python3 >/dev/null && echo ", $(python3 --version 2>&1)")$(command -v python2.7 >/dev/null && echo ", $(python2.7 --version 2>&1)")"')"
+say "built: $(docker run --rm "$image" sh -c 'echo "Debian $(cat /etc/debian_version)$(command -v node >/dev/null && echo ", node $(node --version)")$(command -v python3 >/dev/null && echo ", $(python3 --version 2>&1)")$(command -v python2.7 >/dev/null && echo ", $(python2.7 --version 2>&1)")"')"

@@ -39,10 +39,12 @@ fi
 declare -A args
 if [[ $mode == offline ]]; then
   scripts/images/base.sh baetyl-base:bookworm bookworm python3
-  [[ " $images " == *" function-python27 "* ]] && scripts/images/base.sh baetyl-base:bullseye-python2.7 bullseye python2.7
+  # The python runtimes' bases carry no node: a python instance is Python only.
+  [[ " $images " == *" function-python36 "* ]] && NODE_BIN=none scripts/images/base.sh baetyl-python:bookworm bookworm python3
+  [[ " $images " == *" function-python27 "* ]] && NODE_BIN=none scripts/images/base.sh baetyl-python:bullseye-2.7 bullseye python2.7
   for i in $all; do args[$i]="--build-arg BASE=baetyl-base:bookworm"; done
-  args[function-python36]="--build-arg BASE=baetyl-base:bookworm --build-arg NODE_IMAGE=baetyl-base:bookworm"
-  args[function-python27]="--build-arg BASE=baetyl-base:bullseye-python2.7 --build-arg NODE_IMAGE=baetyl-base:bookworm"
+  args[function-python36]="--build-arg BASE=baetyl-python:bookworm"
+  args[function-python27]="--build-arg BASE=baetyl-python:bullseye-2.7"
 else
   for i in $all; do args[$i]=""; done
 fi
@@ -60,7 +62,7 @@ for dir in packages/*/; do
   mkdir -p "$stage/app/packages/$pkg"
   # Everything but sources, tests, dev files and node_modules (reinstalled below, production only).
   tar -C "$dir" --exclude=./node_modules --exclude=./src --exclude=./test --exclude=./dist/test \
-    --exclude='./tsconfig*' --exclude='*.tsbuildinfo' --exclude='*.d.ts' --exclude='*.map' -cf - . | tar -C "$stage/app/packages/$pkg" -xf -
+    --exclude='./tsconfig*' --exclude='__pycache__' --exclude='*.pyc' --exclude='*.tsbuildinfo' --exclude='*.d.ts' --exclude='*.map' -cf - . | tar -C "$stage/app/packages/$pkg" -xf -
 done
 (cd "$stage/app" && $PNPM install --prod --frozen-lockfile --offline --reporter=silent) || {
   say "pnpm could not install the production dependencies offline; trying with the registry"

@@ -1,13 +1,13 @@
 // `make bench`: runs the benchmark suite and prints the table; writes it as JSON too.
-// Usage: node test/dist/bench/main.js [--out bench-results.json] [--only hub,pipeline,latency,cold,memory]
+// Usage: node test/dist/bench/main.js [--out bench-results.json] [--only hub,pipeline,ondemand,cold,memory]
 //        [--runs 3] [--quick]
 import { writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem, release } from 'node:os';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Report } from './report.js';
-import { hubBench } from './scenarios/hub.js';
-import { coldStartBench, memoryBench, pipelineBench } from './scenarios/functions.js';
+import { hubBench, plainAedesQos0 } from './scenarios/hub.js';
+import { coldStartBench, memoryBench, onDemandBench, pipelineBench } from './scenarios/functions.js';
 import { REPO } from '../support/workdir.js';
 
 const { values } = parseArgs({
@@ -19,7 +19,13 @@ const { values } = parseArgs({
     functions: { type: 'string' },
   },
 });
+const GROUPS = ['hub', 'pipeline', 'ondemand', 'cold', 'memory'];
 const only = values.only?.split(',');
+const unknown = only?.filter((g) => !GROUPS.includes(g)) ?? [];
+if (unknown.length) {
+  process.stderr.write(`--only: unknown group ${unknown.join(', ')} (the groups: ${GROUPS.join(', ')})\n`);
+  process.exit(2);
+}
 const want = (s: string) => !only || only.includes(s);
 const runs = Number(values.runs);
 const quick = values.quick;
@@ -46,13 +52,26 @@ const fnOpts = {
   latencyMs: quick ? 2000 : 5000,
   only: values.functions?.split(','),
 };
+const hubOpts = { runs, warmupMs: quick ? 500 : 1000, measureMs: quick ? 1000 : 3000 };
+// Plain aedes' QoS 0 1 -> 1 rate: the reference of the on-demand pipeline's ratios.
+let aedesQos0: number[] | undefined;
 if (want('hub')) {
   log('hub throughput, fan-in, fan-out');
-  await hubBench(report, { runs, warmupMs: quick ? 500 : 1000, measureMs: quick ? 1000 : 3000 }, log);
+  ({ aedesQos0 } = await hubBench(report, hubOpts, log));
 }
 if (want('pipeline')) {
   log('function pipelines (and python36 latency at 500 msgs/s)');
   await pipelineBench(report, fnOpts, log);
+}
+// `pipeline` includes the on-demand pool; `ondemand` runs it alone.
+if ((want('pipeline') || want('ondemand')) && (!fnOpts.only || fnOpts.only.includes('python36-sayhi'))) {
+  if (!aedesQos0) {
+    log('plain aedes, QoS 0 1 -> 1 (the reference of the on-demand ratios; the hub group is not run)');
+    aedesQos0 = await plainAedesQos0({ runs, warmupMs: 500, measureMs: 1000 }, log);
+    report.add('pipeline', 'plain aedes, 1 pub -> 1 sub, QoS 0 (the reference of the ratios below)', 'msgs/s', aedesQos0);
+  }
+  log('python36 pipeline, on-demand pool (and the stack\'s memory before and after its flood)');
+  await onDemandBench(report, fnOpts, aedesQos0, log);
 }
 if (want('cold')) {
   log('cold starts');
@@ -60,7 +79,7 @@ if (want('cold')) {
 }
 if (want('memory')) {
   log('memory');
-  await memoryBench(report, runs, log);
+  await memoryBench(report, runs, log, fnOpts.only);
 }
 const table = report.table();
 process.stdout.write(`\n${table}\n`);

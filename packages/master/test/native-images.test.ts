@@ -5,7 +5,10 @@ import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { ServiceSpec } from '../src/app/model.js';
+import { PermanentStartError } from '../src/engine/engine.js';
 import { BUILT_IN_IMAGES, freshBundle, resolveProgram } from '../src/engine/native/images.js';
+import { dockerPythonEnv, hostPathOf, nativePythonProgram } from '../src/engine/python-runtime.js';
 
 function touch(file: string, secondsAgo: number): void {
   mkdirSync(join(file, '..'), { recursive: true });
@@ -16,18 +19,18 @@ function touch(file: string, secondsAgo: number): void {
 
 test('the runtime bundle is used only while it is newer than the compiles of runtime and core', () => {
   const root = mkdtempSync(join(tmpdir(), 'images-'));
-  const python = BUILT_IN_IMAGES['baetyl-function-python36']!;
+  const node = BUILT_IN_IMAGES['baetyl-function-node85']!;
   const bundle = join(root, 'packages/runtime/dist/bundle/main.mjs');
   touch(join(root, 'packages/runtime/dist/tsconfig.tsbuildinfo'), 60);
   touch(join(root, 'packages/core/dist/tsconfig.tsbuildinfo'), 60);
-  assert.equal(freshBundle(python, root), undefined, 'no bundle yet');
+  assert.equal(freshBundle(node, root), undefined, 'no bundle yet');
   touch(bundle, 30);
-  assert.equal(freshBundle(python, root), bundle);
+  assert.equal(freshBundle(node, root), bundle);
   // A later `tsc -b` that changed core (but no bundling since): the bundle is stale.
   touch(join(root, 'packages/core/dist/tsconfig.tsbuildinfo'), 10);
-  assert.equal(freshBundle(python, root), undefined);
+  assert.equal(freshBundle(node, root), undefined);
   touch(bundle, 0);
-  assert.equal(freshBundle(python, root), bundle);
+  assert.equal(freshBundle(node, root), bundle);
   // The hub and the function manager have no bundle.
   assert.equal(freshBundle(BUILT_IN_IMAGES['baetyl-hub']!, root), undefined);
 });
@@ -39,4 +42,67 @@ test('after make build, the runtimes run from the fresh bundle and the other ser
   assert.deepEqual(sql.args.slice(1), ['--runtime', 'sql']);
   const hub = resolveProgram('hub.baidubce.com/baetyl/baetyl-hub:latest', dir);
   assert.match(hub.args[0]!, /packages\/hub\/dist\/src\/main\.js$/);
+});
+
+function pythonService(image: string): ServiceSpec {
+  return {
+    name: 'function-python36-sayhi',
+    image,
+    replica: 0,
+    mounts: [],
+    ports: [],
+    devices: [],
+    args: [],
+    entrypoint: [],
+    env: {},
+    restart: { policy: 'always', retry: { max: 0 }, backoff: { min: 1000, max: 60000, factor: 2, reset: 60000 } },
+    resources: {},
+  };
+}
+
+test('a python runtime image runs the interpreter itself, with the checked service.yml as JSON: no node', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'inst-'));
+  mkdirSync(join(dir, 'etc/baetyl'), { recursive: true });
+  writeFileSync(join(dir, 'etc/baetyl/service.yml'), "functions:\n  - name: f\n    handler: index.handler\n    codedir: code\nserver:\n  timeout: 2s\n");
+  const service = pythonService('hub.baidubce.com/baetyl/baetyl-function-python36:1.0.0');
+  const env = { ...(process.env as Record<string, string>), BAETYL_SERVICE_INSTANCE_ADDRESS: '127.0.0.1:50099' };
+  const program = resolveProgram(service.image, dir, (kind) => nativePythonProgram(kind, dir, service, env));
+  assert.match(program.file, /python3(\.\d+)?$/);
+  assert.notEqual(program.file, process.execPath);
+  assert.equal(program.args[0], '-u');
+  assert.match(program.args[1]!, /packages\/runtime\/python\/run\.py$/);
+  const cfg = JSON.parse(program.env!.BAETYL_RUNTIME_CONFIG!) as { kind: string; server: { address: string; timeout: number }; functions: unknown[]; interpreter: { path: string } };
+  assert.equal(cfg.kind, 'python36');
+  // The instance's env and the schema's conversions were applied by the loader.
+  assert.equal(cfg.server.address, '127.0.0.1:50099');
+  assert.equal(cfg.server.timeout, 2000);
+  assert.deepEqual(cfg.functions, [{ name: 'f', handler: 'index.handler', codedir: 'code' }]);
+  assert.equal(cfg.interpreter.path, program.file);
+});
+
+test('a bad python service.yml fails the start at once, naming the file, line and key', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'inst-'));
+  mkdirSync(join(dir, 'etc/baetyl'), { recursive: true });
+  writeFileSync(join(dir, 'etc/baetyl/service.yml'), 'functions:\n  - name: f\n    handler: index.handler\n    codedirr: code\n');
+  const service = pythonService('baetyl-function-python27');
+  const env = { ...(process.env as Record<string, string>), BAETYL_SERVICE_INSTANCE_ADDRESS: '127.0.0.1:50099' };
+  assert.throws(
+    () => resolveProgram(service.image, dir, (kind) => nativePythonProgram(kind, dir, service, env)),
+    (err: Error) => err instanceof PermanentStartError && /etc\/baetyl\/service\.yml:4:5: functions\[0\]\.codedirr: unknown field "codedirr"/.test(err.message),
+  );
+});
+
+test('docker mode: the python config is found on the host through the service mounts, checked, and passed in the env', () => {
+  const workdir = mkdtempSync(join(tmpdir(), 'wd-'));
+  mkdirSync(join(workdir, 'var/db/baetyl/sayhi-conf'), { recursive: true });
+  writeFileSync(join(workdir, 'var/db/baetyl/sayhi-conf/service.yml'), 'functions:\n  - name: f\n    handler: index.handler\n    codedir: var/db/baetyl/code\nruntime:\n  python: /usr/bin/python3.6\n');
+  const service = { ...pythonService('baetyl-function-python36'), mounts: [{ volume: 'sayhi-conf', source: 'var/db/baetyl/sayhi-conf', target: 'etc/baetyl', readonly: true }] };
+  assert.equal(hostPathOf(workdir, service, 'etc/baetyl/service.yml'), join(workdir, 'var/db/baetyl/sayhi-conf/service.yml'));
+  const env = dockerPythonEnv('python36', workdir, service, { BAETYL_SERVICE_INSTANCE_ADDRESS: '0.0.0.0:50051' });
+  const cfg = JSON.parse(env.BAETYL_RUNTIME_CONFIG!) as { server: { address: string }; warnings: string[] };
+  assert.equal(cfg.server.address, '0.0.0.0:50051');
+  // A key that does nothing in this mode is said so, in the instance's own log.
+  assert.ok(cfg.warnings.some((w) => /runtime\.python \(\/usr\/bin\/python3\.6\) .* is not used in docker mode/.test(w)), cfg.warnings.join('\n'));
+  // No mount holds the config: a clear error.
+  assert.throws(() => dockerPythonEnv('python36', workdir, pythonService('baetyl-function-python36'), {}), /its config etc\/baetyl\/service\.yml is not in any of its mounts/);
 });

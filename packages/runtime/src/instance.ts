@@ -5,7 +5,7 @@ import { closeLogger, createLogger, type Logger } from '@baetyl/core/log/logger'
 import { parseArgs, USAGE, type Args } from './args.js';
 import { loadConfigOffThread } from './config/off-thread.js';
 import type { RuntimeConfig } from './config/config.js';
-import { startRuntime, type RunningRuntime } from './runtime.js';
+import { PYTHON_IS_PYTHON, startRuntime, type RunningRuntime } from './runtime.js';
 
 async function main(): Promise<void> {
   let args: Args | 'help';
@@ -18,6 +18,10 @@ async function main(): Promise<void> {
   if (args === 'help') {
     process.stdout.write(`${USAGE}\n`);
     process.exit(0);
+  }
+  if (args.runtime === 'python27' || args.runtime === 'python36') {
+    process.stderr.write(`baetyl-function-${args.runtime}: ${PYTHON_IS_PYTHON}\n`);
+    process.exit(1);
   }
   const cwd = process.cwd();
   let cfg: RuntimeConfig;

@@ -7,12 +7,13 @@ import { WorkerPool } from './host/pool.js';
 import type { FunctionSpec } from './host/protocol.js';
 import { serveFunctions, type RunningServer } from './host/server.js';
 import { nodeLaunch } from './node/launch.js';
-import { findPython } from './python/interpreter.js';
-import { pythonLaunch } from './python/launch.js';
 import { SqlExecutor } from './sql/executor.js';
 
-/** Python worker processes (parallel calls) per instance when server.workers.max is not set. */
-export const DEFAULT_WORKERS = 4;
+/** The python runtimes are Python programs of their own (packages/runtime/python), not this host. */
+export const PYTHON_IS_PYTHON =
+  'the python27 and python36 runtimes run on Python itself, with no Node process: the master starts them as ' +
+  '"python -u packages/runtime/python/run.py" with the checked service.yml (see docs/functions-runtimes.md)';
+
 /**
  * node85 worker threads per instance when server.workers.max is not set. One, as in Baetyl v1
  * (one call at a time per instance; the function manager's pool scales out): each thread costs
@@ -46,22 +47,14 @@ function createExecutor(cfg: RuntimeConfig, opts: StartOptions): Executor {
   const common = {
     runtime: opts.kind,
     functions,
-    max: cfg.server.workers.max ?? (opts.kind === 'node85' ? DEFAULT_NODE_THREADS : DEFAULT_WORKERS),
+    max: cfg.server.workers.max ?? DEFAULT_NODE_THREADS,
     idleMs: cfg.runtime.idle ?? DEFAULT_IDLE_MS,
     maxFrame: cfg.server.message.length.max + 1024 * 1024,
     notFoundDetails: NOT_FOUND_DETAILS,
     logger: opts.logger,
   };
   if (opts.kind === 'node85') return new WorkerPool({ ...common, launch: () => nodeLaunch(opts.cwd, env) });
-  const interp = findPython({
-    runtime: opts.kind,
-    configured: cfg.runtime.python,
-    configFile: opts.configFile,
-    env,
-    warn: (m) => opts.logger.warn(m),
-  });
-  opts.logger.info(`using Python ${interp.version} at ${interp.path} (${interp.source})`);
-  return new WorkerPool({ ...common, launch: () => pythonLaunch(interp, opts.cwd, env) });
+  throw new Error(PYTHON_IS_PYTHON);
 }
 
 /**

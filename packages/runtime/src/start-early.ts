@@ -8,7 +8,8 @@ import { prespawnFor } from './host/prespawn.js';
 
 try {
   const args = parseArgs(process.argv.slice(2));
-  if (args !== 'help') {
+  // python27/python36 are not served by this host (instance.ts says so).
+  if (args !== 'help' && (args.runtime === 'node85' || args.runtime === 'sql')) {
     startConfigLoad({ file: resolve(process.cwd(), args.config), kind: args.runtime });
     prespawnFor(args.runtime);
   }

@@ -7,9 +7,23 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type * as grpc from '@grpc/grpc-js';
-import { createFunctionClient, type FunctionClient, type FunctionMessage } from '@baetyl/core';
+import { createFunctionClient, openFunctionStream, type FunctionClient, type FunctionMessage, type StreamCall, type StreamResult } from '@baetyl/core';
+import { pythonLaunch } from '../src/python/instance.js';
 
 export const MAIN_JS = fileURLToPath(new URL('../src/main.js', import.meta.url));
+
+/**
+ * How the master starts an instance of `kind` in `dir`: python27/python36 are the interpreter
+ * running packages/runtime/python (their service.yml checked first, as the master does; a bad
+ * one throws here, as it fails the master's start); the others are the Node runtime host.
+ */
+export function launchOf(kind: string, dir: string, env: NodeJS.ProcessEnv, args: string[] = []): { command: string; args: string[]; env: NodeJS.ProcessEnv } {
+  if (kind === 'python27' || kind === 'python36') {
+    const l = pythonLaunch(kind, join(dir, 'etc/baetyl/service.yml'), env);
+    return { command: l.command, args: [...l.args, ...args], env: { ...env, ...l.env } };
+  }
+  return { command: process.execPath, args: [MAIN_JS, '--runtime', kind, ...args], env };
+}
 
 export function serviceDir(files: Record<string, string>): string {
   const dir = mkdtempSync(join(tmpdir(), 'baetyl-runtime-'));
@@ -61,11 +75,8 @@ export interface StartOpts {
 export async function startRuntimeProcess(kind: string, dir: string, opts: StartOpts = {}): Promise<RuntimeProc> {
   const port = await freePort();
   const address = `127.0.0.1:${port}`;
-  const child = spawn(process.execPath, [MAIN_JS, '--runtime', kind, ...(opts.args ?? [])], {
-    cwd: dir,
-    env: { ...process.env, BAETYL_SERVICE_INSTANCE_ADDRESS: address, BAETYL_SERVICE_INSTANCE_NAME: `${kind}-test.1`, ...opts.env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const launch = launchOf(kind, dir, { ...process.env, BAETYL_SERVICE_INSTANCE_ADDRESS: address, BAETYL_SERVICE_INSTANCE_NAME: `${kind}-test.1`, ...opts.env }, opts.args);
+  const child = spawn(launch.command, launch.args, { cwd: dir, env: launch.env, stdio: ['ignore', 'pipe', 'pipe'] });
   let err = '';
   child.stderr!.on('data', (c: Buffer) => (err += c.toString()));
   child.stdout!.on('data', (c: Buffer) => (err += c.toString()));
@@ -94,11 +105,8 @@ export async function startRuntimeProcess(kind: string, dir: string, opts: Start
 /** Starts the runtime and expects it to fail; resolves with exit code and stderr. */
 export async function failedStart(kind: string, dir: string, opts: StartOpts = {}): Promise<{ code: number | null; stderr: string }> {
   const port = await freePort();
-  const child = spawn(process.execPath, [MAIN_JS, '--runtime', kind, ...(opts.args ?? [])], {
-    cwd: dir,
-    env: { ...process.env, BAETYL_SERVICE_INSTANCE_ADDRESS: `127.0.0.1:${port}`, ...opts.env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const launch = launchOf(kind, dir, { ...process.env, BAETYL_SERVICE_INSTANCE_ADDRESS: `127.0.0.1:${port}`, ...opts.env }, opts.args);
+  const child = spawn(launch.command, launch.args, { cwd: dir, env: launch.env, stdio: ['ignore', 'pipe', 'pipe'] });
   let err = '';
   child.stderr!.on('data', (c: Buffer) => (err += c.toString()));
   const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
@@ -158,4 +166,39 @@ export function isRunning(pid: number): boolean {
 
 export function cleanup(dir: string): void {
   rmSync(dir, { recursive: true, force: true });
+}
+
+/** Calls over one baetyl.FunctionStream/Calls stream, as the function manager makes them. */
+export class StreamCaller {
+  private readonly stream: grpc.ClientDuplexStream<StreamCall, StreamResult>;
+  private readonly pending = new Map<number, { msg: FunctionMessage; resolve: (m: FunctionMessage) => void; reject: (e: Error) => void }>();
+  private seq = 1;
+
+  constructor(client: FunctionClient) {
+    this.stream = openFunctionStream(client);
+    this.stream.on('data', (r: StreamResult) => {
+      const p = this.pending.get(r.seq);
+      if (!p) return;
+      this.pending.delete(r.seq);
+      if (r.code === 0) p.resolve({ ...p.msg, Payload: r.payload });
+      else p.reject(Object.assign(new Error(r.details), { code: r.code, details: r.details }));
+    });
+    this.stream.on('error', (err: Error) => {
+      for (const p of this.pending.values()) p.reject(err);
+      this.pending.clear();
+    });
+  }
+
+  /** One call whose deadline is `timeout` ms away; rejects with { code, details }. */
+  call(msg: FunctionMessage, timeout: number): Promise<FunctionMessage> {
+    return new Promise((resolve, reject) => {
+      const seq = this.seq++;
+      this.pending.set(seq, { msg, resolve, reject });
+      this.stream.write({ seq, timeout, msg });
+    });
+  }
+
+  close(): void {
+    this.stream.cancel();
+  }
 }

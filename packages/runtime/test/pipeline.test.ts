@@ -1,29 +1,17 @@
-// Pipelining in the worker pool: several calls sent to one worker before the first is answered.
-// They must run in order, one at a time, and a call killed at its deadline must not take the calls
-// queued behind it down with it: those never started, and run on the replacement worker.
+// Pipelining in the node85 worker pool: several calls sent to one worker thread before the first
+// is answered must run in order, one at a time, and a call killed at its deadline must not take
+// the calls queued behind it down with it: those never started, and run on the replacement
+// thread. (The python runtimes' own pipelining, deadlines and kills are in python-pipeline.test.ts.)
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { status } from '@grpc/grpc-js';
 import { createLogger, type FunctionMessage } from '@baetyl/core';
 import { WorkerPool } from '../src/host/pool.js';
 import { nodeLaunch } from '../src/node/launch.js';
-import { findPython } from '../src/python/interpreter.js';
-import { pythonLaunch } from '../src/python/launch.js';
 import type { ThreadLaunch } from '../src/host/thread.js';
-import type { WorkerLaunch } from '../src/host/worker.js';
 import { cleanup, serviceDir } from './helpers.js';
 
-const PY = `import os, time
-n = 0
-def handler(event, ctx):
-    global n
-    n += 1
-    if event.get('sleep'):
-        time.sleep(event['sleep'])
-    return {'i': event['i'], 'n': n, 'pid': os.getpid()}
-`;
-
-// A node85 worker is a thread of the instance: its thread id names it where python's pid does.
+// A node85 worker is a thread of the instance: its thread id names it (all threads share the pid).
 const JS = `const { threadId } = require('worker_threads');
 let n = 0;
 let running = 0;
@@ -43,7 +31,7 @@ exports.handler = (event, ctx, cb) => {
 };
 `;
 
-function pool(launch: (dir: string) => WorkerLaunch | ThreadLaunch, dir: string, runtime: string): WorkerPool {
+function pool(launch: (dir: string) => ThreadLaunch, dir: string, runtime: string): WorkerPool {
   return new WorkerPool({
     runtime,
     functions: [{ name: 'f', handler: 'index.handler', codedir: 'code' }],
@@ -67,9 +55,7 @@ function parse(r: Awaited<ReturnType<WorkerPool['call']>>): Out {
   return JSON.parse((r as { payload: Buffer }).payload.toString()) as Out;
 }
 
-const runtimes: Array<{ name: string; file: string; code: string; launch: (dir: string) => WorkerLaunch | ThreadLaunch }> = [
-  { name: 'python36', file: 'index.py', code: PY, launch: (dir) => pythonLaunch(findPython({ runtime: 'python36', configFile: 'x' }), dir) },
-  { name: 'python27', file: 'index.py', code: PY, launch: (dir) => pythonLaunch(findPython({ runtime: 'python27', configFile: 'x' }), dir) },
+const runtimes: Array<{ name: string; file: string; code: string; launch: (dir: string) => ThreadLaunch }> = [
   { name: 'node85', file: 'index.js', code: JS, launch: (dir) => nodeLaunch(dir) },
 ];
 

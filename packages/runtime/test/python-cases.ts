@@ -14,6 +14,7 @@ import {
   cleanup,
   failedStart,
   isRunning,
+  launchOf,
   message,
   serviceDir,
   startRuntimeProcess,
@@ -323,17 +324,19 @@ export function definePythonTests(kind: 'python27' | 'python36'): void {
       }
     });
 
-    test('a missing interpreter stops the runtime at start, naming it and how to configure it', async () => {
+    test('a missing interpreter stops the start (the launcher says so), naming it and how to configure it', () => {
       const empty = mkdtempSync(join(tmpdir(), 'baetyl-nopython-'));
       const dir = serviceDir({ 'etc/baetyl/service.yml': SAYHI_PY_CONF, 'var/db/baetyl/function-sayhi/index.py': SAYHI_PY });
       try {
-        const env = { PATH: empty, PYENV_ROOT: empty, HOME: empty, BAETYL_PYTHON: '', BAETYL_PYTHON27: '', BAETYL_PYTHON36: '' };
-        const { code, stderr } = await failedStart(kind, dir, { env });
-        assert.equal(code, 1);
+        const env = { PATH: empty, PYENV_ROOT: empty, HOME: empty, BAETYL_PYTHON: '', BAETYL_PYTHON27: '', BAETYL_PYTHON36: '', BAETYL_SERVICE_INSTANCE_ADDRESS: '127.0.0.1:1' };
         const want = kind === 'python27' ? 'Python 2.7 (python2.7)' : 'Python 3.6 (python3.6)';
-        assert.ok(stderr.includes(`the ${kind} runtime needs ${want}`), stderr);
-        assert.ok(stderr.includes('runtime: {python:'), stderr);
-        assert.ok(stderr.includes(kind === 'python27' ? 'BAETYL_PYTHON27' : 'BAETYL_PYTHON36'), stderr);
+        assert.throws(
+          () => launchOf(kind, dir, env),
+          (err: Error) =>
+            err.message.includes(`the ${kind} runtime needs ${want}`) &&
+            err.message.includes('runtime: {python:') &&
+            err.message.includes(kind === 'python27' ? 'BAETYL_PYTHON27' : 'BAETYL_PYTHON36'),
+        );
       } finally {
         cleanup(dir);
         cleanup(empty);
@@ -355,9 +358,10 @@ export function definePythonTests(kind: 'python27' | 'python36'): void {
       }
       const bad = serviceDir({ 'etc/baetyl/service.yml': `${toolsConf()}runtime:\n  python: /no/such/python\n`, 'code/tools.py': TOOLS_PY });
       try {
-        const { code, stderr } = await failedStart(kind, bad);
-        assert.equal(code, 1);
-        assert.ok(stderr.includes('cannot run the Python interpreter \\"/no/such/python\\"') || stderr.includes('cannot run the Python interpreter "/no/such/python"'), stderr);
+        assert.throws(
+          () => launchOf(kind, bad, { ...process.env, BAETYL_SERVICE_INSTANCE_ADDRESS: '127.0.0.1:1' }),
+          (err: Error) => err.message.includes('cannot run the Python interpreter "/no/such/python"'),
+        );
       } finally {
         cleanup(bad);
       }

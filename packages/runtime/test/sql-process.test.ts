@@ -3,7 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { status } from '@grpc/grpc-js';
 import { FILTER_CONF } from './fixtures.js';
-import { call, cleanup, failedStart, message, serviceDir, startRuntimeProcess, type RuntimeProc } from './helpers.js';
+import { call, cleanup, failedStart, launchOf, message, serviceDir, startRuntimeProcess, type RuntimeProc } from './helpers.js';
 
 describe('sql runtime (real process)', () => {
   let dir: string;
@@ -66,10 +66,12 @@ test('a bad config stops the runtime with the file, line and field', async () =>
     assert.equal(code, 1);
     assert.match(stderr, /etc\/baetyl\/service\.yml:4:5: functions\[0\]\.codedirr: unknown field "codedirr"/);
     const noCodedir = serviceDir({ 'etc/baetyl/service.yml': 'functions:\n  - name: f\n    handler: index.handler\n' });
-    const missing = await failedStart('python36', noCodedir);
+    // python36's config is checked by its launcher (the master), before any process starts.
+    assert.throws(
+      () => launchOf('python36', noCodedir, { ...process.env, BAETYL_SERVICE_INSTANCE_ADDRESS: '127.0.0.1:1' }),
+      /functions\[0\]\.codedir: is required by the python36 runtime/,
+    );
     cleanup(noCodedir);
-    assert.equal(missing.code, 1);
-    assert.match(missing.stderr, /functions\[0\]\.codedir: is required by the python36 runtime/);
     const noAddress = await failedStart('sql', dir, { env: { BAETYL_SERVICE_INSTANCE_ADDRESS: '' } });
     assert.equal(noAddress.code, 1);
   } finally {

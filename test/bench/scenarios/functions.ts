@@ -6,8 +6,8 @@ import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { jsonCodec, runLoad, type LoadResult } from '../load/run.js';
 import { RawClient } from '../wire/client.js';
-import { cpuMsOf, memoryOf, startStack, treeOf, waitFor, type FunctionSetup, type Stack } from '../support/procs.js';
-import type { Report } from '../report.js';
+import { cpuBetween, cpuSnapshot, footprintOf, instanceProcesses, memoryOf, startStack, waitFor, type CpuSnapshot, type FunctionSetup, type Stack } from '../support/procs.js';
+import { median, type Report } from '../report.js';
 
 const TUTORIAL_USER = { username: 'test', password: 'hahaha' };
 
@@ -39,8 +39,7 @@ export interface FunctionBenchOptions {
 export async function pipelineStack(p: Pipeline, qos: 0 | 1, instance: FunctionSetup['instance']): Promise<Stack> {
   const stack = await startStack({ rule: { subscribe: 't', publish: p.output, function: p.fn, qos }, instance });
   // The warm instances are up before anything is measured.
-  const log = join(stack.workdir, 'var/db/baetyl/function-manager-log/service.log');
-  await waitFor(() => (readFileSync(log, 'utf8').match(/msg="instance \(\S+\) started"/g) ?? []).length >= instance.min, `${instance.min} warm ${p.fn} instances`);
+  await waitFor(() => startedInstances(stack) >= instance.min, `${instance.min} warm ${p.fn} instances`);
   return stack;
 }
 
@@ -65,36 +64,47 @@ export function pipelineLoad(stack: Stack, p: Pipeline, qos: 0 | 1, o: { warmupM
   });
 }
 
+/** The pipelines' figures of several runs on one stack: throughput, latency, losses and CPU per message. */
+interface FloodResult {
+  rates: number[];
+  p50: number[];
+  p99: number[];
+  lost: number[];
+  /** Microseconds of CPU per message sent, by part of the stack (and in all). */
+  cpu: Record<string, number[]>;
+}
+
+/** `o.runs` saturation runs of a pipeline on one stack, as many messages as it absorbs. */
+async function floodRuns(stack: Stack, p: Pipeline, qos: 0 | 1, o: FunctionBenchOptions, label: string, log: (s: string) => void): Promise<FloodResult> {
+  const out: FloodResult = { rates: [], p50: [], p99: [], lost: [], cpu: {} };
+  for (let r = 0; r < o.runs; r++) {
+    const before = await cpuSample(stack, p);
+    const res = await pipelineLoad(stack, p, qos, o);
+    const after = await cpuSample(stack, p);
+    for (const k of Object.keys(after)) (out.cpu[k] ??= []).push((cpuBetween(before[k]!, after[k]!) * 1000) / Math.max(1, res.sent));
+    out.rates.push(res.rate);
+    out.p50.push(res.p50);
+    out.p99.push(res.p99);
+    out.lost.push(res.lost + res.wrong);
+    log(`  ${label} QoS ${qos} run ${r + 1}: ${res.rate.toFixed(0)} msgs/s, p50 ${res.p50.toFixed(1)} ms, p99 ${res.p99.toFixed(1)} ms, sent ${res.sent}, lost ${res.lost}, wrong ${res.wrong}, dup ${res.duplicates}`);
+  }
+  return out;
+}
+
 export async function pipelineBench(report: Report, o: FunctionBenchOptions, log: (s: string) => void): Promise<void> {
   for (const p of PIPELINES) {
     if (o.only && !o.only.includes(p.fn)) continue;
     for (const qos of [0, 1] as const) {
       const stack = await pipelineStack(p, qos, { min: 10, max: 10 });
       try {
-        const rates: number[] = [];
-        const p50: number[] = [];
-        const p99: number[] = [];
-        const lost: number[] = [];
-        const cpu: Record<string, number[]> = {};
-        for (let r = 0; r < o.runs; r++) {
-          const parts = await cpuParts(stack, p);
-          const before = sampleCpu(parts);
-          const res = await pipelineLoad(stack, p, qos, o);
-          const after = sampleCpu(parts);
-          for (const k of Object.keys(parts)) (cpu[k] ??= []).push(((after[k]! - before[k]!) * 1000) / Math.max(1, res.sent));
-          rates.push(res.rate);
-          p50.push(res.p50);
-          p99.push(res.p99);
-          lost.push(res.lost + res.wrong);
-          log(`  ${p.fn} QoS ${qos} run ${r + 1}: ${res.rate.toFixed(0)} msgs/s, p50 ${res.p50.toFixed(1)} ms, p99 ${res.p99.toFixed(1)} ms, sent ${res.sent}, lost ${res.lost}, wrong ${res.wrong}, dup ${res.duplicates}`);
-        }
+        const res = await floodRuns(stack, p, qos, o, p.fn, log);
         const name = `${p.fn} QoS ${qos}`;
         const target = p.fn === 'python36-sayhi' ? { op: '>=' as const, value: qos === 0 ? 5000 : 3000, text: qos === 0 ? '>= 5,000' : '>= 3,000' } : undefined;
-        report.add('pipeline', `${name}: throughput`, 'msgs/s', rates, target ? { target } : {});
-        report.add('pipeline', `${name}: p50 latency (saturated)`, 'ms', p50);
-        report.add('pipeline', `${name}: p99 latency (saturated)`, 'ms', p99);
-        report.add('pipeline', `${name}: lost or wrong outputs`, 'msgs', lost, qos === 1 || p.fn === 'python36-sayhi' ? { target: { op: '<=', value: 0, text: '0' } } : {});
-        for (const [k, v] of Object.entries(cpu)) report.add('cpu per message', `${name}: ${k}`, 'us', v);
+        report.add('pipeline', `${name}: throughput`, 'msgs/s', res.rates, target ? { target } : {});
+        report.add('pipeline', `${name}: p50 latency (saturated)`, 'ms', res.p50);
+        report.add('pipeline', `${name}: p99 latency (saturated)`, 'ms', res.p99);
+        report.add('pipeline', `${name}: lost or wrong outputs`, 'msgs', res.lost, qos === 1 || p.fn === 'python36-sayhi' ? { target: { op: '<=', value: 0, text: '0' } } : {});
+        for (const [k, v] of Object.entries(res.cpu)) report.add('cpu per message', `${name}: ${k}`, 'us', v);
         if (p.fn === 'python36-sayhi' && qos === 0) await latencyBench(report, stack, p, o, log);
       } finally {
         await stack.stop();
@@ -103,22 +113,89 @@ export async function pipelineBench(report: Report, o: FunctionBenchOptions, log
   }
 }
 
-/** The processes a pipeline runs through, by role (each a list of pids, process trees included). */
-async function cpuParts(stack: Stack, p: Pipeline): Promise<Record<string, number[]>> {
-  const instances = (await stack.pidOf(p.service)).flatMap(treeOf);
-  return {
-    hub: await stack.pidOf('localhub'),
-    'function manager': await stack.pidOf('function-manager'),
-    'runtime instances': instances,
-    master: [stack.proc.pid!],
-    'load generator': [process.pid],
-  };
+/** The tutorial seed's pool: no instance until messages come, then up to ten. */
+export const ON_DEMAND: FunctionSetup['instance'] = { min: 0, max: 10 };
+
+/**
+ * The python36 pipeline with the on-demand pool, at QoS 0 and 1, as a ratio to plain aedes' QoS 0
+ * 1 -> 1 rate of the same session (`aedesQos0`). On the QoS 0 stack, the memory of the whole stack
+ * before the flood (no instance) and right after it (the instances it started).
+ */
+export async function onDemandBench(report: Report, o: FunctionBenchOptions, aedesQos0: number[], log: (s: string) => void): Promise<void> {
+  const p = PIPELINES[0]!;
+  if (o.only && !o.only.includes(p.fn)) return;
+  const aedes = median(aedesQos0);
+  for (const qos of [0, 1] as const) {
+    const stack = await pipelineStack(p, qos, ON_DEMAND);
+    try {
+      if (qos === 0) {
+        // Let the services finish starting before the idle figure.
+        await sleep(2000);
+        await stackFootprint(report, stack, p, 'whole stack, idle (no instance started)', { rss: 160, pss: 90 }, o.runs, log);
+      }
+      const name = `${p.fn} on demand (min ${ON_DEMAND.min}, max ${ON_DEMAND.max}) QoS ${qos}`;
+      // The first flood meets no instance: its figure includes starting them. The runs after it
+      // find the instances the pool started, as the pre-warmed runs do.
+      const first = await pipelineLoad(stack, p, qos, { warmupMs: 0, measureMs: o.warmupMs + o.measureMs, window: o.window });
+      log(`  ${p.fn} on demand QoS ${qos}, first flood from no instance: ${first.rate.toFixed(0)} msgs/s, sent ${first.sent}, lost ${first.lost}, wrong ${first.wrong}; ${startedInstances(stack)} instances started`);
+      const res = await floodRuns(stack, p, qos, o, `${p.fn} on demand`, log);
+      const ratio = qos === 0 ? 0.12 : 0.06;
+      report.add('pipeline', `${name}: first flood from no instance (starting them included)`, 'msgs/s', [first.rate]);
+      report.add('pipeline', `${name}: throughput`, 'msgs/s', res.rates);
+      report.add('pipeline', `${name}: ratio to plain aedes QoS 0 1 -> 1`, 'x', res.rates.map((r) => r / aedes), { target: { op: '>=', value: ratio, text: `>= ${ratio}x aedes QoS 0` } });
+      // Every flood counts here, the first one too: a message lost while instances start is lost.
+      const lost = first.lost + first.wrong + res.lost.reduce((a, b) => a + b, 0);
+      report.add('pipeline', `${name}: lost or wrong outputs (all floods)`, 'msgs', [lost], { target: { op: '<=', value: 0, text: '0' } });
+      report.add('pipeline', `${name}: instances started`, 'instances', [startedInstances(stack)]);
+      for (const [k, v] of Object.entries(res.cpu)) report.add('cpu per message', `${name}: ${k}`, 'us', v);
+      if (qos === 0) await stackFootprint(report, stack, p, `whole stack right after the on-demand flood`, { rss: 350, pss: 200, note: `${ON_DEMAND.max} instances` }, o.runs, log);
+    } finally {
+      await stack.stop();
+    }
+  }
 }
 
-function sampleCpu(parts: Record<string, number[]>): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const [k, pids] of Object.entries(parts)) out[k] = pids.reduce((a, pid) => a + cpuMsOf(pid), 0);
-  return out;
+/** How many instances the function manager has started so far (its log says each). */
+function startedInstances(stack: Stack): number {
+  const log = readFileSync(join(stack.workdir, 'var/db/baetyl/function-manager-log/service.log'), 'utf8');
+  return (log.match(/msg="instance \(\S+\) started"/g) ?? []).length;
+}
+
+/** Process count, RSS and PSS of every process of the stack (the master's whole tree), `samples` times a second apart. */
+async function stackFootprint(report: Report, stack: Stack, p: Pipeline, label: string, limit: { rss: number; pss: number; note?: string }, samples: number, log: (s: string) => void): Promise<void> {
+  const procs: number[] = [];
+  const rss: number[] = [];
+  const pss: number[] = [];
+  const running: number[] = [];
+  for (let i = 0; i < samples; i++) {
+    if (i > 0) await sleep(1000);
+    const m = footprintOf(await stack.processes());
+    const n = (await stack.pidOf(p.service)).length;
+    procs.push(m.processes);
+    rss.push(m.rss / 2 ** 20);
+    pss.push(m.pss / 2 ** 20);
+    running.push(n);
+    log(`  ${label} sample ${i + 1}: ${m.processes} processes, RSS ${(m.rss / 2 ** 20).toFixed(1)} MB, PSS ${(m.pss / 2 ** 20).toFixed(1)} MB, ${n} ${p.fn} instances`);
+  }
+  const suffix = limit.note ? ` (${limit.note})` : '';
+  report.add('memory (stack)', `${label}: processes`, 'processes', procs);
+  if (running.some((n) => n > 0)) report.add('memory (stack)', `${label}: ${p.fn} instances running`, 'instances', running);
+  report.add('memory (stack)', `${label}: RSS`, 'MB', rss, { target: { op: '<=', value: limit.rss, text: `<= ${limit.rss} MB${suffix}` } });
+  report.add('memory (stack)', `${label}: PSS`, 'MB', pss, { target: { op: '<=', value: limit.pss, text: `<= ${limit.pss} MB${suffix}` } });
+}
+
+/** The processes a pipeline runs through, by role, and every process of the stack ('total'). */
+async function cpuSample(stack: Stack, p: Pipeline): Promise<Record<string, CpuSnapshot>> {
+  const of = async (service: string) => (await stack.pidOf(service)).flatMap(instanceProcesses);
+  return {
+    hub: cpuSnapshot(await of('localhub')),
+    'function manager': cpuSnapshot(await of('function-manager')),
+    'runtime instances': cpuSnapshot(await of(p.service)),
+    master: cpuSnapshot([stack.proc.pid!]),
+    'load generator': cpuSnapshot([process.pid]),
+    // With the time of reaped children, so that processes which ended during the run count too.
+    "total: every process of the stack (master's tree)": cpuSnapshot(await stack.processes(), true),
+  };
 }
 
 async function latencyBench(report: Report, stack: Stack, p: Pipeline, o: FunctionBenchOptions, log: (s: string) => void): Promise<void> {
@@ -176,41 +253,63 @@ export async function coldStartBench(report: Report, o: FunctionBenchOptions, lo
   }
 }
 
-export async function memoryBench(report: Report, samples: number, log: (s: string) => void): Promise<void> {
-  const p = PIPELINES[0]!;
-  const stack = await pipelineStack(p, 0, { min: 1, max: 1 });
-  try {
-    // Warm the instance with a few hundred calls, then let everything settle.
-    await pipelineLoad(stack, p, 0, { warmupMs: 0, measureMs: 1000, window: 10, maxMessages: 500 });
-    await sleep(3000);
-    const rows: Record<string, { rss: number[]; pss: number[] }> = {};
-    const put = (k: string, m: { rss: number; pss: number }) => {
-      rows[k] ??= { rss: [], pss: [] };
-      rows[k].rss.push(m.rss / 2 ** 20);
-      rows[k].pss.push(m.pss / 2 ** 20);
-    };
-    for (let i = 0; i < samples; i++) {
-      const master = memoryOf(stack.proc.pid!);
-      const [hubPid] = await stack.pidOf('localhub');
-      const [fmPid] = await stack.pidOf('function-manager');
-      const hub = memoryOf(hubPid!);
-      const fm = memoryOf(fmPid!);
-      put('master', master);
-      put('hub', hub);
-      put('function manager', fm);
-      put('master + hub + function manager', { rss: master.rss + hub.rss + fm.rss, pss: master.pss + hub.pss + fm.pss });
-      const [inst] = await stack.pidOf(p.service);
-      const tree = treeOf(inst!).map(memoryOf);
-      put('one warm python36 instance (runtime + python worker)', { rss: tree.reduce((a, m) => a + m.rss, 0), pss: tree.reduce((a, m) => a + m.pss, 0) });
-      log(`  memory sample ${i + 1}: master ${(master.rss / 2 ** 20).toFixed(1)} MB, hub ${(hub.rss / 2 ** 20).toFixed(1)} MB, fm ${(fm.rss / 2 ** 20).toFixed(1)} MB RSS; python36 instance tree of ${tree.length} processes`);
-      await sleep(1000);
+/** Targets for one idle instance of each runtime, in MB. */
+const INSTANCE_LIMITS: Partial<Record<Pipeline['fn'], { rss?: number; pss?: number }>> = {
+  'python36-sayhi': { rss: 20, pss: 12 },
+  'node85-sayhi': { rss: 60 },
+};
+
+/**
+ * A native stack per runtime with one warm instance (it has served 500 calls), idle for 3 s: the
+ * memory of that instance's processes, and (on the first stack) of the master, hub and manager.
+ */
+export async function memoryBench(report: Report, samples: number, log: (s: string) => void, only?: string[]): Promise<void> {
+  let first = true;
+  for (const p of PIPELINES) {
+    if (only && !only.includes(p.fn)) continue;
+    const stack = await pipelineStack(p, 0, { min: 1, max: 1 });
+    try {
+      // Warm the instance with a few hundred calls, then let everything settle.
+      await pipelineLoad(stack, p, 0, { warmupMs: 0, measureMs: 1000, window: 10, maxMessages: 500 });
+      await sleep(3000);
+      const rows: Record<string, { rss: number[]; pss: number[]; processes: number[] }> = {};
+      const put = (k: string, m: { rss: number; pss: number; processes?: number }) => {
+        rows[k] ??= { rss: [], pss: [], processes: [] };
+        rows[k].rss.push(m.rss / 2 ** 20);
+        rows[k].pss.push(m.pss / 2 ** 20);
+        if (m.processes !== undefined) rows[k].processes.push(m.processes);
+      };
+      const instanceRow = `one idle ${p.fn} instance (after 500 calls)`;
+      for (let i = 0; i < samples; i++) {
+        if (first) {
+          const master = memoryOf(stack.proc.pid!);
+          const [hubPid] = await stack.pidOf('localhub');
+          const [fmPid] = await stack.pidOf('function-manager');
+          const hub = memoryOf(hubPid!);
+          const fm = memoryOf(fmPid!);
+          put('master', master);
+          put('hub', hub);
+          put('function manager', fm);
+          put('master + hub + function manager', { rss: master.rss + hub.rss + fm.rss, pss: master.pss + hub.pss + fm.pss });
+          log(`  memory sample ${i + 1}: master ${(master.rss / 2 ** 20).toFixed(1)} MB, hub ${(hub.rss / 2 ** 20).toFixed(1)} MB, fm ${(fm.rss / 2 ** 20).toFixed(1)} MB RSS`);
+        }
+        const [inst] = await stack.pidOf(p.service);
+        const m = footprintOf(instanceProcesses(inst!));
+        put(instanceRow, m);
+        log(`  memory sample ${i + 1}: ${p.fn} instance of ${m.processes} processes, RSS ${(m.rss / 2 ** 20).toFixed(1)} MB, PSS ${(m.pss / 2 ** 20).toFixed(1)} MB`);
+        await sleep(1000);
+      }
+      for (const [k, v] of Object.entries(rows)) {
+        const total = k.startsWith('master + ');
+        const limit = k === instanceRow ? INSTANCE_LIMITS[p.fn] : undefined;
+        const mb = (value: number | undefined) => (value === undefined ? {} : { target: { op: '<=' as const, value, text: `<= ${value} MB` } });
+        if (v.processes.length) report.add('memory (idle)', `${k}: processes`, 'processes', v.processes);
+        report.add('memory (idle)', `${k}: RSS`, 'MB', v.rss, total ? { target: { op: '<=', value: 120, text: '<= 120 MB (RSS)' } } : mb(limit?.rss));
+        report.add('memory (idle)', `${k}: PSS`, 'MB', v.pss, mb(limit?.pss));
+      }
+      first = false;
+    } finally {
+      await stack.stop();
     }
-    for (const [k, v] of Object.entries(rows)) {
-      const total = k.startsWith('master + ');
-      report.add('memory (idle)', `${k}: RSS`, 'MB', v.rss, total ? { target: { op: '<=', value: 120, text: '<= 120 MB (RSS)' } } : {});
-      report.add('memory (idle)', `${k}: PSS`, 'MB', v.pss);
-    }
-  } finally {
-    await stack.stop();
   }
 }

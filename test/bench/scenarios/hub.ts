@@ -26,9 +26,28 @@ export const SHAPES: Shape[] = [
   { label: '1 pub -> 100 subs, QoS 0', publishers: 1, subscribers: 100, qos: 0, window: 100 },
 ];
 
-export async function hubBench(report: Report, o: HubBenchOptions, log: (s: string) => void): Promise<void> {
+function shapeLoad(port: number, auth: boolean, shape: Shape, o: HubBenchOptions): Promise<LoadResult> {
+  return runLoad({
+    port,
+    ...(auth ? HUB_USER : {}),
+    publishers: shape.publishers,
+    subscribers: shape.subscribers,
+    pubTopic: 'bench/in',
+    subTopic: 'bench/in',
+    qos: shape.qos,
+    subQos: shape.qos,
+    codec: binaryCodec(64),
+    window: shape.window,
+    warmupMs: o.warmupMs,
+    measureMs: o.measureMs,
+  });
+}
+
+/** The hub group. Returns plain aedes' QoS 0 1 -> 1 rates, the reference other groups take ratios to. */
+export async function hubBench(report: Report, o: HubBenchOptions, log: (s: string) => void): Promise<{ aedesQos0: number[] }> {
   const aedes = await startPlainAedes();
   const hub = await startHub();
+  let aedesQos0: number[] = [];
   try {
     for (const shape of SHAPES) {
       const ours: number[] = [];
@@ -36,23 +55,8 @@ export async function hubBench(report: Report, o: HubBenchOptions, log: (s: stri
       const ratios: number[] = [];
       const lossy: string[] = [];
       for (let r = 0; r < o.runs; r++) {
-        const run = (port: number, auth: boolean): Promise<LoadResult> =>
-          runLoad({
-            port,
-            ...(auth ? HUB_USER : {}),
-            publishers: shape.publishers,
-            subscribers: shape.subscribers,
-            pubTopic: 'bench/in',
-            subTopic: 'bench/in',
-            qos: shape.qos,
-            subQos: shape.qos,
-            codec: binaryCodec(64),
-            window: shape.window,
-            warmupMs: o.warmupMs,
-            measureMs: o.measureMs,
-          });
-        const a = await run(aedes.port, false);
-        const h = await run(hub.port, true);
+        const a = await shapeLoad(aedes.port, false, shape, o);
+        const h = await shapeLoad(hub.port, true, shape, o);
         plain.push(a.rate);
         ours.push(h.rate);
         ratios.push(h.rate / a.rate);
@@ -60,12 +64,30 @@ export async function hubBench(report: Report, o: HubBenchOptions, log: (s: stri
         log(`  ${shape.label} run ${r + 1}: aedes ${a.rate.toFixed(0)}/s, hub ${h.rate.toFixed(0)}/s (p50 ${h.p50.toFixed(2)} ms), ratio ${(h.rate / a.rate).toFixed(2)}`);
       }
       const note = lossy.length ? lossy.join('; ') : undefined;
+      if (shape === SHAPES[0]) aedesQos0 = plain;
       report.add('hub', `${shape.label}: plain aedes`, 'msgs/s', plain);
       report.add('hub', `${shape.label}: our hub (auth, ACL, route)`, 'msgs/s', ours, { note });
       report.add('hub', `${shape.label}: ratio hub/aedes`, 'x', ratios, shape.target ? { target: { op: '>=', value: 0.85, text: '>= 0.85x' } } : {});
     }
   } finally {
     await hub.stop();
+    await aedes.stop();
+  }
+  return { aedesQos0 };
+}
+
+/** Plain aedes alone, QoS 0 1 -> 1 (the hub group's first shape): the reference when the hub group is not run. */
+export async function plainAedesQos0(o: HubBenchOptions, log: (s: string) => void): Promise<number[]> {
+  const aedes = await startPlainAedes();
+  try {
+    const rates: number[] = [];
+    for (let r = 0; r < o.runs; r++) {
+      const a = await shapeLoad(aedes.port, false, SHAPES[0]!, o);
+      rates.push(a.rate);
+      log(`  plain aedes, ${SHAPES[0]!.label} run ${r + 1}: ${a.rate.toFixed(0)}/s`);
+    }
+    return rates;
+  } finally {
     await aedes.stop();
   }
 }

@@ -1,7 +1,7 @@
 // The processes a benchmark measures: a plain aedes broker, our hub with auth, ACL and a route,
 // and the whole native stack (master, hub, function manager, runtimes) on a copy of the example.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -106,6 +106,8 @@ export interface Stack extends Running {
   workdir: string;
   inspect(): Promise<Inspect>;
   pidOf(service: string, instancePrefix?: string): Promise<number[]>;
+  /** Every process of the stack now: the master's whole tree (see stackProcesses). */
+  processes(): Promise<number[]>;
 }
 
 const SERVICE_OF: Record<string, string> = {
@@ -185,7 +187,8 @@ logger:
     const s = (await inspect()).services.find((x) => x.name === service);
     return (s?.instances ?? []).filter((i) => !instancePrefix || i.name.startsWith(instancePrefix)).flatMap((i) => (i.process ? [i.process.id] : []));
   };
-  return { port, proc, workdir, inspect, pidOf, stop: stopper(proc, () => rmSync(workdir, { recursive: true, force: true })) };
+  const processes = async () => stackProcesses(proc.pid!, (await inspect()).services.flatMap((x) => x.instances.flatMap((i) => (i.process ? [i.process.id] : []))));
+  return { port, proc, workdir, inspect, pidOf, processes, stop: stopper(proc, () => rmSync(workdir, { recursive: true, force: true })) };
 }
 
 /** RSS and PSS in bytes of a process (PSS splits shared pages among the processes sharing them). */
@@ -195,28 +198,119 @@ export function memoryOf(pid: number): { rss: number; pss: number } {
   return { rss: kb(rollup, 'Rss'), pss: kb(rollup, 'Pss') };
 }
 
-/** A process and all its descendants. */
+/** A process and all its descendants (the children of every thread: a thread may fork too). */
 export function treeOf(pid: number): number[] {
   const out = [pid];
   for (let i = 0; i < out.length; i++) {
     const p = out[i]!;
+    let tasks: string[];
     try {
-      for (const c of readFileSync(`/proc/${p}/task/${p}/children`, 'utf8').trim().split(/\s+/)) if (c) out.push(Number(c));
+      tasks = readdirSync(`/proc/${p}/task`);
     } catch {
-      /* gone */
+      continue; // gone
+    }
+    for (const t of tasks) {
+      try {
+        for (const c of readFileSync(`/proc/${p}/task/${t}/children`, 'utf8').trim().split(/\s+/)) if (c && !out.includes(Number(c))) out.push(Number(c));
+      } catch {
+        /* the thread ended */
+      }
     }
   }
   return out;
 }
 
-/** CPU time (user + system) in milliseconds a process has used so far; 0 if it is gone. */
-export function cpuMsOf(pid: number): number {
+/** The fields of /proc/<pid>/stat after the command name (field n is at index n - 3), or undefined if it is gone. */
+function statOf(pid: number): string[] | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    // Fields 14 and 15 (utime, stime), in clock ticks (100 per second on Linux).
-    return ((Number(f[11]) + Number(f[12])) * 1000) / 100;
+    // The command name may hold spaces and parentheses: split after its last ')'.
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   } catch {
-    return 0;
+    return undefined;
   }
+}
+
+/**
+ * CPU time (user + system) in milliseconds a process has used so far; 0 if it is gone. With
+ * `reaped`, the time of its children that ended and that it waited for is included, so that a
+ * sum over a process tree also counts the processes that ended (a killed worker, a stopped instance).
+ */
+export function cpuMsOf(pid: number, reaped = false): number {
+  const f = statOf(pid);
+  if (!f) return 0;
+  // Fields 14 and 15 (utime, stime), 16 and 17 (cutime, cstime), in clock ticks (100 per second on Linux).
+  const ticks = Number(f[11]) + Number(f[12]) + (reaped ? Number(f[13]) + Number(f[14]) : 0);
+  return (ticks * 1000) / 100;
+}
+
+/** CPU milliseconds of some processes at one moment, keyed by pid and start time (a pid can be reused). */
+export type CpuSnapshot = Map<string, number>;
+
+export function cpuSnapshot(pids: number[], reaped = false): CpuSnapshot {
+  const out: CpuSnapshot = new Map();
+  for (const pid of new Set(pids)) {
+    const f = statOf(pid);
+    if (f && f[0] !== 'Z') out.set(`${pid}@${f[19]}`, cpuMsOf(pid, reaped));
+  }
+  return out;
+}
+
+/**
+ * CPU milliseconds used between two snapshots: what each process of `after` used since `before`,
+ * from zero for a process that started in between (an instance the run made the pool start).
+ */
+export function cpuBetween(before: CpuSnapshot, after: CpuSnapshot): number {
+  let ms = 0;
+  for (const [k, v] of after) ms += v - (before.get(k) ?? 0);
+  return ms;
+}
+
+/** The live processes of a process group (a native instance is the group its first process leads). */
+export function groupOf(pgid: number): number[] {
+  const out: number[] = [];
+  for (const e of readdirSync('/proc')) {
+    if (!/^\d+$/.test(e)) continue;
+    const f = statOf(Number(e));
+    // Field 5 is the process group; a zombie holds no memory and no more CPU.
+    if (f && f[0] !== 'Z' && Number(f[2]) === pgid) out.push(Number(e));
+  }
+  return out;
+}
+
+/**
+ * The processes of one native instance, whatever its runtime is made of: its process group and
+ * its subtree (a process may leave the group with setsid, or the tree by being reparented).
+ */
+export function instanceProcesses(pid: number): number[] {
+  return [...new Set([...treeOf(pid), ...groupOf(pid)])];
+}
+
+/**
+ * Every process of a stack: the master's whole tree (the master, the guardian, every service and
+ * runtime instance with its descendants), and the process groups of the instances it lists.
+ */
+export function stackProcesses(masterPid: number, instancePids: number[] = []): number[] {
+  return [...new Set([...treeOf(masterPid), ...instancePids.flatMap(instanceProcesses)])];
+}
+
+/** RSS and PSS in bytes summed over processes, and how many were measured (a process gone meanwhile is left out). */
+export function footprintOf(pids: number[]): { processes: number; rss: number; pss: number } {
+  let processes = 0;
+  let rss = 0;
+  let pss = 0;
+  for (const pid of new Set(pids)) {
+    let m: { rss: number; pss: number };
+    try {
+      m = memoryOf(pid);
+    } catch {
+      continue;
+    }
+    // A zombie's smaps_rollup is empty: it holds no memory.
+    if (!Number.isFinite(m.rss) || !Number.isFinite(m.pss)) continue;
+    processes++;
+    rss += m.rss;
+    pss += m.pss;
+  }
+  return { processes, rss, pss };
 }

@@ -1,5 +1,5 @@
-// The messages host and worker exchange over the framed pipe (see framing.ts). The Python worker
-// (workers/python/worker.py) and the Node worker (src/node/worker.ts) both speak exactly this.
+// The messages the host and a Node worker (src/node/worker.ts) exchange over the framed pipe (see
+// framing.ts). The python runtimes have their own, Python-to-Python (python/baetyl_runtime/pipe.py).
 import type { FrameHeader } from './framing.js';
 
 /** One function as the runtime's service.yml declares it. */

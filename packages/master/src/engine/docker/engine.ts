@@ -8,6 +8,8 @@ import type { Logger } from '@baetyl/core';
 import type { AppSpec } from '../../app/model.js';
 import { PermanentStartError, type Engine, type InstanceRecord, type InstanceRequest, type RunningInstance } from '../engine.js';
 import { connectDocker, dockerMessage, statusOf, type DockerConnection } from './client.js';
+import { dockerPythonEnv } from '../python-runtime.js';
+import { pythonKindOf } from '../native/images.js';
 import { createOptions, NETWORK } from './container.js';
 import { ImageError, resolveImage } from './images.js';
 import { DockerInstance } from './instance.js';
@@ -133,6 +135,8 @@ export class DockerEngine implements Engine {
 
   async start(req: InstanceRequest): Promise<RunningInstance> {
     await this.sweep([]);
+    const python = pythonKindOf(req.service.image);
+    if (python) req = { ...req, env: { ...req.env, ...dockerPythonEnv(python, this.opts.workdir, req.service, req.env) } };
     const image = await this.image(req.service.image);
     const plan = createOptions(req, {
       workdir: this.opts.workdir,

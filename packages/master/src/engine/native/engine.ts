@@ -7,6 +7,7 @@ import { accessSync, chmodSync, constants } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { AppSpec } from '../../app/model.js';
 import { PermanentStartError, type Engine, type ExitStatus, type InstanceRecord, type InstanceRequest, type ResourceUsage, type RunningInstance } from '../engine.js';
+import { nativePythonProgram } from '../python-runtime.js';
 import { resolveProgram } from './images.js';
 import { prepareInstanceDir, removeInstanceDir } from './instance-dir.js';
 import { CLOCK_TICKS, PAGE_SIZE, groupMembers, killGroup, readStat } from './proc.js';
@@ -103,12 +104,12 @@ export class NativeEngine implements Engine {
   async start(req: InstanceRequest): Promise<RunningInstance> {
     const { workdir } = this.opts;
     const dir = prepareInstanceDir(workdir, req.service, req.instance, this.opts.socketPath);
-    const program = resolveProgram(req.service.image, dir);
-    if (program.file !== process.execPath) makeExecutable(program.file);
+    const program = resolveProgram(req.service.image, dir, (kind) => nativePythonProgram(kind, dir, req.service, req.env));
+    if (program.file !== process.execPath && !program.env) makeExecutable(program.file);
     const args = [...program.args, ...req.service.args];
     const child = spawn(program.file, args, {
       cwd: dir,
-      env: req.env,
+      env: program.env ? { ...req.env, ...program.env } : req.env,
       detached: true,
       stdio: ['ignore', 'pipe', 'pipe'],
       argv0: req.instance,

@@ -5,6 +5,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
+import type { PythonKind } from '@baetyl/runtime/python';
 import { PermanentStartError } from '../engine.js';
 
 /** The repository root, found from this file (packages/master/dist/src/engine/native/). */
@@ -15,9 +16,12 @@ interface BuiltIn {
   args: string[];
   /** Workspace packages its bundle (dist/bundle/main.mjs, made by scripts/bundle.mjs) contains. */
   bundles?: string[];
+  /** A python runtime: the interpreter runs packages/runtime/python itself (engine/python-runtime.ts). */
+  python?: PythonKind;
 }
 
 const RUNTIME = (lang: string): BuiltIn => ({ pkg: 'runtime', args: ['--runtime', lang], bundles: ['runtime', 'core'] });
+const PYTHON = (kind: PythonKind): BuiltIn => ({ pkg: 'runtime', args: [], python: kind });
 
 const mtime = (file: string): number => {
   try {
@@ -43,8 +47,8 @@ export function freshBundle(builtIn: BuiltIn, root = REPO_ROOT): string | undefi
 export const BUILT_IN_IMAGES: Record<string, BuiltIn> = {
   'baetyl-hub': { pkg: 'hub', args: [] },
   'baetyl-function-manager': { pkg: 'function-manager', args: [] },
-  'baetyl-function-python27': RUNTIME('python27'),
-  'baetyl-function-python36': RUNTIME('python36'),
+  'baetyl-function-python27': PYTHON('python27'),
+  'baetyl-function-python36': PYTHON('python36'),
   'baetyl-function-node85': RUNTIME('node85'),
   'baetyl-function-sql': RUNTIME('sql'),
 };
@@ -57,15 +61,25 @@ export function shortImageName(image: string): string {
 }
 
 export interface Program {
-  /** The executable; for our services, node itself. */
+  /** The executable; for our services, node itself (python for the python runtimes). */
   file: string;
   args: string[];
   /** For messages: what the image resolved to. */
   describe: string;
+  /** Added to the instance's environment. */
+  env?: Record<string, string>;
 }
 
-/** Resolves the program for an image, looking first for a mounted package.yml in `instanceDir`. */
-export function resolveProgram(image: string, instanceDir: string): Program {
+/** The python runtime an image names, if it does. */
+export function pythonKindOf(image: string): PythonKind | undefined {
+  return BUILT_IN_IMAGES[shortImageName(image)]?.python;
+}
+
+/**
+ * Resolves the program for an image, looking first for a mounted package.yml in `instanceDir`.
+ * `python` launches a python runtime instance (the interpreter and its checked config).
+ */
+export function resolveProgram(image: string, instanceDir: string, python?: (kind: PythonKind) => Program): Program {
   const candidates = [image.replace(/:/g, '/'), shortImageName(image)];
   for (const c of candidates) {
     const pkgDir = join(instanceDir, 'lib', 'baetyl', c);
@@ -88,6 +102,10 @@ export function resolveProgram(image: string, instanceDir: string): Program {
     throw new PermanentStartError(
       `image "${image}" has no native program: use one of ${Object.keys(BUILT_IN_IMAGES).join(', ')}, or mount a package with a package.yml at lib/baetyl/${short}`,
     );
+  }
+  if (builtIn.python) {
+    if (!python) throw new PermanentStartError(`image "${image}" is a python runtime, which this engine cannot launch natively`);
+    return python(builtIn.python);
   }
   const main = join(REPO_ROOT, 'packages', builtIn.pkg, 'dist', 'src', 'main.js');
   if (!existsSync(main)) {
