@@ -49,7 +49,6 @@ function createExecutor(cfg: RuntimeConfig, opts: StartOptions): Executor {
     functions,
     max: cfg.server.workers.max ?? DEFAULT_NODE_THREADS,
     idleMs: cfg.runtime.idle ?? DEFAULT_IDLE_MS,
-    maxFrame: cfg.server.message.length.max + 1024 * 1024,
     notFoundDetails: NOT_FOUND_DETAILS,
     logger: opts.logger,
   };

@@ -38,7 +38,6 @@ function pool(launch: (dir: string) => ThreadLaunch, dir: string, runtime: strin
     launch: () => launch(dir),
     max: 1,
     idleMs: 60_000,
-    maxFrame: 1 << 20,
     notFoundDetails: 'function not found',
     logger: createLogger({ level: 'error' }, {}, { stderr: false }),
   });

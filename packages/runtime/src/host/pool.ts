@@ -1,24 +1,24 @@
-// The worker pool behind a python or node runtime instance. A worker runs its calls one at a time,
-// in order. Calls go to an idle worker first. When none is idle and the function is fast (its
-// calls take under `fastUs` on average, as the workers measure them), calls are pipelined: sent to
-// a busy worker (up to `depth` queued on it) whose running call is younger than `stallMs`, so that
-// a burst reaches a worker in one write and is answered without a wake-up per call. Otherwise
-// calls wait in the pool (FIFO) and the pool starts more workers, up to `max`, so slow handlers
-// run in parallel as before. A call that passes its
-// deadline while running kills its worker (the only way to stop arbitrary user code) and a fresh one
-// replaces it; the calls queued behind it had not started and run on another worker. A call whose
-// deadline passes while queued is answered DEADLINE_EXCEEDED at once, and the worker skips it. A
-// worker that crashes is replaced the same way. A user exception is just an answer: the worker stays.
+// The worker pool behind a node85 runtime instance: its workers are threads of the instance
+// process (thread.ts). A worker runs its calls one at a time, in order. Calls go to an idle worker
+// first. When none is idle and the function is fast (its calls take under `fastUs` on average, as
+// the workers measure them), calls are pipelined: sent to a busy worker (up to `depth` queued on
+// it) whose running call is younger than `stallMs`, so that a burst reaches a worker at once and is
+// answered without a wake-up per call. Otherwise calls wait in the pool (FIFO) and the pool starts
+// more workers, up to `max`, so slow handlers run in parallel. A call that passes its deadline
+// while running ends its worker's thread (terminate(): the only way to stop arbitrary user code)
+// and a fresh one replaces it; the calls queued behind it had not started and run on another
+// worker. A call whose deadline passes while queued is answered DEADLINE_EXCEEDED at once, and the
+// worker skips it. A worker that crashes is replaced the same way. A user exception is just an
+// answer: the worker stays.
 import type { FunctionMessage } from '@baetyl/core/function/proto';
 import type { Logger } from '@baetyl/core/log/logger';
 import { status } from '../grpc/status.js';
 import { deadlineExceeded, type CallResult, type Executor } from './executor.js';
 import type { FunctionSpec } from './protocol.js';
-import { WorkerThread, type ThreadLaunch } from './thread.js';
-import { LoadError, WorkerExitError, WorkerProcess, type CallOutcome, type WorkerLaunch } from './worker.js';
+import { LoadError, WorkerExitError, WorkerThread, type CallOutcome, type ThreadLaunch } from './thread.js';
 
-/** A worker as the pool drives it: a child process (python) or a thread of this process (node). */
-type PoolWorker = WorkerProcess | WorkerThread;
+/** A worker as the pool drives it: a thread of this process. */
+type PoolWorker = WorkerThread;
 
 /** Calls sent to one worker before its first is answered, when `depth` is not set. */
 export const DEFAULT_PIPELINE_DEPTH = 16;
@@ -30,14 +30,12 @@ export const DEFAULT_FAST_US = 2000;
 export interface PoolOptions {
   runtime: string;
   functions: FunctionSpec[];
-  /** Called for every new worker, so a launch can pick up fresh settings: a process, or a thread. */
-  launch: () => WorkerLaunch | ThreadLaunch;
+  /** Called for every new worker, so a launch can pick up fresh settings. */
+  launch: () => ThreadLaunch;
   /** Most workers at once (calls in parallel). */
   max: number;
   /** Workers beyond the first are stopped after this long idle. */
   idleMs: number;
-  /** Largest frame a worker may send (the gRPC message limit plus room for the header). */
-  maxFrame: number;
   /** The text a caller sees for an unknown function name. */
   notFoundDetails: string;
   logger: Logger;
@@ -322,8 +320,7 @@ export class WorkerPool implements Executor {
     this.starting++;
     let w: PoolWorker | undefined;
     try {
-      const launch = this.opts.launch();
-      w = 'thread' in launch ? new WorkerThread(launch, this.opts.logger) : new WorkerProcess(launch, this.opts.logger, this.opts.maxFrame);
+      w = new WorkerThread(this.opts.launch(), this.opts.logger);
       const version = await w.start({ type: 'init', runtime: this.opts.runtime, functions: this.opts.functions });
       this.opts.logger.debug(`worker ${w.pid} ready (${version})`);
     } catch (err) {

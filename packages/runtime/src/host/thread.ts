@@ -10,7 +10,31 @@ import type { Logger } from '@baetyl/core/log/logger';
 import { startThread } from '../node/launch.js';
 import { takePrespawned } from './prespawn.js';
 import type { CallFrame, InitFrame, WorkerFrame } from './protocol.js';
-import { LoadError, WorkerExitError, type CallOutcome } from './worker.js';
+
+/** A handler failed to load: the message names the function and the file. */
+export class LoadError extends Error {
+  override name = 'LoadError';
+}
+
+/** The worker ended (process.exit in a handler, terminated at a deadline) before answering. */
+export class WorkerExitError extends Error {
+  override name = 'WorkerExitError';
+  constructor(
+    message: string,
+    readonly code: number | null,
+    readonly signal: NodeJS.Signals | null,
+    /** False for a call queued behind the one running: it never started, so it can run elsewhere. */
+    readonly started = true,
+  ) {
+    super(message);
+  }
+}
+
+/** `us`: how long the handler ran, as the worker measured it (absent if it did not say). */
+export type CallOutcome =
+  | { ok: true; payload: Buffer; us?: number }
+  /** `expired`: the worker skipped the call, whose deadline had passed before its turn came. */
+  | { ok: false; details: string; retire?: boolean; expired?: boolean; us?: number };
 
 /** How to start a worker thread: which script, in which working directory, with what environment. */
 export interface ThreadLaunch {

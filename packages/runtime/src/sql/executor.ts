@@ -5,7 +5,7 @@ import type { FunctionMessage } from '@baetyl/core/function/proto';
 import type { Logger } from '@baetyl/core/log/logger';
 import type { FunctionConfig } from '../config/config.js';
 import { NOT_FOUND_DETAILS, type CallResult, type Executor } from '../host/executor.js';
-import { LoadError } from '../host/worker.js';
+import { LoadError } from '../host/thread.js';
 import type { Query } from './ast.js';
 import { decodePayload, evaluate, SqlRuntimeError } from './evaluate.js';
 import { marshalGo } from './json.js';
