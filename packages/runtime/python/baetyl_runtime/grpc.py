@@ -27,6 +27,8 @@ CALL_PATH = b'/baetyl.Function/Call'
 STREAM_PATH = b'/baetyl.FunctionStream/Calls'
 
 _PREFIX = struct.Struct('>BI')
+# The first bytes of a StreamCall that hold its seq: the tag and a varint of up to 10 bytes.
+_SEQ_PEEK = 11
 
 # Our header blocks never change, so they are encoded once (literals without indexing).
 RESPONSE_HEADERS = (
@@ -136,7 +138,7 @@ class GrpcHandler(object):
         if timeout is not None:
             ms = parse_timeout(timeout)
             if ms is None:
-                self._trailers_only(stream, INTERNAL, 'malformed grpc-timeout %r' % timeout.decode('latin-1'))
+                self._trailers_only(stream, INTERNAL, 'malformed grpc-timeout "%s"' % timeout.decode('latin-1'))
                 return
             deadline = time.time() * 1000 + ms
         call = Call(stream, kind, deadline)
@@ -187,10 +189,14 @@ class GrpcHandler(object):
                 self._fail(call, INTERNAL, 'a compressed gRPC message, but grpc-encoding is identity')
                 break
             if length > limit:
+                have = end - pos - 5
+                if call.kind == 'stream' and have < min(length, _SEQ_PEEK):
+                    # Its seq (the first field) is needed to fail that call alone: the client
+                    # may have cut the DATA frame right after the length prefix.
+                    break
                 self._oversized(call, buf, pos, length, limit)
                 if call.finished:
                     break
-                have = end - pos - 5
                 if have >= length:
                     pos += 5 + length
                     continue
@@ -207,7 +213,7 @@ class GrpcHandler(object):
     def _oversized(self, call, buf, pos, length, limit):
         text = 'Received message larger than max (%d vs. %d)' % (length, limit)
         if call.kind == 'stream':
-            seq = proto.peek_stream_seq(bytes(buf[pos + 5:pos + 16]))
+            seq = proto.peek_stream_seq(bytes(buf[pos + 5:pos + 5 + _SEQ_PEEK]))
             if seq is not None:
                 self._answer_stream(call, seq, RESOURCE_EXHAUSTED, text, b'')
                 return
@@ -230,7 +236,7 @@ class GrpcHandler(object):
                 return
             call.running += 1
             deadline = service.cap(call.deadline)
-            handle = service.submit(msg, deadline, lambda code, details, payload: self._unary_done(call, msg, code, details, payload))
+            handle = service.submit(self, msg, deadline, lambda code, details, payload: self._unary_done(call, msg, code, details, payload))
             if not handle.done:
                 call.handles[0] = handle
             return
@@ -245,7 +251,7 @@ class GrpcHandler(object):
             return
         call.running += 1
         deadline = service.cap(time.time() * 1000 + timeout if timeout else None)
-        handle = service.submit(msg, deadline, lambda code, details, payload: self._stream_done(call, seq, code, details, payload))
+        handle = service.submit(self, msg, deadline, lambda code, details, payload: self._stream_done(call, seq, code, details, payload))
         if not handle.done:
             call.handles[seq] = handle
 

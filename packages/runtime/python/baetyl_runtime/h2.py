@@ -115,7 +115,8 @@ class Connection(object):
         self.peer_initial_window = DEFAULT_WINDOW
         self.peer_max_frame = DEFAULT_FRAME
         self.conn_send_window = DEFAULT_WINDOW
-        # A header block in progress: (stream id, flags of the HEADERS frame, fragments).
+        # A header block in progress: (stream id, flags of the HEADERS frame, fragments, size,
+        # whether the HEADERS made the stream depend on itself).
         self.continuing = None
         # Streams with data waiting for window.
         self.blocked = []
@@ -275,19 +276,20 @@ class Connection(object):
                 raise ConnectionError_(FRAME_SIZE_ERROR, 'HEADERS with PRIORITY is too short')
             dep = _U32.unpack_from(block, 0)[0] & 0x7fffffff
             block = block[5:]
-            if dep == sid:
-                self.continuing = None
-                self._headers_done(sid, flags, [block], self_dependent=True)
-                return
-        if flags & FLAG_END_HEADERS:
-            self._headers_done(sid, flags, [block])
+            self_dependent = dep == sid
         else:
-            self.continuing = (sid, flags, [block], len(block))
+            self_dependent = False
+        # The stream error for a self-dependency waits for the whole block: it must be decoded
+        # all the same (the HPACK table is the connection's), and may go on in CONTINUATION.
+        if flags & FLAG_END_HEADERS:
+            self._headers_done(sid, flags, [block], self_dependent)
+        else:
+            self.continuing = (sid, flags, [block], len(block), self_dependent)
 
     def _on_continuation(self, flags, sid, payload):
         if self.continuing is None or self.continuing[0] != sid:
             raise ConnectionError_(PROTOCOL_ERROR, 'CONTINUATION without a header block in progress on stream %d' % sid)
-        csid, cflags, parts, size = self.continuing
+        csid, cflags, parts, size, self_dependent = self.continuing
         size += len(payload)
         # Bound a header block: a peer could otherwise send CONTINUATION forever.
         if size > self.local_max_header_list * 2:
@@ -295,9 +297,9 @@ class Connection(object):
         parts.append(payload)
         if flags & FLAG_END_HEADERS:
             self.continuing = None
-            self._headers_done(csid, cflags, parts)
+            self._headers_done(csid, cflags, parts, self_dependent)
         else:
-            self.continuing = (csid, cflags, parts, size)
+            self.continuing = (csid, cflags, parts, size, self_dependent)
 
     def _headers_done(self, sid, flags, parts, self_dependent=False):
         # The block is always decoded, even for a stream that is refused: the HPACK table is shared.
@@ -565,6 +567,12 @@ class Connection(object):
         return data
 
 
+def _printable(name):
+    """A header name for a message: ASCII, other bytes as \\xNN. A native str on 2.7 and 3.x:
+    a unicode reason with a byte beyond ASCII made Python 2 raise when it was formatted."""
+    return ''.join(chr(b) if 0x20 <= b < 0x7f else '\\x%02x' % b for b in bytearray(name))
+
+
 def _check_request_headers(headers, max_list):
     size = 0
     regular = False
@@ -573,18 +581,18 @@ def _check_request_headers(headers, max_list):
         size += len(name) + len(value) + 32
         if name.startswith(b':'):
             if regular:
-                return 'pseudo-header %s after a regular header' % name.decode('latin-1')
+                return 'pseudo-header %s after a regular header' % _printable(name)
             if name not in _REQUEST_PSEUDO:
-                return 'unknown pseudo-header %s' % name.decode('latin-1')
+                return 'unknown pseudo-header %s' % _printable(name)
             if name in seen:
-                return 'pseudo-header %s twice' % name.decode('latin-1')
+                return 'pseudo-header %s twice' % _printable(name)
             seen.add(name)
         else:
             regular = True
             if name.lower() != name:
-                return 'header name %s is not lower case' % name.decode('latin-1')
+                return 'header name %s is not lower case' % _printable(name)
             if name in _CONNECTION_HEADERS:
-                return 'connection-specific header %s' % name.decode('latin-1')
+                return 'connection-specific header %s' % _printable(name)
             if name == b'te' and value != b'trailers':
                 return 'te must be "trailers"'
     if size > max_list:

@@ -118,7 +118,9 @@ def _text(value):
 
 def _traceback():
     import traceback  # only when a handler fails: it costs the process memory
-    return traceback.format_exc()
+    # Text, like the function name it is logged with: on Python 2 format_exc() gives bytes, and
+    # an exception holding bytes beyond ASCII made the unicode log line raise.
+    return _text(traceback.format_exc())
 
 
 def run(fn, name, qos, topic, ts, invoke_id, body, log):

@@ -39,12 +39,16 @@ class Service(object):
             return capped if deadline is None else min(deadline, capped)
         return deadline
 
-    def submit(self, msg, deadline, cb):
+    def submit(self, handler, msg, deadline, cb):
+        """Runs a call of `handler`'s connection; cb(code, details, payload) answers it."""
         self.in_flight += 1
 
         def done(code, details, payload):
             self.in_flight -= 1
-            cb(code, details, payload)
+            try:
+                cb(code, details, payload)
+            except Exception:  # noqa: BLE001 - a bug answering one connection must not stop the others
+                handler.owner.broke()
 
         return self.executor.submit(msg, deadline, done)
 
@@ -94,16 +98,33 @@ class ServerConnection(object):
     def on_event(self, fd, revents):
         if self.gone:
             return
-        if self.handshaking:
-            self._handshake()
-            return
-        if revents & WRITE or self.want_write:
-            self.want_write = False
-            self.flush()
-            if self.gone:
+        try:
+            if self.handshaking:
+                self._handshake()
                 return
-        if revents & (READ | HANGUP):
-            self._read()
+            if revents & WRITE or self.want_write:
+                self.want_write = False
+                self.flush()
+                if self.gone:
+                    return
+            if revents & (READ | HANGUP):
+                self._read()
+        except Exception:  # noqa: BLE001 - a bug met by one connection must not stop the others
+            self.broke()
+
+    def broke(self):
+        """An unexpected error while serving this connection (a bug): it is logged with its
+        traceback and the connection is closed with INTERNAL_ERROR; the instance serves on."""
+        import traceback
+        self.server.log('error', 'closing the connection of %s after an internal error: %s' % (self.peer(), traceback.format_exc()))
+        try:
+            self.h2.fail(h2.INTERNAL_ERROR, 'internal error')
+            data = self.h2.pending_output()
+            if data:
+                self.sock.send(data)
+        except Exception:  # noqa: BLE001 - closing is all that is left to do
+            pass
+        self.close()
 
     def _handshake(self):
         import ssl
@@ -182,8 +203,10 @@ class ServerConnection(object):
         if (self.h2.goaway_sent or self.h2.peer_goaway) and self.h2.idle and not self.outbuf:
             self.close()
             return
-        # Hold clients' data back while the executor is saturated.
-        self.h2.hold_credit = len(self.server.service.executor.waiting) > WAITING_HIGH_WATER
+        # Hold clients' data back while the executor is saturated (Server._flush gives it back).
+        if len(self.server.service.executor.waiting) > WAITING_HIGH_WATER:
+            self.h2.hold_credit = True
+            self.server.holding = True
         self.server.loop.change(self.fd, self.events())
 
     def close(self):
@@ -211,6 +234,8 @@ class Server(object):
         self.log = log
         self.connections = set()
         self.dirty = set()
+        # Some connection holds clients' credit back (see ServerConnection.flush).
+        self.holding = False
         self.tls_context = None
         kind, where = parse_address(address)
         if tls:
@@ -271,13 +296,24 @@ class Server(object):
                 self.dirty.add(conn)
 
     def _flush(self):
+        if self.holding and len(self.service.executor.waiting) <= WAITING_HIGH_WATER:
+            # The executor has room again: every connection gives back the credit it held. Only
+            # new data gave it back before, and a client out of window sends none: it waited forever.
+            self.holding = False
+            for conn in self.connections:
+                if conn.h2.hold_credit:
+                    conn.h2.release_credit()
+                    self.dirty.add(conn)
         if not self.dirty:
             return
         dirty = self.dirty
         self.dirty = set()
         for conn in dirty:
             if not conn.gone and not conn.handshaking:
-                conn.flush()
+                try:
+                    conn.flush()
+                except Exception:  # noqa: BLE001 - see ServerConnection.broke
+                    conn.broke()
 
     def stop_listening(self):
         self.loop.forget(self.sock.fileno())
