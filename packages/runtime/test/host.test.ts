@@ -1,33 +1,13 @@
-// The pipe framing and interpreter discovery, as units.
+// Addresses, interpreter discovery and the worker pool, as units.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readdirSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { encodeFrame, FrameDecoder, FrameError, findPython, InterpreterError, bindAddress } from '../src/index.js';
+import { findPython, InterpreterError, bindAddress } from '../src/index.js';
 import { cleanup } from './helpers.js';
 
-test('frames survive being cut anywhere and carry raw bytes', () => {
-  const body = Buffer.from([0, 1, 2, 255, 0x0a]);
-  const wire = Buffer.concat([encodeFrame({ type: 'call', seq: 1 }, body), encodeFrame({ type: 'log', msg: 'é' })]);
-  for (let cut = 0; cut <= wire.length; cut++) {
-    const d = new FrameDecoder(1024);
-    const frames = [...d.push(wire.subarray(0, cut)), ...d.push(wire.subarray(cut))];
-    assert.equal(frames.length, 2);
-    assert.deepEqual(frames[0]!.header, { type: 'call', seq: 1 });
-    assert.deepEqual(frames[0]!.body, body);
-    assert.equal(frames[1]!.header.msg, 'é');
-    assert.equal(frames[1]!.body.length, 0);
-  }
-});
-
-test('an oversized or malformed frame is refused', () => {
-  assert.throws(() => new FrameDecoder(10).push(encodeFrame({ type: 'x' }, Buffer.alloc(100))), FrameError);
-  const bad = Buffer.concat([Buffer.from([0, 0, 0, 3, 0, 0, 0, 0]), Buffer.from('{x}')]);
-  assert.throws(() => new FrameDecoder(100).push(bad), /not JSON/);
-});
-
-test('addresses in Baetyl form bind as grpc-js expects', () => {
+test('addresses in Baetyl form bind as the server expects', () => {
   assert.equal(bindAddress('tcp://0.0.0.0:50051'), '0.0.0.0:50051');
   assert.equal(bindAddress('127.0.0.1:1'), '127.0.0.1:1');
   assert.equal(bindAddress('unix:///tmp/f.sock'), 'unix:/tmp/f.sock');
@@ -87,11 +67,13 @@ test('the pool grows on demand up to max and stops spare workers after runtime.i
   const { serviceDir, waitFor } = await import('./helpers.js');
   // Each call waits until three have started, so three workers must exist at once.
   const dir = serviceDir({
+    // node85 workers are threads of one process: the thread id names the worker.
     'code/index.js': `const fs = require('fs');
+const { threadId } = require('worker_threads');
 let n = 0;
 exports.slow = (e, c, cb) => {
-  fs.writeFileSync(__dirname + '/started-' + process.pid + '-' + n++, '');
-  const poll = () => fs.readdirSync(__dirname).filter((f) => f.startsWith('started-')).length >= 3 ? cb(null, { pid: process.pid }) : setTimeout(poll, 20);
+  fs.writeFileSync(__dirname + '/started-' + threadId + '-' + n++, '');
+  const poll = () => fs.readdirSync(__dirname).filter((f) => f.startsWith('started-')).length >= 3 ? cb(null, { pid: threadId }) : setTimeout(poll, 20);
   poll();
 };
 `,
@@ -102,7 +84,6 @@ exports.slow = (e, c, cb) => {
     launch: () => nodeLaunch(dir),
     max: 3,
     idleMs: 200,
-    maxFrame: 1 << 20,
     notFoundDetails: 'function not found',
     logger: createLogger({ level: 'error' }, {}, { stderr: false }),
   });

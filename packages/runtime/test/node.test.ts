@@ -22,19 +22,22 @@ import {
 const UUID = '4b1c6a2e-1f5e-4d0b-9a53-2f1f3c0d8e7a';
 const TS = 1700000000;
 
+// Workers are threads of the instance process: a handler names its worker by its thread id.
 const TOOLS_JS = `const fs = require('fs');
 const path = require('path');
-exports.pid = (event, context, callback) => callback(null, { pid: process.pid });
+const { threadId } = require('worker_threads');
+exports.pid = (event, context, callback) => callback(null, { pid: threadId });
 exports.boom = (event, context, callback) => callback(new TypeError('boom'));
 exports.syncThrow = (event, context, callback) => { throw new TypeError('sync boom'); };
 exports.noisy = (event, context, callback) => {
   console.log('hello from console.log');
   process.stdout.write('\\u0000\\u0000\\u0000\\u0005garbage on stdout\\n');
   console.error('to stderr');
-  callback(null, { pid: process.pid, ok: true });
+  callback(null, { pid: threadId, ok: true });
 };
-exports.sleepy = (event, context, callback) => setTimeout(() => callback(null, { pid: process.pid }), event.sleep * 1000);
+exports.sleepy = (event, context, callback) => setTimeout(() => callback(null, { pid: threadId }), event.sleep * 1000);
 exports.busy = () => { for (;;) {} };
+exports.spin = (event) => { fs.writeFileSync(event.marker, ''); for (;;) {} };
 exports.hold = (event, context, callback) => {
   fs.writeFileSync(event.marker, '');
   const poll = () => (fs.existsSync(event.release) ? callback(null, { held: true }) : setTimeout(poll, 20));
@@ -60,7 +63,7 @@ exports.barrier = (event, context, callback) => {
     const started = fs.readdirSync(event.dir).filter((f) => f.startsWith('start-')).length;
     if (started >= event.n) {
       fs.writeFileSync(path.join(event.dir, 'end-' + event.id), '');
-      return callback(null, { pid: process.pid });
+      return callback(null, { pid: threadId });
     }
     if (Date.now() > until) return callback(new Error('the other calls never started'));
     setTimeout(poll, 20);
@@ -71,7 +74,7 @@ exports.barrier = (event, context, callback) => {
 
 const TOOL_FUNCTIONS = [
   'pid', 'boom', 'syncThrow', 'noisy', 'sleepy', 'busy', 'crash', 'none', 'zero', 'raw', 'text', 'circular', 'echo', 'promise', 'rejects',
-  'syncReturn', 'asyncWithCallback', 'twice', 'uncaught', 'barrier', 'hold',
+  'syncReturn', 'asyncWithCallback', 'twice', 'uncaught', 'barrier', 'hold', 'spin',
 ];
 
 function toolsConf(extra = ''): string {
@@ -188,9 +191,11 @@ describe('node85 runtime (real process)', () => {
     const first = pidOf(await call(rt.client, message('pid', '{}')));
     const slow = await call(rt.client, message('busy', '{}'), 1500);
     assert.equal(slow.err?.code, status.DEADLINE_EXCEEDED);
-    await waitFor('the timed-out worker to be killed', () => (isRunning(first) ? undefined : true));
+    // The busy thread was terminated: a new thread (a new thread id) serves, in the same process.
     const next = await call(rt.client, message('pid', '{}'));
     assert.notEqual(pidOf(next), first);
+    assert.equal(rt.child.exitCode, null);
+    assert.deepEqual(childrenOf(rt.child.pid!), []);
   });
 
   test('a worker crash (process.exit) fails that call and the worker is replaced', async () => {
@@ -269,20 +274,21 @@ describe('node85 runtime: concurrency, start failures, shutdown', () => {
     });
   }
 
+  // Workers are threads: the instance is one process, so nothing can outlive it.
   test('SIGKILL on the host leaves no worker behind, even one stuck in a synchronous loop', async () => {
     const dir = serviceDir({ 'etc/baetyl/service.yml': `${toolsConf()}server:\n  workers:\n    max: 2\n`, 'code/tools.js': TOOLS_JS });
     const rt = await startRuntimeProcess('node85', dir);
     try {
-      void call(rt.client, message('busy', '{}'), 300000);
-      void call(rt.client, message('sleepy', '{"sleep": 120}'), 300000);
-      const workers = await waitFor('two workers', () => {
-        const kids = childrenOf(rt.child.pid!);
-        return kids.length >= 2 ? kids : undefined;
-      });
-      await new Promise((r) => setTimeout(r, 500));
+      const marker = join(dir, 'held');
+      void call(rt.client, message('hold', JSON.stringify({ marker, release: join(dir, 'never') })), 300000);
+      await waitFor('the first call to run', () => (existsSync(marker) ? true : undefined));
+      const spinning = join(dir, 'spinning');
+      void call(rt.client, message('spin', JSON.stringify({ marker: spinning })), 300000);
+      await waitFor('the second call to run, on a second worker', () => (existsSync(spinning) ? true : undefined));
+      assert.deepEqual(childrenOf(rt.child.pid!), [], 'the workers are threads, not processes');
       rt.child.kill('SIGKILL');
       await rt.exited;
-      await waitFor('the workers to exit', () => (workers.every((p) => !isRunning(p)) ? true : undefined), 30000);
+      assert.equal(isRunning(rt.child.pid!), false);
     } finally {
       rt.client.close();
       cleanup(dir);
@@ -292,13 +298,10 @@ describe('node85 runtime: concurrency, start failures, shutdown', () => {
   test('SIGTERM stops the workers and exits 0', async () => {
     const dir = serviceDir({ 'etc/baetyl/service.yml': toolsConf(), 'code/tools.js': TOOLS_JS });
     const rt = await startRuntimeProcess('node85', dir);
-    const workers = await waitFor('a worker', () => {
-      const kids = childrenOf(rt.child.pid!);
-      return kids.length ? kids : undefined;
-    });
     try {
+      assert.equal((await call(rt.client, message('pid', '{}'))).err, undefined);
+      assert.deepEqual(childrenOf(rt.child.pid!), [], 'the workers are threads, not processes');
       assert.equal(await rt.stop(), 0);
-      await waitFor('the workers to exit', () => (workers.every((p) => !isRunning(p)) ? true : undefined), 30000);
     } finally {
       cleanup(dir);
     }

@@ -1,15 +1,19 @@
-// Pipelining in the node85 worker pool: several calls sent to one worker before the first is
-// answered must run in order, one at a time. (The python runtimes' own pipelining, deadlines and
-// kills are in python-pipeline.test.ts.)
+// Pipelining in the node85 worker pool: several calls sent to one worker thread before the first
+// is answered must run in order, one at a time, and a call killed at its deadline must not take
+// the calls queued behind it down with it: those never started, and run on the replacement
+// thread. (The python runtimes' own pipelining, deadlines and kills are in python-pipeline.test.ts.)
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { status } from '@grpc/grpc-js';
 import { createLogger, type FunctionMessage } from '@baetyl/core';
 import { WorkerPool } from '../src/host/pool.js';
 import { nodeLaunch } from '../src/node/launch.js';
-import type { WorkerLaunch } from '../src/host/worker.js';
+import type { ThreadLaunch } from '../src/host/thread.js';
 import { cleanup, serviceDir } from './helpers.js';
 
-const JS = `let n = 0;
+// A node85 worker is a thread of the instance: its thread id names it (all threads share the pid).
+const JS = `const { threadId } = require('worker_threads');
+let n = 0;
 let running = 0;
 let most = 0;
 exports.handler = (event, ctx, cb) => {
@@ -18,21 +22,22 @@ exports.handler = (event, ctx, cb) => {
   n++;
   const mine = n;
   // Asynchronous, so two calls could overlap if the worker started the next one early.
-  setImmediate(() => {
+  const done = () => {
     running--;
-    cb(null, { i: event.i, n: mine, most, pid: process.pid });
-  });
+    cb(null, { i: event.i, n: mine, most, pid: threadId });
+  };
+  if (event.sleep) setTimeout(done, event.sleep * 1000);
+  else setImmediate(done);
 };
 `;
 
-function pool(launch: (dir: string) => WorkerLaunch, dir: string, runtime: string): WorkerPool {
+function pool(launch: (dir: string) => ThreadLaunch, dir: string, runtime: string): WorkerPool {
   return new WorkerPool({
     runtime,
     functions: [{ name: 'f', handler: 'index.handler', codedir: 'code' }],
     launch: () => launch(dir),
     max: 1,
     idleMs: 60_000,
-    maxFrame: 1 << 20,
     notFoundDetails: 'function not found',
     logger: createLogger({ level: 'error' }, {}, { stderr: false }),
   });
@@ -49,7 +54,7 @@ function parse(r: Awaited<ReturnType<WorkerPool['call']>>): Out {
   return JSON.parse((r as { payload: Buffer }).payload.toString()) as Out;
 }
 
-const runtimes: Array<{ name: string; file: string; code: string; launch: (dir: string) => WorkerLaunch }> = [
+const runtimes: Array<{ name: string; file: string; code: string; launch: (dir: string) => ThreadLaunch }> = [
   { name: 'node85', file: 'index.js', code: JS, launch: (dir) => nodeLaunch(dir) },
 ];
 
@@ -73,6 +78,65 @@ for (const rt of runtimes) {
       );
       assert.equal(new Set(outs.map((o) => o.pid)).size, 1);
       if (rt.name === 'node85') assert.equal(Math.max(...outs.map((o) => o.most ?? 0)), 1, 'two calls overlapped in one worker');
+    } finally {
+      await p.close();
+      cleanup(dir);
+    }
+  });
+}
+
+for (const rt of runtimes) {
+  test(`${rt.name}: a call killed at its deadline does not fail the calls queued behind it; they run on a fresh worker`, async () => {
+    const dir = serviceDir({ [`code/${rt.file}`]: rt.code });
+    const p = pool(rt.launch, dir, rt.name);
+    try {
+      await p.start();
+      const first = parse(await p.call(msg({ i: -1 }), Date.now() + 30_000));
+      for (let i = 0; i < 2; i++) parse(await p.call(msg({ i: -1 }), Date.now() + 30_000));
+      const [hung, ...behind] = await Promise.all([
+        p.call(msg({ i: 0, sleep: 30 }), Date.now() + 600),
+        p.call(msg({ i: 1 }), Date.now() + 30_000),
+        p.call(msg({ i: 2 }), Date.now() + 30_000),
+      ]);
+      assert.equal(hung!.ok, false);
+      assert.equal(hung!.ok ? 0 : hung!.code, status.DEADLINE_EXCEEDED);
+      assert.match(hung!.ok ? '' : hung!.details, /did not finish in time; its worker was replaced/);
+      const outs = behind.map(parse);
+      assert.deepEqual(
+        outs.map((o) => o.i),
+        [1, 2],
+      );
+      // The fresh worker ran them, in order, as its first calls.
+      assert.notEqual(outs[0]!.pid, first.pid);
+      assert.deepEqual(
+        outs.map((o) => [o.pid, o.n]),
+        [
+          [outs[0]!.pid, 1],
+          [outs[0]!.pid, 2],
+        ],
+      );
+    } finally {
+      await p.close();
+      cleanup(dir);
+    }
+  });
+
+  test(`${rt.name}: a call whose deadline passes while queued behind a slow call is answered at once, and skipped`, async () => {
+    const dir = serviceDir({ [`code/${rt.file}`]: rt.code });
+    const p = pool(rt.launch, dir, rt.name);
+    try {
+      await p.start();
+      for (let i = 0; i < 3; i++) parse(await p.call(msg({ i: -1 }), Date.now() + 30_000));
+      const started = Date.now();
+      const slow = p.call(msg({ i: 0, sleep: 1.5 }), Date.now() + 30_000);
+      const queued = await p.call(msg({ i: 1 }), Date.now() + 300);
+      assert.ok(Date.now() - started < 1400, 'the queued call waited for the slow one');
+      assert.equal(queued.ok ? 0 : queued.code, status.DEADLINE_EXCEEDED);
+      const after = parse(await slow);
+      // The worker skipped the expired call: the next call it runs is its fifth.
+      const next = parse(await p.call(msg({ i: 2 }), Date.now() + 30_000));
+      assert.equal(next.pid, after.pid);
+      assert.equal(next.n, after.n + 1);
     } finally {
       await p.close();
       cleanup(dir);

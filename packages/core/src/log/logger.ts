@@ -3,7 +3,6 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import winston from 'winston';
-import type { Schema } from '../config/load.js';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 
@@ -19,25 +18,7 @@ export interface LoggerConfig {
 
 export type Logger = winston.Logger;
 
-/** The `logger` block every Baetyl service.yml accepts. `defaultPath` is the master's only. */
-export function loggerSchema(defaultPath?: string): Schema {
-  const int1 = { type: 'integer', minimum: 1 };
-  return {
-    type: 'object',
-    additionalProperties: false,
-    default: {},
-    properties: {
-      path: defaultPath === undefined ? { type: 'string' } : { type: 'string', default: defaultPath },
-      level: { type: 'string', enum: ['debug', 'info', 'warn', 'warning', 'error', 'fatal', 'panic'], default: 'info' },
-      format: { type: 'string', enum: ['text', 'json'], default: 'text' },
-      encoding: { type: 'string' },
-      age: { type: 'object', additionalProperties: false, default: {}, properties: { max: { ...int1, default: 15 } } },
-      size: { type: 'object', additionalProperties: false, default: {}, properties: { max: { ...int1, default: 50 } } },
-      backup: { type: 'object', additionalProperties: false, default: {}, properties: { max: { ...int1, default: 15 } } },
-      backupCount: { type: 'object', additionalProperties: false, properties: { max: int1 } },
-    },
-  };
-}
+export { loggerSchema } from './schema.js';
 
 const SAFE = /^[A-Za-z0-9\-._/@^+:]+$/;
 

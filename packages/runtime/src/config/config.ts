@@ -1,9 +1,12 @@
 // The runtime's etc/baetyl/service.yml (Baetyl v1 §4.2): every key the original python, node and
 // sql runtimes read, plus one block of our own, `runtime:`, for settings v1 baked into its images.
-import { ConfigError, loggerSchema, loadConfig, type LoggerConfig, type Schema } from '@baetyl/core';
+import { ConfigError } from '@baetyl/core/config/errors';
+import { loadConfig, type Schema } from '@baetyl/core/config/load';
+import type { LoggerConfig } from '@baetyl/core/log/logger';
+import { loggerSchema } from '@baetyl/core/log/schema';
+import type { RuntimeKind } from './kinds.js';
 
-export const RUNTIMES = ['python27', 'python36', 'node85', 'sql'] as const;
-export type RuntimeKind = (typeof RUNTIMES)[number];
+export { RUNTIMES, type RuntimeKind } from './kinds.js';
 
 export interface FunctionConfig {
   name: string;

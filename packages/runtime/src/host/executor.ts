@@ -1,9 +1,9 @@
 // What the gRPC server needs from a language: run one call before a deadline. The worker pool
 // (python, node) and the in-process SQL engine both implement it.
-import { status } from '@grpc/grpc-js';
-import type { FunctionMessage } from '@baetyl/core';
+import type { FunctionMessage } from '@baetyl/core/function/proto';
+import { status, type Status } from '../grpc/status.js';
 
-export type CallResult = { ok: true; payload: Buffer } | { ok: false; code: status; details: string };
+export type CallResult = { ok: true; payload: Buffer } | { ok: false; code: Status; details: string };
 
 export interface Executor {
   /** Loads every handler; throws (LoadError, ConfigError...) with a message for the user. */

@@ -1,19 +1,24 @@
-// The worker pool behind a python or node runtime instance. A worker runs its calls one at a time,
-// in order. Calls go to an idle worker first. When none is idle and the function is fast (its
-// calls take under `fastUs` on average, as the workers measure them), calls are pipelined: sent to
-// a busy worker (up to `depth` queued on it) whose running call is younger than `stallMs`, so that
-// a burst reaches a worker in one write and is answered without a wake-up per call. Otherwise
-// calls wait in the pool (FIFO) and the pool starts more workers, up to `max`, so slow handlers
-// run in parallel as before. A call that passes its
-// deadline while running kills its worker (the only way to stop arbitrary user code) and a fresh one
-// replaces it; the calls queued behind it had not started and run on another worker. A call whose
-// deadline passes while queued is answered DEADLINE_EXCEEDED at once, and the worker skips it. A
-// worker that crashes is replaced the same way. A user exception is just an answer: the worker stays.
-import { status } from '@grpc/grpc-js';
-import type { FunctionMessage, Logger } from '@baetyl/core';
+// The worker pool behind a node85 runtime instance: its workers are threads of the instance
+// process (thread.ts). A worker runs its calls one at a time, in order. Calls go to an idle worker
+// first. When none is idle and the function is fast (its calls take under `fastUs` on average, as
+// the workers measure them), calls are pipelined: sent to a busy worker (up to `depth` queued on
+// it) whose running call is younger than `stallMs`, so that a burst reaches a worker at once and is
+// answered without a wake-up per call. Otherwise calls wait in the pool (FIFO) and the pool starts
+// more workers, up to `max`, so slow handlers run in parallel. A call that passes its deadline
+// while running ends its worker's thread (terminate(): the only way to stop arbitrary user code)
+// and a fresh one replaces it; the calls queued behind it had not started and run on another
+// worker. A call whose deadline passes while queued is answered DEADLINE_EXCEEDED at once, and the
+// worker skips it. A worker that crashes is replaced the same way. A user exception is just an
+// answer: the worker stays.
+import type { FunctionMessage } from '@baetyl/core/function/proto';
+import type { Logger } from '@baetyl/core/log/logger';
+import { status } from '../grpc/status.js';
 import { deadlineExceeded, type CallResult, type Executor } from './executor.js';
 import type { FunctionSpec } from './protocol.js';
-import { LoadError, WorkerExitError, WorkerProcess, type CallOutcome, type WorkerLaunch } from './worker.js';
+import { LoadError, WorkerExitError, WorkerThread, type CallOutcome, type ThreadLaunch } from './thread.js';
+
+/** A worker as the pool drives it: a thread of this process. */
+type PoolWorker = WorkerThread;
 
 /** Calls sent to one worker before its first is answered, when `depth` is not set. */
 export const DEFAULT_PIPELINE_DEPTH = 16;
@@ -26,13 +31,11 @@ export interface PoolOptions {
   runtime: string;
   functions: FunctionSpec[];
   /** Called for every new worker, so a launch can pick up fresh settings. */
-  launch: () => WorkerLaunch;
+  launch: () => ThreadLaunch;
   /** Most workers at once (calls in parallel). */
   max: number;
   /** Workers beyond the first are stopped after this long idle. */
   idleMs: number;
-  /** Largest frame a worker may send (the gRPC message limit plus room for the header). */
-  maxFrame: number;
   /** The text a caller sees for an unknown function name. */
   notFoundDetails: string;
   logger: Logger;
@@ -77,7 +80,7 @@ interface Slot {
 let nextOrder = 0;
 
 export class WorkerPool implements Executor {
-  private readonly slots = new Map<WorkerProcess, Slot>();
+  private readonly slots = new Map<PoolWorker, Slot>();
   private readonly waiting: Job[] = [];
   private readonly names: Set<string>;
   private readonly depth: number;
@@ -105,7 +108,7 @@ export class WorkerPool implements Executor {
     return this.slots.size;
   }
 
-  /** The pids of the live workers (tests and inspection). */
+  /** The pids (threads: thread ids) of the live workers (tests and inspection). */
   pids(): number[] {
     return [...this.slots.keys()].map((w) => w.pid).filter((p): p is number => p !== undefined);
   }
@@ -165,11 +168,11 @@ export class WorkerPool implements Executor {
   }
 
   /** An idle worker (the most recently used), else, for a fast function, the least loaded busy worker that is not stalled. */
-  private pick(now: number): WorkerProcess | undefined {
+  private pick(now: number): PoolWorker | undefined {
     const pipeline = this.depth > 1 && this.avgUs <= this.fastUs;
-    let idle: WorkerProcess | undefined;
+    let idle: PoolWorker | undefined;
     let idleUsed = -1;
-    let busy: WorkerProcess | undefined;
+    let busy: PoolWorker | undefined;
     let busyLoad = Infinity;
     for (const [w, slot] of this.slots) {
       if (slot.retired || !w.alive) continue;
@@ -187,7 +190,7 @@ export class WorkerPool implements Executor {
     return idle ?? busy;
   }
 
-  private send(w: WorkerProcess, job: Job, now: number): void {
+  private send(w: PoolWorker, job: Job, now: number): void {
     const slot = this.slots.get(w)!;
     if (slot.jobs.length === 0) {
       slot.headSince = now;
@@ -206,7 +209,7 @@ export class WorkerPool implements Executor {
     );
   }
 
-  private onAnswer(w: WorkerProcess, job: Job, out: CallOutcome): void {
+  private onAnswer(w: PoolWorker, job: Job, out: CallOutcome): void {
     if (out.us !== undefined) this.avgUs = this.avgUs === Infinity ? out.us : this.avgUs * 0.9 + out.us * 0.1;
     const slot = this.slots.get(w);
     if (slot) {
@@ -227,7 +230,7 @@ export class WorkerPool implements Executor {
   }
 
   /** The worker died with this job sent to it. */
-  private onLost(w: WorkerProcess, job: Job, err: unknown): void {
+  private onLost(w: PoolWorker, job: Job, err: unknown): void {
     const slot = this.slots.get(w);
     if (slot) {
       const i = slot.jobs.indexOf(job);
@@ -264,7 +267,7 @@ export class WorkerPool implements Executor {
   }
 
   /** Makes sure the worker's timer fires by `deadline` (one timer per worker, not per call). */
-  private armDeadline(w: WorkerProcess, slot: Slot, deadline: number): void {
+  private armDeadline(w: PoolWorker, slot: Slot, deadline: number): void {
     if (!Number.isFinite(deadline) || (slot.timer && slot.timerAt <= deadline)) return;
     if (slot.timer) clearTimeout(slot.timer);
     slot.timerAt = deadline;
@@ -272,7 +275,7 @@ export class WorkerPool implements Executor {
   }
 
   /** Some job of the worker reached its deadline: kill it if it is running, answer it if it is queued. */
-  private onDeadline(w: WorkerProcess, slot: Slot): void {
+  private onDeadline(w: PoolWorker, slot: Slot): void {
     slot.timer = undefined;
     const now = Date.now();
     let next = Infinity;
@@ -285,7 +288,7 @@ export class WorkerPool implements Executor {
         if (!job.timedOut && w.alive) {
           job.timedOut = true;
           this.opts.logger.warn(`function "${job.msg.FunctionName}" passed its deadline: killing worker ${w.pid}`, { invokeid: job.msg.FunctionInvokeID });
-          w.kill('SIGKILL');
+          w.kill();
         }
       } else {
         // Queued behind a call still running: it never started, and the worker will skip it.
@@ -313,11 +316,11 @@ export class WorkerPool implements Executor {
     );
   }
 
-  private async spawn(): Promise<WorkerProcess> {
+  private async spawn(): Promise<PoolWorker> {
     this.starting++;
-    let w: WorkerProcess | undefined;
+    let w: PoolWorker | undefined;
     try {
-      w = new WorkerProcess(this.opts.launch(), this.opts.logger, this.opts.maxFrame);
+      w = new WorkerThread(this.opts.launch(), this.opts.logger);
       const version = await w.start({ type: 'init', runtime: this.opts.runtime, functions: this.opts.functions });
       this.opts.logger.debug(`worker ${w.pid} ready (${version})`);
     } catch (err) {
@@ -331,7 +334,7 @@ export class WorkerPool implements Executor {
   }
 
   /** A started worker joins the pool. */
-  private adopt(w: WorkerProcess): void {
+  private adopt(w: PoolWorker): void {
     if (this.closed || !w.alive) {
       void w.stop();
       return;
@@ -343,7 +346,7 @@ export class WorkerPool implements Executor {
     this.dispatch();
   }
 
-  private onWorkerExit(w: WorkerProcess): void {
+  private onWorkerExit(w: PoolWorker): void {
     const slot = this.slots.get(w);
     this.slots.delete(w);
     if (slot?.idleTimer) clearTimeout(slot.idleTimer);
@@ -360,7 +363,7 @@ export class WorkerPool implements Executor {
   }
 
   /** Workers beyond the first are stopped after idleMs without a call. */
-  private becameIdle(w: WorkerProcess, slot: Slot): void {
+  private becameIdle(w: PoolWorker, slot: Slot): void {
     if (this.slots.size <= 1 || slot.idleTimer) return;
     slot.idleTimer = setTimeout(() => {
       slot.idleTimer = undefined;

@@ -1,45 +1,39 @@
-// The first worker of a node85 instance, started before the host has loaded its own modules.
-// main.ts imports this module first, so the worker's Node boots on the other core while the host
-// loads winston, ajv, grpc and its config: a cold start then waits for the slower of the two, not
-// for both one after the other. (A Python worker needs the config to pick its interpreter, so
-// python27/python36 start theirs after loading it, as before.)
-import type { ChildProcess } from 'node:child_process';
-import { nodeLaunch } from '../node/launch.js';
-import { spawnWorker, type WorkerLaunch } from './worker.js';
+// The first worker thread of a node85 instance, started before the host has loaded its own
+// modules. main.ts imports this module first, so the thread's Node environment boots on the other
+// core while the host loads its logger, its config and the gRPC server: a cold start then waits for
+// the slower of the two, not for both one after the other. (A Python worker needs the config to
+// pick its interpreter, so python27/python36 start theirs after loading it, as before.)
+import type { Worker } from 'node:worker_threads';
+import { nodeLaunch, startThread } from '../node/launch.js';
+import type { ThreadLaunch } from './thread.js';
 
-let early: { child: ChildProcess; launch: WorkerLaunch } | undefined;
+let early: { worker: Worker; launch: ThreadLaunch; exited: boolean } | undefined;
 
-function runtimeArg(argv: string[]): string | undefined {
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    if (a === '--runtime' || a === '-r') return argv[i + 1];
-    if (a.startsWith('--runtime=')) return a.slice('--runtime='.length);
-  }
-  return undefined;
-}
-
-/** Called once, at start-up, with the host's own arguments. */
-export function prespawnFor(argv: string[]): void {
-  if (runtimeArg(argv) !== 'node85') return;
+/** Called once, at start-up, with the runtime the host serves. */
+export function prespawnFor(runtime: string): void {
+  if (runtime !== 'node85') return;
   try {
     const launch = nodeLaunch(process.cwd(), process.env);
-    early = { child: spawnWorker(launch), launch };
+    const got = { worker: startThread(launch), launch, exited: false };
+    got.worker.once('exit', () => (got.exited = true));
+    // Until the pool adopts it, the thread must not keep a failing host alive.
+    got.worker.unref();
+    early = got;
   } catch {
     // The pool starts its worker the usual way and reports what is wrong.
   }
 }
 
-/** The early worker, if it was started the way `launch` says and is still alive; else undefined. */
-export function takePrespawned(launch: WorkerLaunch): ChildProcess | undefined {
+/** The early thread, if it was started the way `launch` says and is still running; else undefined. */
+export function takePrespawned(launch: ThreadLaunch): Worker | undefined {
   const got = early;
   early = undefined;
   if (!got) return undefined;
-  const same =
-    got.launch.command === launch.command &&
-    got.launch.cwd === launch.cwd &&
-    got.launch.args.join('\0') === launch.args.join('\0');
-  const alive = got.child.pid !== undefined && got.child.exitCode === null && got.child.signalCode === null;
-  if (same && alive) return got.child;
-  got.child.kill('SIGKILL');
+  const same = got.launch.script === launch.script && got.launch.cwd === launch.cwd;
+  if (same && !got.exited) {
+    got.worker.ref();
+    return got.worker;
+  }
+  void got.worker.terminate();
   return undefined;
 }

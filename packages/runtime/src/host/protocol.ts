@@ -1,6 +1,10 @@
-// The messages the host and a Node worker (src/node/worker.ts) exchange over the framed pipe (see
-// framing.ts). The python runtimes have their own, Python-to-Python (python/baetyl_runtime/pipe.py).
-import type { FrameHeader } from './framing.js';
+// The messages the host and a node85 worker thread (src/node/worker.ts) exchange through the
+// thread's port (host/thread.ts). The python runtimes have their own (python/baetyl_runtime/pipe.py).
+/** Every message is an object with a `type` saying what it is. */
+export interface FrameHeader {
+  type: string;
+  [key: string]: unknown;
+}
 
 /** One function as the runtime's service.yml declares it. */
 export interface FunctionSpec {

@@ -1,9 +1,14 @@
 // The gRPC face of a runtime instance: baetyl.Function/Call, answered with the request message
-// whose Payload is replaced by the result (Baetyl v1 §4.1). Language work happens in an Executor.
+// whose Payload is replaced by the result (Baetyl v1 §4.1), and baetyl.FunctionStream/Calls, many
+// calls on one stream. Served by the node:http2 server in ../grpc; language work happens in an Executor.
 import { readFileSync } from 'node:fs';
-import * as grpc from '@grpc/grpc-js';
-import { functionStreamService, loadFunctionProto, type FunctionMessage, type Logger, type StreamCall, type StreamResult } from '@baetyl/core';
-import type { Executor } from './executor.js';
+import type { Logger } from '@baetyl/core/log/logger';
+import { decodeFunctionMessage, encodeFunctionMessage } from '@baetyl/core/function/codec';
+import type { FunctionMessage } from '@baetyl/core/function/proto';
+import { decodeStreamCall, encodeStreamResult, FUNCTION_STREAM_PATH, type StreamResult } from '@baetyl/core/function/stream';
+import { listenGrpc } from '../grpc/server.js';
+import { status } from '../grpc/status.js';
+import type { CallResult, Executor } from './executor.js';
 
 export interface ServerOptions {
   /** host:port (a leading tcp:// is accepted), or unix:path. */
@@ -25,7 +30,9 @@ export interface RunningServer {
   close(graceMs?: number): Promise<void>;
 }
 
-/** Turns Baetyl's address forms into what grpc-js binds. */
+export const FUNCTION_CALL_PATH = '/baetyl.Function/Call';
+
+/** Turns Baetyl's address forms into gRPC's (`unix:path` for sockets). */
 export function bindAddress(address: string): string {
   if (address.startsWith('tcp://')) return address.slice('tcp://'.length);
   if (address.startsWith('unix:///')) return `unix:${address.slice('unix://'.length)}`;
@@ -33,8 +40,7 @@ export function bindAddress(address: string): string {
   return address;
 }
 
-function credentials(tls: ServerOptions['tls']): grpc.ServerCredentials {
-  if (!tls) return grpc.ServerCredentials.createInsecure();
+function readTls(tls: NonNullable<ServerOptions['tls']>): { ca?: Buffer; key: Buffer; cert: Buffer } {
   const read = (file: string, what: string) => {
     try {
       return readFileSync(file);
@@ -42,140 +48,145 @@ function credentials(tls: ServerOptions['tls']): grpc.ServerCredentials {
       throw new Error(`cannot read server.${what} "${file}": ${(err as Error).message}`);
     }
   };
-  const ca = tls.ca ? read(tls.ca, 'ca') : null;
-  return grpc.ServerCredentials.createSsl(ca, [{ cert_chain: read(tls.cert, 'cert'), private_key: read(tls.key, 'key') }], ca !== null);
+  return { key: read(tls.key, 'key'), cert: read(tls.cert, 'cert'), ...(tls.ca ? { ca: read(tls.ca, 'ca') } : {}) };
 }
 
 const EMPTY = Buffer.alloc(0);
 
-function deadlineOf(call: grpc.ServerUnaryCall<FunctionMessage, FunctionMessage>): number {
-  const d = call.getDeadline();
-  if (d instanceof Date) return d.getTime();
-  return typeof d === 'number' ? d : Infinity;
-}
-
 export async function serveFunctions(executor: Executor, opts: ServerOptions): Promise<RunningServer> {
-  const { service } = loadFunctionProto();
-  const server = new grpc.Server({
-    'grpc.max_receive_message_length': opts.maxMessageLength,
-    'grpc.max_send_message_length': opts.maxMessageLength,
-    // Channelz bookkeeping costs every call, and nothing reads it.
-    'grpc.enable_channelz': 0,
-  });
   let inFlight = 0;
+  /** Set by close(): new calls are refused, open streams end once their running calls are answered. */
+  let closing = false;
+  const streams = new Set<() => void>();
   // Per-call debug lines cost an object and a clock read each: decided once.
   const debug = opts.logger.isDebugEnabled();
   const refusal = (): string | undefined =>
     opts.concurrentMax !== undefined && inFlight >= opts.concurrentMax
       ? `too many concurrent calls (server.concurrent.max is ${opts.concurrentMax})`
       : undefined;
-  const deadlineFrom = (callerDeadline: number): number =>
+  const capped = (callerDeadline: number): number =>
     opts.timeoutMs !== undefined && opts.timeoutMs > 0 ? Math.min(callerDeadline, Date.now() + opts.timeoutMs) : callerDeadline;
-  server.addService(service, {
-    Call: (call: grpc.ServerUnaryCall<FunctionMessage, FunctionMessage>, callback: grpc.sendUnaryData<FunctionMessage>) => {
-      const msg = call.request;
-      const refused = refusal();
-      if (refused) {
-        callback({ code: grpc.status.RESOURCE_EXHAUSTED, details: refused });
-        return;
-      }
-      inFlight++;
-      const deadline = deadlineFrom(deadlineOf(call));
-      const started = debug ? Date.now() : 0;
-      executor.call(msg, deadline).then(
-        (res) => {
-          inFlight--;
-          if (debug) {
-            const fields = { function: msg.FunctionName, invokeid: msg.FunctionInvokeID, ms: Date.now() - started };
-            opts.logger.debug(res.ok ? 'call done' : `call failed: ${res.details}`, fields);
-          }
-          if (res.ok) callback(null, { ...msg, Payload: res.payload });
-          else callback({ code: res.code, details: res.details });
-        },
-        (err: unknown) => {
-          inFlight--;
-          callback({ code: grpc.status.INTERNAL, details: `runtime error: ${String(err)}` });
-        },
-      );
-    },
-  });
-  // Our extension (protos/function-stream.proto): many calls on one stream, answered as they
-  // finish. Each call is exactly what Call would do; only the HTTP/2 stream per call is saved.
-  server.addService(functionStreamService, {
-    Calls: (stream: grpc.ServerDuplexStream<StreamCall, StreamResult>) => {
-      let open = true;
-      let running = 0;
-      let ended = false;
-      const finish = () => {
-        if (open && ended && running === 0) {
-          open = false;
-          stream.end();
+  /** Runs one call; `answer` gets the result (never throws, always called once). */
+  const run = (msg: FunctionMessage, deadline: number, answer: (r: CallResult) => void): void => {
+    if (closing) {
+      answer({ ok: false, code: status.UNAVAILABLE, details: 'the runtime is stopping' });
+      return;
+    }
+    const refused = refusal();
+    if (refused) {
+      answer({ ok: false, code: status.RESOURCE_EXHAUSTED, details: refused });
+      return;
+    }
+    inFlight++;
+    const started = debug ? Date.now() : 0;
+    executor.call(msg, capped(deadline)).then(
+      (res) => {
+        inFlight--;
+        if (debug) {
+          const fields = { function: msg.FunctionName, invokeid: msg.FunctionInvokeID, ms: Date.now() - started };
+          opts.logger.debug(res.ok ? 'call done' : `call failed: ${res.details}`, fields);
         }
-      };
-      const answer = (res: StreamResult) => {
-        running--;
-        if (open) stream.write(res);
-        finish();
-      };
-      // Headers at once: the caller learns that this runtime serves the stream before any answer.
-      stream.sendMetadata(new grpc.Metadata());
-      stream.on('data', (c: StreamCall) => {
-        running++;
-        const refused = refusal();
-        if (refused) {
-          answer({ seq: c.seq, code: grpc.status.RESOURCE_EXHAUSTED, details: refused, payload: EMPTY });
-          return;
-        }
-        inFlight++;
-        const deadline = deadlineFrom(c.timeout > 0 ? Date.now() + c.timeout : Infinity);
-        executor.call(c.msg, deadline).then(
-          (res) => {
-            inFlight--;
-            if (res.ok) answer({ seq: c.seq, code: 0, details: '', payload: res.payload });
-            else {
-              if (debug) opts.logger.debug(`call failed: ${res.details}`, { function: c.msg.FunctionName, invokeid: c.msg.FunctionInvokeID });
-              answer({ seq: c.seq, code: res.code, details: res.details, payload: EMPTY });
+        answer(res);
+      },
+      (err: unknown) => {
+        inFlight--;
+        answer({ ok: false, code: status.INTERNAL, details: `runtime error: ${String(err)}` });
+      },
+    );
+  };
+
+  const server = await listenGrpc(
+    bindAddress(opts.address),
+    {
+      [FUNCTION_CALL_PATH]: {
+        onCall: (call) => {
+          let request: Buffer | undefined;
+          call.onEnd(() => {
+            if (!request) {
+              call.finish(status.INTERNAL, 'the request carried no message');
+              return;
             }
-          },
-          (err: unknown) => {
-            inFlight--;
-            answer({ seq: c.seq, code: grpc.status.INTERNAL, details: `runtime error: ${String(err)}`, payload: EMPTY });
-          },
-        );
-      });
-      stream.on('end', () => {
-        ended = true;
-        finish();
-      });
-      stream.on('error', () => {
-        open = false;
-      });
-      stream.on('cancelled', () => {
-        open = false;
-      });
+            let msg: FunctionMessage;
+            try {
+              msg = decodeFunctionMessage(request);
+            } catch (err) {
+              call.finish(status.INTERNAL, `cannot decode the request: ${(err as Error).message}`);
+              return;
+            }
+            run(msg, call.deadline, (res) => {
+              if (!call.open) return;
+              if (res.ok) call.reply(encodeFunctionMessage({ ...msg, Payload: res.payload }));
+              else call.finish(res.code, res.details);
+            });
+          });
+          return (m) => {
+            if (request) call.finish(status.UNIMPLEMENTED, 'a unary call carries one request message');
+            // A view into the received chunk: copied, as it is decoded only when the request ends.
+            else request = Buffer.from(m);
+          };
+        },
+      },
+      // Our extension (protos/function-stream.proto): each call is exactly what Call would do;
+      // only the HTTP/2 stream per call is saved. Answers go out as calls finish.
+      [FUNCTION_STREAM_PATH]: {
+        onCall: (call) => {
+          let running = 0;
+          let ended = false;
+          const finish = () => {
+            if (ended && running === 0) {
+              streams.delete(drain);
+              call.finish(status.OK);
+            }
+          };
+          // The runtime stops: the stream ends as if the caller had ended it (the function
+          // manager's stream is open for as long as the instance lives).
+          const drain = () => {
+            ended = true;
+            finish();
+          };
+          streams.add(drain);
+          call.onCancel(() => streams.delete(drain));
+          const answer = (res: StreamResult) => {
+            running--;
+            if (call.open) call.write(encodeStreamResult(res));
+            finish();
+          };
+          // Headers at once: the caller learns that this runtime serves the stream before any answer.
+          call.sendHeaders();
+          call.onEnd(() => {
+            ended = true;
+            finish();
+          });
+          return (m) => {
+            let c;
+            try {
+              c = decodeStreamCall(m);
+            } catch (err) {
+              call.finish(status.INTERNAL, `cannot decode a call: ${(err as Error).message}`);
+              return;
+            }
+            const { seq, msg } = c;
+            running++;
+            run(msg, c.timeout > 0 ? Date.now() + c.timeout : Infinity, (res) => {
+              if (res.ok) answer({ seq, code: 0, details: '', payload: res.payload });
+              else answer({ seq, code: res.code, details: res.details, payload: EMPTY });
+            });
+          };
+        },
+      },
     },
+    { maxMessageLength: opts.maxMessageLength, ...(opts.tls ? { tls: readTls(opts.tls) } : {}) },
+  ).catch((err: Error) => {
+    throw new Error(`cannot listen on ${opts.address}: ${err.message}`);
   });
-  const address = bindAddress(opts.address);
-  const creds = credentials(opts.tls);
-  const port = await new Promise<number>((resolve, reject) => {
-    server.bindAsync(address, creds, (err, p) => {
-      if (err) reject(new Error(`cannot listen on ${opts.address}: ${err.message}`));
-      else resolve(p);
-    });
-  });
+
   return {
-    port,
-    address,
-    close: (graceMs = 2000) =>
-      new Promise<void>((resolve) => {
-        const timer = setTimeout(() => {
-          server.forceShutdown();
-          resolve();
-        }, graceMs);
-        server.tryShutdown(() => {
-          clearTimeout(timer);
-          resolve();
-        });
-      }),
+    port: server.port,
+    address: bindAddress(opts.address),
+    close: (graceMs = 2000) => {
+      closing = true;
+      for (const drain of [...streams]) drain();
+      return server.close(graceMs);
+    },
   };
 }

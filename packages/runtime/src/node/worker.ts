@@ -1,7 +1,7 @@
-// The Node worker of the node85 runtime: a child process of the host that loads the handlers and
-// runs one call at a time, reading frames on fd 3 and answering on fd 4 (see host/framing.ts). The
-// host may send several calls at once (pipelining); they wait here and run in order, each after
-// the previous one settled, so a handler never runs concurrently with itself.
+// The Node worker of the node85 runtime: a worker thread of the instance process that loads the
+// handlers and runs one call at a time, spoken to through its port (see host/thread.ts). The host
+// may post several calls at once (pipelining); they wait here and run in order, each after the
+// previous one settled, so a handler never runs concurrently with itself.
 // Handler semantics follow Baetyl v1's node85 runtime: `(event, context, callback)`, the event
 // decoded from JSON (empty -> {}, undecodable -> Buffer), results `== ""` publish nothing, a Buffer
 // is raw, anything else JSON.stringify. Beyond v1: a returned promise settles the call too, a
@@ -9,41 +9,28 @@
 // reported as the user's error instead of killing the instance.
 import { readFileSync } from 'node:fs';
 import { createRequire, Module } from 'node:module';
-import net from 'node:net';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import util from 'node:util';
-import { Worker } from 'node:worker_threads';
-import { encodeFrame, FrameDecoder, type FrameHeader } from '../host/framing.js';
-import type { CallFrame, FunctionSpec, InitFrame } from '../host/protocol.js';
+import { parentPort } from 'node:worker_threads';
+import type { ThreadAnswer, ThreadCall, ThreadInit } from '../host/thread.js';
+import type { CallFrame, FunctionSpec } from '../host/protocol.js';
 
 type Handler = (event: unknown, context: Record<string, unknown>, callback: (err?: unknown, result?: unknown) => void) => unknown;
 
-const requireFrom = createRequire(path.join(process.cwd(), 'noop.js'));
-const output = new net.Socket({ fd: 4, readable: false, writable: true });
-const input = new net.Socket({ fd: 3, readable: true, writable: false });
-output.on('error', () => process.exit(0));
+if (!parentPort) throw new Error('node/worker.js runs as a worker thread of the node85 runtime, not on its own');
+const port = parentPort;
 
-function send(header: FrameHeader, body?: Buffer, then?: () => void): void {
-  output.write(encodeFrame(header, body), then);
+/** Where codedirs are resolved: the instance's working directory, sent with the init message. */
+let cwd = process.cwd();
+let requireFrom = createRequire(path.join(cwd, 'noop.js'));
+
+function send(answer: ThreadAnswer): void {
+  port.postMessage(answer);
 }
 
 function log(level: 'info' | 'warn' | 'error', msg: string): void {
   send({ type: 'log', level, msg });
-}
-
-// The host going away ends the pipe; a busy synchronous handler would not notice, so a thread
-// watches for the host's death and kills the process.
-function watchHost(): void {
-  const host = process.env.BAETYL_RUNTIME_HOST_PID;
-  if (!host) return;
-  if (String(process.ppid) !== host) process.exit(0);
-  const w = new Worker(
-    `const host = ${JSON.stringify(host)};
-     setInterval(() => { if (String(process.ppid) !== host) process.kill(process.pid, 'SIGKILL'); }, 500);`,
-    { eval: true },
-  );
-  w.unref();
 }
 
 class LoadError extends Error {}
@@ -82,13 +69,13 @@ async function loadOne(spec: FunctionSpec): Promise<Handler> {
   const [modName, exportName] = spec.handler.split('.');
   if (!modName || !exportName) throw new LoadError(`${prefix}: a node handler is "<module>.<function>", like "index.handler"`);
   // v1 joined codedir to the working directory; resolving also keeps an absolute codedir working.
-  const dir = path.resolve(process.cwd(), spec.codedir);
+  const dir = path.resolve(cwd, spec.codedir);
   const file = path.join(dir, modName);
   let resolved: string;
   try {
     resolved = requireFrom.resolve(file);
   } catch {
-    throw new LoadError(`${prefix}: module "${modName}" not found: there is no ${path.join(spec.codedir, modName)}.js (or a folder with an index.js) in ${process.cwd()}`);
+    throw new LoadError(`${prefix}: module "${modName}" not found: there is no ${path.join(spec.codedir, modName)}.js (or a folder with an index.js) in ${cwd}`);
   }
   let mod: Record<string, unknown>;
   try {
@@ -205,7 +192,8 @@ function runCall(h: CallFrame, body: Buffer, next: () => void): void {
       return;
     }
     if (Buffer.isBuffer(respMsg)) {
-      send({ type: 'result', seq: h.seq, us }, respMsg);
+      // An exact-size copy: posting a view would copy the whole pooled buffer behind it.
+      send({ type: 'result', seq: h.seq, us, body: new Uint8Array(respMsg) });
       return;
     }
     let json: string | undefined;
@@ -218,7 +206,7 @@ function runCall(h: CallFrame, body: Buffer, next: () => void): void {
       send({ type: 'error', seq: h.seq, us, details: util.format(ERR_FORMAT, text) });
       return;
     }
-    send({ type: 'result', seq: h.seq, us }, Buffer.from(json));
+    send({ type: 'result', seq: h.seq, us, text: json });
   };
   const failWith = (err: unknown) => settle(err ?? new Error(`the handler failed with ${String(err)}`), undefined);
   current = { fail: failWith };
@@ -256,35 +244,32 @@ function onFatal(err: unknown): void {
   } else {
     log('error', `uncaught error outside a call, restarting the worker: ${err instanceof Error ? err.stack : String(err)}`);
   }
-  output.end(() => process.exit(1));
+  // What was posted is delivered: the host reads the answer, then sees the thread end.
+  process.exit(1);
 }
 
-async function init(h: InitFrame): Promise<void> {
+async function init(h: ThreadInit): Promise<void> {
+  cwd = h.cwd;
+  requireFrom = createRequire(path.join(cwd, 'noop.js'));
   try {
     for (const spec of h.functions) functions.set(spec.name, await loadOne(spec));
   } catch (err) {
     const message = err instanceof LoadError ? err.message : `cannot load the handlers: ${describe(err)}`;
-    send({ type: 'load-error', message }, undefined, () => process.exit(1));
-    return;
+    send({ type: 'load-error', message });
+    process.exit(1);
   }
   send({ type: 'ready', version: process.versions.node });
 }
 
 function main(): void {
-  watchHost();
   process.on('uncaughtException', onFatal);
   process.on('unhandledRejection', onFatal);
-  const decoder = new FrameDecoder(1 << 30);
-  input.on('data', (chunk: Buffer) => {
-    for (const f of decoder.push(chunk)) {
-      const h = f.header;
-      if (h.type === 'init') void init(h as InitFrame);
-      else if (h.type === 'call') enqueueCall(h as CallFrame, f.body);
-    }
+  port.on('message', (m: ThreadInit | ThreadCall | { type: 'stop' }) => {
+    if (m.type === 'call') enqueueCall(m, Buffer.from(m.body.buffer, m.body.byteOffset, m.body.byteLength));
+    else if (m.type === 'init') void init(m);
+    // The host stops this worker (idle, or the runtime is stopping).
+    else if (m.type === 'stop') process.exit(0);
   });
-  // The host closed the pipe: it stopped or died.
-  input.on('end', () => process.exit(0));
-  input.on('error', () => process.exit(0));
 }
 
 main();

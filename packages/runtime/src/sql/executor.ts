@@ -1,10 +1,11 @@
 // The sql runtime: SQL functions evaluated in the host process itself (no worker: evaluation is
 // pure and bounded), behind the same Executor interface the worker pools implement.
-import { status } from '@grpc/grpc-js';
-import type { FunctionMessage, Logger } from '@baetyl/core';
+import { status } from '../grpc/status.js';
+import type { FunctionMessage } from '@baetyl/core/function/proto';
+import type { Logger } from '@baetyl/core/log/logger';
 import type { FunctionConfig } from '../config/config.js';
 import { NOT_FOUND_DETAILS, type CallResult, type Executor } from '../host/executor.js';
-import { LoadError } from '../host/worker.js';
+import { LoadError } from '../host/thread.js';
 import type { Query } from './ast.js';
 import { decodePayload, evaluate, SqlRuntimeError } from './evaluate.js';
 import { marshalGo } from './json.js';
