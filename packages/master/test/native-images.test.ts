@@ -106,6 +106,8 @@ test('docker mode: the python config is found on the host through the service mo
   assert.ok(cfg.warnings.some((w) => /runtime\.python \(\/usr\/bin\/python3\.6\) .* is not used in docker mode/.test(w)), cfg.warnings.join('\n'));
   // No mount holds the config: a clear error.
   assert.throws(() => dockerPythonEnv('python36', workdir, pythonService('baetyl-function-python36'), {}), /its config etc\/baetyl\/service\.yml is not in any of its mounts/);
+});
+
 test('the hub and function manager images start node with the flags the native engine uses', () => {
   const images = fileURLToPath(new URL('../../../../images/', import.meta.url));
   for (const [image, dir] of [['baetyl-hub', 'hub'], ['baetyl-function-manager', 'function-manager']] as const) {
