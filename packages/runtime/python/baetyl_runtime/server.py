@@ -161,12 +161,7 @@ class ServerConnection(object):
             try:
                 data = self.sock.recv(262144)
             except socket_error as err:
-                code = err.args[0] if err.args else None
-                if self.tls:
-                    import ssl
-                    if isinstance(err, ssl.SSLError) and code in (ssl.SSL_ERROR_WANT_READ, ssl.SSL_ERROR_WANT_WRITE):
-                        break
-                if code in (errno.EAGAIN, errno.EWOULDBLOCK, errno.EINTR):
+                if self._would_block(err):
                     break
                 self.close()
                 return
@@ -179,6 +174,15 @@ class ServerConnection(object):
                 break
         self.server.dirty.add(self)
 
+    def _would_block(self, err):
+        """The socket (or TLS, which may need to read to write and back) has nothing for now."""
+        code = err.args[0] if err.args else None
+        if self.tls:
+            import ssl
+            if isinstance(err, ssl.SSLError) and code in (ssl.SSL_ERROR_WANT_READ, ssl.SSL_ERROR_WANT_WRITE):
+                return True
+        return code in (errno.EAGAIN, errno.EWOULDBLOCK, errno.EINTR)
+
     def flush(self):
         out = self.h2.pending_output()
         if out:
@@ -187,12 +191,7 @@ class ServerConnection(object):
             try:
                 n = self.sock.send(self.outbuf)
             except socket_error as err:
-                code = err.args[0] if err.args else None
-                if self.tls:
-                    import ssl
-                    if isinstance(err, ssl.SSLError) and code in (ssl.SSL_ERROR_WANT_READ, ssl.SSL_ERROR_WANT_WRITE):
-                        break
-                if code in (errno.EAGAIN, errno.EWOULDBLOCK, errno.EINTR):
+                if self._would_block(err):
                     break
                 self.close()
                 return
