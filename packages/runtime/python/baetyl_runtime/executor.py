@@ -99,6 +99,8 @@ class Executor(object):
     def __init__(self, loop, specs, log, label, max_workers=1, idle_s=300.0, depth=DEFAULT_DEPTH,
                  fast_us=DEFAULT_FAST_US, max_result=4 << 20):
         self.loop = loop
+        # Per-call debug lines are decided once: the check would cost every call otherwise.
+        self.debug = log.enabled('debug')
         # Results larger than this are refused in the handler process (the gRPC message limit).
         self.max_result = max_result
         self.specs = specs
@@ -165,9 +167,6 @@ class Executor(object):
         for proc in self.procs[:]:
             self._kill(proc)
             self._reap(proc)
-
-    def pids(self):
-        return [p.pid for p in self.procs if p.alive]
 
     # --- queue and dispatch --------------------------------------------------------------------
 
@@ -345,6 +344,11 @@ class Executor(object):
         proc.last_used = time.time()
         if us:
             self.avg_us = us if self.avg_us is None else self.avg_us * 0.9 + us * 0.1
+        if self.debug and not flags:
+            m = job.msg
+            self.log('debug', 'call done' if code == OK else 'call failed: %s' % details,
+                     function=m.function_name.decode('utf-8', 'replace'), invokeid=m.invoke_id.decode('utf-8', 'replace'),
+                     ms='%.3f' % (us / 1000.0))
         if flags & pipe.SKIPPED:
             self.answer(job, DEADLINE_EXCEEDED, 'Deadline Exceeded: no worker became free before the deadline', b'')
         elif flags & pipe.TOO_LARGE:
