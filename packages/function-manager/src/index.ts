@@ -5,6 +5,6 @@ export * from './call/error-payload.js';
 export * from './pool/launcher.js';
 export * from './pool/instance.js';
 export * from './pool/pool.js';
-export * from './rule/hub-options.js';
+
 export * from './rule/rule.js';
 export * from './manager.js';

@@ -7,7 +7,10 @@ import { ConfigError, formatPath, type ConfigProblem } from './errors.js';
 import { expandEnv } from './template.js';
 import { parseDuration, parseSize } from './units.js';
 
-/** A JSON schema. Besides the standard keywords, `duration: true` and `size: true` convert the value. */
+/**
+ * A JSON schema. Besides the standard keywords, `duration: true` and `size: true` convert the value;
+ * `duration: 'or-off'` also takes a negative number ("-1", "-1s"), which becomes 0 (off).
+ */
 export type Schema = Record<string, unknown>;
 
 export interface LoadOptions {
@@ -25,10 +28,14 @@ function converter(keyword: string, convert: (v: string | number) => number) {
   ajv.addKeyword({
     keyword,
     modifying: true,
-    schemaType: 'boolean',
+    schemaType: ['boolean', 'string'],
     errors: true,
-    validate: function check(this: unknown, enabled: boolean, data: unknown, _schema: unknown, cxt?: { parentData: Record<string | number, unknown>; parentDataProperty: string | number }) {
+    validate: function check(this: unknown, enabled: boolean | 'or-off', data: unknown, _schema: unknown, cxt?: { parentData: Record<string | number, unknown>; parentDataProperty: string | number }) {
       if (!enabled || !cxt) return true;
+      if (enabled === 'or-off' && isNegative(data)) {
+        cxt.parentData[cxt.parentDataProperty] = 0;
+        return true;
+      }
       const self = check as unknown as { errors?: Partial<ErrorObject>[] };
       if (typeof data !== 'string' && typeof data !== 'number') {
         self.errors = [{ keyword, message: `expected a ${keyword}, got ${describe(data)}`, params: {} }];
@@ -44,6 +51,7 @@ function converter(keyword: string, convert: (v: string | number) => number) {
     },
   });
 }
+const isNegative = (v: unknown): boolean => (typeof v === 'number' && v < 0) || (typeof v === 'string' && /^\s*-\d/.test(v));
 converter('duration', parseDuration);
 converter('size', parseSize);
 

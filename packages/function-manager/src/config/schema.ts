@@ -2,38 +2,11 @@
 // accepts, with its defaults). Durations become milliseconds and sizes bytes when loaded.
 import { type Schema } from '@baetyl/core/config';
 import { loggerSchema, type LoggerConfig } from '@baetyl/core/log';
+import { certificateProperties, clientInfoProperties, topicInfoSchema, type ClientInfo, type TopicInfo } from '@baetyl/core/mqtt';
 
-/** A topic and the QoS to use on it (Baetyl's mqtt.TopicInfo). */
-export interface TopicInfo {
-  topic: string;
-  qos: 0 | 1;
-}
-
-/** How each rule reaches the hub (Baetyl's mqtt.ClientInfo). */
-export interface HubConfig {
-  address?: string;
-  username?: string;
-  password?: string;
-  ca?: string;
-  key?: string;
-  cert?: string;
-  insecure: boolean;
-  /** Overridden by each rule's clientid. */
-  clientid?: string;
-  cleansession: boolean;
-  /** Connect timeout, ms. */
-  timeout: number;
-  /** Longest wait between reconnect attempts, ms (the wait starts at 500 ms and doubles). */
-  interval: number;
-  /** MQTT keep-alive, ms. */
-  keepalive: number;
-  /** Accepted for compatibility; not used. */
-  buffersize: number;
-  /** When true, a refused subscription drops the connection (it is retried after backoff). */
-  validatesubs: boolean;
-  /** Accepted for compatibility; the rules define what is subscribed. */
-  subscriptions: TopicInfo[];
-}
+/** How each rule reaches the hub (Baetyl's mqtt.ClientInfo); a rule's clientid overrides hub.clientid. */
+export type HubConfig = ClientInfo;
+export type { TopicInfo };
 
 export interface RuleConfig {
   clientid?: string;
@@ -112,35 +85,12 @@ function object(properties: Record<string, Schema>, extra: Schema = {}): Schema 
 
 const lengthMax = (def?: string): Schema => object({ length: object({ max: size(def) }) });
 
-function topicInfo(): Schema {
-  return {
-    type: 'object',
-    additionalProperties: false,
-    required: ['topic'],
-    properties: {
-      topic: str,
-      qos: { type: 'integer', enum: [0, 1], default: 0 },
-    },
-  };
-}
-
-const certificate: Record<string, Schema> = { ca: str, key: str, cert: str, insecure: { type: 'boolean', default: false } };
+const topicInfo = topicInfoSchema;
+const certificate = certificateProperties;
 
 export const functionManagerSchema: Schema = object({
-  hub: object({
-    address: str,
-    username: str,
-    password: str,
-    ...certificate,
-    clientid: str,
-    cleansession: { type: 'boolean', default: false },
-    timeout: duration('30s'),
-    interval: duration('1m'),
-    keepalive: duration('10m'),
-    buffersize: { type: 'integer', minimum: 0, default: 10 },
-    validatesubs: { type: 'boolean', default: false },
-    subscriptions: { type: 'array', default: [], items: topicInfo() },
-  }),
+  // v1's function manager waited 10m between pings, not ClientInfo's usual 1m.
+  hub: object(clientInfoProperties({ keepalive: '10m' })),
   rules: {
     type: 'array',
     default: [],

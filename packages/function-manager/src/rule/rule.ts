@@ -16,7 +16,7 @@ import type { FunctionMessage } from '@baetyl/core/function';
 import { errorPayload } from '../call/error-payload.js';
 import type { HubConfig, RuleConfig } from '../config/schema.js';
 import type { FunctionPool, Reservation } from '../pool/pool.js';
-import { FIRST_RECONNECT_DELAY, hubClientOptions } from './hub-options.js';
+import { FIRST_RECONNECT_DELAY, mqttClientOptions } from '@baetyl/core/mqtt';
 
 /** Returned to mqtt.js for an accepted QoS 1 message: "do not PUBACK, the rule will". */
 const ACK_LATER = new Error('acknowledged by the rule once the output is');
@@ -57,7 +57,7 @@ export class Rule {
     if (!this.clientid) {
       log.warn('rule has no clientid: it gets a random one and a clean session, so QoS 1 messages sent while it is offline are not kept for it; set rules[].clientid');
     }
-    this.options = hubClientOptions(hub, this.clientid, cwd);
+    this.options = mqttClientOptions(hub, { clientid: this.clientid, cwd, label: 'hub' });
   }
 
   get label(): string {
