@@ -3,7 +3,8 @@
 import { readFileSync } from 'node:fs';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { isMap, isPair, isSeq, isScalar, LineCounter, parseDocument, type Document } from 'yaml';
-import { ConfigError, formatPath, type ConfigProblem } from './errors.js';
+import { ConfigError, formatPath, formatProblems, type ConfigProblem } from './errors.js';
+import { closestKey } from './closest-key.js';
 import { expandEnv } from './template.js';
 import { parseDuration, parseSize } from './units.js';
 
@@ -16,12 +17,19 @@ export type Schema = Record<string, unknown>;
 export interface LoadOptions {
   /** The variables for `{{.NAME}}` templating; process.env by default. */
   env?: Record<string, string | undefined>;
-  /** Receives warnings that do not stop the load (a template left unexpanded). */
+  /**
+   * Receives warnings that do not stop the load, each naming `file:line:column: path`: a key the
+   * schema does not know (ignored, as Baetyl v1 ignored it), a bare duration under a millisecond,
+   * a template left unexpanded.
+   */
   onWarning?: (message: string) => void;
 }
 
 // code.optimize off: the validators run once per file, and their optimisation pass was a third of
 // a runtime instance's config loading (its cold start waits for it).
+/** Notes the keywords make during one validation (it is synchronous), located afterwards. */
+let notes: Array<{ instancePath: string; message: string }> = [];
+
 const ajv = new Ajv({ allErrors: true, useDefaults: true, coerceTypes: true, strict: false, verbose: true, code: { optimize: false } });
 
 function converter(keyword: string, convert: (v: string | number) => number) {
@@ -30,7 +38,13 @@ function converter(keyword: string, convert: (v: string | number) => number) {
     modifying: true,
     schemaType: ['boolean', 'string'],
     errors: true,
-    validate: function check(this: unknown, enabled: boolean | 'or-off', data: unknown, _schema: unknown, cxt?: { parentData: Record<string | number, unknown>; parentDataProperty: string | number }) {
+    validate: function check(
+      this: unknown,
+      enabled: boolean | 'or-off',
+      data: unknown,
+      _schema: unknown,
+      cxt?: { instancePath: string; parentData: Record<string | number, unknown>; parentDataProperty: string | number },
+    ) {
       if (!enabled || !cxt) return true;
       if (enabled === 'or-off' && isNegative(data)) {
         cxt.parentData[cxt.parentDataProperty] = 0;
@@ -42,7 +56,11 @@ function converter(keyword: string, convert: (v: string | number) => number) {
         return false;
       }
       try {
-        cxt.parentData[cxt.parentDataProperty] = convert(data);
+        const value = convert(data);
+        if (keyword === 'duration' && typeof data === 'number' && value > 0 && value < 1) {
+          notes.push({ instancePath: cxt.instancePath, message: `${data} is ${data} nanoseconds: a bare number here is nanoseconds (as in Baetyl v1); if you meant seconds, write "${data}s"` });
+        }
+        cxt.parentData[cxt.parentDataProperty] = value;
         return true;
       } catch (err) {
         self.errors = [{ keyword, message: (err as Error).message, params: {} }];
@@ -82,13 +100,15 @@ export function loadConfig<T>(file: string, schema: Schema, opts: LoadOptions = 
 /** Parses YAML text as if read from `file` (used for messages). Throws ConfigError. */
 export function parseConfig<T>(text: string, file: string, schema: Schema, opts: LoadOptions = {}): T {
   const data = parseYaml(text, file, opts);
-  return validateConfig<T>(data, file, schema);
+  return validateConfig<T>(data, file, schema, opts);
 }
 
 export interface ParsedYaml {
   value: unknown;
   doc: Document;
   lines: LineCounter;
+  /** The warning sink given to parseYaml; validateConfig reports unknown keys to it. */
+  onWarning?: (message: string) => void;
 }
 
 /** Templating and YAML only: for callers that pick a schema by looking at the data first. */
@@ -112,17 +132,60 @@ export function parseYaml(text: string, file: string, opts: LoadOptions = {}): P
     );
   }
   // YAML aliases share one object; validation fills and converts in place, so unshare them.
-  const value = JSON.parse(JSON.stringify(doc.toJS() ?? {})) as unknown;
-  return { value, doc, lines };
+  const value = plainCopy(doc);
+  return opts.onWarning ? { value, doc, lines, onWarning: opts.onWarning } : { value, doc, lines };
 }
 
-/** Validates parsed data against a schema, filling defaults and converting units in place. */
-export function validateConfig<T>(parsed: ParsedYaml, file: string, schema: Schema): T {
+const plainCopy = (doc: Document): unknown => JSON.parse(JSON.stringify(doc.toJS() ?? {})) as unknown;
+
+/**
+ * Validates parsed data against a schema, filling defaults and converting units in place.
+ * A key the schema does not know is a warning, and is dropped: Baetyl v1 ignored such keys, so a
+ * v1 config with one still loads. Every other problem (a wrong type, a bad value) is an error.
+ */
+export function validateConfig<T>(parsed: ParsedYaml, file: string, schema: Schema, opts: LoadOptions = {}): T {
+  const onWarning = opts.onWarning ?? parsed.onWarning;
   const validate = validatorFor(schema);
-  const data = parsed.value;
-  if (validate(data)) return data as T;
-  const problems = dedupe((validate.errors ?? []).map((e) => toProblem(e, parsed)));
-  throw new ConfigError(file, problems);
+  const unknown: ConfigProblem[] = [];
+  const dropped: Array<Array<string | number>> = [];
+  let data = parsed.value;
+  // Dropping a key can decide an anyOf, so validation runs again without it, on a fresh copy
+  // (the first run converted durations in place).
+  for (;;) {
+    notes = [];
+    const ok = validate(data);
+    const errors = ok ? [] : (validate.errors ?? []);
+    const fresh = errors.filter((e) => e.keyword === 'additionalProperties' && !dropped.some((k) => k.join('/') === keyPathOf(e).join('/')));
+    if (fresh.length === 0) {
+      parsed.value = data;
+      const warnings = [...dedupe(unknown), ...notes.map((n) => problemAt(parsed, pathOf(n.instancePath), n.message))];
+      for (const w of warnings) onWarning?.(formatProblems(file, [w]));
+      if (ok) return data as T;
+      throw new ConfigError(file, dedupe(errors.map((e) => toProblem(e, parsed))));
+    }
+    for (const e of fresh) {
+      unknown.push(toProblem(e, parsed));
+      dropped.push(keyPathOf(e));
+    }
+    data = plainCopy(parsed.doc);
+    for (const keyPath of dropped) dropKey(data, keyPath);
+  }
+}
+
+const keyPathOf = (e: ErrorObject): Array<string | number> => [...pathOf(e.instancePath), String((e.params as { additionalProperty: string }).additionalProperty)];
+
+function dropKey(data: unknown, keyPath: Array<string | number>): void {
+  let node = data as Record<string | number, unknown> | undefined;
+  for (const part of keyPath.slice(0, -1)) node = node?.[part] as Record<string | number, unknown> | undefined;
+  if (node && typeof node === 'object') delete node[keyPath[keyPath.length - 1]!];
+}
+
+function pathOf(instancePath: string): Array<string | number> {
+  return instancePath
+    .split('/')
+    .slice(1)
+    .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'))
+    .map((s) => (/^\d+$/.test(s) ? Number(s) : s));
 }
 
 function dedupe(problems: ConfigProblem[]): ConfigProblem[] {
@@ -136,11 +199,7 @@ function dedupe(problems: ConfigProblem[]): ConfigProblem[] {
 }
 
 function toProblem(e: ErrorObject, parsed: ParsedYaml): ConfigProblem {
-  const path: Array<string | number> = e.instancePath
-    .split('/')
-    .slice(1)
-    .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'))
-    .map((s) => (/^\d+$/.test(s) ? Number(s) : s));
+  const path = pathOf(e.instancePath);
   let message = e.message ?? 'is invalid';
   let keyOf: string | undefined;
   const parentSchema = e.parentSchema as Schema | undefined;
@@ -148,9 +207,10 @@ function toProblem(e: ErrorObject, parsed: ParsedYaml): ConfigProblem {
     case 'additionalProperties': {
       const prop = String((e.params as { additionalProperty: string }).additionalProperty);
       const known = Object.keys((parentSchema?.properties as Schema | undefined) ?? {});
-      message = known.length
-        ? `unknown field "${prop}"; expected one of: ${known.join(', ')}`
-        : `unknown field "${prop}"`;
+      const near = closestKey(prop, known);
+      message =
+        `unknown key "${prop}" is ignored, as Baetyl v1 ignored it` +
+        (near ? `; did you mean "${near}"?` : known.length ? `; the keys here are: ${known.join(', ')}` : '; nothing else is allowed here');
       keyOf = prop;
       break;
     }

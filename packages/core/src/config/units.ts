@@ -16,10 +16,8 @@ const DURATION_UNITS: Record<string, number> = {
 export function parseDuration(value: string | number): number {
   if (typeof value === 'number') {
     if (!Number.isFinite(value) || value < 0) throw new Error(`expected a duration like "30s" or "5m", got ${value}`);
-    // Bare integers are nanoseconds in Baetyl v1; anything from 1 to 999999 is surely a mistake.
-    if (value > 0 && value < 1e6) {
-      throw new Error(`a bare number here is nanoseconds (Baetyl v1), so ${value} is under a millisecond: write it with a unit, like "${value}s"`);
-    }
+    // Bare integers are nanoseconds, as Baetyl v1 read them; the loader warns when one is under a
+    // millisecond (surely meant as seconds), but loads it as v1 did.
     return value / 1e6;
   }
   const text = value.trim();
