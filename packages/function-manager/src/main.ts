@@ -37,13 +37,16 @@ function fail(message: string): never {
 async function main(): Promise<void> {
   const file = configPath(process.argv.slice(2));
   let config;
+  // Warnings (an unknown key, a template left as written) go to the service's log, once it exists.
+  const warnings: string[] = [];
   try {
-    config = loadFunctionManagerConfig(resolve(process.cwd(), file));
+    config = loadFunctionManagerConfig(resolve(process.cwd(), file), { onWarning: (m) => warnings.push(m) });
   } catch (err) {
     if (err instanceof ConfigError) fail(`bad config:\n${err.message}`);
     throw err;
   }
   const logger: Logger = createLogger(config.logger, {}, { cwd: process.cwd() });
+  for (const w of warnings) logger.warn(w);
   let manager: FunctionManager;
   try {
     manager = await startFunctionManager(config, { logger, cwd: process.cwd() });

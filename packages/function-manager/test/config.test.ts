@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -144,9 +145,8 @@ test('bad topics are errors that say why', () => {
   assert.match(problem(TUTORIAL.replace('topic: t/py2hi', `topic: ${'a/'.repeat(9)}b`)), /at most 9 levels/);
 });
 
-test('QoS 2, unknown keys, min above max and a missing hub address are refused', () => {
+test('QoS 2, min above max and a missing hub address are refused', () => {
   assert.match(problem(TUTORIAL.replace('qos: 1\n    function', 'qos: 2\n    function')), /rules\[1\]\.subscribe\.qos: expected one of 0, 1, got number 2/);
-  assert.match(problem(TUTORIAL.replace('max: 10', 'max: 10\n      maxx: 3')), /functions\[0\]\.instance\.maxx: unknown field "maxx"/);
   assert.match(problem(TUTORIAL.replace('min: 0', 'min: 20')), /functions\[0\]\.instance\.min: min \(20\) is more than max \(10\)/);
   assert.match(problem(TUTORIAL.replace('address: tcp://localhub:1883', 'clientid: x')), /hub: hub\.address is required when there are rules/);
   assert.match(problem(TUTORIAL.replace('tcp://localhub:1883', 'localhub:1883')), /hub\.address: "localhub:1883" is not a hub address/);
@@ -166,10 +166,10 @@ test('a missing file is a ConfigError, and main exits 1 with the message on stde
     assert.equal(res.status, 1);
     assert.match(res.stderr, /etc\/baetyl\/service\.yml:\d+:\d+: rules\[1\]\.function\.name: rule "func-sql-filter-1" names function "nope"/);
     // -c picks another file, relative to the working directory.
-    writeFileSync(join(dir, 'other.yml'), 'rules: []\nfunctions: []\nhub: {bogus: 1}\n');
+    writeFileSync(join(dir, 'other.yml'), 'rules: []\nfunctions: []\nhub: {keepalive: soon}\n');
     const res2 = spawnSync(process.execPath, [MANAGER_MAIN, '-c', 'other.yml'], { cwd: dir, encoding: 'utf8', timeout: 20_000 });
     assert.equal(res2.status, 1);
-    assert.match(res2.stderr, /other\.yml:3:7: hub\.bogus: unknown field "bogus"/);
+    assert.match(res2.stderr, /other\.yml:3:18: hub\.keepalive: expected a duration like "30s"/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -183,4 +183,44 @@ test('instance.concurrency (our extension) defaults to 8; a bad value is an erro
   assert.match(problem(TUTORIAL.replace('max: 10', 'max: 10\n      concurrency: 0')), /functions\[0\]\.instance\.concurrency: must be >= 1, got number 0/);
   assert.match(problem(TUTORIAL.replace('max: 10', 'max: 10\n      concurrency: 2.5')), /functions\[0\]\.instance\.concurrency: expected integer/);
   assert.match(problem(TUTORIAL.replace('max: 10', 'max: 10\n      concurrency: many')), /functions\[0\]\.instance\.concurrency: expected integer, got "many"/);
+});
+
+test('an unknown key is a warning naming the line and the closest known key; the config loads without it', () => {
+  const warnings: string[] = [];
+  const cfg = parseFunctionManagerConfig(TUTORIAL.replace('max: 10', 'max: 10\n      maxx: 3'), 'service.yml', { onWarning: (w) => warnings.push(w) });
+  assert.equal(cfg.functions[0]!.instance.max, 10);
+  assert.ok(!('maxx' in cfg.functions[0]!.instance));
+  assert.equal(warnings.length, 1);
+  assert.match(warnings[0]!, /^service\.yml:\d+:7: functions\[0\]\.instance\.maxx: unknown key "maxx" is ignored, as Baetyl v1 ignored it; did you mean "max"\?$/);
+});
+
+test("the stable-1 example's function manager config loads: keepalive -1 (no ping/pong) is no keep-alive", () => {
+  const file = fileURLToPath(new URL('../../../../../shared/reference/baetyl-v1-examples/stable-1/native/var/db/baetyl/function-manager-conf/service.yml', import.meta.url));
+  const warnings: string[] = [];
+  const cfg = loadFunctionManagerConfig(file, { onWarning: (w) => warnings.push(w) });
+  assert.equal(cfg.hub.keepalive, 0);
+  assert.deepEqual(warnings, []);
+  assert.deepEqual(cfg.functions.map((f) => f.name), ['node8-sayhi', 'python3-sayhi', 'python2-sayhi']);
+});
+
+test('the function manager process logs an unknown key as a warning and keeps running', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'fm-warn-'));
+  mkdirSync(join(dir, 'etc/baetyl'), { recursive: true });
+  writeFileSync(join(dir, 'etc/baetyl/service.yml'), 'rules: []\nfunctions: []\nhub:\n  keepalvie: 10s\n');
+  const child = spawn(process.execPath, [MANAGER_MAIN], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
+  child.stderr!.on('data', (c: Buffer) => (out += c.toString()));
+  const exited = new Promise<number | null>((ok) => child.on('exit', (code) => ok(code)));
+  try {
+    const warning = /level=warn msg="[^"]*etc\/baetyl\/service\.yml:4:3: hub\.keepalvie: unknown key \\"keepalvie\\" is ignored, as Baetyl v1 ignored it; did you mean \\"keepalive\\"\?"/;
+    const deadline = Date.now() + 30_000;
+    while (!warning.test(out) && child.exitCode === null && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    assert.match(out, warning);
+    assert.equal(child.exitCode, null, `the function manager exited:\n${out}`);
+  } finally {
+    child.kill('SIGTERM');
+    await exited;
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

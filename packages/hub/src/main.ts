@@ -21,8 +21,10 @@ async function main(): Promise<void> {
   const cwd = process.cwd();
   const file = configPath(process.argv.slice(2));
   let config;
+  // Warnings (an unknown key, a template left as written) go to the service's log, once it exists.
+  const warnings: string[] = [];
   try {
-    config = loadHubConfig(resolve(cwd, file), { onWarning: (m) => process.stderr.write(`warning: ${m}\n`) });
+    config = loadHubConfig(resolve(cwd, file), { onWarning: (m) => warnings.push(m) });
   } catch (err) {
     const msg = err instanceof ConfigError ? err.message : (err as Error).message;
     process.stderr.write(`hub: bad config: ${msg}\n`);
@@ -33,6 +35,7 @@ async function main(): Promise<void> {
   if (ctx.serviceName) fields.service = ctx.serviceName;
   if (ctx.instanceName && ctx.instanceName !== ctx.serviceName) fields.instance = ctx.instanceName;
   const logger: Logger = createLogger(config.logger, fields, { cwd });
+  for (const w of warnings) logger.warn(w);
   // The broker, the store and the listeners load only once the config is known to be good.
   const { startHub } = await import('./broker/hub.js');
   const { startReporter } = await import('./metrics/reporter.js');

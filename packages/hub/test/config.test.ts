@@ -67,7 +67,7 @@ logger: {path: var/log/baetyl/service.log, level: debug, format: json, age: {max
   });
 
   const bad: Array<[string, string, RegExp]> = [
-    ['an unknown key', 'lisen: [tcp://0.0.0.0:1883]\n', /unknown field "lisen"/],
+    ['a wrong type', 'listen: tcp://0.0.0.0:1883\n', /listen: expected array, got "tcp:\/\/0\.0\.0\.0:1883"/],
     ['a bad listener', 'listen: [http://0.0.0.0:1883]\n', /listen\[0\]/],
     ['a bad permit', 'principals:\n  - username: u\n    password: p\n    permissions:\n      - action: sub\n        permit: ["a/#/b"]\n', /principals\[0\]\.permissions\[0\]\.permit\[0\]/],
     ['a bad action', 'principals:\n  - username: u\n    permissions:\n      - action: publish\n', /principals\[0\]\.permissions\[0\]\.action/],
@@ -90,6 +90,22 @@ logger: {path: var/log/baetyl/service.log, level: debug, format: json, age: {max
       });
     });
   }
+
+  it('takes an unknown key as v1 did (ignored), with a warning naming the line and the closest known key', () => {
+    const warnings: string[] = [];
+    const c = parseHubConfig('listen: [tcp://0.0.0.0:1883]\nlisen: [tcp://0.0.0.0:1884]\n', 'etc/baetyl/service.yml', { onWarning: (w) => warnings.push(w) });
+    assert.deepEqual(c.listen, ['tcp://0.0.0.0:1883']);
+    assert.deepEqual(warnings, ['etc/baetyl/service.yml:2:1: lisen: unknown key "lisen" is ignored, as Baetyl v1 ignored it; did you mean "listen"?']);
+  });
+
+  it('the hub process runs with an unknown key and logs the warning', async () => {
+    const hub = await startHubProcess({ config: openConfig(['tcp://127.0.0.1:0'], 'shutdwon:\n  timeout: 5s\n') });
+    try {
+      assert.match(hub.output(), /level=warn msg="[^"]*etc\/baetyl\/service\.yml:\d+:1: shutdwon: unknown key \\"shutdwon\\" is ignored, as Baetyl v1 ignored it; did you mean \\"shutdown\\"\?"/);
+    } finally {
+      assert.equal(await hub.stop(), 0);
+    }
+  });
 
   // The process itself: a bad file means exit 1 and the message on stderr (one process per case).
   describe('the hub process', { concurrency: 3 }, () => {

@@ -32,10 +32,16 @@ test('malformed YAML names the file and the line', async () => {
   await refused(wd, /application\.yml:\d+:\d+: invalid YAML/);
 });
 
-test('an unknown field names the path and the expected fields', async () => {
+test('an unknown key is a warning that names the line, the path and the closest known key (v1 ignored it)', async () => {
   const wd = makeWorkdir([{ name: 'svc' }]);
-  writeFileSync(join(wd.dir, APP), 'version: v1\nservices:\n  - name: svc\n    image: x\n    replicas: 2\n');
-  await refused(wd, /application\.yml:5:5: services\[0\]\.replicas: unknown field "replicas"; expected one of: name, image, replica,/);
+  writeFileSync(
+    join(wd.dir, APP),
+    'version: v1\nservices:\n  - name: svc\n    image: test-program\n    replicas: 2\n    mounts:\n      - {name: pkg, path: lib/baetyl/test-program}\nvolumes:\n  - {name: pkg, path: pkg}\n',
+  );
+  const check = await runBaetyl(['check', '-w', wd.dir]);
+  assert.equal(check.code, 0, check.stderr);
+  assert.match(check.stderr, /warning: \S*application\.yml:5:5: services\[0\]\.replicas: unknown key "replicas" is ignored, as Baetyl v1 ignored it; did you mean "replica"\?/);
+  assert.match(check.stderr, /OK!/);
 });
 
 test('a mistyped field says what was expected', async () => {

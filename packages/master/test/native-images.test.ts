@@ -84,12 +84,12 @@ test('a python runtime image runs the interpreter itself, with the checked servi
 test('a bad python service.yml fails the start at once, naming the file, line and key', () => {
   const dir = mkdtempSync(join(tmpdir(), 'inst-'));
   mkdirSync(join(dir, 'etc/baetyl'), { recursive: true });
-  writeFileSync(join(dir, 'etc/baetyl/service.yml'), 'functions:\n  - name: f\n    handler: index.handler\n    codedirr: code\n');
+  writeFileSync(join(dir, 'etc/baetyl/service.yml'), 'functions:\n  - name: f\n    handler: index.handler\n    codedir: [code]\n');
   const service = pythonService('baetyl-function-python27');
   const env = { ...(process.env as Record<string, string>), BAETYL_SERVICE_INSTANCE_ADDRESS: '127.0.0.1:50099' };
   assert.throws(
     () => resolveProgram(service.image, dir, (kind) => nativePythonProgram(kind, dir, service, env)),
-    (err: Error) => err instanceof PermanentStartError && /etc\/baetyl\/service\.yml:4:5: functions\[0\]\.codedirr: unknown field "codedirr"/.test(err.message),
+    (err: Error) => err instanceof PermanentStartError && /etc\/baetyl\/service\.yml:4:14: functions\[0\]\.codedir: expected string, got a list/.test(err.message),
   );
 });
 

@@ -60,11 +60,11 @@ test('a SQL syntax error stops the sql runtime at start, with the function and t
 });
 
 test('a bad config stops the runtime with the file, line and field', async () => {
-  const dir = serviceDir({ 'etc/baetyl/service.yml': 'functions:\n  - name: f\n    handler: x\n    codedirr: code\n' });
+  const dir = serviceDir({ 'etc/baetyl/service.yml': 'functions:\n  - name: f\n    handler: x\n    codedir: [code]\n' });
   try {
     const { code, stderr } = await failedStart('sql', dir);
     assert.equal(code, 1);
-    assert.match(stderr, /etc\/baetyl\/service\.yml:4:5: functions\[0\]\.codedirr: unknown field "codedirr"/);
+    assert.match(stderr, /etc\/baetyl\/service\.yml:4:14: functions\[0\]\.codedir: expected string, got a list/);
     const noCodedir = serviceDir({ 'etc/baetyl/service.yml': 'functions:\n  - name: f\n    handler: index.handler\n' });
     // python36's config is checked by its launcher (the master), before any process starts.
     assert.throws(
@@ -88,6 +88,19 @@ test('without an instance address, server.address from the config is used', asyn
     assert.ok(rt.stderr().includes(`on 127.0.0.1:${port}`), rt.stderr());
   } finally {
     await rt.stop();
+    cleanup(dir);
+  }
+});
+
+test('an unknown key does not stop the runtime: it serves, and its log names the file, line, key and the closest known key', async () => {
+  const dir = serviceDir({ 'etc/baetyl/service.yml': `${FILTER_CONF}    handlr: oops\n` });
+  const rt = await startRuntimeProcess('sql', dir);
+  try {
+    assert.match(rt.stderr(), /level=warn .*etc\/baetyl\/service\.yml:4:5: functions\[0\]\.handlr: unknown key \\?"handlr\\?" is ignored, as Baetyl v1 ignored it; did you mean \\?"handler\\?"\?/);
+    const { res } = await call(rt.client, message('sql-filter', '{"id":1}'));
+    assert.equal(res!.Payload.toString(), '{"id":1,"qos":0,"topic":"t"}');
+  } finally {
+    assert.equal(await rt.stop(), 0);
     cleanup(dir);
   }
 });
