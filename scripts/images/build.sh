@@ -6,6 +6,9 @@
 #
 # Each is tagged <name>:latest and, so Baetyl v1 configs find them unchanged, also
 # hub.baidubce.com/baetyl/<name>:latest (the names Baetyl v1's docs and examples use).
+# The runtimes are also tagged with Baetyl v1.0's names (branch stable/1), with and without the
+# prefix: function-python27 as baetyl-function-python2, function-python36 as -python3 and
+# function-node85 as -node8 (the master maps those names the same way: engine/native/images.ts).
 #
 # Bases: BAETYL_IMAGE_BASES=public uses the Dockerfiles' defaults (node:20-bookworm-slim,
 # python:3.6-slim, python:2.7-slim); =offline builds them here with debootstrap from Debian's
@@ -19,6 +22,8 @@ PNPM=${PNPM:-"env COREPACK_ENABLE_DOWNLOAD_PROMPT=0 COREPACK_INTEGRITY_KEYS=0 co
 REGISTRY_PREFIX=${REGISTRY_PREFIX:-hub.baidubce.com/baetyl/}
 all="hub function-manager function-python27 function-python36 function-node85 function-sql master"
 images=${IMAGES:-$all}
+# Baetyl v1.0's names for the same runtimes (0.1's names are the images' own).
+declare -A v1_0_name=([function-python27]=function-python2 [function-python36]=function-python3 [function-node85]=function-node8)
 say() { printf '[images] %s\n' "$*" >&2; }
 # The legacy builder's deprecation notice is noise here.
 quiet_build() { docker build "$@" 2> >(grep -v -e 'DEPRECATED: The legacy builder' -e 'Install the buildx' -e 'docs.docker.com/go/buildx' -e '^\s*$' >&2); }
@@ -85,9 +90,13 @@ for i in $images; do
   else
     quiet_build ${args[$i]} -f "images/$i/Dockerfile" -t "$name:latest" "$stage" | sed -u "s/^/[images] ($n\/$total) /" >&2
   fi
-  docker tag "$name:latest" "${REGISTRY_PREFIX}$name:latest"
+  tags=("${REGISTRY_PREFIX}$name:latest")
+  if [[ -n ${v1_0_name[$i]:-} ]]; then
+    tags+=("baetyl-${v1_0_name[$i]}:latest" "${REGISTRY_PREFIX}baetyl-${v1_0_name[$i]}:latest")
+  fi
+  for tag in "${tags[@]}"; do docker tag "$name:latest" "$tag"; done
   # The image this build replaced, now untagged.
   docker image prune -f --filter "label=org.opencontainers.image.title=$name" >/dev/null
-  say "($n/$total) $name:latest (also ${REGISTRY_PREFIX}$name:latest) built in $((SECONDS - start))s"
+  say "($n/$total) $name:latest (also ${tags[*]}) built in $((SECONDS - start))s"
 done
 say "done: $(docker images --format '{{.Repository}}:{{.Tag}} {{.Size}}' | grep -E '^baetyl-(hub|function|master)' | tr '\n' ' ')"

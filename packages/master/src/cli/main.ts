@@ -4,9 +4,8 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ConfigError } from '@baetyl/core/config';
 import { MasterClient, parseApiAddress, type Inspect } from '@baetyl/core/api';
-import { loadAll, loadMasterConfig, Master, CLI_TOKEN_FILE } from '../master.js';
+import { loadMasterConfig, Master, CLI_TOKEN_FILE } from '../master.js';
 import { CLI_USER } from '../api/server.js';
-import { checkPrograms } from '../engine/native/check.js';
 import { VERSION } from '../version.js';
 import { parseArgs, UsageError, USAGE, type CliArgs } from './args.js';
 import { renderStatus } from './status.js';
@@ -42,18 +41,19 @@ async function start(args: CliArgs) {
   }
 }
 
-function check(args: CliArgs) {
-  try {
-    const loaded = loadAll(args.workdir, args.config);
-    for (const w of loaded.warnings) process.stderr.write(`warning: ${w}\n`);
-    if (loaded.conf.mode === 'native') {
-      const problems = checkPrograms(loaded);
-      if (problems.length) fail(problems.join('\n'));
-    }
-    process.stderr.write('OK!\n');
-  } catch (err) {
-    fail(err instanceof ConfigError ? `invalid configuration:\n${err.message}` : (err as Error).message);
+async function check(args: CliArgs) {
+  // Loaded here only: `baetyl start` does not pay for every service's config loader.
+  const { checkWorkdir } = await import('../check/check.js');
+  const report = await checkWorkdir(args.workdir, args.config);
+  const out = (line: string) => process.stderr.write(`${line}\n`);
+  for (const w of report.warnings) out(`warning: ${w}`);
+  for (const line of report.checked) out(line);
+  if (report.errors.length) {
+    out(`baetyl: invalid configuration:\n${report.errors.join('\n')}`);
+    out(`baetyl check: ${report.errors.length} error(s) found; nothing was started`);
+    process.exit(1);
   }
+  out('OK!');
 }
 
 function client(args: CliArgs): MasterClient {

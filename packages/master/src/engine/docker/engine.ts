@@ -10,6 +10,7 @@ import { PermanentStartError, type Engine, type InstanceRecord, type InstanceReq
 import { connectDocker, dockerMessage, statusOf, type DockerConnection } from './client.js';
 import { dockerPythonEnv } from '../python-runtime.js';
 import { pythonKindOf } from '../native/images.js';
+import { retiredImage } from '../retired-images.js';
 import { createOptions, NETWORK } from './container.js';
 import { ImageError, resolveImage } from './images.js';
 import { DockerInstance } from './instance.js';
@@ -86,7 +87,7 @@ export class DockerEngine implements Engine {
     if (first && removed) this.log.warn(`removed ${removed} container(s) left by a previous master`);
     for (const [name, spec] of Object.entries(app.networks)) await this.ensureNetwork(name, spec);
     // Every image at once, as Baetyl v1 did; a missing one fails only its own service.
-    const wanted = [...new Set(app.services.map((s) => s.image))];
+    const wanted = [...new Set(app.services.map((s) => s.image))].filter((image) => !retiredImage(image));
     await Promise.all(
       wanted.map(async (image) => {
         try {
@@ -135,6 +136,8 @@ export class DockerEngine implements Engine {
 
   async start(req: InstanceRequest): Promise<RunningInstance> {
     await this.sweep([]);
+    const retired = retiredImage(req.service.image);
+    if (retired) throw new PermanentStartError(retired);
     const python = pythonKindOf(req.service.image);
     if (python) req = { ...req, env: { ...req.env, ...dockerPythonEnv(python, this.opts.workdir, req.service, req.env) } };
     const image = await this.image(req.service.image);

@@ -2,7 +2,7 @@
 // pulled (with progress in the log). What cannot be had is a clear error saying what to do.
 import type Docker from 'dockerode';
 import type { Logger } from '@baetyl/core/log';
-import { BUILT_IN_IMAGES, shortImageName } from '../native/images.js';
+import { ownImageName } from '../native/images.js';
 import { dockerMessage, statusOf } from './client.js';
 
 /** `repo` -> `repo:latest`: pulling a name without a tag would fetch every tag. */
@@ -13,10 +13,14 @@ export function withTag(image: string): string {
   return last.includes(':') ? trimmed : `${trimmed}:latest`;
 }
 
-/** The locally built image a Baetyl image name stands for, e.g. hub.baidubce.com/baetyl/baetyl-hub:1.0.0 -> baetyl-hub:latest. */
+/**
+ * The locally built image a Baetyl image name stands for, with any registry and tag:
+ * hub.baidubce.com/baetyl/baetyl-hub:1.0.0 -> baetyl-hub:latest, and v1.0's runtime names to
+ * the image they are built as (baetyl-function-python3:1.0.0 -> baetyl-function-python36:latest).
+ */
 export function localAlias(image: string): string | undefined {
-  const short = shortImageName(image);
-  return BUILT_IN_IMAGES[short] ? `${short}:latest` : undefined;
+  const own = ownImageName(image);
+  return own ? `${own}:latest` : undefined;
 }
 
 export async function imagePresent(docker: Docker, image: string): Promise<boolean> {

@@ -9,6 +9,7 @@ import type { AppSpec } from '../../app/model.js';
 import { PermanentStartError, type Engine, type ExitStatus, type InstanceRecord, type InstanceRequest, type ResourceUsage, type RunningInstance } from '../engine.js';
 import { nativePythonProgram } from '../python-runtime.js';
 import { resolveProgram } from './images.js';
+import { retiredImage } from '../retired-images.js';
 import { prepareInstanceDir, removeInstanceDir } from './instance-dir.js';
 import { CLOCK_TICKS, PAGE_SIZE, groupMembers, killGroup, readStat } from './proc.js';
 import { totalmem } from 'node:os';
@@ -103,6 +104,8 @@ export class NativeEngine implements Engine {
 
   async start(req: InstanceRequest): Promise<RunningInstance> {
     const { workdir } = this.opts;
+    const retired = retiredImage(req.service.image);
+    if (retired) throw new PermanentStartError(retired);
     const dir = prepareInstanceDir(workdir, req.service, req.instance, this.opts.socketPath);
     const program = resolveProgram(req.service.image, dir, (kind) => nativePythonProgram(kind, dir, req.service, req.env));
     if (program.file !== process.execPath && !program.env) makeExecutable(program.file);

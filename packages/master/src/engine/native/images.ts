@@ -52,7 +52,17 @@ export function freshBundle(builtIn: BuiltIn, root = REPO_ROOT): string | undefi
 // idle): at saturation it cost the hub 20-40% more CPU per message, and the manager ~30% at QoS 1.
 const SERVICE_FLAGS = ['--v8-pool-size=1'];
 
-export const BUILT_IN_IMAGES: Record<string, BuiltIn> = {
+/**
+ * Baetyl v1.0 (branch stable/1) renamed the runtimes of 0.1 (python27, python36, node85) after
+ * their language's major version. Both names run the same runtime; the 0.1 name is ours.
+ */
+export const V1_0_IMAGE_NAMES: Readonly<Record<string, string>> = {
+  'baetyl-function-python2': 'baetyl-function-python27',
+  'baetyl-function-python3': 'baetyl-function-python36',
+  'baetyl-function-node8': 'baetyl-function-node85',
+};
+
+const OWN_IMAGES: Record<string, BuiltIn> = {
   'baetyl-hub': { pkg: 'hub', args: [], node: SERVICE_FLAGS },
   'baetyl-function-manager': { pkg: 'function-manager', args: [], node: SERVICE_FLAGS },
   'baetyl-function-python27': PYTHON('python27'),
@@ -60,6 +70,19 @@ export const BUILT_IN_IMAGES: Record<string, BuiltIn> = {
   'baetyl-function-node85': RUNTIME('node85'),
   'baetyl-function-sql': RUNTIME('sql'),
 };
+
+/** Every image name (short, as shortImageName gives it) that runs one of our services, v1.0's names too. */
+export const BUILT_IN_IMAGES: Record<string, BuiltIn> = {
+  ...OWN_IMAGES,
+  ...Object.fromEntries(Object.entries(V1_0_IMAGE_NAMES).map(([v1, ours]) => [v1, OWN_IMAGES[ours]!])),
+};
+
+/** The name we build an image under (`make images`): the 0.1 name for v1.0's runtime names. */
+export function ownImageName(image: string): string | undefined {
+  const short = shortImageName(image);
+  if (!BUILT_IN_IMAGES[short]) return undefined;
+  return V1_0_IMAGE_NAMES[short] ?? short;
+}
 
 /** `hub.baidubce.com/baetyl/baetyl-hub:latest` -> `baetyl-hub`; OpenEdge names map to Baetyl's. */
 export function shortImageName(image: string): string {
