@@ -8,7 +8,9 @@ import { join } from 'node:path';
 import type { ServiceSpec } from '../src/app/model.js';
 import { PermanentStartError } from '../src/engine/engine.js';
 import { fileURLToPath } from 'node:url';
-import { BUILT_IN_IMAGES, freshBundle, resolveProgram } from '../src/engine/native/images.js';
+import { BUILT_IN_IMAGES, freshBundle, ownImageName, pythonKindOf, resolveProgram, V1_0_IMAGE_NAMES } from '../src/engine/native/images.js';
+import { localAlias } from '../src/engine/docker/images.js';
+import { NativeEngine } from '../src/engine/native/engine.js';
 import { dockerPythonEnv, hostPathOf, nativePythonProgram } from '../src/engine/python-runtime.js';
 
 function touch(file: string, secondsAgo: number): void {
@@ -120,4 +122,68 @@ test('the hub and function manager images start node with the flags the native e
     const program = resolveProgram(`hub.baidubce.com/baetyl/${image}:latest`, mkdtempSync(join(tmpdir(), 'inst-')));
     assert.deepEqual(program.nodeFlags, flags);
   }
+});
+
+test('the image names of every v1 release run our services, with any registry and tag', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'inst-'));
+  // 0.1 (and the tutorial): python27, python36, node85, sql. 1.0 (stable/1): python2, python3, node8.
+  const kinds: Array<[string, string | undefined]> = [
+    ['baetyl-function-python27', 'python27'],
+    ['hub.baidubce.com/baetyl/baetyl-function-python2:1.0.0', 'python27'],
+    ['openedge-function-python27:0.1.6', 'python27'],
+    ['baetyl-function-python36', 'python36'],
+    ['registry.local:5000/baetyl/baetyl-function-python3:latest', 'python36'],
+    ['baetyl-function-node85', undefined],
+    ['baetyl-function-node8', undefined],
+  ];
+  for (const [image, kind] of kinds) assert.equal(pythonKindOf(image), kind, image);
+  for (const image of ['baetyl-function-node8', 'hub.baidubce.com/baetyl/baetyl-function-node85:1.0.0']) {
+    const program = resolveProgram(image, dir);
+    assert.match(program.args[0]!, /packages\/runtime\/dist\/(bundle\/main\.mjs|src\/main\.js)$/, image);
+    assert.deepEqual(program.args.slice(1), ['--runtime', 'node85'], image);
+  }
+  // Docker mode: a name that is not present resolves to the image `make images` built it as.
+  assert.equal(localAlias('hub.baidubce.com/baetyl/baetyl-function-python3:1.0.0'), 'baetyl-function-python36:latest');
+  assert.equal(localAlias('baetyl-function-python2'), 'baetyl-function-python27:latest');
+  assert.equal(localAlias('hub.baidubce.com/baetyl/baetyl-function-node8'), 'baetyl-function-node85:latest');
+  assert.equal(localAlias('hub.baidubce.com/baetyl/baetyl-function-sql:0.1.6'), 'baetyl-function-sql:latest');
+  assert.equal(localAlias('hub.baidubce.com/baetyl/baetyl-hub:1.0.0'), 'baetyl-hub:latest');
+  assert.equal(localAlias('eclipse-mosquitto:1.6'), undefined);
+  assert.equal(ownImageName('baetyl-timer'), undefined);
+});
+
+test('the python3 name (v1.0) launches the python36 runtime', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'inst-'));
+  mkdirSync(join(dir, 'etc/baetyl'), { recursive: true });
+  writeFileSync(join(dir, 'etc/baetyl/service.yml'), 'functions:\n  - name: f\n    handler: index.handler\n    codedir: code\n');
+  const service = pythonService('hub.baidubce.com/baetyl/baetyl-function-python3:1.0.0');
+  const env = { ...(process.env as Record<string, string>), BAETYL_SERVICE_INSTANCE_ADDRESS: '127.0.0.1:50098' };
+  const program = resolveProgram(service.image, dir, (kind) => nativePythonProgram(kind, dir, service, env));
+  assert.equal((JSON.parse(program.env!.BAETYL_RUNTIME_CONFIG!) as { kind: string }).kind, 'python36');
+});
+
+test('make images tags each runtime with the v1.0 name the master maps to it', () => {
+  const script = readFileSync(fileURLToPath(new URL('../../../../scripts/images/build.sh', import.meta.url)), 'utf8');
+  const map = /declare -A v1_0_name=\(([^)]*)\)/.exec(script)?.[1];
+  assert.ok(map, 'build.sh declares v1_0_name');
+  const tagged = Object.fromEntries([...map.matchAll(/\[([\w-]+)\]=([\w-]+)/g)].map((m) => [`baetyl-${m[2]}`, `baetyl-${m[1]}`]));
+  assert.deepEqual(tagged, { ...V1_0_IMAGE_NAMES });
+  // Every image name it builds from is one the master knows.
+  for (const own of Object.values(tagged)) assert.ok(BUILT_IN_IMAGES[own], own);
+});
+
+test('baetyl-agent (its cloud is gone) fails at start for good, saying what to use instead', async () => {
+  const workdir = mkdtempSync(join(tmpdir(), 'wd-'));
+  const engine = new NativeEngine({ workdir });
+  for (const image of ['baetyl-agent', 'hub.baidubce.com/baetyl/baetyl-agent:1.0.0', 'openedge-agent']) {
+    await assert.rejects(
+      engine.start({ service: { ...pythonService(image), name: 'agent', replica: 1 }, instance: 'agent', env: {} }),
+      (err: Error) =>
+        err instanceof PermanentStartError &&
+        /Baidu's cloud \(BIE\), which no longer exists/.test(err.message) &&
+        /remote-mqtt service \(image baetyl-remote-mqtt\)/.test(err.message) &&
+        /`baetyl update`/.test(err.message),
+    );
+  }
+  await engine.close();
 });

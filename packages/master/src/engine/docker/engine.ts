@@ -135,9 +135,9 @@ export class DockerEngine implements Engine {
   }
 
   async start(req: InstanceRequest): Promise<RunningInstance> {
-    await this.sweep([]);
     const retired = retiredImage(req.service.image);
     if (retired) throw new PermanentStartError(retired);
+    await this.sweep([]);
     const python = pythonKindOf(req.service.image);
     if (python) req = { ...req, env: { ...req.env, ...dockerPythonEnv(python, this.opts.workdir, req.service, req.env) } };
     const image = await this.image(req.service.image);

@@ -1,0 +1,82 @@
+// baetyl-agent talked to Baidu's cloud, which is gone: a real native master with the hub and an
+// agent runs the hub, reports the agent failed with what to use instead, and does not retry it.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { cpSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { stringify } from 'yaml';
+import { runBaetyl, startMaster, waitUntil } from './helpers.js';
+
+const EXAMPLES = fileURLToPath(new URL('../../../../../shared/reference/baetyl-v1-examples/', import.meta.url));
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+function publish(port: number): Promise<{ code: number; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile('mosquitto_pub', ['-h', '127.0.0.1', '-p', String(port), '-u', 'test', '-P', 'hahaha', '-t', 't', '-m', 'hi', '-q', '1'], { timeout: 20_000 }, (err, _out, stderr) =>
+      resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stderr }),
+    );
+  });
+}
+
+test('an agent service fails at start with the reason; the hub next to it runs', async () => {
+  const port = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), 'baetyl-agent-'));
+  mkdirSync(join(dir, 'etc/baetyl'), { recursive: true });
+  mkdirSync(join(dir, 'var/db/baetyl/localhub-conf'), { recursive: true });
+  writeFileSync(join(dir, 'etc/baetyl/conf.yml'), stringify({ mode: 'native', grace: '5s', logger: { level: 'debug' } }));
+  writeFileSync(
+    join(dir, 'var/db/baetyl/localhub-conf/service.yml'),
+    stringify({ listen: [`tcp://127.0.0.1:${port}`], principals: [{ username: 'test', password: 'hahaha', permissions: [{ action: 'pub', permit: ['#'] }] }] }),
+  );
+  // The agent's own config, as v1's example shipped it.
+  cpSync(join(EXAMPLES, 'stable-1/native/var/db/baetyl/agent-conf'), join(dir, 'var/db/baetyl/agent-conf'), { recursive: true });
+  const app = {
+    version: 'v1',
+    services: [
+      { name: 'localhub', image: 'baetyl-hub', replica: 1, mounts: [{ name: 'localhub-conf', path: 'etc/baetyl', readonly: true }] },
+      { name: 'agent', image: 'hub.baidubce.com/baetyl/baetyl-agent:1.0.0', replica: 1, mounts: [{ name: 'agent-conf', path: 'etc/baetyl', readonly: true }] },
+    ],
+    volumes: [
+      { name: 'localhub-conf', path: 'var/db/baetyl/localhub-conf' },
+      { name: 'agent-conf', path: 'var/db/baetyl/agent-conf' },
+    ],
+  };
+  writeFileSync(join(dir, 'var/db/baetyl/application.yml'), stringify(app));
+  const wd = { dir, out: dir };
+
+  // check says so as a warning, and passes.
+  const check = await runBaetyl(['check', '-w', dir]);
+  assert.equal(check.code, 0, check.stderr);
+  assert.match(check.stderr, /warning: service agent \(hub\.baidubce\.com\/baetyl\/baetyl-agent:1\.0\.0\) will fail at start: .*Baidu's cloud \(BIE\), which no longer exists.*remote-mqtt service.*`baetyl update`/);
+
+  const master = await startMaster(wd);
+  try {
+    assert.match(master.log(), /failed to start instance: image \\"hub\.baidubce\.com\/baetyl\/baetyl-agent:1\.0\.0\\": Baetyl v1's agent .* no longer exists.*" .*service=agent/);
+    // The hub runs: a real client publishes to it at QoS 1.
+    let last = { code: -1, stderr: '' };
+    await waitUntil(async () => (last = await publish(port)).code === 0, `a QoS 1 publish to the hub on port ${port} (last: ${last.stderr})`);
+    // The agent failed for good: tried once, and no longer supervised (a supervisor waiting to
+    // retry would still list its instance), as the master lists an instance that ended.
+    const status = await runBaetyl(['status', '-w', dir]);
+    assert.equal(status.code, 0, status.stderr);
+    assert.match(status.stdout, /^localhub\s+localhub\s+running\b/m);
+    assert.match(status.stdout, /^agent\s+-\s+no instance\b/m);
+    assert.equal(master.log().match(/failed to start instance/g)?.length, 1, master.log());
+  } finally {
+    await master.stop();
+  }
+});
