@@ -84,17 +84,20 @@ function validatorFor(schema: Schema): ValidateFunction {
   return v;
 }
 
-/** Reads, templates, parses and validates one config file. Throws ConfigError. */
-export function loadConfig<T>(file: string, schema: Schema, opts: LoadOptions = {}): T {
-  let text: string;
+/** Reads a config file's text; a file that cannot be read is a ConfigError saying why. */
+export function readConfigText(file: string): string {
   try {
-    text = readFileSync(file, 'utf8');
+    return readFileSync(file, 'utf8');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     const why = code === 'ENOENT' ? 'file not found' : code === 'EACCES' ? 'permission denied' : (err as Error).message;
     throw new ConfigError(file, [{ path: '', message: `cannot read the config: ${why}` }]);
   }
-  return parseConfig<T>(text, file, schema, opts);
+}
+
+/** Reads, templates, parses and validates one config file. Throws ConfigError. */
+export function loadConfig<T>(file: string, schema: Schema, opts: LoadOptions = {}): T {
+  return parseConfig<T>(readConfigText(file), file, schema, opts);
 }
 
 /** Parses YAML text as if read from `file` (used for messages). Throws ConfigError. */

@@ -1,7 +1,7 @@
 // The runtime's etc/baetyl/service.yml (Baetyl v1 §4.2): every key the original python, node and
 // sql runtimes read, plus one block of our own, `runtime:`, for settings v1 baked into its images.
-import { ConfigError } from '@baetyl/core/config/errors';
-import { loadConfig, type Schema } from '@baetyl/core/config/load';
+import { ConfigError, type ConfigProblem } from '@baetyl/core/config/errors';
+import { parseYaml, problemAt, readConfigText, validateConfig, type Schema } from '@baetyl/core/config/load';
 import type { LoggerConfig } from '@baetyl/core/log/logger';
 import { loggerSchema } from '@baetyl/core/log/schema';
 import type { RuntimeKind } from './kinds.js';
@@ -115,28 +115,27 @@ function pick(env: NodeJS.ProcessEnv, ...names: string[]): string | undefined {
 
 /** Loads and checks the config for one runtime kind, applying the instance's env like v1 did. */
 export function loadRuntimeConfig(file: string, kind: RuntimeKind, env: NodeJS.ProcessEnv = process.env, onWarning?: (m: string) => void): RuntimeConfig {
-  const cfg = loadConfig<RuntimeConfig>(file, runtimeConfigSchema, { env, onWarning });
+  const parsed = parseYaml(readConfigText(file), file, { env, ...(onWarning ? { onWarning } : {}) });
+  const cfg = validateConfig<RuntimeConfig>(parsed, file, runtimeConfigSchema);
   const name = pick(env, 'BAETYL_SERVICE_INSTANCE_NAME', 'OPENEDGE_SERVICE_INSTANCE_NAME', 'OPENEDGE_SERVICE_NAME');
   if (name) cfg.name = name;
   const address = pick(env, 'BAETYL_SERVICE_INSTANCE_ADDRESS', 'OPENEDGE_SERVICE_INSTANCE_ADDRESS', 'OPENEDGE_SERVICE_ADDRESS');
   if (address) cfg.server.address = address;
-  const problems: { path: string; message: string }[] = [];
+  const problems: ConfigProblem[] = [];
+  const at = (path: Array<string | number>, message: string) => problems.push(problemAt(parsed, path, message));
   if (!cfg.server.address) {
-    problems.push({
-      path: 'server.address',
-      message: 'is not set: set it here (like "127.0.0.1:50051"), or start the runtime with BAETYL_SERVICE_INSTANCE_ADDRESS (the function manager does)',
-    });
+    at(['server', 'address'], 'is not set: set it here (like "127.0.0.1:50051"), or start the runtime with BAETYL_SERVICE_INSTANCE_ADDRESS (the function manager does)');
   }
   const seen = new Set<string>();
   cfg.functions.forEach((f, i) => {
-    if (seen.has(f.name)) problems.push({ path: `functions[${i}].name`, message: `"${f.name}" is declared twice; function names must be unique` });
+    if (seen.has(f.name)) at(['functions', i, 'name'], `"${f.name}" is declared twice; function names must be unique`);
     seen.add(f.name);
     if (kind !== 'sql' && !f.codedir) {
-      problems.push({ path: `functions[${i}].codedir`, message: `is required by the ${kind} runtime: the folder holding the code, relative to the working directory` });
+      at(['functions', i, 'codedir'], `is required by the ${kind} runtime: the folder holding the code, relative to the working directory`);
     }
   });
   if (Boolean(cfg.server.key) !== Boolean(cfg.server.cert)) {
-    problems.push({ path: 'server', message: 'TLS needs both key and cert (and ca to verify callers)' });
+    at(['server'], 'TLS needs both key and cert (and ca to verify callers)');
   }
   if (problems.length) throw new ConfigError(file, problems);
   return cfg;
