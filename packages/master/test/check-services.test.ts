@@ -40,6 +40,7 @@ test("each service's config is checked by its own loader; a bad value fails chec
     { name: 'function-manager', image: 'baetyl-function-manager', conf: 'hub:\n  address: tcp://localhub:1883\n  keepalive: soon\nrules: []\nfunctions: []\n' },
     { name: 'sayhi3', image: 'baetyl-function-python3', replica: 0, conf: 'functions:\n  - name: f\n    handler: index.handler\n' },
     { name: 'mosquitto', image: 'eclipse-mosquitto:1.6' },
+    { name: 'filter', image: 'baetyl-function-sql', replica: 0, conf: "functions:\n  - name: f\n    handler: 'select * where'\n" },
   ]);
   try {
     const res = await runBaetyl(['check', '-w', dir]);
@@ -53,7 +54,9 @@ test("each service's config is checked by its own loader; a bad value fails chec
     assert.match(res.stderr, /sayhi3-conf\/service\.yml:2:5: functions\[0\]\.codedir: is required by the python36 runtime/);
     // An image with no checker is a line, not an error.
     assert.match(res.stderr, /^service mosquitto \(eclipse-mosquitto:1\.6\): its config is not checked: no config checker for eclipse-mosquitto$/m);
-    assert.match(res.stderr, /baetyl check: 2 error\(s\) found; nothing was started/);
+    // The sql runtime's SQL is compiled, as at its start.
+    assert.match(res.stderr, /filter-conf\/service\.yml:3:14: functions\[0\]\.handler: function "f": SQL syntax error at line 1, column 15: /);
+    assert.match(res.stderr, /baetyl check: 3 error\(s\) found; nothing was started/);
     assert.doesNotMatch(res.stderr, /OK!/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
