@@ -1,5 +1,6 @@
 // What the master process loads: in native mode, no Docker client (dockerode brings ssh2,
-// grpc-js and protobufjs, a third of an idle master's memory).
+// grpc-js and protobufjs, a third of an idle master's memory), and none of the services' config
+// loaders, which only `baetyl check` needs.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
@@ -10,7 +11,7 @@ import { makeWorkdir, startMaster } from './helpers.js';
 
 const RECORD = fileURLToPath(new URL('../../../core/test/fixtures/record-modules.mjs', import.meta.url));
 
-test('a native master never loads dockerode', async () => {
+test('a native master never loads dockerode, nor the config checkers', async () => {
   const wd = makeWorkdir([{ name: 'one' }]);
   const records = mkdtempSync(join(tmpdir(), 'modules-'));
   const env = { ...process.env, NODE_OPTIONS: `--import ${RECORD}`, RECORD_MODULES_DIR: records };
@@ -23,4 +24,6 @@ test('a native master never loads dockerode', async () => {
   // The record sees the packages the master does use (else the check below proves nothing).
   assert.ok(master.modules.some((f) => f.includes('/node_modules/winston/')), 'winston is in the record');
   assert.deepEqual(master.modules.filter((f) => /\/node_modules\/(dockerode|docker-modem|ssh2)\//.test(f)), []);
+  // Nor the services' config loaders that `baetyl check` uses.
+  assert.deepEqual(master.modules.filter((f) => /\/packages\/(hub|function-manager)\/|\/packages\/master\/dist\/src\/check\//.test(f)), []);
 });
