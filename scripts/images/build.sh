@@ -6,8 +6,8 @@
 #
 # Each is tagged <name>:latest and, so Baetyl v1 configs find them unchanged, also
 # hub.baidubce.com/baetyl/<name>:latest (the names Baetyl v1's docs and examples use).
-# The runtimes are also tagged with Baetyl v1.0's names (branch stable/1), with and without the
-# prefix: function-python27 as baetyl-function-python2, function-python36 as -python3 and
+# The runtimes are also tagged with the names of Baetyl v1.0's native packages (its native
+# examples use them), with and without the prefix: function-python27 as baetyl-function-python2, function-python36 as -python3 and
 # function-node85 as -node8 (the master maps those names the same way: engine/native/images.ts).
 #
 # Bases: BAETYL_IMAGE_BASES=public uses the Dockerfiles' defaults (node:20-bookworm-slim,
@@ -22,7 +22,7 @@ PNPM=${PNPM:-"env COREPACK_ENABLE_DOWNLOAD_PROMPT=0 COREPACK_INTEGRITY_KEYS=0 co
 REGISTRY_PREFIX=${REGISTRY_PREFIX:-hub.baidubce.com/baetyl/}
 all="hub function-manager function-python27 function-python36 function-node85 function-sql master"
 images=${IMAGES:-$all}
-# Baetyl v1.0's names for the same runtimes (0.1's names are the images' own).
+# Baetyl v1.0's native package names for the same runtimes (the docker image names are the images' own).
 declare -A v1_0_name=([function-python27]=function-python2 [function-python36]=function-python3 [function-node85]=function-node8)
 say() { printf '[images] %s\n' "$*" >&2; }
 # The legacy builder's deprecation notice is noise here.

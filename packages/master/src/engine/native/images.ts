@@ -53,8 +53,9 @@ export function freshBundle(builtIn: BuiltIn, root = REPO_ROOT): string | undefi
 const SERVICE_FLAGS = ['--v8-pool-size=1'];
 
 /**
- * Baetyl v1.0 (branch stable/1) renamed the runtimes of 0.1 (python27, python36, node85) after
- * their language's major version. Both names run the same runtime; the 0.1 name is ours.
+ * Baetyl v1.0's native packages (its native examples, tag 1.0.0 and branch stable/1) name the
+ * runtimes after their language's major version; its docker images, and 0.1, after the minor
+ * one (python27, python36, node85). Both names run the same runtime; the docker image name is ours.
  */
 export const V1_0_IMAGE_NAMES: Readonly<Record<string, string>> = {
   'baetyl-function-python2': 'baetyl-function-python27',
@@ -77,7 +78,7 @@ export const BUILT_IN_IMAGES: Record<string, BuiltIn> = {
   ...Object.fromEntries(Object.entries(V1_0_IMAGE_NAMES).map(([v1, ours]) => [v1, OWN_IMAGES[ours]!])),
 };
 
-/** The name we build an image under (`make images`): the 0.1 name for v1.0's runtime names. */
+/** The name we build an image under (`make images`): the docker image name for v1.0's native names. */
 export function ownImageName(image: string): string | undefined {
   const short = shortImageName(image);
   if (!BUILT_IN_IMAGES[short]) return undefined;
