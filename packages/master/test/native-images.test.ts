@@ -126,7 +126,7 @@ test('the hub and function manager images start node with the flags the native e
 
 test('the image names of every v1 release run our services, with any registry and tag', () => {
   const dir = mkdtempSync(join(tmpdir(), 'inst-'));
-  // 0.1 (and the tutorial): python27, python36, node85, sql. 1.0 (stable/1): python2, python3, node8.
+  // The docker image names (0.1, 1.0, the tutorial): python27, python36, node85, sql; v1.0's native package names: python2, python3, node8.
   const kinds: Array<[string, string | undefined]> = [
     ['baetyl-function-python27', 'python27'],
     ['hub.baidubce.com/baetyl/baetyl-function-python2:1.0.0', 'python27'],
