@@ -16,11 +16,11 @@ interface Svc {
   replica?: number;
 }
 
-function workdir(services: Svc[]): string {
+function workdir(services: Svc[], mode = 'docker'): string {
   const dir = mkdtempSync(join(tmpdir(), 'baetyl-check-'));
   mkdirSync(join(dir, 'etc/baetyl'), { recursive: true });
-  // Docker mode: no native program is needed, and check talks to no docker engine.
-  writeFileSync(join(dir, 'etc/baetyl/conf.yml'), 'mode: docker\n');
+  // Docker mode by default: no native program is needed, and check talks to no docker engine.
+  writeFileSync(join(dir, 'etc/baetyl/conf.yml'), `mode: ${mode}\n`);
   const volumes: Array<{ name: string; path: string }> = [];
   const app = services.map((s) => {
     if (s.conf === undefined) return { name: s.name, image: s.image, replica: s.replica ?? 1, args: s.args ?? [] };
@@ -74,6 +74,21 @@ test('a service whose config is in none of its mounts is an error; -c in its arg
     assert.equal(res.code, 1, res.stderr);
     assert.match(res.stderr, /service localhub \(baetyl-hub\): its config etc\/baetyl\/service\.yml is not in any of its mounts; mount the volume holding its service\.yml at etc\/baetyl/);
     assert.match(res.stderr, /other-conf\/hub\.yml:1:9: listen: expected array, got "tcp:\/\/0\.0\.0\.0:1884"/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('native mode: a python runtime with no interpreter to run on is a warning (only that service will fail)', async () => {
+  const dir = workdir(
+    [{ name: 'sayhi3', image: 'baetyl-function-python3', replica: 0, conf: 'functions:\n  - name: f\n    handler: index.handler\n    codedir: code\nruntime:\n  python: /nonexistent/python3.6\n' }],
+    'native',
+  );
+  try {
+    const res = await runBaetyl(['check', '-w', dir]);
+    assert.equal(res.code, 0, res.stderr);
+    assert.match(res.stderr, /^warning: service sayhi3 \(baetyl-function-python3\) will fail at start: the python36 runtime cannot run the Python interpreter "\/nonexistent\/python3\.6" set by runtime\.python/m);
+    assert.match(res.stderr, /^service sayhi3 \(baetyl-function-python3\): \S+sayhi3-conf\/service\.yml: OK$/m);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -7,7 +7,8 @@ import { OPENEDGE_TWINS } from '@baetyl/core/context';
 import type { ServiceSpec } from '../app/model.js';
 import { loadAll, type LoadedConfig } from '../master.js';
 import { checkPrograms } from '../engine/native/check.js';
-import { shortImageName } from '../engine/native/images.js';
+import { pythonKindOf, shortImageName } from '../engine/native/images.js';
+import type { PythonKind } from '@baetyl/runtime/python';
 import { hostPathOf, runtimeConfigPath } from '../engine/python-runtime.js';
 import { retiredImage } from '../engine/retired-images.js';
 import { SERVICE_CONFIG_CHECKERS } from './service-configs.js';
@@ -57,12 +58,28 @@ async function checkService(loaded: LoadedConfig, service: ServiceSpec, report: 
     report.errors.push(`${loaded.appFile}: ${label}: its config ${inside} is not in any of its mounts; mount the volume holding its service.yml at ${inside.replace(/\/[^/]*$/, '')}`);
     return;
   }
+  const env = serviceEnv(loaded, service);
   try {
-    await checker(file, { env: serviceEnv(loaded, service), onWarning: (w) => report.warnings.push(w) });
+    await checker(file, { env, onWarning: (w) => report.warnings.push(w) });
     report.checked.push(`${label}: ${file}: OK`);
   } catch (err) {
     report.errors.push(err instanceof ConfigError ? err.message : `${file}: ${(err as Error).message}`);
     report.checked.push(`${label}: ${file}: ${err instanceof ConfigError ? `${err.problems.length} problem(s)` : 'cannot be checked'}`);
+    return;
+  }
+  const python = pythonKindOf(service.image);
+  if (python && loaded.conf.mode === 'native') await checkInterpreter(python, file, env, label, report);
+}
+
+/** Native mode: the interpreter a python runtime's instances would run on (only that service fails without one). */
+async function checkInterpreter(kind: PythonKind, file: string, env: Record<string, string | undefined>, label: string, report: CheckReport): Promise<void> {
+  const { pythonLaunch, RUNTIME_CONFIG_ENV } = await import('@baetyl/runtime/python');
+  try {
+    const launch = pythonLaunch(kind, file, env);
+    // Its config's warnings again (deduplicated) and the interpreter's ("uses Python 3.11, not 3.6").
+    report.warnings.push(...(JSON.parse(launch.env[RUNTIME_CONFIG_ENV]!) as { warnings: string[] }).warnings);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) report.warnings.push(`${label} will fail at start: ${(err as Error).message}`);
   }
 }
 
