@@ -103,7 +103,7 @@ logger: {path: var/log/baetyl/service.log, level: debug, format: json, age: {max
     try {
       assert.match(hub.output(), /level=warn msg="[^"]*etc\/baetyl\/service\.yml:\d+:1: shutdwon: unknown key \\"shutdwon\\" is ignored, as Baetyl v1 ignored it; did you mean \\"shutdown\\"\?"/);
     } finally {
-      assert.equal(await hub.stop(), 0);
+      await hub.stop();
     }
   });
 
