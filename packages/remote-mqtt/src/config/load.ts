@@ -4,6 +4,7 @@
 // two connections with one client id on one broker; keys v1 accepted and never used are warnings.
 import { readFileSync } from 'node:fs';
 import { ConfigError, formatProblems, parseYaml, problemAt, validateConfig, type ConfigProblem, type LoadOptions, type ParsedYaml } from '@baetyl/core/config';
+import { isSecureAddress, type ClientInfo } from '@baetyl/core/mqtt';
 import { topicFilterProblem } from '@baetyl/core/topic';
 import { remoteMqttSchema, type RemoteConfig, type RemoteMqttConfig, type RuleConfig } from './schema.js';
 
@@ -49,11 +50,15 @@ function checkConfig(cfg: RemoteMqttConfig, parsed: ParsedYaml): { problems: Con
   const warnings: ConfigProblem[] = [];
   const add = (path: Array<string | number>, message: string) => problems.push(problemAt(parsed, path, message));
   const warn = (path: Array<string | number>, message: string) => warnings.push(problemAt(parsed, path, message));
-  const checkAddress = (path: Array<string | number>, address: string | undefined, what: string) => {
+  const checkAddress = (path: Array<string | number>, info: ClientInfo, what: string) => {
+    const address = info.address;
     if (!address) return add(path, `${what} needs an address, like ${path[0] === 'hub' ? 'tcp://localhub:1883' : 'ssl://broker.example.com:8883'}`);
     const scheme = /^([a-z]+):\/\/[^/]/.exec(address)?.[1];
     if (!scheme || !ADDRESS_SCHEMES.includes(scheme)) {
-      add([...path, 'address'], `"${address}" is not a broker address; use tcp://host:port or ssl://host:port (also ws://, wss://)`);
+      return add([...path, 'address'], `"${address}" is not a broker address; use tcp://host:port or ssl://host:port (also ws://, wss://)`);
+    }
+    for (const key of ['ca', 'cert', 'key'] as const) {
+      if (info[key] && !isSecureAddress(address)) warn([...path, key], `is not used: ${address} is not a TLS address; use ssl:// (or wss://) to connect with TLS`);
     }
   };
   const checkTopics = (path: Array<string | number>, subs: Array<{ topic: string }>) =>
@@ -62,7 +67,7 @@ function checkConfig(cfg: RemoteMqttConfig, parsed: ParsedYaml): { problems: Con
       if (why) add([...path, i, 'topic'], `"${s.topic}" is not a valid topic filter: ${why}`);
     });
 
-  if (cfg.rules.length > 0) checkAddress(['hub'], cfg.hub.address, 'hub');
+  if (cfg.rules.length > 0) checkAddress(['hub'], cfg.hub, 'hub');
   if (cfg.hub.clientid) warn(['hub', 'clientid'], "is not used: each rule's hub connection has its own id, rules[].hub.clientid (else the remote connection's id); set that instead");
   if (cfg.hub.subscriptions.length > 0) warn(['hub', 'subscriptions'], 'is not used: put what to forward to a remote in rules[].hub.subscriptions');
 
@@ -71,7 +76,7 @@ function checkConfig(cfg: RemoteMqttConfig, parsed: ParsedYaml): { problems: Con
     const first = remotes.get(remote.name);
     if (first !== undefined) add(['remotes', i, 'name'], `remote "${remote.name}" is already defined at remotes[${first}]; give each remote its own name`);
     else remotes.set(remote.name, i);
-    checkAddress(['remotes', i], remote.address, `remote "${remote.name}"`);
+    checkAddress(['remotes', i], remote, `remote "${remote.name}"`);
     if (remote.subscriptions.length > 0) warn(['remotes', i, 'subscriptions'], 'is not used: put what to forward to the hub in rules[].remote.subscriptions');
   });
 
