@@ -147,6 +147,8 @@ export class Connection {
   private connected_(connack: IConnackPacket): void {
     const client = this.client!;
     this.online = true;
+    // A new connection on a kept session: the broker sends again what was not acknowledged.
+    this.leftWithBroker = false;
     this.delay = FIRST_RECONNECT_DELAY;
     client.options.reconnectPeriod = FIRST_RECONNECT_DELAY;
     (client.stream as { setNoDelay?: (on: boolean) => void }).setNoDelay?.(true);
