@@ -1,10 +1,12 @@
 // remote-mqtt's service.yml: Baetyl v1's example loads as v1 read it; problems name the file,
 // line and path, at load (as `baetyl check` calls it) and when the service starts.
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ConfigError } from '@baetyl/core/config';
 import { loadRemoteMqttConfig, parseRemoteMqttConfig, ruleClientIds } from '../src/config/load.js';
-import { startBridge, tempDir } from './fixtures/procs.js';
+import { cleanUp, startBridge, tempDir } from './fixtures/procs.js';
+
+after(cleanUp);
 
 // var/db/baetyl/remote-iothub-conf/service.yml of v1's example/native (branch stable/1).
 const V1_EXAMPLE = `hub:
