@@ -6,4 +6,4 @@ export * from './topic/topic.js';
 export * from './context/env.js';
 export * from './api/index.js';
 export * from './function/index.js';
-export * from './mqtt/client-info.js';
+export * from './mqtt/index.js';

@@ -110,9 +110,9 @@ test('docker mode: the python config is found on the host through the service mo
   assert.throws(() => dockerPythonEnv('python36', workdir, pythonService('baetyl-function-python36'), {}), /its config etc\/baetyl\/service\.yml is not in any of its mounts/);
 });
 
-test('the hub and function manager images start node with the flags the native engine uses', () => {
+test('the hub, function manager and remote-mqtt images start node with the flags the native engine uses', () => {
   const images = fileURLToPath(new URL('../../../../images/', import.meta.url));
-  for (const [image, dir] of [['baetyl-hub', 'hub'], ['baetyl-function-manager', 'function-manager']] as const) {
+  for (const [image, dir] of [['baetyl-hub', 'hub'], ['baetyl-function-manager', 'function-manager'], ['baetyl-remote-mqtt', 'remote-mqtt']] as const) {
     const dockerfile = readFileSync(join(images, dir, 'Dockerfile'), 'utf8');
     const entry = JSON.parse(/^ENTRYPOINT (\[.*\])$/m.exec(dockerfile)?.[1] ?? 'null') as string[] | null;
     assert.ok(entry, `${dir}/Dockerfile has an ENTRYPOINT in exec form`);

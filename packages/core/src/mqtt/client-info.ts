@@ -82,9 +82,22 @@ export interface ClientOptionsFor {
   label: string;
 }
 
+/**
+ * The MQTT.js protocol of each address scheme Baetyl accepts. Given explicitly: MQTT.js 5 refuses
+ * `ssl://` and `tcp://` once a client certificate is set ("Unknown protocol for secure connection").
+ */
+const PROTOCOLS: Record<string, 'mqtt' | 'mqtts' | 'ws' | 'wss'> = { tcp: 'mqtt', mqtt: 'mqtt', ssl: 'mqtts', tls: 'mqtts', mqtts: 'mqtts', ws: 'ws', wss: 'wss' };
+
+/** Whether an address is TLS (ssl://, mqtts://, wss://): only then are ca/cert/key used. */
+export function isSecureAddress(address: string | undefined): boolean {
+  const p = PROTOCOLS[/^([a-z]+):\/\//.exec(address ?? '')?.[1] ?? ''];
+  return p === 'mqtts' || p === 'wss';
+}
+
 /** MQTT.js options for a ClientInfo. Throws with the block's key when a certificate file cannot be read. */
 export function mqttClientOptions(info: ClientInfo, at: ClientOptionsFor): IClientOptions {
   const clientid = at.clientid ?? info.clientid;
+  const protocol = PROTOCOLS[/^([a-z]+):\/\//.exec(info.address ?? '')?.[1] ?? ''];
   const opts: IClientOptions = {
     protocolVersion: 4,
     // Without a client id there is no session to keep: the client gets a random id and a clean session.
@@ -99,6 +112,7 @@ export function mqttClientOptions(info: ClientInfo, at: ClientOptionsFor): IClie
     // for the life of the process) saves one 2-byte allocation per packet; not worth it here.
     writeCache: false,
   };
+  if (protocol) opts.protocol = protocol;
   if (clientid) opts.clientId = clientid;
   if (info.username !== undefined) opts.username = info.username;
   if (info.password !== undefined) opts.password = info.password;
@@ -110,6 +124,8 @@ export function mqttClientOptions(info: ClientInfo, at: ClientOptionsFor): IClie
       throw new Error(`${at.label}.${key}: cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
     }
   };
+  // On a plain address (tcp://, ws://) MQTT.js would turn a client certificate into TLS.
+  if (protocol && !isSecureAddress(info.address)) return opts;
   if (info.ca) opts.ca = file('ca', info.ca);
   if (info.cert) opts.cert = file('cert', info.cert);
   if (info.key) opts.key = file('key', info.key);

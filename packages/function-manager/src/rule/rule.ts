@@ -1,25 +1,19 @@
 // One rule: its own MQTT connection to the hub, subscribed to `subscribe.topic`; each message is
 // handed to the function's pool and the result is published on `publish.topic`.
 //
-// Reading and acknowledging are decoupled. mqtt.js processes incoming packets one at a time and
-// waits for handleMessage's callback before reading on, so the callback is held only while the
-// pool has no room (that is the back-pressure: the socket stops being read and the hub holds the
-// messages). Once a message is accepted the callback returns at once; for QoS 1 it returns an
-// error value, which makes mqtt.js skip its own PUBACK, and the rule sends the PUBACK itself when
-// the output has been acknowledged by the hub (end-to-end QoS 1), on the connection that
-// delivered the input.
+// Reading and acknowledging are decoupled (deferAcks, @baetyl/core/mqtt). The next message is
+// read only once this one has a place in the pool (that is the back-pressure: the socket stops
+// being read and the hub holds the messages). A QoS 1 input is acknowledged when its output has
+// been acknowledged by the hub (end-to-end QoS 1), on the connection that delivered the input.
 import { randomUUID } from 'node:crypto';
 import type { Duplex } from 'node:stream';
-import mqtt, { type IClientOptions, type IConnackPacket, type IPublishPacket, type MqttClient } from 'mqtt';
+import mqtt, { type IClientOptions, type IConnackPacket, type MqttClient } from 'mqtt';
 import type { Logger } from '@baetyl/core/log';
 import type { FunctionMessage } from '@baetyl/core/function';
 import { errorPayload } from '../call/error-payload.js';
 import type { HubConfig, RuleConfig } from '../config/schema.js';
 import type { FunctionPool, Reservation } from '../pool/pool.js';
-import { FIRST_RECONNECT_DELAY, mqttClientOptions } from '@baetyl/core/mqtt';
-
-/** Returned to mqtt.js for an accepted QoS 1 message: "do not PUBACK, the rule will". */
-const ACK_LATER = new Error('acknowledged by the rule once the output is');
+import { deferAcks, FIRST_RECONNECT_DELAY, mqttClientOptions, type Delivery } from '@baetyl/core/mqtt';
 
 export interface RuleStats {
   /** Messages accepted and not yet finished (called, published, acknowledged). */
@@ -36,8 +30,6 @@ export class Rule {
   private online = false;
   private reconnectDelay = FIRST_RECONNECT_DELAY;
   private readonly options: IClientOptions;
-  /** QoS 1 packet ids being processed, per connection: a redelivered copy (DUP) is not run twice. */
-  private readonly inProgress = new WeakMap<Duplex, Set<number>>();
   /** The connection corked until the end of this event-loop turn (see holdWrites). */
   private corked: Duplex | undefined;
   private readonly flush = (): void => {
@@ -71,7 +63,10 @@ export class Rule {
   start(): void {
     const client = mqtt.connect(this.hub.address!, this.options);
     this.client = client;
-    client.handleMessage = (packet, callback) => this.onMessage(packet, callback);
+    // A redelivered copy (DUP) of a message still being processed is not run twice.
+    deferAcks(client, (delivery, next) => this.onMessage(delivery, next), {
+      onDuplicate: (p) => this.log.debug(`message ${p.messageId} redelivered while in progress; not run twice`),
+    });
     client.on('connect', (connack: IConnackPacket) => {
       // No Nagle: results are small packets, each would wait for the hub's delayed ACK of the last.
       (client.stream as { setNoDelay?: (on: boolean) => void }).setNoDelay?.(true);
@@ -140,56 +135,42 @@ export class Rule {
     });
   }
 
-  private onMessage(packet: IPublishPacket, callback: (err?: Error) => void): void {
-    const later = packet.qos > 0 ? ACK_LATER : undefined;
+  private onMessage(delivery: Delivery, next: () => void): void {
     if (this.stopping) {
       // Not processed and not acknowledged: the hub keeps QoS 1 messages for the next session.
-      callback(later);
+      delivery.settle();
+      next();
       return;
     }
-    const conn = this.client!.stream as Duplex;
+    const { packet } = delivery;
     const receivedAt = Date.now();
-    let ids: Set<number> | undefined;
-    if (packet.qos > 0 && packet.messageId !== undefined) {
-      ids = this.inProgress.get(conn) ?? new Set<number>();
-      this.inProgress.set(conn, ids);
-      if (ids.has(packet.messageId)) {
-        // The hub sent it again while the first copy is still running; that one's PUBACK answers both.
-        this.log.debug(`message ${packet.messageId} redelivered while in progress; not run twice`);
-        callback(later);
-        return;
-      }
-      ids.add(packet.messageId);
-    }
-    const done = () => {
-      if (ids && packet.messageId !== undefined) ids.delete(packet.messageId);
-    };
     this.pool.reserve().then(
       (reservation) => {
         // A QoS 1 message whose connection died while it waited comes again on the next one.
-        if (this.stopping || (packet.qos > 0 && conn.destroyed)) {
+        if (this.stopping || (packet.qos > 0 && delivery.stale)) {
           reservation.release();
-          done();
+          delivery.settle();
         } else {
-          const work = this.process(packet, receivedAt, reservation, conn).catch((err: Error) => {
+          const work = this.process(delivery, receivedAt, reservation).catch((err: Error) => {
             this.log.error(`message on ${packet.topic} not processed: ${err.stack ?? err.message}`);
           });
           this.processing.add(work);
           void work.finally(() => {
             this.processing.delete(work);
-            done();
+            delivery.settle();
           });
         }
-        callback(later);
+        next();
       },
       () => {
-        done();
-        callback(later);
+        delivery.settle();
+        next();
       },
     );
   }
 
-  private async process(packet: IPublishPacket, receivedAt: number, reservation: Reservation, conn: Duplex): Promise<void> {
+  private async process(delivery: Delivery, receivedAt: number, reservation: Reservation): Promise<void> {
+    const { packet } = delivery;
     const fn = this.cfg.function.name;
     const qos = packet.qos > 0 ? 1 : 0;
     const msg: FunctionMessage = {
@@ -225,7 +206,7 @@ export class Rule {
         return;
       }
     }
-    if (qos > 0 && packet.messageId !== undefined) this.acknowledge(packet.messageId, conn);
+    if (qos > 0) this.acknowledge(delivery);
   }
 
   /**
@@ -249,12 +230,13 @@ export class Rule {
   }
 
   /** Sends the input's PUBACK on the connection it came from; after a reconnect the hub redelivers instead. */
-  private acknowledge(messageId: number, conn: Duplex): void {
-    if (conn !== this.client?.stream || conn.destroyed || !conn.writable) {
-      this.log.debug(`message ${messageId} not acknowledged: its connection is gone, the hub will redeliver it`);
+  private acknowledge(delivery: Delivery): void {
+    if (delivery.stale) {
+      this.log.debug(`message ${delivery.packet.messageId} not acknowledged: its connection is gone, the hub will redeliver it`);
+      delivery.settle();
       return;
     }
-    this.holdWrites(conn);
-    conn.write(Buffer.from([0x40, 0x02, (messageId >> 8) & 0xff, messageId & 0xff]));
+    this.holdWrites(delivery.connection);
+    delivery.ack();
   }
 }

@@ -1,0 +1,101 @@
+// End-to-end QoS 1 for a service that passes a message on (the function manager publishes a
+// function's result, remote-mqtt forwards a copy to another broker): the incoming message is
+// acknowledged only once the service is done with it, on the connection that delivered it.
+//
+// MQTT.js offers no documented way to do this on MQTT 3.1.1: `customHandleAcks` exists only for
+// MQTT 5, and the packet loop waits for it, so messages would be handled one at a time. What it
+// documents is `handleMessage(packet, callback)`: called for every incoming PUBLISH, one at a
+// time, and the next packet is read when `callback` is called (that is back-pressure). The rest
+// relies on MQTT.js 5's handlers/publish.js, as verified at VERIFIED_MQTT_VERSION:
+//   - for QoS 1, `callback(err)` makes it skip its own PUBACK, and packet handling goes on;
+//   - `client.stream` is the connection the packet came on (it is replaced on reconnect).
+// The PUBACK is then written here, as the 4 bytes of MQTT 3.1.1. test/deferred-ack.test.ts pins
+// the version and both facts against a raw MQTT server, so an upgrade that changes them fails it.
+import type { Duplex } from 'node:stream';
+import type { IPublishPacket, MqttClient } from 'mqtt';
+
+/** The MQTT.js version whose internals this module was checked against. */
+export const VERIFIED_MQTT_VERSION = '5.16.0';
+
+/** Given to MQTT.js for a QoS 1 message: "do not PUBACK, the service will". */
+const ACK_LATER = new Error('acknowledged by the service once it is done with the message');
+
+/** One incoming message, whose acknowledgement is the service's to send. */
+export interface Delivery {
+  readonly packet: IPublishPacket;
+  /** The connection it came on. */
+  readonly connection: Duplex;
+  /**
+   * That connection has closed or been replaced: an ack would go nowhere. With a kept session
+   * the broker delivers the message again on the next connection.
+   */
+  readonly stale: boolean;
+  /** QoS 1: writes the PUBACK on the delivering connection; false when it is gone. Settles it. */
+  ack(): boolean;
+  /** Done without an acknowledgement (the broker redelivers it on the next session); no-op once acked. */
+  settle(): void;
+}
+
+/**
+ * Receives each message; calls `next()` when it is ready for the next one (holding it holds the
+ * socket: the broker keeps the rest), and later `delivery.ack()` or `delivery.settle()`.
+ */
+export type DeliveryHandler = (delivery: Delivery, next: () => void) => void;
+
+export interface DeferAcksOptions {
+  /**
+   * A QoS 1 message sent again on the same connection while its first copy is still being
+   * handled: not handed over a second time, as the first copy's PUBACK answers both.
+   */
+  onDuplicate?: (packet: IPublishPacket) => void;
+}
+
+/** Takes over the acknowledgement of `client`'s incoming messages. Call before it connects. */
+export function deferAcks(client: MqttClient, handler: DeliveryHandler, opts: DeferAcksOptions = {}): void {
+  // QoS 1 packet ids being handled, per connection (packet ids are per session and connection).
+  const inProgress = new WeakMap<Duplex, Set<number>>();
+  client.handleMessage = (packet, callback) => {
+    const later = packet.qos > 0 ? ACK_LATER : undefined;
+    const connection = client.stream as unknown as Duplex;
+    const id = packet.qos > 0 ? packet.messageId : undefined;
+    let ids: Set<number> | undefined;
+    if (id !== undefined) {
+      ids = inProgress.get(connection) ?? new Set<number>();
+      inProgress.set(connection, ids);
+      if (ids.has(id)) {
+        opts.onDuplicate?.(packet);
+        callback(later);
+        return;
+      }
+      ids.add(id);
+    }
+    let settled = false;
+    const settle = () => {
+      if (settled) return;
+      settled = true;
+      if (id !== undefined) ids!.delete(id);
+    };
+    const delivery: Delivery = {
+      packet,
+      connection,
+      get stale() {
+        return connection !== (client.stream as unknown as Duplex) || connection.destroyed || !connection.writable;
+      },
+      ack() {
+        if (settled) return false;
+        settle();
+        if (id === undefined) return true;
+        if (delivery.stale) return false;
+        connection.write(Buffer.from([0x40, 0x02, (id >> 8) & 0xff, id & 0xff]));
+        return true;
+      },
+      settle,
+    };
+    let released = false;
+    handler(delivery, () => {
+      if (released) return;
+      released = true;
+      callback(later);
+    });
+  };
+}

@@ -1,0 +1,3 @@
+// @baetyl/core/mqtt: how services reach a broker (ClientInfo) and acknowledge end to end.
+export * from './client-info.js';
+export * from './deferred-ack.js';
