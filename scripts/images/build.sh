@@ -2,7 +2,7 @@
 # `make images`: builds every Baetyl image from images/<name>/Dockerfile, after `make build`.
 #
 #   baetyl-hub baetyl-function-manager baetyl-function-python27 baetyl-function-python36
-#   baetyl-function-node85 baetyl-function-sql baetyl-master
+#   baetyl-function-node85 baetyl-function-sql baetyl-timer baetyl-master
 #
 # Each is tagged <name>:latest and, so Baetyl v1 configs find them unchanged, also
 # hub.baidubce.com/baetyl/<name>:latest (the names Baetyl v1's docs and examples use).
@@ -17,14 +17,14 @@ cd "$(dirname "$0")/../.."
 repo=$(pwd)
 PNPM=${PNPM:-"env COREPACK_ENABLE_DOWNLOAD_PROMPT=0 COREPACK_INTEGRITY_KEYS=0 corepack pnpm"}
 REGISTRY_PREFIX=${REGISTRY_PREFIX:-hub.baidubce.com/baetyl/}
-all="hub function-manager function-python27 function-python36 function-node85 function-sql master"
+all="hub function-manager function-python27 function-python36 function-node85 function-sql timer master"
 images=${IMAGES:-$all}
 say() { printf '[images] %s\n' "$*" >&2; }
 # The legacy builder's deprecation notice is noise here.
 quiet_build() { docker build "$@" 2> >(grep -v -e 'DEPRECATED: The legacy builder' -e 'Install the buildx' -e 'docs.docker.com/go/buildx' -e '^\s*$' >&2); }
 
 docker info >/dev/null 2>&1 || { say "the Docker engine is not reachable: start dockerd (sudo systemctl start docker)"; exit 1; }
-for pkg in hub function-manager runtime master; do
+for pkg in hub function-manager runtime timer master; do
   [[ -f packages/$pkg/dist/src/main.js || $pkg == master ]] || say "warning: packages/$pkg is not built (packages/$pkg/dist/src/main.js missing); its images will not run"
 done
 
@@ -90,4 +90,4 @@ for i in $images; do
   docker image prune -f --filter "label=org.opencontainers.image.title=$name" >/dev/null
   say "($n/$total) $name:latest (also ${REGISTRY_PREFIX}$name:latest) built in $((SECONDS - start))s"
 done
-say "done: $(docker images --format '{{.Repository}}:{{.Tag}} {{.Size}}' | grep -E '^baetyl-(hub|function|master)' | tr '\n' ' ')"
+say "done: $(docker images --format '{{.Repository}}:{{.Tag}} {{.Size}}' | grep -E '^baetyl-(hub|function|timer|master)' | tr '\n' ' ')"
