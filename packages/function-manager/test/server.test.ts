@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -111,8 +111,15 @@ server:
   try {
     const address = await serverAddress(s);
     assert.equal(address, `unix://${join(s.dir, 'var/run/function.sock')}`);
+    // A manager killed with -9 leaves its socket behind: the next one starts anyway.
+    s.manager.kill('SIGKILL');
+    await waitFor('the manager to die', () => s.manager.signalCode !== null, 10_000);
+    assert.ok(existsSync(join(s.dir, 'var/run/function.sock')));
+    s.restartManager();
+    await waitFor('the second manager to listen', () => (s.logs().match(/msg="function server listening"/g) ?? []).length === 2, 30_000, s.logs);
     client = createFunctionClient(grpcTarget(address));
     const ok = await call(client, { FunctionName: 'f', Payload: Buffer.from('{"op":"echo"}') });
+    assert.equal(ok.err, undefined, `${ok.err?.message}\n${s.logs()}\n${s.master.output()}`);
     assert.equal(JSON.parse(ok.res!.Payload.toString()).Say, 'Hello Baetyl', s.logs());
 
     const slow = await call(client, { FunctionName: 'f', Payload: Buffer.from('{"op":"sleep","ms":5000}') });

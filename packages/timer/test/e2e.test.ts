@@ -131,9 +131,15 @@ test('the map form publishes v1 0.1.x\'s JSON at QoS 0', { timeout: 60_000 }, as
   await hub.waitFor(/msg="hub started"/);
   const timer = startService(
     TIMER_MAIN,
-    serviceDir(`hub:\n  address: tcp://127.0.0.1:${port}\n  username: test\n  password: hahaha\n  clientid: timer-2\ntimer:\n  interval: 200ms\npublish:\n  topic: t/map\n  payload:\n    id: 1\n`),
+    serviceDir(
+      `# {{.TIMER_TEST_UNSET_VAR}}\nhub:\n  address: tcp://127.0.0.1:${port}\n  username: test\n  password: hahaha\n  clientid: timer-2\n  subscriptions: [{topic: x}]\n` +
+        'timer:\n  interval: 200ms\npublish:\n  topic: t/map\n  payload:\n    id: 1\n',
+    ),
   );
   await timer.waitFor(/msg="connected to the hub/);
+  // The loader's warnings and the unused keys reach the log.
+  assert.match(timer.output(), /level=warn msg=".*service\.yml: environment variable TIMER_TEST_UNSET_VAR is not set/);
+  assert.match(timer.output(), /level=warn msg="hub\.subscriptions \(x\) is not used: the timer only publishes"/);
   const sub = await subscriber(port, 't/map');
   const [m] = await sub.next(1);
   assert.equal(m!.qos, 0);

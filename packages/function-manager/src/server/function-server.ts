@@ -5,8 +5,9 @@
 // v1's server made, and server.timeout bounds the whole of it (waiting for room, starting an
 // instance, the call).
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { isAbsolute, resolve } from 'node:path';
+import { existsSync, mkdirSync, readFileSync, unlinkSync } from 'node:fs';
+import { connect } from 'node:net';
+import { dirname, isAbsolute, resolve } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { formatDuration } from '@baetyl/core/config';
 import { loadFunctionProto, type FunctionMessage } from '@baetyl/core/function';
@@ -46,6 +47,28 @@ function credentials(cfg: ServerConfig, cwd: string): grpc.ServerCredentials {
   return grpc.ServerCredentials.createSsl(ca, [pair], ca !== null);
 }
 
+/** A socket file left by a manager that was killed would make the bind fail forever; a live one is not touched. */
+async function clearStaleSocket(path: string): Promise<void> {
+  mkdirSync(dirname(path), { recursive: true });
+  if (!existsSync(path)) return;
+  const live = await new Promise<boolean>((done) => {
+    const conn = connect(path);
+    conn.once('connect', () => {
+      conn.destroy();
+      done(true);
+    });
+    conn.once('error', () => done(false));
+  });
+  if (live) throw new Error(`server.address: ${path} is in use by another process; stop it or set another server.address`);
+  // unlinkSync, not rmSync: on node 20, an rmSync here made later CommonJS requires through
+  // pnpm's symlinks fail (grpc-js loaded by @baetyl/core could not find its own dependencies).
+  try {
+    unlinkSync(path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
+}
+
 const serviceError = (code: grpc.status, details: string): Partial<grpc.ServiceError> => ({ code, details, message: details });
 
 export async function startFunctionServer(cfg: ServerConfig, deps: FunctionServerDeps): Promise<FunctionServer> {
@@ -63,6 +86,7 @@ export async function startFunctionServer(cfg: ServerConfig, deps: FunctionServe
   }
   if (cfg.insecure) log.warn('server.insecure is not used: it only has a meaning for clients');
   const creds = credentials(cfg, deps.cwd);
+  if (bind.unix) await clearStaleSocket(bind.unix);
 
   const server = new grpc.Server(options);
   const names = () => [...pools.keys()].join(', ') || 'none';

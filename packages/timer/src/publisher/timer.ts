@@ -34,6 +34,7 @@ export function startTimer(cfg: TimerConfig, at: { cwd: string; logger: Logger }
   if (cfg.hub.subscriptions.length > 0) {
     log.warn(`hub.subscriptions (${cfg.hub.subscriptions.map((s) => s.topic).join(', ')}) is not used: the timer only publishes`);
   }
+  if (cfg.hub.validatesubs) log.warn('hub.validatesubs is not used: the timer makes no subscriptions');
   if (!cfg.hub.clientid) log.warn('hub has no clientid: the timer connects with a random one and a clean session; set hub.clientid');
 
   const client: MqttClient = mqtt.connect(cfg.hub.address!, options);
