@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `make images`: builds every Baetyl image from images/<name>/Dockerfile, after `make build`.
 #
-#   baetyl-hub baetyl-function-manager baetyl-remote-mqtt baetyl-function-python27
+#   baetyl-hub baetyl-function-manager baetyl-remote-mqtt baetyl-timer baetyl-function-python27
 #   baetyl-function-python36 baetyl-function-node85 baetyl-function-sql baetyl-master
 #
 # Each is tagged <name>:latest and, so Baetyl v1 configs find them unchanged, also
@@ -20,7 +20,7 @@ cd "$(dirname "$0")/../.."
 repo=$(pwd)
 PNPM=${PNPM:-"env COREPACK_ENABLE_DOWNLOAD_PROMPT=0 COREPACK_INTEGRITY_KEYS=0 corepack pnpm"}
 REGISTRY_PREFIX=${REGISTRY_PREFIX:-hub.baidubce.com/baetyl/}
-all="hub function-manager remote-mqtt function-python27 function-python36 function-node85 function-sql master"
+all="hub function-manager remote-mqtt timer function-python27 function-python36 function-node85 function-sql master"
 images=${IMAGES:-$all}
 # Baetyl v1.0's native package names for the same runtimes (the docker image names are the images' own).
 declare -A v1_0_name=([function-python27]=function-python2 [function-python36]=function-python3 [function-node85]=function-node8)
@@ -29,7 +29,7 @@ say() { printf '[images] %s\n' "$*" >&2; }
 quiet_build() { docker build "$@" 2> >(grep -v -e 'DEPRECATED: The legacy builder' -e 'Install the buildx' -e 'docs.docker.com/go/buildx' -e '^\s*$' >&2); }
 
 docker info >/dev/null 2>&1 || { say "the Docker engine is not reachable: start dockerd (sudo systemctl start docker)"; exit 1; }
-for pkg in hub function-manager remote-mqtt runtime master; do
+for pkg in hub function-manager remote-mqtt timer runtime master; do
   [[ -f packages/$pkg/dist/src/main.js || $pkg == master ]] || say "warning: packages/$pkg is not built (packages/$pkg/dist/src/main.js missing); its images will not run"
 done
 
@@ -99,4 +99,4 @@ for i in $images; do
   docker image prune -f --filter "label=org.opencontainers.image.title=$name" >/dev/null
   say "($n/$total) $name:latest (also ${tags[*]}) built in $((SECONDS - start))s"
 done
-say "done: $(docker images --format '{{.Repository}}:{{.Tag}} {{.Size}}' | grep -E '^baetyl-(hub|function|remote-mqtt|master)' | tr '\n' ' ')"
+say "done: $(docker images --format '{{.Repository}}:{{.Tag}} {{.Size}}' | grep -E '^baetyl-(hub|function|remote-mqtt|timer|master)' | tr '\n' ' ')"

@@ -7,4 +7,6 @@ export * from './pool/instance.js';
 export * from './pool/pool.js';
 
 export * from './rule/rule.js';
+export * from './server/address.js';
+export * from './server/function-server.js';
 export * from './manager.js';

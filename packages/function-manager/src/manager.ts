@@ -6,6 +6,7 @@ import { messageLengthMax, type FunctionManagerConfig } from './config/schema.js
 import { MasterLauncher, type InstanceLauncher } from './pool/launcher.js';
 import { FunctionPool } from './pool/pool.js';
 import { Rule } from './rule/rule.js';
+import { startFunctionServer, type FunctionServer } from './server/function-server.js';
 
 export interface FunctionManagerDeps {
   logger: Logger;
@@ -26,6 +27,8 @@ export interface FunctionManagerDeps {
 export interface FunctionManager {
   readonly pools: ReadonlyMap<string, FunctionPool>;
   readonly rules: readonly Rule[];
+  /** The gRPC endpoint of `server.address`, when it is set. */
+  readonly server: FunctionServer | undefined;
   /** Stops reading, lets accepted messages finish briefly, stops every instance, disconnects. */
   close(): Promise<void>;
 }
@@ -38,9 +41,6 @@ export async function startFunctionManager(config: FunctionManagerConfig, deps: 
   if (!launcher && config.functions.length > 0) {
     master ??= MasterClient.fromEnv();
     launcher = new MasterLauncher(master, deps.mode ?? readServiceContext().mode);
-  }
-  if (config.server.address) {
-    log.warn(`server.address (${config.server.address}) is set, but this function manager does not serve the optional gRPC Call endpoint; it is ignored`);
   }
 
   const pools = new Map<string, FunctionPool>();
@@ -74,14 +74,19 @@ export async function startFunctionManager(config: FunctionManagerConfig, deps: 
     return new Rule(rc, config.hub, pool, log.child({ rule: rc.clientid || config.hub.clientid || `#${i + 1}` }), deps.cwd ?? process.cwd());
   });
 
+  let server: FunctionServer | undefined;
+  if (config.server.address) {
+    server = await startFunctionServer(config.server, { pools, log: log.child({ server: 'function' }), cwd: deps.cwd ?? process.cwd() });
+  }
   for (const pool of pools.values()) pool.start();
   for (const rule of rules) rule.start();
-  log.info(`function manager started: ${rules.length} rule(s), ${pools.size} function(s)`);
+  log.info(`function manager started: ${rules.length} rule(s), ${pools.size} function(s)${server ? `, serving calls on ${server.address}` : ''}`);
 
   let closing: Promise<void> | undefined;
   const close = async () => {
     const grace = deps.drainGrace ?? 5000;
-    await Promise.all(rules.map((r) => r.drain(grace)));
+    // No new calls from either side; the accepted ones get the grace to finish.
+    await Promise.all([...rules.map((r) => r.drain(grace)), server?.close(grace)]);
     await Promise.all([...pools.values()].map((p) => p.close()));
     await Promise.all(rules.map((r) => r.close()));
     if (!deps.master && master) master.close();
@@ -90,6 +95,7 @@ export async function startFunctionManager(config: FunctionManagerConfig, deps: 
   return {
     pools,
     rules,
+    server,
     close: () => (closing ??= close()),
   };
 }

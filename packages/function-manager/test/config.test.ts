@@ -156,6 +156,20 @@ test('QoS 2, min above max and a missing hub address are refused', () => {
   assert.match(problem(shared), /rules\[1\]: clientid "fm" \(from hub\.clientid\) is already used by rules\[0\]/);
 });
 
+test('server: the address must be host:port, tcp:// or unix://, and TLS needs key and cert together', () => {
+  const fn = 'functions:\n  - name: f\n    service: svc\n';
+  const ok = (server: string) => parseFunctionManagerConfig(`${fn}server:\n${server}`, 'service.yml').server;
+  assert.equal(ok('  address: tcp://0.0.0.0:50050\n').timeout, 120_000);
+  assert.equal(ok('  address: unix://var/run/fm.sock\n').address, 'unix://var/run/fm.sock');
+  assert.equal(ok('  address: "[::1]:50050"\n').address, '[::1]:50050');
+  assert.match(problem(`${fn}server:\n  address: http://x:1\n`), /service\.yml:5:12: server\.address: "http:\/\/x:1" is not an address to listen on; use host:port \(like 0\.0\.0\.0:50050\), tcp:\/\/host:port or unix:\/\/path/);
+  assert.match(problem(`${fn}server:\n  address: x:99999\n`), /server\.address: "x:99999" is not an address/);
+  assert.match(problem(`${fn}server:\n  address: x:1\n  key: k\n`), /server: TLS needs both server\.key and server\.cert/);
+  assert.match(problem(`${fn}server:\n  address: x:1\n  ca: c\n`), /server\.ca: server\.ca checks client certificates over TLS, which needs server\.key and server\.cert too/);
+  assert.match(problem(`${fn}server:\n  key: k\n  cert: c\n`), /server: server\.ca\/cert\/key are set but server\.address is not/);
+  assert.match(problem(`${fn}server:\n  address: x:1\n  timeout: 0s\n`), /server\.timeout: must be more than 0/);
+});
+
 test('a missing file is a ConfigError, and main exits 1 with the message on stderr', () => {
   assert.throws(() => loadFunctionManagerConfig('/nonexistent/service.yml'), /cannot read the config: file not found/);
   const dir = mkdtempSync(join(tmpdir(), 'fm-config-'));

@@ -34,8 +34,9 @@ test('the runtime bundle is used only while it is newer than the compiles of run
   assert.equal(freshBundle(node, root), undefined);
   touch(bundle, 0);
   assert.equal(freshBundle(node, root), bundle);
-  // The hub and the function manager have no bundle.
+  // The hub, the function manager and the timer have no bundle.
   assert.equal(freshBundle(BUILT_IN_IMAGES['baetyl-hub']!, root), undefined);
+  assert.equal(freshBundle(BUILT_IN_IMAGES['baetyl-timer']!, root), undefined);
 });
 
 test('after make build, the runtimes run from the fresh bundle and the other services from dist/src', () => {
@@ -45,6 +46,12 @@ test('after make build, the runtimes run from the fresh bundle and the other ser
   assert.deepEqual(sql.args.slice(1), ['--runtime', 'sql']);
   const hub = resolveProgram('hub.baidubce.com/baetyl/baetyl-hub:latest', dir);
   assert.match(hub.args[0]!, /packages\/hub\/dist\/src\/main\.js$/);
+  // v1's timer image names, of every release (and OpenEdge's), run packages/timer.
+  for (const image of ['hub.baidubce.com/baetyl/baetyl-timer:1.0.0', 'baetyl-timer', 'openedge-timer:0.1.2']) {
+    const timer = resolveProgram(image, dir);
+    assert.match(timer.args[0]!, /packages\/timer\/dist\/src\/main\.js$/, image);
+    assert.equal(timer.describe, 'packages/timer');
+  }
 });
 
 function pythonService(image: string): ServiceSpec {
@@ -110,9 +117,9 @@ test('docker mode: the python config is found on the host through the service mo
   assert.throws(() => dockerPythonEnv('python36', workdir, pythonService('baetyl-function-python36'), {}), /its config etc\/baetyl\/service\.yml is not in any of its mounts/);
 });
 
-test('the hub, function manager and remote-mqtt images start node with the flags the native engine uses', () => {
+test('the hub, function manager, remote-mqtt and timer images start node with the flags the native engine uses', () => {
   const images = fileURLToPath(new URL('../../../../images/', import.meta.url));
-  for (const [image, dir] of [['baetyl-hub', 'hub'], ['baetyl-function-manager', 'function-manager'], ['baetyl-remote-mqtt', 'remote-mqtt']] as const) {
+  for (const [image, dir] of [['baetyl-hub', 'hub'], ['baetyl-function-manager', 'function-manager'], ['baetyl-remote-mqtt', 'remote-mqtt'], ['baetyl-timer', 'timer']] as const) {
     const dockerfile = readFileSync(join(images, dir, 'Dockerfile'), 'utf8');
     const entry = JSON.parse(/^ENTRYPOINT (\[.*\])$/m.exec(dockerfile)?.[1] ?? 'null') as string[] | null;
     assert.ok(entry, `${dir}/Dockerfile has an ENTRYPOINT in exec form`);

@@ -13,6 +13,8 @@ export interface CallFailure {
   type: string;
   /** The gRPC status code, when the failure came from a call. */
   code?: grpc.status;
+  /** The gRPC status details, when the failure came from a call (what the server endpoint passes on). */
+  details?: string;
 }
 
 /** grpc-go's codes.Code names, as `code = <Name>` prints them. */
@@ -42,7 +44,7 @@ export function goCodeName(code: number): string {
 
 /** A failed gRPC call as grpc-go reported it: `rpc error: code = <Name> desc = <details>`. */
 export function grpcFailure(code: grpc.status, details: string): CallFailure {
-  return { message: `rpc error: code = ${goCodeName(code)} desc = ${details}`, type: '*status.statusError', code };
+  return { message: `rpc error: code = ${goCodeName(code)} desc = ${details}`, type: '*status.statusError', code, details };
 }
 
 /** Any other failure (an instance that could not be started), shaped like a Go errors.New value. */

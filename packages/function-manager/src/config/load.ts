@@ -3,6 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { ConfigError, formatPath, parseYaml, validateConfig, type ConfigProblem, type LoadOptions, type ParsedYaml } from '@baetyl/core/config';
 import { topicFilterProblem, topicNameProblem } from '@baetyl/core/topic';
+import { bindTarget } from '../server/address.js';
 import { functionManagerSchema, type FunctionManagerConfig } from './schema.js';
 
 /** The hub address schemes a rule's MQTT client can use. */
@@ -63,6 +64,15 @@ function checkConfig(cfg: FunctionManagerConfig, parsed: ParsedYaml): ConfigProb
       add(['hub', 'address'], `"${cfg.hub.address}" is not a hub address; use tcp://host:port or ssl://host:port (also ws://, wss://)`);
     }
   }
+
+  const server = cfg.server;
+  if (server.address && !bindTarget(server.address, '.')) {
+    add(['server', 'address'], `"${server.address}" is not an address to listen on; use host:port (like 0.0.0.0:50050), tcp://host:port or unix://path`);
+  }
+  if (Boolean(server.key) !== Boolean(server.cert)) add(['server'], 'TLS needs both server.key and server.cert (and server.ca to require client certificates)');
+  else if (server.ca && !server.key) add(['server', 'ca'], 'server.ca checks client certificates over TLS, which needs server.key and server.cert too');
+  if (!server.address && (server.key || server.cert || server.ca)) add(['server'], 'server.ca/cert/key are set but server.address is not: set the address to serve calls on, or remove them');
+  if (!(server.timeout > 0)) add(['server', 'timeout'], 'must be more than 0, like "2m": it is the deadline of each call through the server');
 
   const clientids = new Map<string, number>();
   cfg.rules.forEach((rule, i) => {

@@ -43,9 +43,11 @@ export interface FunctionConfig {
   timeout: number;
 }
 
-/** The optional gRPC endpoint of Baetyl v1; accepted, not served (see docs/function-manager.md). */
+/** The optional gRPC endpoint of Baetyl v1: baetyl.Function/Call by function name (server/function-server.ts). */
 export interface ServerConfig {
+  /** `host:port`, `tcp://host:port` or `unix://path`; unset = no endpoint. */
   address?: string;
+  /** The deadline of one call through the endpoint, ms. */
   timeout: number;
   message: { length: { max: number } };
   concurrent: { max?: number };

@@ -67,6 +67,7 @@ const OWN_IMAGES: Record<string, BuiltIn> = {
   'baetyl-hub': { pkg: 'hub', args: [], node: SERVICE_FLAGS },
   'baetyl-function-manager': { pkg: 'function-manager', args: [], node: SERVICE_FLAGS },
   'baetyl-remote-mqtt': { pkg: 'remote-mqtt', args: [], node: SERVICE_FLAGS },
+  'baetyl-timer': { pkg: 'timer', args: [], node: SERVICE_FLAGS },
   'baetyl-function-python27': PYTHON('python27'),
   'baetyl-function-python36': PYTHON('python36'),
   'baetyl-function-node85': RUNTIME('node85'),
