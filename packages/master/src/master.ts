@@ -16,6 +16,9 @@ import { createEngine, instanceApiAddress } from './engine/create.js';
 import { ApiServer } from './api/server.js';
 import { readRecords, StatsWriter, type StatsFile } from './stats/store.js';
 import { Supervisor } from './supervisor/supervisor.js';
+import { applyUpdate, type UpdateHost, type UpdateReport, type UpdateRequest } from './update/apply.js';
+import type { RunningService } from './update/keep-set.js';
+import { mountsDigest } from './update/volume-digest.js';
 import { VERSION } from './version.js';
 
 export interface MasterOptions {
@@ -40,6 +43,8 @@ export const APP_FILE = 'var/db/baetyl/application.yml';
 export const STATS_FILE = 'var/db/baetyl/application.stats';
 export const CLI_TOKEN_FILE = 'var/run/baetyl/cli.token';
 export const PID_FILE = 'var/run/baetyl/baetyl.pid';
+/** How long an instance an update started must run before the update counts it as started. */
+export const UPDATE_SETTLE_MS = 5_000;
 
 /** The workdir's conf.yml path. */
 export function confPath(workdir: string, config = DEFAULT_CONF): string {
@@ -71,6 +76,8 @@ export function loadAll(workdir: string, config?: string): LoadedConfig {
 
 interface ServiceState {
   spec: ServiceSpec;
+  /** Its read-only mounts' content when it started (update/volume-digest.ts). */
+  digest: string;
   token: string;
   instances: Map<string, Supervisor>;
   /** Keys reported by instances through the API, merged into their stats. */
@@ -86,6 +93,10 @@ export class Master {
   private readonly services = new Map<string, ServiceState>();
   private stats!: StatsWriter;
   private stopping?: Promise<void>;
+  /** The text of the application.yml that runs (undefined: there was none). */
+  private committedText?: string;
+  private updating?: Promise<UpdateReport>;
+  private updateError?: string;
   private readonly cliToken = randomBytes(24).toString('hex');
   private readonly startedAt = new Date();
   private ownsRunFiles = false;
@@ -105,6 +116,7 @@ export class Master {
   /** Starts everything; throws (with nothing left running) on bad config or a busy socket. */
   async start(): Promise<void> {
     this.cfg = loadAll(this.workdir, this.opts.config);
+    this.committedText = existsSync(this.cfg.appFile) ? readFileSync(this.cfg.appFile, 'utf8') : undefined;
     process.chdir(this.workdir);
     for (const dir of ['var/db/baetyl', 'var/run/baetyl', 'var/log/baetyl']) mkdirSync(join(this.workdir, dir), { recursive: true });
     const { conf } = this.cfg;
@@ -188,15 +200,81 @@ export class Master {
     return env;
   }
 
-  private async startService(spec: ServiceSpec): Promise<void> {
-    const state: ServiceState = { spec, token: randomUUID(), instances: new Map(), reports: new Map() };
+  /** Starts a service's static instances; resolves with why the first one failed to start, if one did. */
+  private async startService(spec: ServiceSpec): Promise<string | undefined> {
+    const state: ServiceState = { spec, digest: mountsDigest(this.workdir, spec), token: randomUUID(), instances: new Map(), reports: new Map() };
     this.services.set(spec.name, state);
     this.log.debug(`${spec.name} replica: ${spec.replica}`);
+    let failed: string | undefined;
     for (let i = 0; i < spec.replica; i++) {
       const name = i === 0 ? spec.name : `${spec.name}.i${i}`;
-      await this.startInstance(state, name);
+      const sup = await this.startInstance(state, name);
+      if (!sup.running) failed ??= `instance (${name}): ${sup.lastError ?? 'it did not start'}`;
     }
     this.log.info(`service (${spec.name}) started`);
+    return failed;
+  }
+
+  private async stopService(name: string): Promise<void> {
+    const state = this.services.get(name);
+    if (!state) return;
+    this.services.delete(name);
+    await Promise.all([...state.instances.values()].map((s) => s.stop(this.cfg.conf.grace)));
+    this.stats.schedule();
+    this.log.info(`service (${name}) stopped`);
+  }
+
+  // --- update (update/apply.ts) ---
+
+  /**
+   * Applies an update (one at a time); the report says what was kept, stopped and started.
+   * Throws at once (not through the promise) when no update can start now.
+   */
+  update(req: UpdateRequest): Promise<UpdateReport> {
+    if (this.stopping) throw new Error('master is stopping');
+    if (this.updating) throw new Error('another update is in progress; wait for it to finish');
+    const run = applyUpdate(this.updateHost(), req)
+      .then((report) => {
+        this.updateError = report.error;
+        return report;
+      })
+      .finally(() => (this.updating = undefined));
+    this.updating = run;
+    return run;
+  }
+
+  private updateHost(): UpdateHost {
+    const services = this.services;
+    return {
+      workdir: this.workdir,
+      appFile: this.cfg.appFile,
+      log: this.log,
+      otalog: this.cfg.conf.otalog,
+      committedText: this.committedText,
+      committedApp: this.cfg.app,
+      running: () => {
+        const out = new Map<string, RunningService>();
+        for (const [name, st] of services) out.set(name, { spec: st.spec, digest: st.digest, alive: [...st.instances.values()].some((s) => s.running) });
+        return out;
+      },
+      digestOf: (spec) => mountsDigest(this.workdir, spec),
+      prepare: (app) => this.engine.prepare(app),
+      stopService: (name) => this.stopService(name),
+      startService: (spec) => this.startService(spec),
+      settle: async (names) => {
+        const sups = names.flatMap((n) => [...(services.get(n)?.instances.values() ?? [])].map((sup) => ({ n, sup })));
+        const failures = await Promise.all(sups.map(async ({ n, sup }) => {
+          const why = await sup.failedWithin(UPDATE_SETTLE_MS);
+          return why === undefined ? undefined : `service (${n}) instance (${sup.name}) ${why}`;
+        }));
+        return failures.find((f) => f !== undefined);
+      },
+      commit: (app, text) => {
+        this.cfg = { ...this.cfg, app };
+        this.committedText = text;
+        this.stats.schedule();
+      },
+    };
   }
 
   private async startInstance(state: ServiceState, name: string, dynamic?: Record<string, string>): Promise<Supervisor> {
@@ -297,6 +375,7 @@ export class Master {
     }
     const now = new Date().toISOString();
     return {
+      ...(this.updateError ? { error: this.updateError } : {}),
       time: now,
       software: {
         os: platform(),
@@ -328,6 +407,8 @@ export class Master {
   private async doStop(): Promise<void> {
     await this.api?.close();
     this.log?.info('server stopped');
+    // An update in progress finishes (or rolls back) first, so no service starts behind the stop.
+    await this.updating?.catch(() => undefined);
     const grace = this.cfg?.conf.grace ?? 30_000;
     await Promise.all(
       [...this.services.values()].map(async (state) => {

@@ -22,7 +22,12 @@ export interface Inspect {
 }
 
 export class MasterApiError extends Error {
-  constructor(readonly status: number, message: string) {
+  constructor(
+    readonly status: number,
+    message: string,
+    /** The answer's body as the master sent it. */
+    readonly body = '',
+  ) {
     super(message);
     this.name = 'MasterApiError';
   }
@@ -82,14 +87,15 @@ export class MasterClient {
     this.agent.destroy();
   }
 
-  request<T>(method: string, path: string, body?: unknown): Promise<T> {
+  /** `timeoutMs` overrides the client's timeout for this request. */
+  request<T>(method: string, path: string, body?: unknown, timeoutMs?: number): Promise<T> {
     const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
     const base = `/${this.opts.version ?? 'v1'}`;
     const options: http.RequestOptions = {
       method,
       path: base + path,
       agent: this.agent,
-      timeout: this.opts.timeout ?? 30_000,
+      timeout: timeoutMs ?? this.opts.timeout ?? 30_000,
       headers: {
         host: 'baetyl',
         'x-openedge-username': this.opts.username,
@@ -109,7 +115,7 @@ export class MasterClient {
         res.on('end', () => {
           const text = Buffer.concat(chunks).toString('utf8');
           if (res.statusCode !== 200) {
-            reject(new MasterApiError(res.statusCode ?? 0, `master API ${method} ${path}: ${res.statusCode} ${text.trim()}`));
+            reject(new MasterApiError(res.statusCode ?? 0, `master API ${method} ${path}: ${res.statusCode} ${text.trim()}`, text));
             return;
           }
           if (!text) return resolve(undefined as T);

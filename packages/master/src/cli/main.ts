@@ -10,6 +10,7 @@ import { checkPrograms } from '../engine/native/check.js';
 import { VERSION } from '../version.js';
 import { parseArgs, UsageError, USAGE, type CliArgs } from './args.js';
 import { renderStatus } from './status.js';
+import { update } from './update.js';
 
 function fail(message: string): never {
   process.stderr.write(`baetyl: ${message}\n`);
@@ -135,6 +136,8 @@ async function main() {
       return stop(args);
     case 'status':
       return status(args);
+    case 'update':
+      return update(args, client(args));
     case 'version':
       process.stdout.write(`baetyl version ${VERSION} (node ${process.version}, ${process.platform}/${process.arch})\n`);
       return;
