@@ -14,6 +14,7 @@ import { masterConfigSchema, type MasterConfig } from './conf/schema.js';
 import type { Engine } from './engine/engine.js';
 import { createEngine, instanceApiAddress } from './engine/create.js';
 import { ApiServer } from './api/server.js';
+import { loadApiTls, TLS_ENV, type ApiTls } from './api/tls.js';
 import { readRecords, StatsWriter, type StatsFile } from './stats/store.js';
 import { Supervisor } from './supervisor/supervisor.js';
 import { applyUpdate, type UpdateHost, type UpdateReport, type UpdateRequest } from './update/apply.js';
@@ -35,6 +36,8 @@ export interface LoadedConfig {
   appFile: string;
   conf: MasterConfig;
   app: AppSpec;
+  /** The API's TLS files, read and checked (undefined: plain HTTP). */
+  tls: ApiTls | undefined;
   warnings: string[];
 }
 
@@ -71,7 +74,8 @@ export function loadAll(workdir: string, config?: string): LoadedConfig {
   const appFile = join(abs, APP_FILE);
   const app = existsSync(appFile) ? loadApp(appFile, { onWarning: (w) => warnings.push(w) }) : { version: '', services: [], volumes: {}, networks: {} };
   if (!existsSync(appFile)) warnings.push(`application (${appFile}) not found, no service to start`);
-  return { workdir: abs, confFile: confPath(abs, config), appFile, conf, app, warnings };
+  const tls = loadApiTls(conf, abs, confPath(abs, config));
+  return { workdir: abs, confFile: confPath(abs, config), appFile, conf, app, tls, warnings };
 }
 
 interface ServiceState {
@@ -96,6 +100,7 @@ export class Master {
   /** The text of the application.yml that runs (undefined: there was none). */
   private committedText?: string;
   private updating?: Promise<UpdateReport>;
+  private tls?: ApiTls;
   private updateError?: string;
   private readonly cliToken = randomBytes(24).toString('hex');
   private readonly startedAt = new Date();
@@ -116,13 +121,14 @@ export class Master {
   /** Starts everything; throws (with nothing left running) on bad config or a busy socket. */
   async start(): Promise<void> {
     this.cfg = loadAll(this.workdir, this.opts.config);
+    this.tls = this.cfg.tls;
     this.committedText = existsSync(this.cfg.appFile) ? readFileSync(this.cfg.appFile, 'utf8') : undefined;
     process.chdir(this.workdir);
     for (const dir of ['var/db/baetyl', 'var/run/baetyl', 'var/log/baetyl']) mkdirSync(join(this.workdir, dir), { recursive: true });
     const { conf } = this.cfg;
     this.log = createLogger(conf.logger, { baetyl: 'master' }, { cwd: this.workdir, stderr: this.opts.stderr !== false });
     for (const w of this.cfg.warnings) this.log.warn(w);
-    this.log.info(`mode: ${conf.mode}; grace: ${conf.grace * 1e6}; pwd: ${this.workdir}; api: ${conf.server.address}`);
+    this.log.info(`mode: ${conf.mode}; grace: ${conf.grace * 1e6}; pwd: ${this.workdir}; api: ${conf.server.address}${this.tls ? ` (https${this.tls.ca ? ', client certificates checked against server.ca' : ''})` : ''}`);
 
     const address = parseApiAddress(conf.server.address);
     const socketPath = address.kind === 'unix' ? resolve(this.workdir, address.path) : undefined;
@@ -131,7 +137,7 @@ export class Master {
 
     this.api = new ApiServer(this, this.log.child({ api: 'server' }));
     try {
-      await this.api.listen(conf.server.address, conf.server.timeout, this.workdir);
+      await this.api.listen(conf.server.address, conf.server.timeout, this.workdir, this.tls);
     } catch (err) {
       await this.engine.close();
       throw err;
@@ -177,6 +183,22 @@ export class Master {
       }
     }
     return env;
+  }
+
+  /**
+   * The TLS files an instance needs to call the API, for the engine to make readable in it.
+   * Only instances with a token get them: a dynamic instance cannot call the API anyway.
+   */
+  private apiFiles(): Array<{ env: string; hostPath: string }> {
+    const f = this.tls?.files;
+    if (!f) return [];
+    // Without a CA the certificate is self-signed: the clients trust it, and present nothing.
+    if (!f.ca) return [{ env: TLS_ENV.ca, hostPath: f.cert }];
+    return [
+      { env: TLS_ENV.ca, hostPath: f.ca },
+      { env: TLS_ENV.cert, hostPath: f.cert },
+      { env: TLS_ENV.key, hostPath: f.key },
+    ];
   }
 
   private instanceEnv(state: ServiceState, instance: string, dynamic?: Record<string, string>): Record<string, string> {
@@ -281,7 +303,7 @@ export class Master {
     const existing = state.instances.get(name);
     if (existing) await existing.stop(this.cfg.conf.grace);
     const sup = new Supervisor(
-      { service: state.spec, instance: name, env: this.instanceEnv(state, name, dynamic) },
+      { service: state.spec, instance: name, env: this.instanceEnv(state, name, dynamic), ...(dynamic ? {} : { files: this.apiFiles() }) },
       this.engine,
       state.spec.restart,
       this.log,

@@ -4,8 +4,9 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ConfigError } from '@baetyl/core/config';
 import { MasterClient, parseApiAddress, type Inspect } from '@baetyl/core/api';
-import { loadAll, loadMasterConfig, Master, CLI_TOKEN_FILE } from '../master.js';
+import { confPath, loadAll, loadMasterConfig, Master, CLI_TOKEN_FILE } from '../master.js';
 import { CLI_USER } from '../api/server.js';
+import { clientTls } from '../api/tls.js';
 import { checkPrograms } from '../engine/native/check.js';
 import { VERSION } from '../version.js';
 import { parseArgs, UsageError, USAGE, type CliArgs } from './args.js';
@@ -75,7 +76,13 @@ function client(args: CliArgs): MasterClient {
   // Relative socket paths are relative to the workdir, as the master resolves them.
   process.chdir(args.workdir);
   parseApiAddress(conf.server.address);
-  return new MasterClient({ address: conf.server.address, username: CLI_USER, password: token, timeout: 10_000 });
+  let tls;
+  try {
+    tls = clientTls(conf, args.workdir, confPath(args.workdir, args.config));
+  } catch (err) {
+    fail((err as Error).message);
+  }
+  return new MasterClient({ address: conf.server.address, username: CLI_USER, password: token, timeout: 10_000, ...(tls ? { tls } : {}) });
 }
 
 async function status(args: CliArgs) {
