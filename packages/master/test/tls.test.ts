@@ -66,7 +66,7 @@ function tlsWorkdir(apiPort: number, hubPort: number, server: Record<string, str
   );
   const app = readFileSync(join(db, 'application.yml'), 'utf8');
   // Keep the hub, the manager and the node runtime: cut the python and sql services out.
-  const kept = app.replace(/  - name: function-python27-sayhi[\s\S]*?(?=  - name: function-node85-sayhi)/, '').replace(/  - name: function-sql-filter[\s\S]*?(?=volumes:)/, '');
+  const kept = app.replace(/ {2}- name: function-python27-sayhi[\s\S]*?(?= {2}- name: function-node85-sayhi)/, '').replace(/ {2}- name: function-sql-filter[\s\S]*?(?=volumes:)/, '');
   writeFileSync(join(db, 'application.yml'), kept);
   return { dir, out: dir };
 }

@@ -21,20 +21,26 @@ function list(names: string[], reasons: Record<string, string> = {}): string {
   return names.map((n) => (reasons[n] ? `${n} (${reasons[n]})` : n)).join('\n         ');
 }
 
+/** A multi-line error lines up under its label. */
+function indent(text = ''): string {
+  return text.replace(/\n/g, '\n         ');
+}
+
 export function renderReport(r: Report): string {
-  const lines = [`kept:    ${list(r.kept)}`, `stopped: ${list(r.stopped, r.reasons)}`, `started: ${list(r.started)}`];
+  // A refused file changed nothing: there is no plan to show.
+  const lines = r.outcome === 'refused' ? [] : [`kept:    ${list(r.kept)}`, `stopped: ${list(r.stopped, r.reasons)}`, `started: ${list(r.started)}`];
   switch (r.outcome) {
     case 'updated':
       lines.push(`outcome: updated, app version (${r.version}) committed`);
       break;
     case 'rolled back':
-      lines.push(`outcome: rolled back to app version (${r.version}): the previous application.yml and its services run again`, `error:   ${r.error}`);
+      lines.push(`outcome: rolled back to app version (${r.version}): the previous application.yml and its services run again`, `error:   ${indent(r.error)}`);
       break;
     case 'refused':
-      lines.push('outcome: refused, nothing was changed', `error:   ${r.error}`);
+      lines.push('outcome: refused, nothing was changed', `error:   ${indent(r.error)}`);
       break;
     default:
-      lines.push('outcome: FAILED, the update and its roll back both failed', `error:   ${r.error}`);
+      lines.push('outcome: FAILED, the update and its roll back both failed', `error:   ${indent(r.error)}`);
   }
   return lines.join('\n');
 }
