@@ -3,18 +3,14 @@
 // real runtime through it. Certificates are made here with openssl.
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
-import { cpSync, mkdtempSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import https from 'node:https';
 import http from 'node:http';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { stringify } from 'yaml';
-import { runBaetyl, startMaster, waitUntil, type Workdir } from './helpers.js';
+import { exampleWorkdir, freePort, functionAnswer, runBaetyl, startMaster, type Workdir } from './helpers.js';
 
-const EXAMPLE = fileURLToPath(new URL('../../../../deploy/example/native', import.meta.url));
 let certs: string;
 
 function openssl(...args: string[]) {
@@ -36,41 +32,6 @@ before(() => {
   issue('stranger-ca', 'stranger');
 });
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-/** The tutorial's example reduced to the hub, the function manager and the node runtime, with a TLS API. */
-function tlsWorkdir(apiPort: number, hubPort: number, server: Record<string, string>): Workdir {
-  const dir = mkdtempSync(join(tmpdir(), 'baetyl-tls-'));
-  cpSync(EXAMPLE, dir, { recursive: true });
-  const db = join(dir, 'var/db/baetyl');
-  writeFileSync(join(dir, 'etc/baetyl/conf.yml'), stringify({ mode: 'native', grace: '5s', server: { address: `tcp://127.0.0.1:${apiPort}`, ...server }, logger: { path: 'var/log/baetyl/baetyl.log', level: 'debug' } }));
-  const hub = join(db, 'localhub-conf/service.yml');
-  writeFileSync(hub, readFileSync(hub, 'utf8').replace('tcp://0.0.0.0:1883', `tcp://127.0.0.1:${hubPort}`));
-  writeFileSync(
-    join(db, 'function-manager-conf/service.yml'),
-    stringify({
-      hub: { address: `tcp://127.0.0.1:${hubPort}`, username: 'test', password: 'hahaha' },
-      rules: [{ clientid: 'func-node85-sayhi-1', subscribe: { topic: 't' }, function: { name: 'node85-sayhi' }, publish: { topic: 't/node8hi' } }],
-      functions: [{ name: 'node85-sayhi', service: 'function-node85-sayhi' }],
-      logger: { path: 'var/log/baetyl/service.log', level: 'debug' },
-    }),
-  );
-  const app = readFileSync(join(db, 'application.yml'), 'utf8');
-  // Keep the hub, the manager and the node runtime: cut the python and sql services out.
-  const kept = app.replace(/ {2}- name: function-python27-sayhi[\s\S]*?(?= {2}- name: function-node85-sayhi)/, '').replace(/ {2}- name: function-sql-filter[\s\S]*?(?=volumes:)/, '');
-  writeFileSync(join(db, 'application.yml'), kept);
-  return { dir, out: dir };
-}
-
 function get(port: number, opts: https.RequestOptions & { plain?: boolean }, headers: Record<string, string> = {}): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
     const mod = opts.plain ? http : https;
@@ -86,7 +47,7 @@ function get(port: number, opts: https.RequestOptions & { plain?: boolean }, hea
 
 test('the HTTPS API takes a client certificate issued by ca, refuses others, and the CLI and a function instance use it', async () => {
   const [apiPort, hubPort] = [await freePort(), await freePort()];
-  const wd = tlsWorkdir(apiPort, hubPort, { ca: join(certs, 'ca.pem'), cert: join(certs, 'server.pem'), key: join(certs, 'server.key') });
+  const wd = exampleWorkdir(hubPort, { address: `tcp://127.0.0.1:${apiPort}`, ca: join(certs, 'ca.pem'), cert: join(certs, 'server.pem'), key: join(certs, 'server.key') });
   const m = await startMaster(wd);
   try {
     assert.match(m.log(), new RegExp(`api: tcp://127\\.0\\.0\\.1:${apiPort} \\(https, client certificates checked against server\\.ca\\)`));
@@ -107,22 +68,7 @@ test('the HTTPS API takes a client certificate issued by ca, refuses others, and
     assert.match(st.stdout, /^function-manager\s+function-manager\s+running/m);
 
     // A message on t: the function manager starts a node runtime through the HTTPS API, and it answers.
-    const sub = spawn('mosquitto_sub', ['-h', '127.0.0.1', '-p', String(hubPort), '-u', 'test', '-P', 'hahaha', '-t', 't/node8hi', '-C', '1', '-W', '120'], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let got = '';
-    sub.stdout.on('data', (d) => (got += d));
-    const pub = () => execFileSync('mosquitto_pub', ['-h', '127.0.0.1', '-p', String(hubPort), '-u', 'test', '-P', 'hahaha', '-t', 't', '-m', '{"id":1}'], { stdio: 'ignore' });
-    // Until the rule has subscribed, a QoS 0 message goes nowhere: publish until one comes back.
-    await waitUntil(async () => {
-      try {
-        pub();
-      } catch {
-        // the hub may not listen yet
-      }
-      await new Promise((r) => setTimeout(r, 500));
-      return got !== '';
-    }, 'the function to answer', 120_000);
-    sub.kill();
-    assert.equal(JSON.parse(got).Say, 'Hello Baetyl');
+    assert.equal(JSON.parse(await functionAnswer(hubPort)).Say, 'Hello Baetyl');
     assert.match(m.log(), /msg="\[PUT\] \/v1\/services\/function-node85-sayhi\/instances\/[^"]+\/start" api=server/);
   } finally {
     await m.stop();
@@ -132,17 +78,17 @@ test('the HTTPS API takes a client certificate issued by ca, refuses others, and
 test('an unreadable key, or a certificate not issued by ca, fails the start with a message naming conf.yml', async () => {
   const apiPort = await freePort();
   const conf = (wd: Workdir) => join(wd.dir, 'etc/baetyl/conf.yml');
-  const missing = tlsWorkdir(apiPort, 1, { ca: join(certs, 'ca.pem'), cert: join(certs, 'server.pem'), key: join(certs, 'nope.key') });
+  const missing = exampleWorkdir(1, { address: `tcp://127.0.0.1:${apiPort}`, ca: join(certs, 'ca.pem'), cert: join(certs, 'server.pem'), key: join(certs, 'nope.key') });
   const r = await runBaetyl(['start', '-w', missing.dir]);
   assert.equal(r.code, 1);
   assert.ok(r.stderr.includes(`${conf(missing)}: server.key: cannot read ${join(certs, 'nope.key')}: no such file`), r.stderr);
 
-  const wrongCa = tlsWorkdir(apiPort, 1, { ca: join(certs, 'stranger-ca.pem'), cert: join(certs, 'server.pem'), key: join(certs, 'server.key') });
+  const wrongCa = exampleWorkdir(1, { address: `tcp://127.0.0.1:${apiPort}`, ca: join(certs, 'stranger-ca.pem'), cert: join(certs, 'server.pem'), key: join(certs, 'server.key') });
   const w = await runBaetyl(['start', '-w', wrongCa.dir]);
   assert.equal(w.code, 1);
   assert.ok(w.stderr.includes(`${conf(wrongCa)}: server.cert: ${join(certs, 'server.pem')} is not issued by server.ca`), w.stderr);
 
-  const noKey = tlsWorkdir(apiPort, 1, { cert: join(certs, 'server.pem') });
+  const noKey = exampleWorkdir(1, { address: `tcp://127.0.0.1:${apiPort}`, cert: join(certs, 'server.pem') });
   const n = await runBaetyl(['check', '-w', noKey.dir]);
   assert.equal(n.code, 1);
   assert.match(n.stderr, /server\.key is missing: TLS on the master API needs both server\.cert and server\.key/);

@@ -6,7 +6,7 @@ import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
 import { MasterClient, MasterApiError } from '@baetyl/core';
-import { alive, clientAs, instanceEnv, makeWorkdir, runBaetyl, startMaster, starts, waitUntil, type Workdir } from './helpers.js';
+import { alive, clientAs, exampleWorkdir, freePort, functionAnswer, instanceEnv, makeWorkdir, runBaetyl, startMaster, starts, waitUntil, type Workdir } from './helpers.js';
 
 const APP = 'var/db/baetyl/application.yml';
 
@@ -111,6 +111,50 @@ test('baetyl update keeps unchanged services, restarts only the runtime whose co
     assert.ok(!existsSync(join(wd.dir, 'var/db/baetyl/ota.log')));
   } finally {
     fm.close();
+    await m.stop();
+  }
+});
+
+/** instance -> pid, from the running master's inspect. */
+async function inspectPids(wd: Workdir): Promise<Record<string, number>> {
+  const api = cliClient(wd);
+  try {
+    const out: Record<string, number> = {};
+    for (const svc of (await api.inspect()).services) for (const i of svc.instances) if (i.process) out[i.name] = i.process.id;
+    return out;
+  } finally {
+    api.close();
+  }
+}
+
+test('a changed function config restarts only its runtime: the hub and the function manager keep running, the new handler answers', async () => {
+  const hubPort = await freePort();
+  const wd = exampleWorkdir(hubPort);
+  // A second handler in the function's code, picked later by editing only the function's config.
+  const code = join(wd.dir, 'var/db/baetyl/function-sayjs-code/index.js');
+  writeFileSync(code, `${readFileSync(code, 'utf8')}\nexports.other = (event, context, callback) => callback(null, { Say: 'Other' });\n`);
+  const m = await startMaster(wd);
+  try {
+    assert.equal(JSON.parse(await functionAnswer(hubPort)).Say, 'Hello Baetyl');
+    const before = await inspectPids(wd);
+    const runtime = Object.keys(before).filter((n) => n.startsWith('function-node85-sayhi.'));
+    assert.equal(runtime.length, 1, `one runtime instance runs: ${JSON.stringify(before)}`);
+
+    const conf = join(wd.dir, 'var/db/baetyl/function-sayjs-conf/service.yml');
+    writeFileSync(conf, readFileSync(conf, 'utf8').replace("handler: 'index.handler'", "handler: 'index.other'"));
+    const r = await runBaetyl(['update', '-w', wd.dir]);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.match(r.stdout, /^kept: {4}localhub\n {9}function-manager$/m);
+    assert.match(r.stdout, /^stopped: function-node85-sayhi \(the content of a read-only volume it mounts changed\)$/m);
+    assert.match(r.stdout, /^started: function-node85-sayhi$/m);
+
+    const after = await inspectPids(wd);
+    assert.equal(after.localhub, before.localhub, 'the hub is the same process');
+    assert.equal(after['function-manager'], before['function-manager'], 'the function manager is the same process');
+    assert.ok(!alive(before[runtime[0]!]!), 'the runtime instance with the old config was stopped');
+    // The manager starts a new instance, which reads the new config.
+    assert.equal(JSON.parse(await functionAnswer(hubPort)).Say, 'Other');
+  } finally {
     await m.stop();
   }
 });
