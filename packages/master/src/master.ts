@@ -86,6 +86,8 @@ interface ServiceState {
   instances: Map<string, Supervisor>;
   /** Keys reported by instances through the API, merged into their stats. */
   reports: Map<string, Record<string, unknown>>;
+  /** Set when an update stops the service: no instance may start on it any more. */
+  removed?: boolean;
 }
 
 export class Master {
@@ -241,6 +243,7 @@ export class Master {
     const state = this.services.get(name);
     if (!state) return;
     this.services.delete(name);
+    state.removed = true;
     await Promise.all([...state.instances.values()].map((s) => s.stop(this.cfg.conf.grace)));
     this.stats.schedule();
     this.log.info(`service (${name}) stopped`);
@@ -302,6 +305,8 @@ export class Master {
   private async startInstance(state: ServiceState, name: string, dynamic?: Record<string, string>): Promise<Supervisor> {
     const existing = state.instances.get(name);
     if (existing) await existing.stop(this.cfg.conf.grace);
+    // Checked right before the instance is registered: stopService() stops what is registered.
+    if (state.removed) throw new Error(`service (${state.spec.name}) is being stopped by an update; try again`);
     const sup = new Supervisor(
       { service: state.spec, instance: name, env: this.instanceEnv(state, name, dynamic), ...(dynamic ? {} : { files: this.apiFiles() }) },
       this.engine,
