@@ -69,6 +69,12 @@ test('the HTTPS API takes a client certificate issued by ca, refuses others, and
 
     // A message on t: the function manager starts a node runtime through the HTTPS API, and it answers.
     assert.equal(JSON.parse(await functionAnswer(hubPort)).Say, 'Hello Baetyl');
+    // The manager got the files; the runtime (a dynamic instance, no token) got none.
+    const environ = (pid: number) => readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0');
+    const inspect = JSON.parse((await get(apiPort, mine, auth)).body) as { services: Array<{ name: string; instances: Array<{ process: { id: number } }> }> };
+    const pidOf = (svc: string) => inspect.services.find((s) => s.name === svc)!.instances[0]!.process.id;
+    assert.ok(environ(pidOf('function-manager')).includes(`BAETYL_MASTER_API_KEY=${join(certs, 'server.key')}`));
+    assert.ok(!environ(pidOf('function-node85-sayhi')).some((e) => e.startsWith('BAETYL_MASTER_API_KEY=')));
     assert.match(m.log(), /msg="\[PUT\] \/v1\/services\/function-node85-sayhi\/instances\/[^"]+\/start" api=server/);
   } finally {
     await m.stop();
