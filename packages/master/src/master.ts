@@ -14,8 +14,12 @@ import { masterConfigSchema, type MasterConfig } from './conf/schema.js';
 import type { Engine } from './engine/engine.js';
 import { createEngine, instanceApiAddress } from './engine/create.js';
 import { ApiServer } from './api/server.js';
+import { loadApiTls, TLS_ENV, type ApiTls } from './api/tls.js';
 import { readRecords, StatsWriter, type StatsFile } from './stats/store.js';
 import { Supervisor } from './supervisor/supervisor.js';
+import { applyUpdate, type UpdateHost, type UpdateReport, type UpdateRequest } from './update/apply.js';
+import type { RunningService } from './update/keep-set.js';
+import { mountsDigest } from './update/volume-digest.js';
 import { VERSION } from './version.js';
 
 export interface MasterOptions {
@@ -32,6 +36,8 @@ export interface LoadedConfig {
   appFile: string;
   conf: MasterConfig;
   app: AppSpec;
+  /** The API's TLS files, read and checked (undefined: plain HTTP). */
+  tls: ApiTls | undefined;
   warnings: string[];
 }
 
@@ -40,6 +46,8 @@ export const APP_FILE = 'var/db/baetyl/application.yml';
 export const STATS_FILE = 'var/db/baetyl/application.stats';
 export const CLI_TOKEN_FILE = 'var/run/baetyl/cli.token';
 export const PID_FILE = 'var/run/baetyl/baetyl.pid';
+/** How long an instance an update started must run before the update counts it as started. */
+export const UPDATE_SETTLE_MS = 5_000;
 
 /** The workdir's conf.yml path. */
 export function confPath(workdir: string, config = DEFAULT_CONF): string {
@@ -66,15 +74,20 @@ export function loadAll(workdir: string, config?: string): LoadedConfig {
   const appFile = join(abs, APP_FILE);
   const app = existsSync(appFile) ? loadApp(appFile, { onWarning: (w) => warnings.push(w) }) : { version: '', services: [], volumes: {}, networks: {} };
   if (!existsSync(appFile)) warnings.push(`application (${appFile}) not found, no service to start`);
-  return { workdir: abs, confFile: confPath(abs, config), appFile, conf, app, warnings };
+  const tls = loadApiTls(conf, abs, confPath(abs, config));
+  return { workdir: abs, confFile: confPath(abs, config), appFile, conf, app, tls, warnings };
 }
 
 interface ServiceState {
   spec: ServiceSpec;
+  /** Its read-only mounts' content when it started (update/volume-digest.ts). */
+  digest: string;
   token: string;
   instances: Map<string, Supervisor>;
   /** Keys reported by instances through the API, merged into their stats. */
   reports: Map<string, Record<string, unknown>>;
+  /** Set when an update stops the service: no instance may start on it any more. */
+  removed?: boolean;
 }
 
 export class Master {
@@ -86,6 +99,11 @@ export class Master {
   private readonly services = new Map<string, ServiceState>();
   private stats!: StatsWriter;
   private stopping?: Promise<void>;
+  /** The text of the application.yml that runs (undefined: there was none). */
+  private committedText?: string;
+  private updating?: Promise<UpdateReport>;
+  private tls?: ApiTls;
+  private updateError?: string;
   private readonly cliToken = randomBytes(24).toString('hex');
   private readonly startedAt = new Date();
   private ownsRunFiles = false;
@@ -105,12 +123,14 @@ export class Master {
   /** Starts everything; throws (with nothing left running) on bad config or a busy socket. */
   async start(): Promise<void> {
     this.cfg = loadAll(this.workdir, this.opts.config);
+    this.tls = this.cfg.tls;
+    this.committedText = existsSync(this.cfg.appFile) ? readFileSync(this.cfg.appFile, 'utf8') : undefined;
     process.chdir(this.workdir);
     for (const dir of ['var/db/baetyl', 'var/run/baetyl', 'var/log/baetyl']) mkdirSync(join(this.workdir, dir), { recursive: true });
     const { conf } = this.cfg;
     this.log = createLogger(conf.logger, { baetyl: 'master' }, { cwd: this.workdir, stderr: this.opts.stderr !== false });
     for (const w of this.cfg.warnings) this.log.warn(w);
-    this.log.info(`mode: ${conf.mode}; grace: ${conf.grace * 1e6}; pwd: ${this.workdir}; api: ${conf.server.address}`);
+    this.log.info(`mode: ${conf.mode}; grace: ${conf.grace * 1e6}; pwd: ${this.workdir}; api: ${conf.server.address}${this.tls ? ` (https${this.tls.ca ? ', client certificates checked against server.ca' : ''})` : ''}`);
 
     const address = parseApiAddress(conf.server.address);
     const socketPath = address.kind === 'unix' ? resolve(this.workdir, address.path) : undefined;
@@ -119,7 +139,7 @@ export class Master {
 
     this.api = new ApiServer(this, this.log.child({ api: 'server' }));
     try {
-      await this.api.listen(conf.server.address, conf.server.timeout, this.workdir);
+      await this.api.listen(conf.server.address, conf.server.timeout, this.workdir, this.tls);
     } catch (err) {
       await this.engine.close();
       throw err;
@@ -167,6 +187,22 @@ export class Master {
     return env;
   }
 
+  /**
+   * The TLS files an instance needs to call the API, for the engine to make readable in it.
+   * Only instances with a token get them: a dynamic instance cannot call the API anyway.
+   */
+  private apiFiles(): Array<{ env: string; hostPath: string }> {
+    const f = this.tls?.files;
+    if (!f) return [];
+    // Without a CA the certificate is self-signed: the clients trust it, and present nothing.
+    if (!f.ca) return [{ env: TLS_ENV.ca, hostPath: f.cert }];
+    return [
+      { env: TLS_ENV.ca, hostPath: f.ca },
+      { env: TLS_ENV.cert, hostPath: f.cert },
+      { env: TLS_ENV.key, hostPath: f.key },
+    ];
+  }
+
   private instanceEnv(state: ServiceState, instance: string, dynamic?: Record<string, string>): Record<string, string> {
     const system: Record<string, string> = {
       ...this.systemEnv(),
@@ -188,22 +224,91 @@ export class Master {
     return env;
   }
 
-  private async startService(spec: ServiceSpec): Promise<void> {
-    const state: ServiceState = { spec, token: randomUUID(), instances: new Map(), reports: new Map() };
+  /** Starts a service's static instances; resolves with why the first one failed to start, if one did. */
+  private async startService(spec: ServiceSpec): Promise<string | undefined> {
+    const state: ServiceState = { spec, digest: mountsDigest(this.workdir, spec), token: randomUUID(), instances: new Map(), reports: new Map() };
     this.services.set(spec.name, state);
     this.log.debug(`${spec.name} replica: ${spec.replica}`);
+    let failed: string | undefined;
     for (let i = 0; i < spec.replica; i++) {
       const name = i === 0 ? spec.name : `${spec.name}.i${i}`;
-      await this.startInstance(state, name);
+      const sup = await this.startInstance(state, name);
+      if (!sup.running) failed ??= `instance (${name}): ${sup.lastError ?? 'it did not start'}`;
     }
     this.log.info(`service (${spec.name}) started`);
+    return failed;
+  }
+
+  private async stopService(name: string): Promise<void> {
+    const state = this.services.get(name);
+    if (!state) return;
+    this.services.delete(name);
+    state.removed = true;
+    await Promise.all([...state.instances.values()].map((s) => s.stop(this.cfg.conf.grace)));
+    this.stats.schedule();
+    this.log.info(`service (${name}) stopped`);
+  }
+
+  // --- update (update/apply.ts) ---
+
+  /**
+   * Applies an update (one at a time); the report says what was kept, stopped and started.
+   * Throws at once (not through the promise) when no update can start now.
+   */
+  update(req: UpdateRequest): Promise<UpdateReport> {
+    if (this.stopping) throw new Error('master is stopping');
+    if (this.updating) throw new Error('another update is in progress; wait for it to finish');
+    const run = applyUpdate(this.updateHost(), req)
+      .then((report) => {
+        this.updateError = report.error;
+        return report;
+      })
+      .finally(() => (this.updating = undefined));
+    this.updating = run;
+    return run;
+  }
+
+  private updateHost(): UpdateHost {
+    const services = this.services;
+    return {
+      workdir: this.workdir,
+      appFile: this.cfg.appFile,
+      log: this.log,
+      otalog: this.cfg.conf.otalog,
+      committedText: this.committedText,
+      committedApp: this.cfg.app,
+      running: () => {
+        const out = new Map<string, RunningService>();
+        for (const [name, st] of services) out.set(name, { spec: st.spec, digest: st.digest, alive: [...st.instances.values()].some((s) => s.running) });
+        return out;
+      },
+      digestOf: (spec) => mountsDigest(this.workdir, spec),
+      prepare: (app) => this.engine.prepare(app),
+      stopService: (name) => this.stopService(name),
+      startService: (spec) => this.startService(spec),
+      settle: async (names) => {
+        const sups = names.flatMap((n) => [...(services.get(n)?.instances.values() ?? [])].map((sup) => ({ n, sup })));
+        const failures = await Promise.all(sups.map(async ({ n, sup }) => {
+          const why = await sup.failedWithin(UPDATE_SETTLE_MS);
+          return why === undefined ? undefined : `service (${n}) instance (${sup.name}) ${why}`;
+        }));
+        return failures.find((f) => f !== undefined);
+      },
+      commit: (app, text) => {
+        this.cfg = { ...this.cfg, app };
+        this.committedText = text;
+        this.stats.schedule();
+      },
+    };
   }
 
   private async startInstance(state: ServiceState, name: string, dynamic?: Record<string, string>): Promise<Supervisor> {
     const existing = state.instances.get(name);
     if (existing) await existing.stop(this.cfg.conf.grace);
+    // Checked right before the instance is registered: stopService() stops what is registered.
+    if (state.removed) throw new Error(`service (${state.spec.name}) is being stopped by an update; try again`);
     const sup = new Supervisor(
-      { service: state.spec, instance: name, env: this.instanceEnv(state, name, dynamic) },
+      { service: state.spec, instance: name, env: this.instanceEnv(state, name, dynamic), ...(dynamic ? {} : { files: this.apiFiles() }) },
       this.engine,
       state.spec.restart,
       this.log,
@@ -297,6 +402,7 @@ export class Master {
     }
     const now = new Date().toISOString();
     return {
+      ...(this.updateError ? { error: this.updateError } : {}),
       time: now,
       software: {
         os: platform(),
@@ -328,6 +434,8 @@ export class Master {
   private async doStop(): Promise<void> {
     await this.api?.close();
     this.log?.info('server stopped');
+    // An update in progress finishes (or rolls back) first, so no service starts behind the stop.
+    await this.updating?.catch(() => undefined);
     const grace = this.cfg?.conf.grace ?? 30_000;
     await Promise.all(
       [...this.services.values()].map(async (state) => {

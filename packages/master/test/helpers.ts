@@ -1,7 +1,8 @@
 // Test helpers: a temp workdir with test services packaged the Baetyl v1 native way
 // (a package.yml mounted at lib/baetyl/<image>), and a real master process started on it.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { chmodSync, copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -151,4 +152,78 @@ export function alive(pid: number): boolean {
   } catch {
     return false;
   }
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+const EXAMPLE = fileURLToPath(new URL('../../../../deploy/example/native', import.meta.url));
+
+/**
+ * deploy/example/native reduced to the hub (on `hubPort`), the function manager with the node85
+ * rule (t -> t/node8hi) and the node runtime: real services, and only Node needed.
+ */
+export function exampleWorkdir(hubPort: number, server: Record<string, string> = {}): Workdir {
+  const dir = mkdtempSync(join(tmpdir(), 'baetyl-example-'));
+  cpSync(EXAMPLE, dir, { recursive: true });
+  const db = join(dir, 'var/db/baetyl');
+  writeFileSync(join(dir, 'etc/baetyl/conf.yml'), stringify({ mode: 'native', grace: '5s', server: { address: 'unix://var/run/baetyl.sock', ...server }, logger: { path: 'var/log/baetyl/baetyl.log', level: 'debug' } }));
+  const hub = join(db, 'localhub-conf/service.yml');
+  writeFileSync(hub, readFileSync(hub, 'utf8').replace('tcp://0.0.0.0:1883', `tcp://127.0.0.1:${hubPort}`));
+  writeFileSync(
+    join(db, 'function-manager-conf/service.yml'),
+    stringify({
+      hub: { address: `tcp://127.0.0.1:${hubPort}`, username: 'test', password: 'hahaha' },
+      rules: [{ clientid: 'func-node85-sayhi-1', subscribe: { topic: 't' }, function: { name: 'node85-sayhi' }, publish: { topic: 't/node8hi' } }],
+      functions: [{ name: 'node85-sayhi', service: 'function-node85-sayhi' }],
+      logger: { path: 'var/log/baetyl/service.log', level: 'debug' },
+    }),
+  );
+  const app = readFileSync(join(db, 'application.yml'), 'utf8');
+  // Keep the hub, the manager and the node runtime: cut the python and sql services out.
+  const kept = app.replace(/ {2}- name: function-python27-sayhi[\s\S]*?(?= {2}- name: function-node85-sayhi)/, '').replace(/ {2}- name: function-sql-filter[\s\S]*?(?=volumes:)/, '');
+  writeFileSync(join(db, 'application.yml'), kept);
+  return { dir, out: dir };
+}
+
+/** Publishes {"id":1} on t until the node85 rule's answer comes on t/node8hi; returns it. */
+export async function functionAnswer(hubPort: number, payload = '{"id":1}'): Promise<string> {
+  const auth = ['-h', '127.0.0.1', '-p', String(hubPort), '-u', 'test', '-P', 'hahaha'];
+  let got = '';
+  let sub: ChildProcess | undefined;
+  // mosquitto_sub exits when the hub does not listen yet: it is started again until it stays.
+  const subscribe = () => {
+    if (sub && sub.exitCode === null) return;
+    sub = spawn('mosquitto_sub', [...auth, '-t', 't/node8hi', '-C', '1', '-W', '120'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    sub.stdout!.on('data', (d) => (got += d));
+  };
+  try {
+    // Until the rule has subscribed, a QoS 0 message goes nowhere: publish until one comes back.
+    await waitUntil(
+      async () => {
+        subscribe();
+        await sleep(300);
+        try {
+          execFileSync('mosquitto_pub', [...auth, '-t', 't', '-m', payload], { stdio: 'ignore' });
+        } catch {
+          // the hub may not listen yet
+        }
+        await sleep(300);
+        return got !== '';
+      },
+      'the function to answer',
+      120_000,
+    );
+  } finally {
+    sub?.kill();
+  }
+  return got.trim();
 }

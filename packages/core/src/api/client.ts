@@ -1,6 +1,8 @@
 // The client of the master's HTTP API, as services use it (the function manager starts runtime
 // instances with it). Auth is Baetyl's x-openedge-username/password header pair.
+import { readFileSync } from 'node:fs';
 import http from 'node:http';
+import https from 'node:https';
 import { parseApiAddress, type ApiAddress } from './address.js';
 import { readServiceContext } from '../context/env.js';
 
@@ -22,7 +24,12 @@ export interface Inspect {
 }
 
 export class MasterApiError extends Error {
-  constructor(readonly status: number, message: string) {
+  constructor(
+    readonly status: number,
+    message: string,
+    /** The answer's body as the master sent it. */
+    readonly body = '',
+  ) {
     super(message);
     this.name = 'MasterApiError';
   }
@@ -35,6 +42,12 @@ export interface MasterClientOptions {
   version?: string;
   /** Per-request timeout in milliseconds (default 30 s). */
   timeout?: number;
+  /**
+   * HTTPS: the CA that issued the master's certificate, and the client certificate and key to
+   * present when the master asks for one (PEM). The master is checked against `ca` only, not
+   * against a host name: instances reach it as 127.0.0.1, host.docker.internal or a socket.
+   */
+  tls?: { ca: string | Buffer; cert?: string | Buffer; key?: string | Buffer };
 }
 
 export class MasterClient {
@@ -43,14 +56,29 @@ export class MasterClient {
 
   constructor(private readonly opts: MasterClientOptions) {
     this.target = parseApiAddress(opts.address);
-    this.agent = new http.Agent({ keepAlive: true });
+    const tls = opts.tls;
+    this.agent = tls
+      ? new https.Agent({ keepAlive: true, ca: tls.ca, ...(tls.cert ? { cert: tls.cert } : {}), ...(tls.key ? { key: tls.key } : {}), checkServerIdentity: () => undefined })
+      : new http.Agent({ keepAlive: true });
   }
 
   /** A client for the current service, from its BAETYL_* environment. */
   static fromEnv(env: NodeJS.ProcessEnv = process.env): MasterClient {
     const ctx = readServiceContext(env);
     if (!ctx.masterApiAddress) throw new Error('BAETYL_MASTER_API_ADDRESS is not set: is this service started by the baetyl master?');
-    return new MasterClient({ address: ctx.masterApiAddress, username: ctx.serviceName, password: ctx.token, version: ctx.masterApiVersion });
+    const opts: MasterClientOptions = { address: ctx.masterApiAddress, username: ctx.serviceName, password: ctx.token, version: ctx.masterApiVersion };
+    const files = ctx.masterApiTls;
+    if (files) {
+      const read = (name: string, file: string) => {
+        try {
+          return readFileSync(file);
+        } catch (err) {
+          throw new Error(`cannot read the master API's ${name} ${file} (from the BAETYL_MASTER_API_* environment): ${(err as Error).message}`);
+        }
+      };
+      opts.tls = { ca: read('CA', files.ca), ...(files.cert ? { cert: read('certificate', files.cert) } : {}), ...(files.key ? { key: read('key', files.key) } : {}) };
+    }
+    return new MasterClient(opts);
   }
 
   inspect(): Promise<Inspect> {
@@ -82,14 +110,15 @@ export class MasterClient {
     this.agent.destroy();
   }
 
-  request<T>(method: string, path: string, body?: unknown): Promise<T> {
+  /** `timeoutMs` overrides the client's timeout for this request. */
+  request<T>(method: string, path: string, body?: unknown, timeoutMs?: number): Promise<T> {
     const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
     const base = `/${this.opts.version ?? 'v1'}`;
     const options: http.RequestOptions = {
       method,
       path: base + path,
       agent: this.agent,
-      timeout: this.opts.timeout ?? 30_000,
+      timeout: timeoutMs ?? this.opts.timeout ?? 30_000,
       headers: {
         host: 'baetyl',
         'x-openedge-username': this.opts.username,
@@ -103,13 +132,13 @@ export class MasterClient {
       options.port = this.target.port;
     }
     return new Promise<T>((resolve, reject) => {
-      const req = http.request(options, (res) => {
+      const req = (this.opts.tls ? https : http).request(options, (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('end', () => {
           const text = Buffer.concat(chunks).toString('utf8');
           if (res.statusCode !== 200) {
-            reject(new MasterApiError(res.statusCode ?? 0, `master API ${method} ${path}: ${res.statusCode} ${text.trim()}`));
+            reject(new MasterApiError(res.statusCode ?? 0, `master API ${method} ${path}: ${res.statusCode} ${text.trim()}`, text));
             return;
           }
           if (!text) return resolve(undefined as T);

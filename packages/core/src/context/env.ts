@@ -13,6 +13,10 @@ export const ENV = {
   serviceToken: 'BAETYL_SERVICE_TOKEN',
   instanceName: 'BAETYL_SERVICE_INSTANCE_NAME',
   instanceAddress: 'BAETYL_SERVICE_INSTANCE_ADDRESS',
+  // Ours (v1's services had none): the files of a TLS master API, as this instance sees them.
+  masterApiCa: 'BAETYL_MASTER_API_CA',
+  masterApiCert: 'BAETYL_MASTER_API_CERT',
+  masterApiKey: 'BAETYL_MASTER_API_KEY',
 } as const;
 
 /** Each BAETYL_* variable's OPENEDGE_* twin, as v1 exports both. */
@@ -36,6 +40,11 @@ export interface ServiceContext {
   mode: 'native' | 'docker';
   masterApiAddress: string;
   masterApiVersion: string;
+  /**
+   * Set when the master API is HTTPS: the files of the CA to trust and of the client
+   * certificate to present (cert and key are absent when the API asks for none).
+   */
+  masterApiTls?: { ca: string; cert?: string; key?: string };
   /** Where a dynamic instance (a function runtime) must listen, if the master said. */
   instanceAddress?: string;
   hostOs: string;
@@ -61,6 +70,12 @@ export function readServiceContext(env: NodeJS.ProcessEnv = process.env): Servic
     masterApiVersion: pick(env, ENV.masterApiVersion, 'OPENEDGE_MASTER_API_VERSION') ?? 'v1',
     hostOs: pick(env, ENV.hostOs, 'OPENEDGE_HOST_OS') ?? process.platform,
   };
+  const ca = pick(env, ENV.masterApiCa);
+  if (ca) {
+    const cert = pick(env, ENV.masterApiCert);
+    const key = pick(env, ENV.masterApiKey);
+    ctx.masterApiTls = { ca, ...(cert ? { cert } : {}), ...(key ? { key } : {}) };
+  }
   const address = pick(env, ENV.instanceAddress, 'OPENEDGE_SERVICE_INSTANCE_ADDRESS', 'OPENEDGE_SERVICE_ADDRESS');
   if (address) ctx.instanceAddress = address;
   return ctx;

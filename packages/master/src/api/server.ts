@@ -3,14 +3,21 @@
 // name and that service's token, or `@cli` and the token the master wrote for the local CLI.
 import { createServer as createNetServer, connect, type Server as NetServer } from 'node:net';
 import http from 'node:http';
+import https from 'node:https';
 import { existsSync, readFileSync, rmSync, mkdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { type Logger } from '@baetyl/core/log';
 import { parseApiAddress } from '@baetyl/core/api';
 import type { Master } from '../master.js';
 import { PID_FILE } from '../master.js';
+import type { ApiTls } from './tls.js';
 
 export const CLI_USER = '@cli';
+
+export const MST_REFUSED =
+  'type MST (replacing the master program) is not supported: this master is a Node.js program, not one binary to swap. ' +
+  'Upgrade it as it was installed (deploy/systemd/install.sh again, or your package), then restart it (sudo systemctl restart baetyl); ' +
+  'the workdir and its application are kept.';
 
 class HttpError extends Error {
   constructor(readonly status: number, message: string) {
@@ -51,9 +58,7 @@ export class ApiServer {
       if (!stats || typeof stats !== 'object' || Array.isArray(stats)) throw new HttpError(400, 'the report must be a JSON object');
       this.master.report(p.service!, p.instance!, stats as Record<string, unknown>);
     });
-    this.route('PUT', '/system/update', async () => {
-      throw new HttpError(400, 'application update is not supported by this master yet: restart it with the new application.yml');
-    });
+    this.route('PUT', '/system/update', async (_p, body) => this.update(body));
     this.route(
       'PUT',
       '/system/stop',
@@ -63,6 +68,33 @@ export class ApiServer {
       },
       true,
     );
+  }
+
+  /**
+   * Baetyl v1's body: {"type": "APP"|"MST", "path": "...", "trace": "..."} (`file` for `path`
+   * from agents before 0.1.4). v1 answered at once and ran the update behind; so do we, unless the
+   * body asks `"wait": true` (the CLI does): then the answer is the update's report, 200 when
+   * it was applied and 400 when it was refused or rolled back.
+   */
+  private async update(body: Buffer): Promise<unknown> {
+    const args = parseJson(body.length ? body : Buffer.from('{}'));
+    if (!args || typeof args !== 'object' || Array.isArray(args)) throw new HttpError(400, 'the body must be a JSON object: {"type": "APP", "path": "...", "trace": "..."}');
+    const a = args as Record<string, unknown>;
+    const type = a.type ?? 'APP';
+    if (type === 'MST') throw new HttpError(400, MST_REFUSED);
+    if (type !== 'APP') throw new HttpError(400, `unknown update type ${JSON.stringify(type)}: use "APP"`);
+    const path = a.path ?? a.file;
+    if (path !== undefined && typeof path !== 'string') throw new HttpError(400, 'path must be a string: a file or directory relative to the workdir');
+    const trace = typeof a.trace === 'string' ? a.trace : '';
+    const req = { ...(path ? { path } : {}), trace };
+    if (a.wait === true || a.wait === 'true') {
+      const report = await this.master.update(req);
+      if (report.outcome !== 'updated') throw new HttpError(400, JSON.stringify(report));
+      return report;
+    }
+    // Throws now (answered 400) when an update is already running or the master is stopping.
+    this.master.update(req).catch((err: Error) => this.log.error(`failed to update system: ${err.message}`));
+    return undefined;
   }
 
   private route(method: string, path: string, handler: Handler, cliOnly = false) {
@@ -75,9 +107,14 @@ export class ApiServer {
   }
 
   /** Listens on `address`; a unix socket another master answers on is an error, a stale one is removed. */
-  async listen(address: string, timeoutMs: number, workdir: string): Promise<void> {
+  async listen(address: string, timeoutMs: number, workdir: string, tls?: ApiTls): Promise<void> {
     const target = parseApiAddress(address);
-    const server = http.createServer((req, res) => void this.handle(req, res));
+    const handler = (req: http.IncomingMessage, res: http.ServerResponse) => void this.handle(req, res);
+    // With a CA, a client without a certificate issued by it is refused in the handshake.
+    const server: http.Server = tls
+      ? https.createServer({ cert: tls.cert, key: tls.key, ...(tls.ca ? { ca: tls.ca, requestCert: true, rejectUnauthorized: true } : {}) }, handler)
+      : http.createServer(handler);
+    if (tls) server.on('tlsClientError', (err: Error) => this.log.warn(`refused a TLS connection: ${err.message}`));
     server.requestTimeout = timeoutMs;
     server.keepAliveTimeout = 60_000;
     if (target.kind === 'unix') {

@@ -6,6 +6,8 @@ export interface CliArgs {
   command: string;
   workdir: string;
   config?: string;
+  /** `update`'s FILE operand. */
+  file?: string;
   help: boolean;
 }
 
@@ -18,6 +20,10 @@ Usage:
   baetyl check   [-w workdir] [-c conf]   check conf.yml and application.yml without starting anything
   baetyl stop    [-w workdir] [-c conf]   stop the master running on that workdir
   baetyl status  [-w workdir] [-c conf]   show what the running master runs
+  baetyl update  [-w workdir] [-c conf] [FILE]
+                                          apply the workdir's edited application.yml (or FILE, an
+                                          application.yml or a directory holding one) to the
+                                          running master: unchanged services keep running
   baetyl version                          print the version
 
 Flags:
@@ -54,6 +60,7 @@ export function parseArgs(argv: string[]): CliArgs {
     else if (a === '-c' || a.startsWith('--config')) out.config = value('-c/--config');
     else if (a.startsWith('-')) throw new UsageError(`unknown flag ${a}`);
     else if (!out.command) out.command = a;
+    else if (out.command === 'update' && out.file === undefined) out.file = resolve(a);
     else throw new UsageError(`unexpected argument "${a}"`);
   }
   out.workdir = out.workdir ? resolve(out.workdir) : defaultWorkdir();

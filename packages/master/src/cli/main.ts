@@ -4,11 +4,13 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ConfigError } from '@baetyl/core/config';
 import { MasterClient, parseApiAddress, type Inspect } from '@baetyl/core/api';
-import { loadMasterConfig, Master, CLI_TOKEN_FILE } from '../master.js';
+import { confPath, loadMasterConfig, Master, CLI_TOKEN_FILE } from '../master.js';
 import { CLI_USER } from '../api/server.js';
+import { clientTls } from '../api/tls.js';
 import { VERSION } from '../version.js';
 import { parseArgs, UsageError, USAGE, type CliArgs } from './args.js';
 import { renderStatus } from './status.js';
+import { update } from './update.js';
 
 function fail(message: string): never {
   process.stderr.write(`baetyl: ${message}\n`);
@@ -74,7 +76,13 @@ function client(args: CliArgs): MasterClient {
   // Relative socket paths are relative to the workdir, as the master resolves them.
   process.chdir(args.workdir);
   parseApiAddress(conf.server.address);
-  return new MasterClient({ address: conf.server.address, username: CLI_USER, password: token, timeout: 10_000 });
+  let tls;
+  try {
+    tls = clientTls(conf, args.workdir, confPath(args.workdir, args.config));
+  } catch (err) {
+    fail((err as Error).message);
+  }
+  return new MasterClient({ address: conf.server.address, username: CLI_USER, password: token, timeout: 10_000, ...(tls ? { tls } : {}) });
 }
 
 async function status(args: CliArgs) {
@@ -135,6 +143,8 @@ async function main() {
       return stop(args);
     case 'status':
       return status(args);
+    case 'update':
+      return update(args, client(args));
     case 'version':
       process.stdout.write(`baetyl version ${VERSION} (node ${process.version}, ${process.platform}/${process.arch})\n`);
       return;

@@ -7,6 +7,11 @@ export interface InstanceRequest {
   instance: string;
   /** The full environment the instance receives (user env, then the BAETYL_* system vars). */
   env: Record<string, string>;
+  /**
+   * Host files the instance must be able to read (the master API's TLS files): the engine makes
+   * each readable in the instance and sets `env` to the path the instance sees it at.
+   */
+  files?: Array<{ env: string; hostPath: string }>;
 }
 
 export interface ExitStatus {

@@ -15,6 +15,11 @@ export interface SupervisorEvents {
   ended(sup: Supervisor): void;
 }
 
+function lastLine(inst: RunningInstance): string {
+  const last = inst.recentOutput().filter((l) => l.trim()).pop();
+  return last ? `; its last output: ${last.trim()}` : '';
+}
+
 export class Supervisor {
   status: InstanceStatus = 'starting';
   restarts = 0;
@@ -26,6 +31,9 @@ export class Supervisor {
   private readonly backoff: Backoff;
   private firstStart!: Promise<void>;
   private loop!: Promise<void>;
+  /** Settles with why the first run failed (a start error, or an exit other than 0), if it did. */
+  private firstRunFailed!: (why: string) => void;
+  private readonly firstFailure = new Promise<string>((r) => (this.firstRunFailed = r));
 
   constructor(
     readonly req: InstanceRequest,
@@ -71,6 +79,7 @@ export class Supervisor {
       } catch (err) {
         first();
         this.lastError = (err as Error).message;
+        this.firstRunFailed(this.lastError);
         this.log.error(`failed to start instance: ${this.lastError}`, this.fields());
         if (err instanceof PermanentStartError || this.stopping) return this.end('failed');
         if (!(await this.waitToRestart(++consecutive))) return this.end('failed');
@@ -86,6 +95,7 @@ export class Supervisor {
       if (this.stopping) return this.end('stopped');
       const ranFor = Date.now() - this.startedAt.getTime();
       this.report(exit, inst);
+      if (exit.code !== 0) this.firstRunFailed(`${this.lastError}${lastLine(inst)}`);
       if (!this.shouldRestart(exit)) {
         this.log.info('instance exited and its restart policy does not restart it', { ...this.fields(), policy: this.restart.policy });
         return this.end('exited');
@@ -143,6 +153,25 @@ export class Supervisor {
     this.running = undefined;
     this.set(status);
     this.events.ended(this);
+  }
+
+  /**
+   * Why the instance failed, if its first start failed or its first run ended other than with
+   * exit code 0 within `ms` of its start; undefined once it has run that long (or was stopped).
+   */
+  async failedWithin(ms: number): Promise<string | undefined> {
+    await this.firstStart;
+    const ranFor = this.startedAt ? Date.now() - this.startedAt.getTime() : 0;
+    const timer = new AbortController();
+    const outcome = await Promise.race([
+      this.firstFailure,
+      sleep(Math.max(0, ms - ranFor), undefined, { signal: timer.signal }).then(
+        () => undefined,
+        () => undefined,
+      ),
+    ]);
+    timer.abort();
+    return this.stopping ? undefined : outcome;
   }
 
   /** Stops the instance (polite signal, then forced after grace) and ends supervision. */

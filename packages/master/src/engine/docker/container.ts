@@ -9,6 +9,8 @@ import { parseDevices, parsePorts } from './ports.js';
 
 /** Where every container finds the master API socket (BAETYL_MASTER_API_ADDRESS says so). */
 export const CONTAINER_SOCKET = '/var/run/baetyl.sock';
+/** Where a container finds the files of InstanceRequest.files (the master API's TLS files). */
+export const CONTAINER_FILES = '/run/baetyl-master-api';
 /** The user network every service joins unless it says otherwise; names resolve on it. */
 export const NETWORK = 'baetyl';
 
@@ -44,6 +46,12 @@ export function createOptions(req: InstanceRequest, ctx: ContainerContext): Cont
     return `${source}:${posix.join('/', m.target)}:${m.readonly ? 'ro' : 'rw'}`;
   });
   if (ctx.socketPath) binds.push(`${ctx.socketPath}:${CONTAINER_SOCKET}:ro`);
+  const env = { ...req.env };
+  for (const f of req.files ?? []) {
+    const inside = posix.join(CONTAINER_FILES, f.env.toLowerCase());
+    binds.push(`${f.hostPath}:${inside}:ro`);
+    env[f.env] = inside;
+  }
   const ports = parsePorts(s.ports);
   const host: HostConfig = {
     Binds: binds,
@@ -66,7 +74,7 @@ export function createOptions(req: InstanceRequest, ctx: ContainerContext): Cont
   const opts: ContainerCreateOptions = {
     name: req.instance,
     Image: ctx.image,
-    Env: Object.entries(req.env).map(([k, v]) => `${k}=${v}`),
+    Env: Object.entries(env).map(([k, v]) => `${k}=${v}`),
     Labels: instanceLabels(ctx.workdir, s.name, req.instance),
     ExposedPorts: ports.exposed,
     HostConfig: host,

@@ -110,9 +110,11 @@ export class NativeEngine implements Engine {
     const program = resolveProgram(req.service.image, dir, (kind) => nativePythonProgram(kind, dir, req.service, req.env));
     if (program.file !== process.execPath && !program.env) makeExecutable(program.file);
     const args = [...(program.nodeFlags ?? []), ...program.args, ...req.service.args];
+    // A process sees the host's files where they are.
+    const env = { ...req.env, ...Object.fromEntries((req.files ?? []).map((f) => [f.env, f.hostPath])) };
     const child = spawn(program.file, args, {
       cwd: dir,
-      env: program.env ? { ...req.env, ...program.env } : req.env,
+      env: program.env ? { ...env, ...program.env } : env,
       detached: true,
       stdio: ['ignore', 'pipe', 'pipe'],
       argv0: req.instance,
