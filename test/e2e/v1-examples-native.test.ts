@@ -73,7 +73,7 @@ for (const { release, timerPayload } of RELEASES) {
       master.stderr!.resume();
       for (let i = 0; i < 1200 && !baetylLog().includes('services started'); i++) await sleep(50);
       assert.match(baetylLog(), /services started/);
-      client = mqtt.connect(`mqtt://127.0.0.1:${port}`, { username: 'test', password: 'hahaha', clientId: `v1-${release}-watcher`, reconnectPeriod: 200 });
+      client = mqtt.connect(`mqtt://127.0.0.1:${port}`, { username: 'test', password: 'hahaha', clientId: `v1-${release.replace(/\./g, '')}-watcher`, reconnectPeriod: 200 });
       await new Promise<void>((resolve, reject) => {
         client.once('connect', () => resolve());
         setTimeout(() => reject(new Error('could not connect to the hub')), 60_000).unref();

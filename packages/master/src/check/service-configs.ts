@@ -48,6 +48,8 @@ const sql: ServiceConfigChecker = async (file, opts) => {
 const OWN: Record<string, ServiceConfigChecker> = {
   'baetyl-hub': lazy(async () => (await import('@baetyl/hub/config')).loadHubConfig),
   'baetyl-function-manager': lazy(async () => (await import('@baetyl/function-manager/config')).loadFunctionManagerConfig),
+  'baetyl-timer': lazy(async () => (await import('@baetyl/timer/config')).loadTimerConfig),
+  'baetyl-remote-mqtt': lazy(async () => (await import('@baetyl/remote-mqtt/config')).loadRemoteMqttConfig),
   'baetyl-function-python27': runtime('python27'),
   'baetyl-function-python36': runtime('python36'),
   'baetyl-function-node85': runtime('node85'),
