@@ -1,7 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -206,15 +205,6 @@ test('an unknown key is a warning naming the line and the closest known key; the
   assert.ok(!('maxx' in cfg.functions[0]!.instance));
   assert.equal(warnings.length, 1);
   assert.match(warnings[0]!, /^service\.yml:\d+:7: functions\[0\]\.instance\.maxx: unknown key "maxx" is ignored, as Baetyl v1 ignored it; did you mean "max"\?$/);
-});
-
-test("the stable-1 example's function manager config loads: keepalive -1 (no ping/pong) is no keep-alive", () => {
-  const file = fileURLToPath(new URL('../../../../../shared/reference/baetyl-v1-examples/stable-1/native/var/db/baetyl/function-manager-conf/service.yml', import.meta.url));
-  const warnings: string[] = [];
-  const cfg = loadFunctionManagerConfig(file, { onWarning: (w) => warnings.push(w) });
-  assert.equal(cfg.hub.keepalive, 0);
-  assert.deepEqual(warnings, []);
-  assert.deepEqual(cfg.functions.map((f) => f.name), ['node8-sayhi', 'python3-sayhi', 'python2-sayhi']);
 });
 
 test('the function manager process logs an unknown key as a warning and starts', async () => {

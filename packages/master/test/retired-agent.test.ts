@@ -3,15 +3,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
 import { runBaetyl, startMaster, waitUntil } from './helpers.js';
 
-const EXAMPLES = fileURLToPath(new URL('../../../../../shared/reference/baetyl-v1-examples/', import.meta.url));
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -42,8 +40,9 @@ test('an agent service fails at start with the reason; the hub next to it runs',
     join(dir, 'var/db/baetyl/localhub-conf/service.yml'),
     stringify({ listen: [`tcp://127.0.0.1:${port}`], principals: [{ username: 'test', password: 'hahaha', permissions: [{ action: 'pub', permit: ['#'] }] }] }),
   );
-  // The agent's own config, as v1's example shipped it.
-  cpSync(join(EXAMPLES, 'stable-1/native/var/db/baetyl/agent-conf'), join(dir, 'var/db/baetyl/agent-conf'), { recursive: true });
+  // An agent config of v1's shape (its cloud's address); it is never read, since the agent is refused.
+  mkdirSync(join(dir, 'var/db/baetyl/agent-conf'), { recursive: true });
+  writeFileSync(join(dir, 'var/db/baetyl/agent-conf/service.yml'), stringify({ remote: { mqtt: { address: 'ssl://cloud.example:1884', clientid: 'c1' } } }));
   const app = {
     version: 'v1',
     services: [

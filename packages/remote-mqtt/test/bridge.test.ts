@@ -111,7 +111,7 @@ describe('remote-mqtt over TCP', { skip }, () => {
 
   it('stops cleanly on SIGTERM', async () => {
     assert.equal(await bridge.stop(), 0);
-    assert.match(bridge.output(), /msg="received SIGTERM, stopping"/);
+    assert.match(bridge.output(), /msg="remote-mqtt stopping".* signal=SIGTERM/);
     assert.match(bridge.output(), /msg="remote-mqtt stopped"/);
   });
 });
