@@ -148,7 +148,7 @@ test('QoS 2, min above max and a missing hub address are refused', () => {
   assert.match(problem(TUTORIAL.replace('qos: 1\n    function', 'qos: 2\n    function')), /rules\[1\]\.subscribe\.qos: expected one of 0, 1, got number 2/);
   assert.match(problem(TUTORIAL.replace('min: 0', 'min: 20')), /functions\[0\]\.instance\.min: min \(20\) is more than max \(10\)/);
   assert.match(problem(TUTORIAL.replace('address: tcp://localhub:1883', 'clientid: x')), /hub: hub\.address is required when there are rules/);
-  assert.match(problem(TUTORIAL.replace('tcp://localhub:1883', 'localhub:1883')), /hub\.address: "localhub:1883" is not a hub address/);
+  assert.match(problem(TUTORIAL.replace('tcp://localhub:1883', 'localhub:1883')), /hub\.address: "localhub:1883" is not a broker address/);
   assert.match(problem(TUTORIAL.replace('func-sql-filter-1', 'func-python27-sayhi-1')), /rules\[1\]\.clientid: clientid "func-python27-sayhi-1" is already used by rules\[0\]/);
   assert.match(problem(TUTORIAL.replace('- name: sql-filter', '- name: python27-sayhi')), /functions\[1\]\.name: function "python27-sayhi" is already defined at functions\[0\]/);
   const shared = TUTORIAL.replace('password: hahaha', 'password: hahaha\n  clientid: fm').replace('- clientid: func-python27-sayhi-1\n   ', '-').replace('- clientid: func-sql-filter-1\n   ', '-');
@@ -196,6 +196,12 @@ test('instance.concurrency (our extension) defaults to 8; a bad value is an erro
   assert.match(problem(TUTORIAL.replace('max: 10', 'max: 10\n      concurrency: 0')), /functions\[0\]\.instance\.concurrency: must be >= 1, got number 0/);
   assert.match(problem(TUTORIAL.replace('max: 10', 'max: 10\n      concurrency: 2.5')), /functions\[0\]\.instance\.concurrency: expected integer/);
   assert.match(problem(TUTORIAL.replace('max: 10', 'max: 10\n      concurrency: many')), /functions\[0\]\.instance\.concurrency: expected integer, got "many"/);
+});
+
+test('a certificate on a plain tcp:// hub address does nothing, so it is a warning naming its line', () => {
+  const warnings: string[] = [];
+  parseFunctionManagerConfig('hub:\n  address: tcp://localhub:1883\n  ca: var/db/baetyl/cert/ca.pem\n', 'service.yml', { onWarning: (w) => warnings.push(w) });
+  assert.deepEqual(warnings, ['service.yml:3:7: hub.ca: is not used: tcp://localhub:1883 is not a TLS address; use ssl:// (or wss://) to connect with TLS']);
 });
 
 test('an unknown key is a warning naming the line and the closest known key; the config loads without it', () => {

@@ -79,7 +79,7 @@ test('other mistakes name the field and say what to write', () => {
   assert.match(problem(`${HUB}publish:\n  qos: 2\n`), /publish\.qos/);
   assert.match(problem(`${HUB}timer:\n  interval: 0s\n`), /timer\.interval: must be more than 0/);
   assert.match(problem(`${HUB}timer:\n  interval: soon\n`), /timer\.interval/);
-  assert.match(problem(`hub:\n  address: localhost:1883\n`), /hub\.address: "localhost:1883" is not a hub address/);
+  assert.match(problem(`hub:\n  address: localhost:1883\n`), /hub\.address: "localhost:1883" is not a broker address/);
 });
 
 test('the package exports its loader from the ./config subpath, for baetyl check', async () => {

@@ -94,6 +94,22 @@ export function isSecureAddress(address: string | undefined): boolean {
   return p === 'mqtts' || p === 'wss';
 }
 
+/** Why `address` is not one a service can dial, or undefined when it is. */
+export function brokerAddressProblem(address: string): string | undefined {
+  const scheme = /^([a-z]+):\/\/[^/]/.exec(address)?.[1];
+  if (scheme && scheme in PROTOCOLS) return undefined;
+  return `"${address}" is not a broker address; use tcp://host:port or ssl://host:port (also ws://, wss://)`;
+}
+
+/** The certificate keys set on a block whose address is not TLS: they do nothing there, so they are reported. */
+export function unusedCertificateKeys(info: Pick<ClientInfo, 'address' | 'ca' | 'cert' | 'key'>): Array<'ca' | 'cert' | 'key'> {
+  if (!info.address || isSecureAddress(info.address)) return [];
+  return (['ca', 'cert', 'key'] as const).filter((k) => info[k]);
+}
+
+/** The warning for a key unusedCertificateKeys found. */
+export const unusedCertificateMessage = (address: string) => `is not used: ${address} is not a TLS address; use ssl:// (or wss://) to connect with TLS`;
+
 /** MQTT.js options for a ClientInfo. Throws with the block's key when a certificate file cannot be read. */
 export function mqttClientOptions(info: ClientInfo, at: ClientOptionsFor): IClientOptions {
   const clientid = at.clientid ?? info.clientid;

@@ -1,25 +1,14 @@
 // Loads and checks the function manager's service.yml. Beyond the schema, it checks what Baetyl v1
 // only found at run time (or crashed on): rules naming unknown functions, bad topics, a missing hub.
-import { readFileSync } from 'node:fs';
-import { ConfigError, formatPath, parseYaml, validateConfig, type ConfigProblem, type LoadOptions, type ParsedYaml } from '@baetyl/core/config';
+import { ConfigError, readConfigText, formatPath, formatProblems, problemAt, parseYaml, validateConfig, type ConfigProblem, type LoadOptions, type ParsedYaml } from '@baetyl/core/config';
+import { brokerAddressProblem, unusedCertificateKeys, unusedCertificateMessage } from '@baetyl/core/mqtt';
 import { topicFilterProblem, topicNameProblem } from '@baetyl/core/topic';
 import { bindTarget } from '../server/address.js';
 import { functionManagerSchema, type FunctionManagerConfig } from './schema.js';
 
-/** The hub address schemes a rule's MQTT client can use. */
-export const HUB_SCHEMES = ['tcp', 'ssl', 'ws', 'wss', 'mqtt', 'mqtts'];
-
 /** Reads, validates and checks a function manager service.yml. Throws ConfigError. */
 export function loadFunctionManagerConfig(file: string, opts: LoadOptions = {}): FunctionManagerConfig {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'file not found' : code === 'EACCES' ? 'permission denied' : (err as Error).message;
-    throw new ConfigError(file, [{ path: '', message: `cannot read the config: ${why}` }]);
-  }
-  return parseFunctionManagerConfig(text, file, opts);
+  return parseFunctionManagerConfig(readConfigText(file), file, opts);
 }
 
 /** Parses service.yml text as if read from `file`. Throws ConfigError. */
@@ -28,6 +17,7 @@ export function parseFunctionManagerConfig(text: string, file: string, opts: Loa
   const cfg = validateConfig<FunctionManagerConfig>(parsed, file, functionManagerSchema);
   const problems = checkConfig(cfg, parsed);
   if (problems.length > 0) throw new ConfigError(file, problems);
+  for (const key of unusedCertificateKeys(cfg.hub)) opts.onWarning?.(formatProblems(file, [problemAt(parsed, ['hub', key], unusedCertificateMessage(cfg.hub.address!))]));
   return cfg;
 }
 
@@ -59,10 +49,8 @@ function checkConfig(cfg: FunctionManagerConfig, parsed: ParsedYaml): ConfigProb
     add(['hub'], 'hub.address is required when there are rules, like tcp://localhub:1883');
   }
   if (cfg.hub.address) {
-    const scheme = /^([a-z]+):\/\//.exec(cfg.hub.address)?.[1];
-    if (!scheme || !HUB_SCHEMES.includes(scheme)) {
-      add(['hub', 'address'], `"${cfg.hub.address}" is not a hub address; use tcp://host:port or ssl://host:port (also ws://, wss://)`);
-    }
+    const bad = brokerAddressProblem(cfg.hub.address);
+    if (bad) add(['hub', 'address'], bad);
   }
 
   const server = cfg.server;

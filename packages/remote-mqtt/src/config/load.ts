@@ -2,17 +2,13 @@
 // `baetyl check` finds these problems before anything starts). Beyond the schema it checks what
 // Baetyl v1 found only at run time: a rule naming an unknown remote, bad addresses and topics,
 // two connections with one client id on one broker; keys v1 accepted and never used are warnings.
-import { readFileSync } from 'node:fs';
-import { ConfigError, formatProblems, parseYaml, problemAt, validateConfig, type ConfigProblem, type LoadOptions, type ParsedYaml } from '@baetyl/core/config';
-import { isSecureAddress, type ClientInfo } from '@baetyl/core/mqtt';
+import { ConfigError, readConfigText, formatProblems, parseYaml, problemAt, validateConfig, type ConfigProblem, type LoadOptions, type ParsedYaml } from '@baetyl/core/config';
+import { brokerAddressProblem, unusedCertificateKeys, unusedCertificateMessage, type ClientInfo } from '@baetyl/core/mqtt';
 import { topicFilterProblem } from '@baetyl/core/topic';
 import { remoteMqttSchema, type RemoteConfig, type RemoteMqttConfig, type RuleConfig } from './schema.js';
 
 export type { RemoteConfig, RemoteMqttConfig, RuleConfig, TopicInfo } from './schema.js';
 export type { LoadOptions } from '@baetyl/core/config';
-
-/** The address schemes MQTT.js can dial (tcp/mqtt plain, ssl/mqtts TLS, ws/wss websocket). */
-export const ADDRESS_SCHEMES = ['tcp', 'ssl', 'ws', 'wss', 'mqtt', 'mqtts'];
 
 /** The client ids of a rule's two connections, as v1 chose them. */
 export function ruleClientIds(rule: RuleConfig, remote: RemoteConfig): { hub: string; remote: string } {
@@ -24,15 +20,7 @@ export function ruleClientIds(rule: RuleConfig, remote: RemoteConfig): { hub: st
 
 /** Reads, validates and checks a remote-mqtt service.yml. Throws ConfigError. */
 export function loadRemoteMqttConfig(file: string, opts: LoadOptions = {}): RemoteMqttConfig {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'file not found' : code === 'EACCES' ? 'permission denied' : (err as Error).message;
-    throw new ConfigError(file, [{ path: '', message: `cannot read the config: ${why}` }]);
-  }
-  return parseRemoteMqttConfig(text, file, opts);
+  return parseRemoteMqttConfig(readConfigText(file), file, opts);
 }
 
 /** Parses service.yml text as if read from `file`. Throws ConfigError. */
@@ -53,13 +41,9 @@ function checkConfig(cfg: RemoteMqttConfig, parsed: ParsedYaml): { problems: Con
   const checkAddress = (path: Array<string | number>, info: ClientInfo, what: string) => {
     const address = info.address;
     if (!address) return add(path, `${what} needs an address, like ${path[0] === 'hub' ? 'tcp://localhub:1883' : 'ssl://broker.example.com:8883'}`);
-    const scheme = /^([a-z]+):\/\/[^/]/.exec(address)?.[1];
-    if (!scheme || !ADDRESS_SCHEMES.includes(scheme)) {
-      return add([...path, 'address'], `"${address}" is not a broker address; use tcp://host:port or ssl://host:port (also ws://, wss://)`);
-    }
-    for (const key of ['ca', 'cert', 'key'] as const) {
-      if (info[key] && !isSecureAddress(address)) warn([...path, key], `is not used: ${address} is not a TLS address; use ssl:// (or wss://) to connect with TLS`);
-    }
+    const bad = brokerAddressProblem(address);
+    if (bad) return add([...path, 'address'], bad);
+    for (const key of unusedCertificateKeys(info)) warn([...path, key], unusedCertificateMessage(address));
   };
   const checkTopics = (path: Array<string | number>, subs: Array<{ topic: string }>) =>
     subs.forEach((s, i) => {

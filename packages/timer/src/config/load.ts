@@ -1,27 +1,17 @@
 // Loads and checks the timer's service.yml: the schema, then what v1 only found when it ran (a
 // payload template it could not parse or execute, a topic it could not publish on, no hub).
-import { readFileSync } from 'node:fs';
-import { ConfigError, parseConfig, parseYaml, problemAt, type ConfigProblem, type LoadOptions } from '@baetyl/core/config';
+import { ConfigError, readConfigText, formatProblems, parseConfig, parseYaml, problemAt, type ConfigProblem, type LoadOptions } from '@baetyl/core/config';
+import { brokerAddressProblem, unusedCertificateKeys, unusedCertificateMessage } from '@baetyl/core/mqtt';
 import { topicNameProblem } from '@baetyl/core/topic';
 import { compileTemplate, cryptoRandom, TemplateError } from '../template/template.js';
 import { systemClock } from '../template/clock.js';
 import { timerSchema, type TimerConfig } from './schema.js';
 
-/** The hub address schemes MQTT.js connects to. */
 const MAX_INTERVAL = 2 ** 31 - 1;
-const HUB_SCHEMES = ['tcp', 'ssl', 'ws', 'wss', 'mqtt', 'mqtts'];
 
 /** Reads, validates and checks a timer service.yml. Throws ConfigError naming the file and field. */
 export function loadTimerConfig(file: string, opts: LoadOptions = {}): TimerConfig {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'file not found' : code === 'EACCES' ? 'permission denied' : (err as Error).message;
-    throw new ConfigError(file, [{ path: '', message: `cannot read the config: ${why}` }]);
-  }
-  return parseTimerConfig(text, file, opts);
+  return parseTimerConfig(readConfigText(file), file, opts);
 }
 
 /** Parses service.yml text as if read from `file`. Throws ConfigError. */
@@ -30,10 +20,8 @@ export function parseTimerConfig(text: string, file: string, opts: LoadOptions =
   const problems: Array<{ path: Array<string | number>; message: string }> = [];
   if (!cfg.hub.address) problems.push({ path: ['hub'], message: 'hub.address is required, like tcp://localhub:1883 (the hub the timer publishes to)' });
   else {
-    const scheme = /^([a-z]+):\/\//.exec(cfg.hub.address)?.[1];
-    if (!scheme || !HUB_SCHEMES.includes(scheme)) {
-      problems.push({ path: ['hub', 'address'], message: `"${cfg.hub.address}" is not a hub address; use tcp://host:port or ssl://host:port (also ws://, wss://)` });
-    }
+    const bad = brokerAddressProblem(cfg.hub.address);
+    if (bad) problems.push({ path: ['hub', 'address'], message: bad });
   }
   if (!(cfg.timer.interval > 0)) problems.push({ path: ['timer', 'interval'], message: 'must be more than 0, like "10s"' });
   // Node's timers hold at most 2^31-1 ms; a longer one would fire at once.
@@ -48,9 +36,12 @@ export function parseTimerConfig(text: string, file: string, opts: LoadOptions =
       problems.push({ path: ['publish', 'payload'], message: `bad template: ${err.message}` });
     }
   }
-  if (problems.length === 0) return cfg;
+  const unused = unusedCertificateKeys(cfg.hub);
+  if (problems.length === 0 && unused.length === 0) return cfg;
   // Located in the file only now: the YAML is parsed a second time, for the line numbers.
   const parsed = parseYaml(text, file, { ...opts, onWarning: () => undefined });
+  for (const key of unused) opts.onWarning?.(formatProblems(file, [problemAt(parsed, ['hub', key], unusedCertificateMessage(cfg.hub.address!))]));
+  if (problems.length === 0) return cfg;
   const located: ConfigProblem[] = problems.map((p) => problemAt(parsed, p.path, p.message));
   throw new ConfigError(file, located);
 }
