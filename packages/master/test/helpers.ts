@@ -173,7 +173,8 @@ const EXAMPLE = fileURLToPath(new URL('../../../../deploy/example/native', impor
  */
 export function exampleWorkdir(hubPort: number, server: Record<string, string> = {}): Workdir {
   const dir = mkdtempSync(join(tmpdir(), 'baetyl-example-'));
-  cpSync(EXAMPLE, dir, { recursive: true });
+  // Not what a `make start` on the example left behind: its logs, run files, stats and data.
+  cpSync(EXAMPLE, dir, { recursive: true, filter: (src) => !/\/var\/(log|run)\b|application\.stats|-data\/|-log\//.test(src.slice(EXAMPLE.length)) });
   const db = join(dir, 'var/db/baetyl');
   writeFileSync(join(dir, 'etc/baetyl/conf.yml'), stringify({ mode: 'native', grace: '5s', server: { address: 'unix://var/run/baetyl.sock', ...server }, logger: { path: 'var/log/baetyl/baetyl.log', level: 'debug' } }));
   const hub = join(db, 'localhub-conf/service.yml');
@@ -200,8 +201,9 @@ export async function functionAnswer(hubPort: number, payload = '{"id":1}'): Pro
   let got = '';
   let sub: ChildProcess | undefined;
   // mosquitto_sub exits when the hub does not listen yet: it is started again until it stays.
+  // Not once an answer came: a new subscriber would add the answer to the next publish.
   const subscribe = () => {
-    if (sub && sub.exitCode === null) return;
+    if (got !== '' || (sub && sub.exitCode === null)) return;
     sub = spawn('mosquitto_sub', [...auth, '-t', 't/node8hi', '-C', '1', '-W', '120'], { stdio: ['ignore', 'pipe', 'ignore'] });
     sub.stdout!.on('data', (d) => (got += d));
   };
@@ -225,5 +227,5 @@ export async function functionAnswer(hubPort: number, payload = '{"id":1}'): Pro
   } finally {
     sub?.kill();
   }
-  return got.trim();
+  return got.trim().split('\n')[0]!;
 }

@@ -156,7 +156,8 @@ test('the image names of every v1 release run our services, with any registry an
   assert.equal(localAlias('hub.baidubce.com/baetyl/baetyl-function-sql:0.1.6'), 'baetyl-function-sql:latest');
   assert.equal(localAlias('hub.baidubce.com/baetyl/baetyl-hub:1.0.0'), 'baetyl-hub:latest');
   assert.equal(localAlias('eclipse-mosquitto:1.6'), undefined);
-  assert.equal(ownImageName('baetyl-timer'), undefined);
+  assert.equal(ownImageName('baetyl-timer'), 'baetyl-timer');
+  assert.equal(ownImageName('eclipse-mosquitto'), undefined);
 });
 
 test('the python3 name (v1.0) launches the python36 runtime', () => {
