@@ -24,6 +24,7 @@ describe('config', () => {
   });
 
   it('accepts every key of Baetyl v1, including the ignored ones', () => {
+    const warnings: string[] = [];
     const c = parseHubConfig(`listen: [tcp://0.0.0.0:1883, ssl://0.0.0.0:1884, ws://0.0.0.0:8080/mqtt, wss://0.0.0.0:8884/mqtt]
 certificate: {ca: ca.pem, cert: s.pem, key: s.key}
 message:
@@ -41,8 +42,10 @@ metrics: {report: {interval: 10s}}
 pprof: {port: 8005}
 status: {logging: {enable: true, interval: 1m}}
 logger: {path: var/log/baetyl/service.log, level: debug, format: json, age: {max: 3}, size: {max: 5}, backup: {max: 2}}
-`, 'service.yml');
+`, 'service.yml', { onWarning: (w) => warnings.push(w) });
     assert.equal(c.message.length.max, 4 * 1024 * 1024);
+    // pprof has nothing to act on here, so it is said.
+    assert.deepEqual(warnings, ['service.yml:15:8: pprof: is not used: this hub has no profiling endpoint (Baetyl v1 served Go\'s pprof there)']);
     assert.equal(c.listen.length, 4);
   });
 

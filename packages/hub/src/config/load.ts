@@ -1,6 +1,6 @@
 // Loads and checks the hub's service.yml: the schema first (core names the field), then the
 // rules a schema cannot say: topic syntax, unique names, TLS files, and route cycles.
-import { ConfigError, formatPath, parseYaml, readFileSyncSafe, topicFilterProblem, topicNameProblem, validateConfig, type ConfigProblem, type ParsedYaml } from './deps.js';
+import { ConfigError, formatPath, formatProblems, parseYaml, problemAt, readConfigText, topicFilterProblem, topicNameProblem, validateConfig, type ConfigProblem, type ParsedYaml } from './deps.js';
 import { hubConfigSchema, MAX_MQTT_PACKET, type HubConfig } from './schema.js';
 import { findRouteCycle } from '../routes/cycle.js';
 import { parseListenUrl } from '../listeners/url.js';
@@ -12,7 +12,7 @@ export interface LoadHubConfigOptions {
 
 /** Reads `file` and returns the validated config. Throws ConfigError naming the field. */
 export function loadHubConfig(file: string, opts: LoadHubConfigOptions = {}): HubConfig {
-  const text = readFileSyncSafe(file);
+  const text = readConfigText(file);
   return parseHubConfig(text, file, opts);
 }
 
@@ -22,6 +22,8 @@ export function parseHubConfig(text: string, file: string, opts: LoadHubConfigOp
   const config = validateConfig<HubConfig>(parsed, file, hubConfigSchema);
   const problems = checkHubConfig(config).map((p) => locate(p, parsed));
   if (problems.length > 0) throw new ConfigError(file, problems);
+  // stable/1 opened Go's pprof on this port; nothing here serves it, so it is said.
+  if (config.pprof !== undefined) opts.onWarning?.(formatProblems(file, [problemAt(parsed, ['pprof'], 'is not used: this hub has no profiling endpoint (Baetyl v1 served Go\'s pprof there)')]));
   return config;
 }
 
