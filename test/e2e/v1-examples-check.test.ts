@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { spawn } from 'node:child_process';
 import { parse } from 'yaml';
 import { BAETYL } from '../support/workdir.js';
-import { v1Examples } from '../support/v1-examples.js';
+import { v1Examples } from '@baetyl/test-support';
 
 const EXAMPLES = v1Examples();
 

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { loadFunctionManagerConfig } from '@baetyl/function-manager/config';
 import { loadTimerConfig } from '@baetyl/timer/config';
-import { v1Examples } from '../support/v1-examples.js';
+import { v1Examples } from '@baetyl/test-support';
 
 const CORPUS = v1Examples();
 const DB = 'var/db/baetyl';

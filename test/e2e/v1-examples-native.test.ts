@@ -12,7 +12,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import mqtt from 'mqtt';
 import { BAETYL, REPO, freePort } from '../support/workdir.js';
 import { collector } from '../support/tutorial.js';
-import { v1Examples } from '../support/v1-examples.js';
+import { v1Examples } from '@baetyl/test-support';
 
 const CORPUS = v1Examples();
 const DB = 'var/db/baetyl';

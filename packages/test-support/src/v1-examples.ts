@@ -2,8 +2,12 @@
 // shared/reference, not in it). A test skips when they are missing, unless CI requires them.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { REPO } from './workdir.js';
+import { fileURLToPath } from 'node:url';
 
+/** The repository root, from this file (packages/test-support/dist/src/). */
+const REPO = fileURLToPath(new URL('../../../../', import.meta.url));
+
+/** The corpus folder (holding `stable-1/` and `1.0.0/`), or undefined when this machine has none. */
 export function v1Examples(): string | undefined {
   const candidates = [process.env.BAETYL_V1_EXAMPLES, join(REPO, '../shared/reference/baetyl-v1-examples'), '/work/shared/reference/baetyl-v1-examples'];
   const found = candidates.find((c): c is string => !!c && existsSync(join(c, 'stable-1')));
