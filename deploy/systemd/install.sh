@@ -39,16 +39,21 @@ if [[ -z $DESTDIR ]]; then
     docker load -i "$images"
   fi
   missing=""
-  for i in master hub function-manager function-python27 function-python36 function-node85 function-sql; do
+  for i in master hub function-manager remote-mqtt timer function-python27 function-python36 function-node85 function-sql; do
     docker image inspect "baetyl-$i:latest" >/dev/null 2>&1 || missing="$missing baetyl-$i"
   done
   if [[ -n $missing ]]; then
     say "images missing:$missing: build them with \`make images\`, or load a tarball: $0 --images baetyl-images.tar.gz"
     exit 1
   fi
-  # Baetyl v1's names for them, as `make images` tags them.
-  for i in hub function-manager function-python27 function-python36 function-node85 function-sql master; do
+  # Baetyl v1's names for them, as `make images` tags them (v1.0's native names of the runtimes too).
+  declare -A v1_0_name=([function-python27]=function-python2 [function-python36]=function-python3 [function-node85]=function-node8)
+  for i in hub function-manager remote-mqtt timer function-python27 function-python36 function-node85 function-sql master; do
     docker tag "baetyl-$i:latest" "hub.baidubce.com/baetyl/baetyl-$i:latest"
+    if [[ -n ${v1_0_name[$i]:-} ]]; then
+      docker tag "baetyl-$i:latest" "baetyl-${v1_0_name[$i]}:latest"
+      docker tag "baetyl-$i:latest" "hub.baidubce.com/baetyl/baetyl-${v1_0_name[$i]}:latest"
+    fi
   done
 fi
 
