@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { closeLogger, createLogger } from '../src/index.js';
@@ -48,4 +48,29 @@ test('lines below the level are dropped before formatting; children and a later 
   assert.equal(lines.length, 2);
   assert.match(lines[0]!, /level=error msg=kept baetyl=x n=1 rule=r1$/);
   assert.match(lines[1]!, /level=debug msg="now kept" baetyl=x rule=r1$/);
+});
+
+test('logger.age.max: backups last written longer ago are removed at start, never the log itself', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'log-age-'));
+  const old = (name: string, days: number) => {
+    writeFileSync(join(dir, name), 'x\n');
+    const t = new Date(Date.now() - days * 24 * 3600 * 1000);
+    utimesSync(join(dir, name), t, t);
+  };
+  old('service.log', 30);
+  old('service1.log', 1);
+  old('service2.log.gz', 4);
+  old('service3.log', 40);
+  old('other1.log', 40);
+  const log = createLogger({ path: join(dir, 'service.log'), age: { max: 3 } }, {}, { stderr: false });
+  log.info('hello');
+  await closeLogger(log);
+  assert.deepEqual(readdirSync(dir).sort(), ['other1.log', 'service.log', 'service1.log']);
+});
+
+test('logger.encoding does nothing here, and the log says so', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'log-enc-'));
+  const log = createLogger({ path: join(dir, 'a.log'), encoding: 'console' }, {}, { stderr: false });
+  await closeLogger(log);
+  assert.match(readFileSync(join(dir, 'a.log'), 'utf8'), /level=warn msg="logger\.encoding \(\\"console\\"\) is not used: logger\.format sets text or json"/);
 });

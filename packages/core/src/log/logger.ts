@@ -1,7 +1,7 @@
 // Logging through winston, in Baetyl's logrus text form (`time=… level=info msg="…" k=v`) or JSON,
-// to a file (with size-based rotation) and to stderr.
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
+// to a file (with size-based rotation, and backups removed after age.max days) and to stderr.
+import { mkdirSync, readdirSync, statSync, unlinkSync } from 'node:fs';
+import { basename, dirname, extname, join } from 'node:path';
 import winston from 'winston';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
@@ -10,6 +10,8 @@ export interface LoggerConfig {
   path?: string;
   level?: LogLevel;
   format?: 'text' | 'json';
+  /** Accepted (newer Baetyl configs write it); `format` says text or JSON here. */
+  encoding?: string;
   age?: { max?: number };
   size?: { max?: number };
   backup?: { max?: number };
@@ -18,7 +20,9 @@ export interface LoggerConfig {
 
 export type Logger = winston.Logger;
 
-export { loggerSchema } from './schema.js';
+import { loggerConfigWarnings } from './schema.js';
+
+export { loggerConfigWarnings, loggerSchema } from './schema.js';
 
 const SAFE = /^[A-Za-z0-9\-._/@^+:]+$/;
 
@@ -51,6 +55,38 @@ export interface CreateLoggerOptions {
   cwd?: string;
 }
 
+const DAY = 24 * 3600 * 1000;
+
+/**
+ * Removes the backups of `file` (service1.log, service2.log.gz, ...; never the file itself) last
+ * written more than `days` days ago: logger.age.max, as Baetyl v1's rotation did. Returns them.
+ */
+export function pruneOldBackups(file: string, days: number, now = Date.now()): string[] {
+  const ext = extname(file);
+  const stem = basename(file, ext);
+  const backup = new RegExp(`^${stem.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\d+${ext.replace('.', '\\.')}(\\.gz)?$`);
+  const removed: string[] = [];
+  let names: string[];
+  try {
+    names = readdirSync(dirname(file));
+  } catch {
+    return removed;
+  }
+  for (const name of names) {
+    if (!backup.test(name)) continue;
+    const path = join(dirname(file), name);
+    try {
+      if (now - statSync(path).mtimeMs > days * DAY) {
+        unlinkSync(path);
+        removed.push(path);
+      }
+    } catch {
+      // gone already, or not ours to remove
+    }
+  }
+  return removed;
+}
+
 /** A logger writing to `cfg.path` (if set) and stderr, with `fields` on every line. */
 export function createLogger(cfg: LoggerConfig, fields: Record<string, string> = {}, opts: CreateLoggerOptions = {}): Logger {
   const format = cfg.format === 'json'
@@ -69,12 +105,18 @@ export function createLogger(cfg: LoggerConfig, fields: Record<string, string> =
         zippedArchive: true,
       }),
     );
+    const days = cfg.age?.max ?? 15;
+    pruneOldBackups(file, days);
+    // Backups age while the service runs: checked again every hour.
+    setInterval(() => pruneOldBackups(file, days), 3600 * 1000).unref();
   }
   if (opts.stderr !== false) {
     transports.push(new winston.transports.Console({ stderrLevels: ['error', 'warn', 'info', 'debug'] }));
   }
   if (transports.length === 0) transports.push(new winston.transports.Console({ silent: true }));
-  return skipDisabledLevels(winston.createLogger({ level: normalLevel(cfg.level), format, defaultMeta: fields, transports }));
+  const logger = skipDisabledLevels(winston.createLogger({ level: normalLevel(cfg.level), format, defaultMeta: fields, transports }));
+  for (const w of loggerConfigWarnings(cfg)) logger.warn(w);
+  return logger;
 }
 
 /**

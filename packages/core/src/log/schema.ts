@@ -21,3 +21,8 @@ export function loggerSchema(defaultPath?: string): Schema {
     },
   };
 }
+
+/** What a logger block holds that does nothing here: said in the service's own log. */
+export function loggerConfigWarnings(cfg: { encoding?: string }): string[] {
+  return cfg.encoding === undefined ? [] : [`logger.encoding ("${cfg.encoding}") is not used: logger.format sets text or json`];
+}

@@ -4,6 +4,7 @@ logrus text form `time=... level=info msg="..." key=value` (extra keys sorted) o
 `logger.path` with size-based rotation, and to stderr."""
 import json
 import os
+import re
 import sys
 import time
 
@@ -49,10 +50,13 @@ class Logger(object):
         self.max_size = (cfg.get('size') or {}).get('max', 50) * 1024 * 1024
         backup = (cfg.get('backup') or {}).get('max') or (cfg.get('backupCount') or {}).get('max') or 15
         self.backups = backup
+        self.age_days = (cfg.get('age') or {}).get('max', 15)
+        self.pruned_at = 0
         path = cfg.get('path')
         if path:
             self.path = path if os.path.isabs(path) else os.path.join(cwd, path)
             self._open()
+            self._prune()
 
     def _open(self):
         folder = os.path.dirname(self.path)
@@ -90,11 +94,34 @@ class Logger(object):
                 self.size += len(data)
                 if self.size >= self.max_size:
                     self._rotate()
+                elif time.time() - self.pruned_at > 3600:
+                    self._prune()
             except (IOError, OSError):
                 pass
         if self.stderr:
             try:
                 os.write(2, data)
+            except OSError:
+                pass
+
+    def _prune(self):
+        """Removes backups (service1.log, ...) last written more than age.max days ago, as the
+        other services' logs do; checked at most once an hour, when a line is written."""
+        self.pruned_at = time.time()
+        folder = os.path.dirname(self.path) or '.'
+        stem, ext = os.path.splitext(os.path.basename(self.path))
+        pattern = re.compile('^' + re.escape(stem) + r'\d+' + re.escape(ext) + r'(\.gz)?$')
+        try:
+            names = os.listdir(folder)
+        except OSError:
+            return
+        for name in names:
+            if not pattern.match(name):
+                continue
+            full = os.path.join(folder, name)
+            try:
+                if self.pruned_at - os.path.getmtime(full) > self.age_days * 86400:
+                    os.remove(full)
             except OSError:
                 pass
 

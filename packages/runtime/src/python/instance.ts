@@ -5,6 +5,7 @@
 // BAETYL_RUNTIME_CONFIG. The master's engines call this for the python images; tests do too.
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { loggerConfigWarnings } from '@baetyl/core/log/schema';
 import { loadRuntimeConfig, type RuntimeConfig } from '../config/config.js';
 import { findPython, type Interpreter } from './interpreter.js';
 
@@ -45,6 +46,7 @@ export interface PythonConfigOptions {
 export function pythonRuntimeConfig(opts: PythonConfigOptions): PythonRuntimeConfig {
   const warnings = [...(opts.warnings ?? [])];
   const cfg = loadRuntimeConfig(opts.configFile, opts.kind, opts.env, (m) => warnings.push(m));
+  warnings.push(...loggerConfigWarnings(cfg.logger));
   return { ...cfg, kind: opts.kind, ...(opts.interpreter ? { interpreter: opts.interpreter } : {}), warnings };
 }
 
