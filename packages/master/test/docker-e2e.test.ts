@@ -1,7 +1,9 @@
 // End to end in containers: the tutorial's application (deploy/example/docker) in docker mode,
 // checked with a real MQTT client against every message of the behaviour reference's §5, at QoS 0
 // and QoS 1; function instances appear as containers on demand and go after their idletime.
-// Then the same stack through deploy/docker-compose.yml, the master itself in a container.
+// Then the same stack through deploy/docker-compose.yml, the master itself in a container; then
+// Baetyl v1's own docker example apps. One file, so that they run one after the other: each names
+// its containers after its services (localhub, function-manager...), as v1 did.
 // The images come from scripts/images/build.sh (rebuilt here when older than the compiled code).
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -12,10 +14,11 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
 import { parse, stringify } from 'yaml';
+import { v1Examples } from '@baetyl/test-support';
 import { startMaster, waitUntil } from './helpers.js';
 import { containersOf, dockerSkipReason, ensureImages, nameOf, REPO, removeContainersOf } from './docker-helpers.js';
 
-const SERVICE_IMAGES = ['hub', 'function-manager', 'function-python27', 'function-python36', 'function-node85', 'function-sql'];
+const SERVICE_IMAGES = ['hub', 'function-manager', 'timer', 'function-python27', 'function-python36', 'function-node85', 'function-sql'];
 const FUNCTION_SERVICES = ['function-python27-sayhi', 'function-python36-sayhi', 'function-node85-sayhi', 'function-sql-filter'];
 
 function composeCommand(): string[] | undefined {
@@ -198,3 +201,55 @@ test('docker-compose up on deploy/docker-compose.yml: the master in a container 
   assert.equal((await containersOf(dir)).length, 0);
   assert.match(log(), /msg="engine stopped"/);
 });
+
+const DB = 'var/db/baetyl';
+const corpus = v1Examples();
+
+async function copyDockerExample(release: string): Promise<{ dir: string; port: number }> {
+  const dir = mkdtempSync(join(tmpdir(), `baetyl-v1-docker-${release}-`));
+  cpSync(join(corpus!, release, 'docker'), dir, { recursive: true });
+  const [port, tlsPort] = [await freePort(), await freePort()];
+  const app = join(dir, DB, 'application.yml');
+  writeFileSync(app, readFileSync(app, 'utf8').replace('- 1883:1883', `- ${port}:1883`).replace('- 8883:8883', `- ${tlsPort}:8883`));
+  const code = join(REPO, 'deploy/example/native', DB);
+  cpSync(join(code, 'function-sayhi-code'), join(dir, DB, 'function-sayhi-code'), { recursive: true });
+  cpSync(join(code, 'function-sayjs-code'), join(dir, DB, 'function-sayjs-code'), { recursive: true });
+  workdirs.push(dir);
+  return { dir, port };
+}
+
+const v1Skip = skip ?? (corpus ? undefined : 'the v1 examples corpus is not on this machine (set BAETYL_V1_EXAMPLES)');
+
+// Config untouched but for the published ports; the tutorial's function code in their code volumes.
+for (const release of ['stable-1', '1.0.0']) {
+  test(`Baetyl v1 example ${release}/docker: the services run as containers under v1's image names, and the rules answer the timer's messages`, { skip: v1Skip ?? false, timeout: 600_000 }, async () => {
+    const { dir, port } = await copyDockerExample(release);
+    const m = await startMaster({ dir, out: dir });
+    const client = mqtt.connect(`mqtt://127.0.0.1:${port}`, { username: 'test', password: 'hahaha', clientId: `v1-docker-${release.replace(/\./g, '')}`, reconnectPeriod: 500 });
+    const got: Array<{ topic: string; payload: string }> = [];
+    client.on('message', (topic, payload) => got.push({ topic, payload: payload.toString() }));
+    try {
+      await waitUntil(() => client.connected, 'the hub container to accept the MQTT client', 120_000);
+      await client.subscribeAsync('#', { qos: 1 });
+      const running = (await containersOf(dir)).filter((c) => c.State === 'running').map((c) => c.Labels.service);
+      for (const svc of ['localhub', 'function-manager', 'timer']) assert.ok(running.includes(svc), `${svc} runs (running: ${running.join(', ')})`);
+      // The timer publishes every 10 s; the first answers include the runtimes' cold starts.
+      const outputs = ['t', 't/topic', 't/py2hi', 't/py3hi', 't/node8hi', 't/sqlfilter'];
+      await waitUntil(() => outputs.every((t) => got.some((x) => x.topic === t)), `a timer message and every rule's answer (got: ${JSON.stringify(got.slice(-10))})`, 240_000);
+      const tick = JSON.parse(got.find((x) => x.topic === 't')!.payload) as Record<string, unknown>;
+      assert.equal(typeof tick.time, 'number');
+      for (const [topic, fn] of [['t/py2hi', 'python27-sayhi'], ['t/py3hi', 'python36-sayhi'], ['t/node8hi', 'node85-sayhi']] as const) {
+        const out = JSON.parse(got.find((x) => x.topic === topic)!.payload) as Record<string, unknown>;
+        assert.equal(out.Say, 'Hello Baetyl', topic);
+        assert.equal(out.functionName, fn, topic);
+        assert.equal(typeof out.id, 'number', topic);
+      }
+      const sql = JSON.parse(got.find((x) => x.topic === 't/sqlfilter')!.payload) as Record<string, unknown>;
+      // The timer publishes at QoS 0 (its publish.qos is not set), so the sql rule sees qos 0.
+      assert.deepEqual([sql.topic, sql.qos, typeof sql.id], ['t', 0, 'number']);
+    } finally {
+      client.end(true);
+      await m.stop();
+    }
+  });
+}
