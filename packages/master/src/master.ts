@@ -283,6 +283,11 @@ export class Master {
         return out;
       },
       digestOf: (spec) => mountsDigest(this.workdir, spec),
+      checkConfigs: async (app, specs) => {
+        // Loaded only when an update runs, as by `baetyl check`.
+        const { checkServiceConfigs } = await import('./check/check.js');
+        return (await checkServiceConfigs({ ...this.cfg, app }, specs)).errors;
+      },
       prepare: (app) => this.engine.prepare(app),
       stopService: (name) => this.stopService(name),
       startService: (spec) => this.startService(spec),

@@ -154,6 +154,15 @@ test('a changed function config restarts only its runtime: the hub and the funct
     assert.ok(!alive(before[runtime[0]!]!), 'the runtime instance with the old config was stopped');
     // The manager starts a new instance, which reads the new config.
     assert.equal(JSON.parse(await functionAnswer(hubPort)).Say, 'Other');
+
+    // A config its runtime would refuse (it starts on demand, long after a commit) refuses the update.
+    const running = await inspectPids(wd);
+    writeFileSync(conf, readFileSync(conf, 'utf8').replace("handler: 'index.other'", 'handler: [1]'));
+    const bad = await runBaetyl(['update', '-w', wd.dir]);
+    assert.equal(bad.code, 1, bad.stdout);
+    assert.match(bad.stdout, /^outcome: refused, nothing was changed$/m);
+    assert.match(bad.stdout, /function-sayjs-conf\/service\.yml:\d+:\d+: functions\[0\]\.handler: expected string/);
+    assert.deepEqual(await inspectPids(wd), running, 'nothing was stopped or started');
   } finally {
     await m.stop();
   }

@@ -38,6 +38,13 @@ export async function checkWorkdir(workdir: string, config?: string): Promise<Ch
   return report;
 }
 
+/** The own configs of some services of an app (what an update is about to start): check's report for them. */
+export async function checkServiceConfigs(loaded: LoadedConfig, services: ServiceSpec[]): Promise<CheckReport> {
+  const report: CheckReport = { checked: [], warnings: [], errors: [] };
+  for (const service of services) await checkService(loaded, service, report);
+  return report;
+}
+
 async function checkService(loaded: LoadedConfig, service: ServiceSpec, report: CheckReport): Promise<void> {
   const label = `service ${service.name} (${service.image})`;
   const retired = retiredImage(service.image);

@@ -23,6 +23,8 @@ export interface UpdateHost {
   readonly committedApp: AppSpec;
   running(): ReadonlyMap<string, RunningService>;
   digestOf(spec: ServiceSpec): string;
+  /** The problems in the own configs of `services` of `app` (as `baetyl check` finds them); none: []. */
+  checkConfigs(app: AppSpec, services: ServiceSpec[]): Promise<string[]>;
   prepare(app: AppSpec): Promise<void>;
   stopService(name: string): Promise<void>;
   /** Starts a service's static instances; resolves with why the first start failed, if it did. */
@@ -65,6 +67,11 @@ export async function applyUpdate(host: UpdateHost, req: UpdateRequest): Promise
     try {
       source = locateSource(host, req.path);
       next = loadApp(source);
+      // The services it would start have their own configs checked too: a runtime started on
+      // demand would otherwise fail only at its first message, long after the commit.
+      const toStart = planUpdate(host.running(), next, (s) => host.digestOf(s)).start;
+      const problems = await host.checkConfigs(next, toStart);
+      if (problems.length) throw new Error(`a service's own config is invalid:\n${problems.join('\n')}`);
     } catch (err) {
       // A missing path has changed nothing; only an in-place edit has a file to set aside.
       return refuse(host, ota, report, !req.path || source === host.appFile, err as Error);
