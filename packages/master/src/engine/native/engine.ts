@@ -121,7 +121,8 @@ export class NativeEngine implements Engine {
     });
     await new Promise<void>((resolve, reject) => {
       child.once('spawn', resolve);
-      child.once('error', (err) => reject(new PermanentStartError(`cannot run ${program.describe} for instance ${req.instance}: ${err.message}`)));
+      // Not permanent: a spawn can fail for want of resources (EAGAIN, EMFILE) that come back.
+      child.once('error', (err) => reject(new Error(`cannot run ${program.describe} for instance ${req.instance}: ${err.message}`)));
     });
     const pid = child.pid!;
     const startTicks = readStat(pid)?.startTicks ?? 0;
