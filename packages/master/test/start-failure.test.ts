@@ -55,11 +55,11 @@ test('a failed start shows in status with its reason and next start, and is retr
     const inst = instanceOf(doc, 'flaky')!;
     assert.equal(inst.status, 'restarting');
     assert.equal(inst.restarts, 2);
-    assert.match(inst.error ?? '', /^failed to start: cannot run .*program\.js .* for instance flaky: spawn .* ENOENT$/);
+    assert.match(inst.error ?? '', /^failed to start: cannot run .*program\.js .* for instance flaky: spawn .* ENOENT \(the file exists: the interpreter its first line names is missing\)$/);
     assert.ok(inst.next_start && Date.parse(inst.next_start) > Date.parse(doc.time) - 1000, `next_start ${inst.next_start}`);
     const st = await runBaetyl(['status', '-w', wd.dir]);
     assert.match(st.stdout, /^flaky\s+flaky\s+restarting\s+-\s+-\s+2\b/m, st.stdout);
-    assert.match(st.stdout, /^flaky: restarting: failed to start: cannot run .* ENOENT; next start in \d+s$/m, st.stdout);
+    assert.match(st.stdout, /^flaky: restarting: failed to start: cannot run .* ENOENT \(.*\); next start in \d+s$/m, st.stdout);
 
     // Repaired before the third attempt: it starts and runs, and the error is gone.
     copyFileSync(join(wd.dir, 'pkg/bin/program.js'), join(flaky, 'bin/program.js'));
@@ -75,13 +75,13 @@ test('a failed start shows in status with its reason and next start, and is retr
     assert.equal(failures(m.log(), 'capped'), 2);
     // policy no: one attempt.
     assert.equal(failures(m.log(), 'once'), 1);
-    assert.match(m.log(), /msg="failed to start instance: .*ENOENT; its restart policy \(no\) does not restart it" .*instance=once /);
+    assert.match(m.log(), /msg="failed to start instance: .*ENOENT \(.*\); its restart policy \(no\) does not restart it" .*instance=once /);
     const end = await runBaetyl(['status', '-w', wd.dir]);
     assert.match(end.stdout, /^flaky\s+flaky\s+running\s+\d+\s+\S+\s+2\b/m, end.stdout);
     assert.match(end.stdout, /^capped\s+capped\s+failed\s+-\s+-\s+1\b/m);
-    assert.match(end.stdout, /^capped: failed: failed to start: cannot run .* ENOENT; given up after 1 restart\(s\) \(retry\.max 1\)$/m);
+    assert.match(end.stdout, /^capped: failed: failed to start: cannot run .* ENOENT \(.*\); given up after 1 restart\(s\) \(retry\.max 1\)$/m);
     assert.match(end.stdout, /^once\s+once\s+failed\s+-\s+-\s+0\b/m);
-    assert.match(end.stdout, /^once: failed: failed to start: cannot run .* ENOENT$/m);
+    assert.match(end.stdout, /^once: failed: failed to start: cannot run .* ENOENT \(.*\)$/m);
     assert.match(end.stdout, /^fine\s+fine\s+running\b/m, 'the other service runs throughout');
     assert.doesNotMatch(end.stdout, /^flaky:/m, 'no reason is shown for a running instance');
   } finally {
