@@ -164,7 +164,9 @@ export class Master {
       await this.startService(spec);
     }
     this.log.info(`app version (${this.cfg.app.version}) committed`);
-    this.log.info('services started');
+    const down = [...this.services.values()].flatMap((st) => [...st.instances.values()].filter((sup) => !sup.running).map((sup) => sup.name));
+    if (down.length) this.log.warn(`services started, but ${down.length} instance(s) did not start (${down.join(', ')}): "baetyl status" says why`);
+    else this.log.info('services started');
   }
 
   private systemEnv(): Record<string, string> {
@@ -320,7 +322,10 @@ export class Master {
       {
         changed: () => this.stats.schedule(),
         ended: (s) => {
-          if (state.instances.get(name) === s) state.instances.delete(name);
+          // A static instance that failed or exited stays listed with its status and error, so
+          // `baetyl status` says why it does not run. A dynamic one's caller was answered already.
+          const keep = !dynamic && (s.status === 'failed' || s.status === 'exited');
+          if (!keep && state.instances.get(name) === s) state.instances.delete(name);
           state.reports.delete(name);
           this.stats.schedule();
         },
@@ -350,7 +355,13 @@ export class Master {
     if (!state) throw new Error(`service (${service}) not found`);
     if (this.stopping) throw new Error('master is stopping');
     const sup = await this.startInstance(state, instance, env);
-    if (sup.status === 'failed') throw new Error(`instance (${instance}) failed to start: ${sup.lastError ?? 'unknown error'}`);
+    // The caller (the function manager) has its own retries: a dynamic instance is not restarted
+    // by the master after a failed start, and the failure is the API's answer.
+    if (!sup.running) {
+      const why = sup.lastError ?? 'failed to start';
+      await sup.stop(this.cfg.conf.grace);
+      throw new Error(`instance (${instance}) ${why}`);
+    }
   }
 
   async stopDynamic(service: string, instance: string): Promise<void> {
@@ -400,6 +411,7 @@ export class Master {
           ...(rec && 'container' in rec ? { container: rec.container } : {}),
           ...(usage ? { cpu_stats: usage.cpu, mem_stats: usage.mem } : {}),
           ...(sup.lastError && sup.status !== 'running' ? { error: sup.lastError } : {}),
+          ...(sup.nextStartAt ? { next_start: sup.nextStartAt.toISOString() } : {}),
           ...(state.reports.get(iname) ?? {}),
         });
       }

@@ -114,7 +114,10 @@ test('a service whose program cannot run fails clearly, and the others keep runn
     assert.equal(starts(wd)[0]!.service, 'fine');
     const st = await runBaetyl(['status', '-w', wd.dir]);
     assert.match(st.stdout, /^fine\s+fine\s+running/m);
-    assert.match(st.stdout, /^ghost\s+-\s+no instance/m);
+    // No program for the image: retrying cannot help, so it is failed, with the reason, not retried.
+    assert.match(st.stdout, /^ghost\s+ghost\s+failed\b/m);
+    assert.match(st.stdout, /^ghost: failed: failed to start: image "no-such-image" has no native program/m);
+    assert.equal(m.log().match(/failed to start instance/g)?.length, 1, m.log());
   } finally {
     await m.stop();
   }

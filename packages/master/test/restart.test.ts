@@ -28,7 +28,8 @@ test('a crashing service is restarted with growing backoff, and given up after r
     // What the instance wrote before dying reaches baetyl.log.
     assert.match(m.log(), /level=error msg="instance \(crasher\) crasher exits with 3"/);
     const st = await runBaetyl(['status', '-w', wd.dir]);
-    assert.match(st.stdout, /^crasher\s+-\s+no instance/m);
+    assert.match(st.stdout, /^crasher\s+crasher\s+failed\s+-\s+-\s+2\b/m, st.stdout);
+    assert.match(st.stdout, /^crasher: failed: exited with code 3; given up after 2 restart\(s\) \(retry\.max 2\)$/m);
     assert.match(st.stdout, /^steady\s+steady\s+running/m, 'the other service keeps running');
   } finally {
     await m.stop();

@@ -68,12 +68,12 @@ test('an agent service fails at start with the reason; the hub next to it runs',
     // The hub runs: a real client publishes to it at QoS 1.
     let last = { code: -1, stderr: '' };
     await waitUntil(async () => (last = await publish(port)).code === 0, `a QoS 1 publish to the hub on port ${port} (last: ${last.stderr})`);
-    // The agent failed for good: tried once, and no longer supervised (a supervisor waiting to
-    // retry would still list its instance), as the master lists an instance that ended.
+    // The agent failed for good: tried once, listed as failed with the reason, not retried.
     const status = await runBaetyl(['status', '-w', dir]);
     assert.equal(status.code, 0, status.stderr);
     assert.match(status.stdout, /^localhub\s+localhub\s+running\b/m);
-    assert.match(status.stdout, /^agent\s+-\s+no instance\b/m);
+    assert.match(status.stdout, /^agent\s+agent\s+failed\b/m);
+    assert.match(status.stdout, /^agent: failed: failed to start: image "hub\.baidubce\.com\/baetyl\/baetyl-agent:1\.0\.0": Baetyl v1's agent/m);
     assert.equal(master.log().match(/failed to start instance/g)?.length, 1, master.log());
   } finally {
     await master.stop();

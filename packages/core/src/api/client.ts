@@ -12,6 +12,11 @@ export interface InstanceStats {
   start_time?: string;
   process?: { id: number; name: string };
   container?: { id: string; name: string };
+  restarts?: number;
+  /** Why the instance does not run (a failed start, its last exit), while it does not. */
+  error?: string;
+  /** When the supervisor starts it again, while its status is `restarting`. */
+  next_start?: string;
   [key: string]: unknown;
 }
 

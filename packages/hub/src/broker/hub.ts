@@ -164,7 +164,14 @@ export async function startHub(config: HubConfig, opts: HubOptions = {}): Promis
           logger.warn('subscription refused: not permitted', { ...who(client), topic: sub.topic });
           return cb(null, null);
         }
-        cb(null, sub);
+        // A persistent session's subscription is granted only once stored (0x80 if it cannot be).
+        store.persistence.storeBeforeGrant(client, sub).then(
+          () => cb(null, sub),
+          (err: Error) => {
+            logger.error('subscription refused: the store cannot keep it', { ...who(client), topic: sub.topic, error: err.message });
+            cb(null, null);
+          },
+        );
       },
     });
   } catch (err) {

@@ -16,6 +16,39 @@ import { Level } from 'level';
  */
 export class HubPersistence extends AsyncLevelPersistence {
   private readonly cleanAndEmpty = new WeakSet<object>();
+  /** Subscriptions stored by storeBeforeGrant, and those restored from the store at CONNECT. */
+  private readonly stored = new WeakSet<object>();
+
+  /**
+   * Stores a persistent session's subscription before it is granted; throws when the store cannot
+   * take it (a full disk), and then the subscription is not kept anywhere, so the hub answers 0x80
+   * and no grant is lost by a restart. aedes would grant it in memory after a failed write, or drop
+   * the connection. Clean sessions and subscriptions restored at CONNECT are not written.
+   */
+  async storeBeforeGrant(client: { id: string; clean?: boolean; subscriptions?: Record<string, unknown> }, sub: { topic: string; qos: number }): Promise<void> {
+    if (client.clean || this.stored.has(sub)) return;
+    try {
+      await super.addSubscriptions(client, [sub]);
+      this.stored.add(sub);
+    } catch (err) {
+      // addSubscriptions put it in the in-memory index (which queues messages for the offline
+      // session) before the write failed: take it out, unless it was there before this SUBSCRIBE.
+      if (!client.subscriptions?.[sub.topic]) await super.removeSubscriptions(client, [sub.topic]).catch(() => undefined);
+      throw err;
+    }
+  }
+
+  /** aedes stores every entry of a SUBSCRIBE here after granting; those stored before are skipped. */
+  override async addSubscriptions(client: { id: string }, subs: Array<{ topic: string; qos: number }>) {
+    const rest = subs.filter((s) => !this.stored.has(s));
+    if (rest.length) await super.addSubscriptions(client, rest);
+  }
+
+  override async subscriptionsByClient(client: { id: string }) {
+    const subs = await super.subscriptionsByClient(client);
+    for (const s of subs) this.stored.add(s);
+    return subs;
+  }
 
   override async outgoingClearMessageId(client: { id: string; clean?: boolean }, packet: { messageId?: number }) {
     if (client.clean && this.cleanAndEmpty.has(client)) return undefined;

@@ -8,6 +8,11 @@ function since(iso?: string): string {
   return formatDuration(Math.max(0, Math.round(ms / 1000) * 1000));
 }
 
+function until(iso: string): string {
+  const ms = Date.parse(iso) - Date.now();
+  return formatDuration(Math.max(0, Math.ceil(ms / 1000) * 1000));
+}
+
 function mib(bytes?: number): string {
   return bytes === undefined ? '-' : `${(bytes / 1024 / 1024).toFixed(1)}M`;
 }
@@ -15,6 +20,7 @@ function mib(bytes?: number): string {
 export function renderStatus(inspect: Inspect): string {
   const sw = inspect.software as Record<string, string>;
   const head = `baetyl ${sw.bin_version ?? ''}  mode ${sw.mode}  pid ${sw.pid ?? '-'}  up ${since(sw.start_time)}  app ${sw.conf_version || '-'}  workdir ${sw.pwd}`;
+  const notes: string[] = [];
   const rows: string[][] = [['SERVICE', 'INSTANCE', 'STATE', 'PID/CONTAINER', 'UPTIME', 'RESTARTS', 'CPU', 'MEM']];
   for (const svc of inspect.services) {
     if (svc.instances.length === 0) {
@@ -34,9 +40,14 @@ export function renderStatus(inspect: Inspect): string {
         cpu === undefined ? '-' : `${cpu}%`,
         mib(mem),
       ]);
+      // Why an instance does not run, and when it is tried again.
+      if (inst.error) {
+        const next = inst.next_start ? `; next start in ${until(inst.next_start)}` : '';
+        notes.push(`${inst.name}: ${inst.status}: ${inst.error}${next}`);
+      }
     }
   }
   const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
   const table = rows.map((r) => r.map((cell, c) => cell.padEnd(widths[c]!)).join('  ').trimEnd());
-  return [head, '', ...table].join('\n');
+  return [head, '', ...table, ...(notes.length ? ['', ...notes] : [])].join('\n');
 }

@@ -5,6 +5,7 @@ import type { Logger } from '@baetyl/core/log';
 import type { RestartSpec } from '../app/model.js';
 import { PermanentStartError, type Engine, type ExitStatus, type InstanceRequest, type RunningInstance } from '../engine/engine.js';
 import { Backoff } from './backoff.js';
+import { outputLevels } from './output-level.js';
 
 export type InstanceStatus = 'starting' | 'running' | 'restarting' | 'stopping' | 'stopped' | 'exited' | 'failed';
 
@@ -26,6 +27,8 @@ export class Supervisor {
   startedAt?: Date;
   running?: RunningInstance;
   lastError?: string;
+  /** When the next start is due, while the status is `restarting`. */
+  nextStartAt?: Date;
   private stopping = false;
   private readonly wake = new AbortController();
   private readonly backoff: Backoff;
@@ -77,16 +80,25 @@ export class Supervisor {
       try {
         inst = await this.engine.start(this.req);
       } catch (err) {
+        const why = (err as Error).message;
+        this.lastError = `failed to start: ${why}`;
+        this.firstRunFailed(why);
+        // A start that fails counts as a crash for the restart policy, unless retrying cannot help.
+        if (err instanceof PermanentStartError || this.stopping || this.restart.policy === 'no') {
+          const reason = err instanceof PermanentStartError ? 'retrying cannot help, so it is not restarted' : `its restart policy (${this.restart.policy}) does not restart it`;
+          this.log.error(`failed to start instance: ${why}; ${this.stopping ? 'stopping' : reason}`, this.fields());
+          first();
+          return this.end('failed');
+        }
+        this.log.error(`failed to start instance: ${why}`, this.fields());
+        const again = this.waitToRestart(++consecutive);
         first();
-        this.lastError = (err as Error).message;
-        this.firstRunFailed(this.lastError);
-        this.log.error(`failed to start instance: ${this.lastError}`, this.fields());
-        if (err instanceof PermanentStartError || this.stopping) return this.end('failed');
-        if (!(await this.waitToRestart(++consecutive))) return this.end('failed');
+        if (!(await again)) return this.end('failed');
         continue;
       }
       this.running = inst;
       this.startedAt = new Date();
+      this.lastError = undefined;
       const id = 'process' in inst.record ? { pid: inst.record.process.id } : { cid: inst.record.container.id.slice(0, 12) };
       this.log.info('instance started', { ...this.fields(), ...id });
       this.set('running');
@@ -114,8 +126,13 @@ export class Supervisor {
     this.lastError = `exited with ${how}`;
     const level = exit.code === 0 ? 'info' : 'error';
     this.log.log(level, `instance exited with ${how}`, this.fields());
-    // What the instance last wrote is what its user needs to see in baetyl.log.
-    if (exit.code !== 0) for (const line of inst.recentOutput().slice(-50)) this.log.error(`instance (${this.name}) ${line}`, this.fields());
+    // What the instance last wrote is what its user needs to see in baetyl.log, each line at the
+    // level it was written at (a hub's debug lines stay debug).
+    if (exit.code !== 0) {
+      const lines = inst.recentOutput().slice(-50);
+      const levels = outputLevels(lines, 'error');
+      lines.forEach((line, i) => this.log.log(levels[i]!, `instance (${this.name}) ${line}`, this.fields()));
+    }
   }
 
   private shouldRestart(exit: ExitStatus): boolean {
@@ -130,21 +147,26 @@ export class Supervisor {
   }
 
   /** Waits out the backoff; false when supervision should end instead. */
+  /** Waits out the backoff; false when supervision should end instead. */
   private async waitToRestart(count: number): Promise<boolean> {
     const max = this.restart.retry.max;
     if (max > 0 && count > max) {
       this.log.error(`retry too much (${count - 1}), giving up`, this.fields());
+      this.lastError = `${this.lastError ?? 'failed'}; given up after ${count - 1} restart(s) (retry.max ${max})`;
       return false;
     }
     const delay = this.backoff.next();
     this.restarts++;
     this.running = undefined;
+    this.nextStartAt = new Date(Date.now() + delay);
     this.set('restarting');
     this.log.info(`instance will restart in ${delay} ms (restart ${count}${max ? ` of ${max}` : ''})`, this.fields());
     try {
       await sleep(delay, undefined, { signal: this.wake.signal });
     } catch {
       return false;
+    } finally {
+      this.nextStartAt = undefined;
     }
     return !this.stopping;
   }

@@ -107,7 +107,8 @@ export class DockerEngine implements Engine {
       this.images.set(image, resolved);
       return resolved;
     } catch (err) {
-      if (err instanceof ImageError) throw new PermanentStartError(err.message);
+      // Not permanent: the registry may come back, or the image be loaded, before the next start.
+      if (err instanceof ImageError) throw new Error(err.message);
       throw new Error(`cannot look up image ${image}: ${dockerMessage(err)}`);
     }
   }
@@ -124,7 +125,8 @@ export class DockerEngine implements Engine {
     const labels = info.Config.Labels ?? {};
     if (labels[LABEL.baetyl] !== 'baetyl' || labels[LABEL.workdir] !== this.opts.workdir) {
       const owner = labels[LABEL.workdir] ? `the Baetyl master of ${labels[LABEL.workdir]}` : 'something other than Baetyl';
-      throw new PermanentStartError(
+      // Not permanent: once the user removes that container, the next start works.
+      throw new Error(
         `a container named "${name}" already exists (${info.Id.slice(0, 12)}, made by ${owner}): remove it with "docker rm -f ${name}", or rename the service`,
       );
     }

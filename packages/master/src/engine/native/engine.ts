@@ -3,7 +3,7 @@
 // guardian sees to it), and a later master removes any it recorded and finds alive.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { Guardian } from './guardian.js';
-import { accessSync, chmodSync, constants } from 'node:fs';
+import { accessSync, chmodSync, constants, existsSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { AppSpec } from '../../app/model.js';
 import { PermanentStartError, type Engine, type ExitStatus, type InstanceRecord, type InstanceRequest, type ResourceUsage, type RunningInstance } from '../engine.js';
@@ -121,7 +121,12 @@ export class NativeEngine implements Engine {
     });
     await new Promise<void>((resolve, reject) => {
       child.once('spawn', resolve);
-      child.once('error', (err) => reject(new PermanentStartError(`cannot run ${program.describe} for instance ${req.instance}: ${err.message}`)));
+      // Not permanent: a spawn can fail for want of resources (EAGAIN, EMFILE) that come back.
+      child.once('error', (err: NodeJS.ErrnoException) => {
+        // ENOENT for a file that exists: the interpreter on its #! line is what is missing.
+        const why = err.code === 'ENOENT' && existsSync(program.file) ? `${err.message} (the file exists: the interpreter its first line names is missing)` : err.message;
+        reject(new Error(`cannot run ${program.describe} for instance ${req.instance}: ${why}`));
+      });
     });
     const pid = child.pid!;
     const startTicks = readStat(pid)?.startTicks ?? 0;

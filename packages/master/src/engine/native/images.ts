@@ -145,7 +145,8 @@ export function resolveProgram(image: string, instanceDir: string, python?: (kin
   }
   const main = join(REPO_ROOT, 'packages', builtIn.pkg, 'dist', 'src', 'main.js');
   if (!existsSync(main)) {
-    throw new PermanentStartError(`image "${image}" is the ${builtIn.pkg} service, which is not built yet (${main} is missing): run "make build"`);
+    // Not permanent: a build while the master runs is picked up by the next start.
+    throw new Error(`image "${image}" is the ${builtIn.pkg} service, which is not built yet (${main} is missing): run "make build"`);
   }
   return { file: process.execPath, nodeFlags: builtIn.node ?? [], args: [freshBundle(builtIn) ?? main, ...builtIn.args], describe: `packages/${builtIn.pkg}` };
 }
