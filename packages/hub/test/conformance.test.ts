@@ -95,6 +95,31 @@ describe('MQTT 3.1.1 conformance', () => {
     assert.equal((await answerBeforeClose(subscribePacket(6, []))).length, 0);
   });
 
+  it('closes, without SUBACK, a connection that subscribes to a malformed filter (Baetyl answered 0x80) [MQTT-4.7.1-2, MQTT-4.7.1-3, MQTT-4.7.3-1]', async () => {
+    for (const filter of ['a/#/b', 'a/b#', 'x+/y', '']) {
+      assert.equal((await answerBeforeClose(subscribePacket(3, ['ok/1', filter], 1))).length, 0, `no SUBACK for ${JSON.stringify(filter)}`);
+      assert.equal((await answerBeforeClose(unsubscribePacket(4, [filter]))).length, 0, `no UNSUBACK for ${JSON.stringify(filter)}`);
+    }
+    assert.match(hub.output(), /connection closed: SUBSCRIBE topic filter 2: # must be a whole level/);
+    await stillServing();
+  });
+
+  it('closes a connection that sends packet id 0 in a QoS 1 PUBLISH, a SUBSCRIBE or an UNSUBSCRIBE [MQTT-2.3.1-1]', async () => {
+    assert.equal((await answerBeforeClose(publishPacket('id/zero', Buffer.from('x'), 1, 0))).length, 0, 'no PUBACK');
+    assert.equal((await answerBeforeClose(subscribePacket(0, ['id/zero'], 1))).length, 0, 'no SUBACK');
+    assert.equal((await answerBeforeClose(unsubscribePacket(0, ['id/zero']))).length, 0, 'no UNSUBACK');
+    assert.ok(!seen.some((m) => m.topic === 'id/zero'));
+  });
+
+  it('answers CONNACK 0x01 and closes for a protocol level it does not support, 5 or 6 alike [MQTT-3.1.2-2]', async () => {
+    for (const level of [5, 6, 0]) {
+      const s = await rawConnect(hub.url('tcp'));
+      const done = readUntilClosed(s);
+      s.write(connectPacket({ ...auth, clientId: `level${level}`, level }));
+      assert.deepEqual([...(await done)], [0x20, 0x02, 0x00, 0x01], `level ${level}`);
+    }
+  });
+
   it('closes without CONNACK a CONNECT whose client id, will topic or user name is not UTF-8 or holds U+0000 [MQTT-1.5.3-1, MQTT-1.5.3-2]', async () => {
     const bad = [NOT_UTF8[0]!, Buffer.from('a\u0000b')];
     for (const b of bad) {

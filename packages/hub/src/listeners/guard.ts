@@ -57,6 +57,7 @@ export class GuardedConnection extends Duplex {
       const why = this.inbound.feed(chunk) ?? this.conformance.feed(chunk);
       if (why) {
         onViolation(why);
+        if (this.conformance.reply) inner.write(this.conformance.reply);
         this.destroy(new Error(why));
         return;
       }

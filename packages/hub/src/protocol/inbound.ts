@@ -1,9 +1,16 @@
 // Checks each packet a client sends, on its raw bytes and before aedes parses it, for what
 // MQTT 3.1.1 requires a server to close the connection over and that mqtt-packet and aedes let
 // through: strings that are not UTF-8 or hold U+0000 (mqtt-packet turns bad bytes into U+FFFD),
-// a SUBSCRIBE or UNSUBSCRIBE with no topic, and CONNECT flags that contradict each other.
+// a SUBSCRIBE or UNSUBSCRIBE with no topic, a packet id of 0, a malformed topic filter, CONNECT
+// flags that contradict each other, and a protocol level that mqtt-packet refuses without the
+// CONNACK 0x01 the spec asks for.
 // Only what a packet's checks need is kept: a PUBLISH's topic, not its payload.
-import { stringProblem } from './strings.js';
+import { filterSyntaxProblem, stringProblem } from './strings.js';
+
+/** CONNACK 0x01, unacceptable protocol level [MQTT-3.1.2-2]. */
+const CONNACK_BAD_LEVEL = Buffer.from([0x20, 0x02, 0x00, 0x01]);
+/** Protocol levels mqtt-packet parses: 3.1, 3.1.1, 5, and the bridge flag on 3.1 and 3.1.1. */
+const PARSED_LEVELS = new Set([3, 4, 5, 0x83, 0x84]);
 
 const CONNECT = 1;
 const PUBLISH = 3;
@@ -14,6 +21,7 @@ const UNSUBSCRIBE = 10;
 export class InboundCheck {
   private state: 'type' | 'length' | 'body' = 'type';
   private type = 0;
+  private flags = 0;
   private length = 0;
   private multiplier = 1;
   private lengthBytes = 0;
@@ -22,6 +30,8 @@ export class InboundCheck {
   /** The body bytes kept for checking, and how many of them arrived. */
   private kept: Buffer | undefined;
   private filled = 0;
+  /** Bytes to send before closing, when the spec asks for an answer (a CONNACK). */
+  reply: Buffer | undefined;
 
   /** Feeds bytes; returns why the connection must be closed, or undefined. */
   feed(chunk: Uint8Array): string | undefined {
@@ -29,6 +39,7 @@ export class InboundCheck {
     while (i < chunk.length) {
       if (this.state === 'type') {
         this.type = chunk[i]! >> 4;
+        this.flags = chunk[i]! & 0x0f;
         this.length = 0;
         this.multiplier = 1;
         this.lengthBytes = 0;
@@ -63,8 +74,9 @@ export class InboundCheck {
           kept.set(chunk.subarray(i, i + take), this.filled);
           this.filled += take;
           if (this.filled === kept.length) {
-            // A PUBLISH keeps its topic length first, then grows to hold the topic itself.
-            const grow = this.type === PUBLISH && kept.length === 2 ? Math.min(this.length, 2 + kept.readUInt16BE(0)) : 0;
+            // A PUBLISH keeps its topic length first, then grows to hold the topic (and packet id).
+            const id = (this.flags & 0x06) !== 0 ? 2 : 0;
+            const grow = this.type === PUBLISH && kept.length === 2 ? Math.min(this.length, 2 + kept.readUInt16BE(0) + id) : 0;
             if (grow > 2) {
               this.kept = Buffer.allocUnsafe(grow);
               kept.copy(this.kept);
@@ -100,14 +112,31 @@ export class InboundCheck {
   private check(): string | undefined {
     const body = this.kept ?? Buffer.alloc(0);
     switch (this.type) {
-      case CONNECT:
+      case CONNECT: {
+        const level = connectLevel(body);
+        if (level !== undefined && !PARSED_LEVELS.has(level)) {
+          this.reply = CONNACK_BAD_LEVEL;
+          return `CONNECT with protocol level ${level}, answered 0x01 [MQTT-3.1.2-2]`;
+        }
         return connectProblem(body);
-      case PUBLISH:
-        return topicsProblem(body, 0, 'PUBLISH topic', false);
+      }
+      case PUBLISH: {
+        const why = topicsProblem(body, 0, 'PUBLISH topic', false);
+        if (why) return why;
+        const qos = (this.flags >> 1) & 3;
+        const idAt = body.length >= 2 ? 2 + body.readUInt16BE(0) : body.length;
+        if (qos > 0 && body.length >= idAt + 2 && body.readUInt16BE(idAt) === 0) return `a QoS ${qos} PUBLISH with packet id 0 [MQTT-2.3.1-1]`;
+        return undefined;
+      }
       case SUBSCRIBE:
-        return topicsProblem(body, 2, 'SUBSCRIBE topic filter', true, true) ?? (body.length <= 2 ? 'a SUBSCRIBE with no topic filter [MQTT-3.8.3-3]' : undefined);
-      case UNSUBSCRIBE:
-        return topicsProblem(body, 2, 'UNSUBSCRIBE topic filter', true) ?? (body.length <= 2 ? 'an UNSUBSCRIBE with no topic filter [MQTT-3.10.3-2]' : undefined);
+      case UNSUBSCRIBE: {
+        const what = this.type === SUBSCRIBE ? 'SUBSCRIBE' : 'UNSUBSCRIBE';
+        if (body.length >= 2 && body.readUInt16BE(0) === 0) return `${what} with packet id 0 [MQTT-2.3.1-1]`;
+        const why = topicsProblem(body, 2, `${what} topic filter`, true, this.type === SUBSCRIBE);
+        if (why) return why;
+        if (body.length <= 2) return this.type === SUBSCRIBE ? 'a SUBSCRIBE with no topic filter [MQTT-3.8.3-3]' : 'an UNSUBSCRIBE with no topic filter [MQTT-3.10.3-2]';
+        return undefined;
+      }
       default:
         return undefined;
     }
@@ -130,12 +159,21 @@ function topicsProblem(body: Buffer, at: number, what: string, list: boolean, qo
   for (let n = 1; at < body.length; n++) {
     const s = stringAt(body, at);
     if (!s) return undefined;
-    const why = stringProblem(s.bytes);
+    const why = stringProblem(s.bytes) ?? (list ? filterSyntaxProblem(s.bytes.toString('utf8')) : undefined);
     if (why) return list ? `${what} ${n}: ${why}` : `${what}: ${why}`;
     if (!list) return undefined; // the rest is the packet id and the payload
     at = s.next + (qosByte ? 1 : 0);
   }
   return undefined;
+}
+
+/** The protocol level byte of a CONNECT, when the body reaches it. */
+function connectLevel(body: Buffer): number | undefined {
+  const protocol = stringAt(body, 0);
+  if (!protocol || protocol.next >= body.length) return undefined;
+  // Another protocol name is closed without CONNACK by mqtt-packet, as MQTT-3.1.2-1 allows.
+  const name = protocol.bytes.toString('latin1');
+  return name === 'MQTT' || name === 'MQIsdp' ? body[protocol.next] : undefined;
 }
 
 function connectProblem(body: Buffer): string | undefined {
