@@ -8,7 +8,7 @@ import type net from 'node:net';
 import type { MqttClient } from 'mqtt';
 import { openConfig, startHubProcess, stopAllHubs, type HubProcess } from './hub-process.js';
 import { connect, endAll, record, subscribe, waitFor, type Received } from './mqtt-client.js';
-import { connectPacket, PINGREQ, PINGRESP, publishPacket, rawConnect, readBytes, readUntilClosed, subscribePacket, unsubscribePacket } from './raw.js';
+import { connectPacket, packet, PINGREQ, PINGRESP, publishPacket, rawConnect, readBytes, readUntilClosed, subscribePacket, unsubscribePacket } from './raw.js';
 
 const auth = { username: 'test', password: 'hahaha' };
 const NOT_UTF8 = [
@@ -171,5 +171,217 @@ describe('MQTT 3.1.1 conformance', () => {
     s.write(PINGREQ);
     assert.deepEqual(await readBytes(s, 2), PINGRESP, 'the connection stays open');
     s.destroy();
+  });
+});
+
+// Flows the spec fixes, checked on the wire: flags, refused CONNECTs, QoS 2, DUP, UNSUBSCRIBE,
+// re-subscribing, ordering, WebSocket frames.
+describe('MQTT 3.1.1 flows', () => {
+  let hub: HubProcess;
+  let n = 0;
+  before(async () => {
+    hub = await startHubProcess({ config: openConfig(['tcp://127.0.0.1:0', 'ws://127.0.0.1:0/mqtt']) });
+  });
+  after(async () => {
+    await endAll();
+    await stopAllHubs();
+  });
+
+  /** A raw connection after its CONNACK, and a reader that keeps every byte until taken. */
+  async function connected(clientId = `flow${++n}`): Promise<net.Socket & { readN(len: number): Promise<Buffer> }> {
+    const s = await rawConnect(hub.url('tcp'));
+    s.on('error', () => undefined);
+    let buf = Buffer.alloc(0);
+    let wake: (() => void) | undefined;
+    s.on('data', (c: Buffer) => {
+      buf = Buffer.concat([buf, c]);
+      wake?.();
+    });
+    const readN = async (len: number): Promise<Buffer> => {
+      const start = Date.now();
+      while (buf.length < len) {
+        if (Date.now() - start > 20_000) throw new Error(`wanted ${len} bytes, got ${buf.length}: ${buf.toString('hex')}`);
+        await new Promise<void>((ok) => {
+          wake = ok;
+          setTimeout(ok, 100);
+        });
+      }
+      const out = buf.subarray(0, len);
+      buf = buf.subarray(len);
+      return out;
+    };
+    s.write(connectPacket({ clientId, ...auth }));
+    assert.deepEqual([...(await readN(4))], [0x20, 0x02, 0x00, 0x00]);
+    return Object.assign(s, { readN });
+  }
+
+  const id = (v: number) => Buffer.from([v >> 8, v & 0xff]);
+  const str = (t: string) => Buffer.concat([id(Buffer.byteLength(t)), Buffer.from(t)]);
+
+  it('closes, with no answer, a connection that sends reserved flags or bits set wrong [MQTT-2.2.2-2, MQTT-3.1.2-3, MQTT-3.1.2-11, MQTT-3.3.1-4, MQTT-3.6.1-1, MQTT-3.8.1-1, MQTT-3-8.3-4, MQTT-3.10.1-1, MQTT-3.14.1-1]', async () => {
+    const connectBody = (flags: number) => Buffer.concat([str('MQTT'), Buffer.from([4, flags, 0, 0]), str('flags'), str('test'), str('hahaha')]);
+    const beforeConnack = [
+      packet(1, 0, connectBody(0xc3)), // reserved bit 0 of the connect flags
+      packet(1, 0, connectBody(0xc2 | 0x20)), // will retain without a will
+      packet(1, 0, connectBody(0xc2 | 0x08)), // will QoS without a will
+      packet(1, 1, connectBody(0xc2)), // fixed-header flags of CONNECT
+    ];
+    for (const p of beforeConnack) {
+      const s = await rawConnect(hub.url('tcp'));
+      const done = readUntilClosed(s);
+      s.write(p);
+      assert.equal((await done).length, 0, `no CONNACK for ${p.toString('hex')}`);
+    }
+    const afterConnack = [
+      packet(3, 0x06, Buffer.concat([str('f/x'), id(1), Buffer.from('q3')])), // PUBLISH QoS 3
+      packet(6, 0, id(1)), // PUBREL flags 0000
+      packet(8, 0, Buffer.concat([id(1), str('f/x'), Buffer.from([0])])), // SUBSCRIBE flags 0000
+      packet(8, 2, Buffer.concat([id(1), str('f/x'), Buffer.from([3])])), // requested QoS 3
+      packet(8, 2, Buffer.concat([id(1), str('f/x'), Buffer.from([0x41])])), // reserved bits of the requested QoS
+      packet(10, 0, Buffer.concat([id(1), str('f/x')])), // UNSUBSCRIBE flags 0000
+      packet(14, 1, Buffer.alloc(0)), // DISCONNECT flags 0001
+      packet(12, 1, Buffer.alloc(0)), // PINGREQ flags 0001
+    ];
+    for (const p of afterConnack) {
+      const s = await connected();
+      const done = readUntilClosed(s);
+      s.write(p);
+      assert.equal((await done).length, 0, `no answer to ${p.toString('hex')}`);
+    }
+  });
+
+  it('answers a refused CONNECT with a non-zero code and session present 0, closes, and ignores what followed it [MQTT-3.1.4-5, MQTT-3.2.2-4, MQTT-3.2.2-5]', async () => {
+    const watcher = await connect(hub.url('tcp'), auth);
+    const got = record(watcher);
+    await subscribe(watcher, 'refused/#', 1);
+    const s = await rawConnect(hub.url('tcp'));
+    const done = readUntilClosed(s);
+    s.write(Buffer.concat([connectPacket({ clientId: 'refused', username: 'test', password: 'wrong', clean: false }), publishPacket('refused/x', Buffer.from('sneaky'), 1, 1)]));
+    assert.deepEqual([...(await done)], [0x20, 0x02, 0x00, 0x04]);
+    await watcher.publishAsync('refused/end', 'end', { qos: 1 });
+    await waitFor('the marker', () => got.some((m) => m.topic === 'refused/end'));
+    assert.ok(!got.some((m) => m.payload === 'sneaky'));
+  });
+
+  it('runs the QoS 2 receiver flow: PUBREC, PUBREC again for a resent PUBLISH, one copy onward, PUBCOMP [MQTT-4.3.3-2, MQTT-3.6.4-1, MQTT-2.3.1-6]', async () => {
+    const watcher = await connect(hub.url('tcp'), auth);
+    const got = record(watcher);
+    await subscribe(watcher, 'q2raw/#', 2);
+    const s = await connected();
+    const body = Buffer.concat([str('q2raw/x'), id(300), Buffer.from('once')]);
+    s.write(packet(3, 0x04, body));
+    assert.deepEqual([...(await s.readN(4))], [0x50, 0x02, 0x01, 0x2c]);
+    s.write(packet(3, 0x0c, body)); // the same PUBLISH again, DUP set, before PUBREL
+    assert.deepEqual([...(await s.readN(4))], [0x50, 0x02, 0x01, 0x2c]);
+    s.write(packet(6, 2, id(300)));
+    assert.deepEqual([...(await s.readN(4))], [0x70, 0x02, 0x01, 0x2c]);
+    s.write(publishPacket('q2raw/end', Buffer.from('end'), 1, 301));
+    await waitFor('the marker', () => got.some((m) => m.topic === 'q2raw/end'));
+    assert.equal(got.filter((m) => m.payload === 'once').length, 1, 'one copy onward');
+    s.destroy();
+  });
+
+  it('sets DUP on an outgoing PUBLISH only for its own resends, whatever the incoming DUP [MQTT-3.3.1-3]', async () => {
+    const sub = await connected();
+    sub.write(subscribePacket(2, ['dup/x'], 1));
+    assert.deepEqual([...(await sub.readN(5))], [0x90, 0x03, 0x00, 0x02, 0x01]);
+    const pub = await connected();
+    pub.write(packet(3, 0x0a, Buffer.concat([str('dup/x'), id(7), Buffer.from('d')]))); // QoS 1, DUP 1
+    assert.deepEqual([...(await pub.readN(4))], [0x40, 0x02, 0x00, 0x07]);
+    const forwarded = await sub.readN(2 + 2 + 5 + 2 + 1);
+    assert.equal(forwarded[0]! & 0xf0, 0x30);
+    assert.equal(forwarded[0]! & 0x08, 0, 'DUP is clear');
+    sub.destroy();
+    pub.destroy();
+  });
+
+  it('answers every UNSUBSCRIBE with one UNSUBACK of its packet id, removes only filters equal byte for byte, and stops their deliveries [MQTT-3.10.4-1, MQTT-3.10.4-2, MQTT-3.10.4-4, MQTT-3.10.4-5, MQTT-3.10.4-6]', async () => {
+    const s = await connected();
+    s.write(subscribePacket(20, ['u/+', 'u/x'], 1));
+    assert.deepEqual([...(await s.readN(6))], [0x90, 0x04, 0x00, 0x14, 0x01, 0x01]);
+    s.write(unsubscribePacket(21, ['u/+', 'nope/#', 'u/#']));
+    assert.deepEqual([...(await s.readN(4))], [0xb0, 0x02, 0x00, 0x15]);
+    s.write(unsubscribePacket(22, ['never/subscribed']));
+    assert.deepEqual([...(await s.readN(4))], [0xb0, 0x02, 0x00, 0x16]);
+    const p = await connect(hub.url('tcp'), auth);
+    await p.publishAsync('u/y', 'gone', { qos: 1 }); // matched only u/+, now removed
+    await p.publishAsync('u/x', 'kept', { qos: 1 });
+    const first = await s.readN(2 + 2 + 3 + 2 + 4);
+    assert.equal(first.subarray(4, 7).toString(), 'u/x', 'the first delivery is on u/x: nothing came for u/y');
+    s.destroy();
+  });
+
+  it('replaces a subscription to the same filter: one copy, at the new QoS [MQTT-3.8.4-3]', async () => {
+    const c = await connect(hub.url('tcp'), auth);
+    const got = record(c);
+    assert.deepEqual(await subscribe(c, 'resub/x', 0), [0]);
+    assert.deepEqual(await subscribe(c, 'resub/x', 1), [1]);
+    const p = await connect(hub.url('tcp'), auth);
+    await p.publishAsync('resub/x', 'one', { qos: 1 });
+    await p.publishAsync('resub/x', 'end', { qos: 1 });
+    await waitFor('both messages', () => got.some((m) => m.payload === 'end'));
+    assert.deepEqual(got.map((m) => [m.payload, m.qos]), [['one', 1], ['end', 1]]);
+  });
+
+  async function inOrder(sessions: Array<[string, MqttClient]>): Promise<void> {
+    const p = await connect(hub.url('tcp'), auth);
+    const count = 300;
+    await Promise.all(Array.from({ length: count }, (_, i) => p.publishAsync('order/x', String(i), { qos: 1 })));
+    for (const [name, c] of sessions) {
+      const got = record(c);
+      await waitFor(`${count} messages at the ${name} session`, () => got.length >= count);
+      assert.deepEqual(got.map((m) => Number(m.payload)), Array.from({ length: count }, (_, i) => i), `in order at the ${name} session`);
+    }
+    p.end(true);
+  }
+
+  it("delivers one publisher's messages on a topic in the order they were sent, at QoS 1 and 0 [MQTT-4.6.0-5, MQTT-4.6.0-6]", async () => {
+    const one = await connect(hub.url('tcp'), { ...auth, clientId: 'order-qos1' });
+    const zero = await connect(hub.url('tcp'), { ...auth, clientId: 'order-qos0' });
+    await subscribe(one, 'order/x', 1);
+    await subscribe(zero, 'order/x', 0);
+    await inOrder([['QoS 1', one], ['QoS 0', zero]]);
+    one.end(true);
+    zero.end(true);
+  });
+
+  // Known to fail: with a persistent session subscribed, aedes' per-message store writes for it
+  // finish out of order, and QoS 1 messages reach every subscriber of the topic reordered (a few
+  // in 300). The fix belongs to the delivery path (per-client queues, issue 14 item 1).
+  it("keeps that order when a persistent session subscribes to the topic too [MQTT-4.6.0-6]", { todo: 'QoS 1 messages are reordered when a persistent session subscribes (docs/hub.md, conformance table)' }, async () => {
+    const clean = await connect(hub.url('tcp'), { ...auth, clientId: 'order-clean' });
+    const kept = await connect(hub.url('tcp'), { ...auth, clientId: 'order-kept', clean: false });
+    await subscribe(clean, 'order/x', 1);
+    await subscribe(kept, 'order/x', 1);
+    await inOrder([['clean', clean], ['persistent', kept]]);
+  });
+
+  it('over WebSocket, takes packets split across binary frames, and closes on a text frame [MQTT-6.0.0-1, MQTT-6.0.0-2, MQTT-6.0.0-4]', async () => {
+    const { WebSocket } = await import('ws');
+    const open = async () => {
+      const ws = new WebSocket(hub.url('ws'), ['mqtt']);
+      await new Promise<void>((ok, fail) => {
+        ws.once('open', () => ok());
+        ws.once('error', fail);
+      });
+      assert.equal(ws.protocol, 'mqtt');
+      const frames: Buffer[] = [];
+      ws.on('message', (d: Buffer) => frames.push(d));
+      return { ws, frames };
+    };
+    const a = await open();
+    const connectBytes = connectPacket({ clientId: 'wsframes', ...auth });
+    a.ws.send(connectBytes.subarray(0, 5));
+    a.ws.send(Buffer.concat([connectBytes.subarray(5), PINGREQ]));
+    await waitFor('CONNACK and PINGRESP', () => Buffer.concat(a.frames).length >= 6);
+    assert.deepEqual([...Buffer.concat(a.frames)], [0x20, 0x02, 0x00, 0x00, 0xd0, 0x00]);
+    a.ws.close();
+    const b = await open();
+    b.ws.send(connectPacket({ clientId: 'wstext', ...auth }));
+    await waitFor('CONNACK', () => b.frames.length > 0);
+    const closed = new Promise<void>((ok) => b.ws.once('close', () => ok()));
+    b.ws.send(PINGREQ.toString('latin1')); // a text frame
+    await closed;
+    assert.equal(Buffer.concat(b.frames).length, 4, 'no PINGRESP for a text frame');
   });
 });

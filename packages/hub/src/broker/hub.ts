@@ -139,6 +139,8 @@ export async function startHub(config: HubConfig, opts: HubOptions = {}): Promis
           logger.warn('publish refused, closing the connection: not permitted', { ...who(client), topic });
           return cb(new Error(`not permitted to publish to ${topic}`));
         }
+        // The incoming DUP says nothing to subscribers; aedes would pass it on [MQTT-3.3.1-3].
+        packet.dup = false;
         // aedes sends PUBACK before it stores the message. Store and route it first, so a PUBACK
         // means the message (and its routed copies) is on disk, even if the hub is killed next.
         if ((packet as { cmd?: string }).cmd === 'publish' && packet.qos === 1) {
