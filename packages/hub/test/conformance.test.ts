@@ -86,6 +86,13 @@ describe('MQTT 3.1.1 conformance', () => {
     await stillServing();
   });
 
+  it('closes, without PUBACK, a connection that publishes on an empty topic or one with a wildcard [MQTT-3.3.2-2, MQTT-4.7.1-1, MQTT-4.7.3-1]', async () => {
+    for (const topic of ['', 'a/+', 'a/#', '#']) {
+      assert.equal((await answerBeforeClose(publishPacket(topic, Buffer.from('x'), 1, 3))).length, 0, `no PUBACK for ${JSON.stringify(topic)}`);
+    }
+    await stillServing();
+  });
+
   it('closes, without UNSUBACK, a connection that sends an UNSUBSCRIBE with no topic filter [MQTT-3.10.3-2]', async () => {
     assert.equal((await answerBeforeClose(unsubscribePacket(5, []))).length, 0);
     assert.match(hub.output(), /connection closed: an UNSUBSCRIBE with no topic filter/);
@@ -281,6 +288,32 @@ describe('MQTT 3.1.1 flows', () => {
     s.destroy();
   });
 
+  it('neither stores nor removes the retained message for a PUBLISH with RETAIN 0, even with an empty payload [MQTT-3.3.1-12]', async () => {
+    const p = await connect(hub.url('tcp'), auth);
+    await p.publishAsync('keep/r', 'retained', { qos: 1, retain: true });
+    await p.publishAsync('keep/r', 'live', { qos: 1 });
+    await p.publishAsync('keep/r', '', { qos: 1 });
+    const c = await connect(hub.url('tcp'), auth);
+    const got = record(c);
+    await subscribe(c, 'keep/r', 1);
+    await waitFor('the retained message', () => got.length >= 1);
+    assert.deepEqual(got[0], { topic: 'keep/r', payload: 'retained', qos: 1, retain: true });
+  });
+
+  it('takes a QoS 1 PUBLISH that reuses an acknowledged packet id as a new message [MQTT-4.3.2-2]', async () => {
+    const watcher = await connect(hub.url('tcp'), auth);
+    const got = record(watcher);
+    await subscribe(watcher, 'reuse/x', 1);
+    const s = await connected();
+    for (const text of ['first', 'second']) {
+      s.write(publishPacket('reuse/x', Buffer.from(text), 1, 42));
+      assert.deepEqual([...(await s.readN(4))], [0x40, 0x02, 0x00, 0x2a]);
+    }
+    await waitFor('both messages', () => got.length >= 2);
+    assert.deepEqual(got.map((m) => m.payload), ['first', 'second']);
+    s.destroy();
+  });
+
   it('sets DUP on an outgoing PUBLISH only for its own resends, whatever the incoming DUP [MQTT-3.3.1-3]', async () => {
     const sub = await connected();
     sub.write(subscribePacket(2, ['dup/x'], 1));
@@ -335,12 +368,14 @@ describe('MQTT 3.1.1 flows', () => {
     p.end(true);
   }
 
-  it("delivers one publisher's messages on a topic in the order they were sent, at QoS 1 and 0 [MQTT-4.6.0-5, MQTT-4.6.0-6]", async () => {
+  it("delivers one publisher's messages on a topic in the order they were sent, at QoS 1 and 0, each at min(published, granted) QoS [MQTT-4.6.0-5, MQTT-4.6.0-6, MQTT-3.8.4-6]", async () => {
     const one = await connect(hub.url('tcp'), { ...auth, clientId: 'order-qos1' });
     const zero = await connect(hub.url('tcp'), { ...auth, clientId: 'order-qos0' });
     await subscribe(one, 'order/x', 1);
     await subscribe(zero, 'order/x', 0);
     await inOrder([['QoS 1', one], ['QoS 0', zero]]);
+    // QoS 1 messages reach a QoS 0 subscription at QoS 0 [MQTT-3.8.4-6].
+    assert.ok(record(zero).every((m) => m.qos === 0));
     one.end(true);
     zero.end(true);
   });
