@@ -135,7 +135,7 @@ async function healthyClient(url: string, boundMs: number): Promise<Healthy> {
       h.roundTrips++;
       if (timedOut) h.problems.push(`a healthy round trip did not complete within ${boundMs * 2} ms`);
       else if (took > boundMs) h.problems.push(`a healthy round trip took ${Math.round(took)} ms (bound ${boundMs} ms)`);
-      await sleep(10);
+      await sleep(2);
     }
   })();
   h.stop = async () => {
