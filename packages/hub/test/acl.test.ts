@@ -49,13 +49,14 @@ describe('ACL', () => {
     assert.deepEqual(await subscribe(c, ['a/b', 'a/+', 'a/#', 'a/b/c', '+/b', 'exact/+'], 0), [0, 0, 128, 128, 128, 128]);
   });
 
-  it('answers 0x80 to invalid filters and to $ topics, keeping the connection', async () => {
-    // MQTT.js refuses to send invalid filters, so raw bytes.
+  it("answers 0x80 to filters over Baetyl's limits and to $ topics, keeping the connection", async () => {
+    // MQTT.js refuses to send some of these, so raw bytes. (Filters that break MQTT itself,
+    // like a/#/b, close the connection: conformance.test.ts.)
     const s = await rawConnect(hub.url('tcp'));
     s.write(connectPacket({ clientId: 'rawsub', username: 'admin', password: 'admin' }));
     assert.deepEqual([...(await readBytes(s, 4))], [0x20, 0x02, 0x00, 0x00]);
-    s.write(subscribePacket(7, ['a/#/b', '$SYS/#', 'ok/#', 'x+/y', 'a/b/c/d/e/f/g/h/i/j']));
-    assert.deepEqual([...(await readBytes(s, 9))], [0x90, 0x07, 0x00, 0x07, 128, 128, 0, 128, 128]);
+    s.write(subscribePacket(7, ['$SYS/#', 'ok/#', 'a/b/c/d/e/f/g/h/i/j', 'x'.repeat(256)]));
+    assert.deepEqual([...(await readBytes(s, 8))], [0x90, 0x06, 0x00, 0x07, 128, 0, 128, 128]);
     s.write(PINGREQ);
     assert.deepEqual(await readBytes(s, 2), PINGRESP);
     s.destroy();

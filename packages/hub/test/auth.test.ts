@@ -105,12 +105,18 @@ describe('authentication', () => {
     assert.ok((await connect(hub.url('tcp'), { ...auth, clientId: 'a'.repeat(128) })).connected);
   });
 
-  it('accepts an empty client id, even with clean session off (a temporary session, as Baetyl)', async () => {
+  it('answers 0x02 to an empty client id with CleanSession 0, and closes (MQTT-3.1.3-8; Baetyl accepted it)', async () => {
     // MQTT.js will not send this, so raw bytes.
     const s = await rawConnect(hub.url('tcp'));
+    const done = readUntilClosed(s);
     s.write(connectPacket({ clientId: '', username: 'test', password: 'hahaha', clean: false }));
-    const got = await readBytes(s, 4);
-    assert.deepEqual([...got], [0x20, 0x02, 0x00, 0x00]);
+    assert.deepEqual([...(await done)], [0x20, 0x02, 0x00, 0x02]);
+  });
+
+  it('accepts an empty client id with CleanSession 1 (MQTT-3.1.3-6)', async () => {
+    const s = await rawConnect(hub.url('tcp'));
+    s.write(connectPacket({ clientId: '', username: 'test', password: 'hahaha', clean: true }));
+    assert.deepEqual([...(await readBytes(s, 4))], [0x20, 0x02, 0x00, 0x00]);
     s.destroy();
   });
 

@@ -89,8 +89,6 @@ export async function startHub(config: HubConfig, opts: HubOptions = {}): Promis
             return cb(new Error(`invalid will topic: ${why}`), false);
           }
         }
-        // An empty client id gets a temporary session (Baetyl forces clean session for it).
-        if (!packet.clientId) packet.clean = true;
         states.set(client, { sentClientId: packet.clientId, pendingQos0: 0 });
         cb(null, true);
       },
@@ -99,6 +97,11 @@ export async function startHub(config: HubConfig, opts: HubOptions = {}): Promis
         const st = state(client);
         if (stopping) return cb(connackError(3, 'the hub is stopping'), false);
         const sent = st?.sentClientId ?? '';
+        if (sent === '' && !internals(client).clean) {
+          // MQTT-3.1.3-8 (Baetyl v1 forced a clean session instead).
+          logger.warn('connection refused: an empty client id needs CleanSession 1', { code: CONNACK.identifierRejected });
+          return cb(connackError(CONNACK.identifierRejected, 'an empty client id needs CleanSession 1'), false);
+        }
         if (sent !== '' && !CLIENT_ID.test(sent)) {
           logger.warn('connection refused: bad client id', { client: sent.slice(0, 140), code: CONNACK.identifierRejected });
           return cb(connackError(CONNACK.identifierRejected, 'client id must be 1 to 128 of 0-9 A-Z a-z _ -'), false);
@@ -136,6 +139,8 @@ export async function startHub(config: HubConfig, opts: HubOptions = {}): Promis
           logger.warn('publish refused, closing the connection: not permitted', { ...who(client), topic });
           return cb(new Error(`not permitted to publish to ${topic}`));
         }
+        // The incoming DUP says nothing to subscribers; aedes would pass it on [MQTT-3.3.1-3].
+        packet.dup = false;
         // aedes sends PUBACK before it stores the message. Store and route it first, so a PUBACK
         // means the message (and its routed copies) is on disk, even if the hub is killed next.
         if ((packet as { cmd?: string }).cmd === 'publish' && packet.qos === 1) {

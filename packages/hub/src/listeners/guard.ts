@@ -2,6 +2,7 @@
 // in (aedes has no limit for MQTT 3.1.1), counts PUBLISH packets both ways for the metrics, and
 // carries what the transport knows about the peer (its TLS certificate) to authentication.
 import { Duplex } from 'node:stream';
+import { InboundCheck } from '../protocol/inbound.js';
 import { PacketScanner, PUBLISH } from './scanner.js';
 
 export interface PeerCertificate {
@@ -28,6 +29,8 @@ export interface TrafficCounters {
 export class GuardedConnection extends Duplex {
   private readonly inbound: PacketScanner;
   private readonly outbound: PacketScanner;
+  /** MQTT 3.1.1 rules aedes does not enforce (see protocol/inbound.ts). */
+  private readonly conformance = new InboundCheck();
   private corked = false;
   private readonly flush = (): void => {
     this.corked = false;
@@ -51,9 +54,10 @@ export class GuardedConnection extends Duplex {
     });
     inner.on('data', (chunk: Buffer) => {
       counters.bytesIn += chunk.length;
-      const why = this.inbound.feed(chunk);
+      const why = this.inbound.feed(chunk) ?? this.conformance.feed(chunk);
       if (why) {
         onViolation(why);
+        if (this.conformance.reply) inner.write(this.conformance.reply);
         this.destroy(new Error(why));
         return;
       }

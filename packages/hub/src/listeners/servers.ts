@@ -154,6 +154,11 @@ export async function openListener(url: string, files: TlsFiles, cwd: string, ho
         return;
       }
       const stream = createWebSocketStream(ws);
+      // MQTT travels in binary frames only: a text frame closes the connection before its bytes
+      // reach the broker [MQTT-6.0.0-1].
+      ws.prependListener('message', (_data, isBinary) => {
+        if (!isBinary) stream.destroy();
+      });
       stream.on('error', () => stream.destroy());
       hooks.accept(stream, peer, req);
     });
