@@ -76,6 +76,8 @@ export class Rule {
   /** QoS 1 inputs being processed, by inputKey: a copy redelivered on a new connection waits for it. */
   private readonly running = new Map<string, Promise<void>>();
   private readonly outputs = new Set<PendingOutput>();
+  /** The connection on which a QoS 1 copy on a QoS 0 subscription was last reported (one warning per connection). */
+  private replayWarned: Duplex | undefined;
   private client: MqttClient | undefined;
   private readonly processing = new Set<Promise<void>>();
   private stopping = false;
@@ -203,6 +205,17 @@ export class Rule {
       return;
     }
     const { packet } = delivery;
+    if (packet.qos > 0 && this.cfg.subscribe.qos === 0) {
+      // A QoS 0 subscription is never owed a QoS 1 delivery (MQTT-3.8.4-6): this is a copy the
+      // hub kept in the session, of a message this rule had at QoS 0 already. Running it again
+      // would publish its output twice; it is acknowledged so the hub forgets it.
+      const say = this.replayWarned === delivery.connection ? 'debug' : 'warn';
+      this.replayWarned = delivery.connection;
+      this.log[say](`the hub delivered message ${packet.messageId} at QoS 1 on this rule's QoS 0 subscription (a copy kept in its session); acknowledged without calling the function`);
+      this.acknowledge(delivery, undefined);
+      next();
+      return;
+    }
     const key = packet.qos > 0 ? inputKey(packet.topic, packet.messageId ?? 0, packet.payload) : undefined;
     if (key !== undefined) {
       const first = this.running.get(key);
