@@ -58,6 +58,10 @@ const RECENT_ACK_MS = 2000;
 interface PendingOutput {
   callback: (err?: Error) => void;
   losses: number;
+  /** The connection it was last sent on (MQTT.js sends it again on each new one). */
+  sentOn: unknown;
+  /** Its packet id, once sent (MQTT.js keeps it when it sends the packet again). */
+  id?: number;
 }
 
 /** How many handled inputs are remembered (a redelivery comes right after the reconnect). */
@@ -75,7 +79,9 @@ export class Rule {
   private readonly handled = new Map<string, Handled>();
   /** QoS 1 inputs being processed, by inputKey: a copy redelivered on a new connection waits for it. */
   private readonly running = new Map<string, Promise<void>>();
-  private readonly outputs = new Set<PendingOutput>();
+  /** Outputs waiting for the hub's PUBACK, by the callback MQTT.js holds for them. */
+  private readonly outputs = new Map<(err?: Error) => void, PendingOutput>();
+  private readonly outputIds = new Map<number, PendingOutput>();
   /** The connection on which a QoS 1 copy on a QoS 0 subscription was last reported (one warning per connection). */
   private replayWarned: Duplex | undefined;
   private client: MqttClient | undefined;
@@ -136,13 +142,26 @@ export class Rule {
     });
     client.on('close', () => {
       if (this.online && !this.stopping) this.log.warn(`disconnected from the hub; reconnecting in ${client.options.reconnectPeriod} ms`);
-      if (this.online) {
-        this.countLosses(client);
-        this.forgetDelivered(client.stream as unknown as Duplex);
-      }
+      this.countLosses(client);
+      this.forgetDelivered(client.stream as unknown as Duplex);
       this.online = false;
     });
     client.on('error', (err) => this.log.error(`hub connection error: ${err.message}`));
+    // Which connection each output went out on. MQTT.js sends the outputs it still holds again
+    // before it reports the connection as up, so the hub may close it before 'connect' is seen.
+    client.on('packetsend', (p) => {
+      if (p.cmd !== 'publish' || !p.qos || p.messageId === undefined) return;
+      let out = this.outputIds.get(p.messageId);
+      if (!out) {
+        // Its first send: MQTT.js holds our callback under the id (on a resend, a wrapper of it).
+        const cb = client.outgoing[p.messageId]?.cb as ((err?: Error) => void) | undefined;
+        out = cb && this.outputs.get(cb);
+        if (!out) return;
+        out.id = p.messageId;
+        this.outputIds.set(p.messageId, out);
+      }
+      out.sentOn = client.stream;
+    });
   }
 
   /** Stops taking new messages and waits (up to `grace` ms) for the accepted ones to finish. */
@@ -374,14 +393,16 @@ export class Rule {
    */
   private countLosses(client: MqttClient): void {
     const max = Math.max(1, this.cfg.retry.max);
-    for (const out of this.outputs) {
+    for (const out of this.outputs.values()) {
+      if (out.sentOn !== client.stream) continue;
+      out.sentOn = undefined;
       out.losses++;
       if (out.losses < max) continue;
-      const id = Object.keys(client.outgoing).find((k) => client.outgoing[Number(k)]?.cb === out.callback);
+      const id = out.id;
       this.log.error(`an output on ${this.cfg.publish.topic} lost ${out.losses} connections before the hub acknowledged it; it is given up`);
       // MQTT.js calls the callback with its own error; ours says why.
       out.callback(new GivenUpError(`given up after ${out.losses} lost connections`));
-      if (id !== undefined) client.removeOutgoingMessage(Number(id));
+      if (id !== undefined) client.removeOutgoingMessage(id);
     }
   }
 
@@ -410,13 +431,15 @@ export class Rule {
     return new Promise((resolve, reject) => {
       const out: PendingOutput = {
         losses: 0,
+        sentOn: undefined,
         callback: (err?: Error) => {
-          if (!this.outputs.delete(out)) return;
+          if (!this.outputs.delete(out.callback)) return;
+          if (out.id !== undefined && this.outputIds.get(out.id) === out) this.outputIds.delete(out.id);
           if (err) reject(err);
           else resolve();
         },
       };
-      this.outputs.add(out);
+      this.outputs.set(out.callback, out);
       // For QoS 1 the callback runs when the hub's PUBACK arrives.
       this.client!.publish(this.cfg.publish.topic, payload, { qos, retain: false }, out.callback);
     });

@@ -1,0 +1,160 @@
+// No message wedges a rule: results are measured as the PUBLISH the hub would read, one that does
+// not fit becomes the error payload (cut to fit), and an output the hub keeps closing the
+// connection on is given up after retry.max instead of being sent again forever.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import mqttPacket from 'mqtt-packet';
+import type { AuthorizePublishHandler } from 'aedes';
+import { fittingErrorPayload, plainFailure } from '../src/call/error-payload.js';
+import { largestPayload, publishPacketSize } from '../src/publish/packet-size.js';
+import { startScenario, testClient, waitFor, type Scenario } from './fixtures/harness.js';
+
+type AuthorizePublish = Parameters<AuthorizePublishHandler>;
+
+const encoded = (topic: string, payload: number, qos: 0 | 1) =>
+  mqttPacket.generate({ cmd: 'publish', topic, payload: Buffer.alloc(payload), qos, messageId: qos ? 1 : undefined, retain: false, dup: false }).length;
+
+test('publishPacketSize counts what mqtt-packet writes, across every length-field size', () => {
+  for (const topic of ['t', 't/py3hi', 'ü/ß']) {
+    for (const qos of [0, 1] as const) {
+      for (const n of [0, 1, 120, 127, 200, 16_370, 16_383, 16_400, 32_748, 2_097_140, 2_097_152]) {
+        assert.equal(publishPacketSize(topic, n, qos), encoded(topic, n, qos), `${topic} qos ${qos} payload ${n}`);
+      }
+    }
+  }
+});
+
+test('largestPayload is the largest payload whose PUBLISH fits', () => {
+  for (const max of [64, 130, 16_386, 32_768, 4 * 1024 * 1024]) {
+    for (const qos of [0, 1] as const) {
+      const n = largestPayload('t/sqlfilter', qos, max);
+      assert.ok(publishPacketSize('t/sqlfilter', n, qos) <= max, `fits under ${max}`);
+      assert.ok(publishPacketSize('t/sqlfilter', n + 1, qos) > max, `one more byte does not fit under ${max}`);
+    }
+  }
+});
+
+test('fittingErrorPayload: in full, then without the input, then with errorMessage cut, then nothing', () => {
+  const msg = { ID: 3, QOS: 1, Topic: 't', Payload: Buffer.alloc(3000, 'a'), Timestamp: 1, FunctionName: 'f', FunctionInvokeID: 'id' };
+  const failure = plainFailure('result of 99999 bytes is over the limit of 32755 bytes (message.length.max)');
+  const full = fittingErrorPayload(msg, failure, 10_000)!;
+  assert.equal(full.trimmed, false);
+  assert.equal(JSON.parse(full.payload.toString()).functionMessage.Payload, msg.Payload.toString('base64'));
+
+  const bare = fittingErrorPayload(msg, failure, 1000)!;
+  assert.equal(bare.trimmed, true);
+  const e = JSON.parse(bare.payload.toString()) as { errorMessage: string; errorType: string; functionMessage: Record<string, unknown> };
+  assert.equal(e.errorMessage, `${failure.message} (the input's payload of 3000 bytes is left out of functionMessage to fit)`);
+  assert.equal(e.errorType, '*errors.errorString');
+  assert.deepEqual(e.functionMessage, { ID: 3, QOS: 1, Topic: 't', Timestamp: 1, FunctionName: 'f', FunctionInvokeID: 'id' });
+
+  const cut = fittingErrorPayload(msg, failure, 200)!;
+  assert.ok(cut.payload.length <= 200, `${cut.payload.length} bytes`);
+  assert.match((JSON.parse(cut.payload.toString()) as { errorMessage: string }).errorMessage, /^result of 999.*\.\.\.$/);
+
+  assert.equal(fittingErrorPayload(msg, failure, 40), undefined);
+});
+
+function subscribed(s: Scenario, n: number): Promise<unknown> {
+  return waitFor(`${n} rule subscription(s)`, () => (s.logs().match(/subscribed to /g) ?? []).length >= n, 30_000, s.logs);
+}
+
+test('a result over hub.message.length.max is published as the error payload, and the input is acknowledged', async () => {
+  const s = await startScenario({
+    services: ['function-f'],
+    config: `
+hub: {address: '{{HUB}}', message: {length: {max: 600}}}
+rules:
+  - clientid: rule-size
+    subscribe: {topic: t, qos: 1}
+    function: {name: f}
+    publish: {topic: t/out, qos: 1}
+functions:
+  - {name: f, service: function-f}
+`,
+  });
+  try {
+    const acks: number[] = [];
+    const sizes: number[] = [];
+    s.broker.aedes.on('ack', (_p, client) => {
+      if (client?.id === 'rule-size') acks.push(Date.now());
+    });
+    s.broker.aedes.on('publish', (packet, client) => {
+      if (client?.id === 'rule-size') sizes.push(publishPacketSize(packet.topic, Buffer.byteLength(packet.payload), packet.qos as 0 | 1));
+    });
+    await subscribed(s, 1);
+    const sub = await testClient(s.broker.url, ['t/out'], 1);
+    const pub = await testClient(s.broker.url);
+    await pub.publish('t', '{"op":"big","n":1000}', { qos: 1 });
+    await waitFor('the error payload', () => sub.received.length === 1, 30_000, s.logs);
+    const e = JSON.parse(sub.received[0]!.payload.toString()) as { errorMessage: string; errorType: string; functionMessage: { Payload?: string } };
+    assert.match(e.errorMessage, /^result of 1000 bytes is over the limit of 588 bytes \(message\.length\.max\): published on t\/out it would be a packet of 1012 bytes, 412 more than the hub's message\.length\.max of 600$/);
+    assert.equal(e.errorType, '*errors.errorString');
+    assert.equal(Buffer.from(e.functionMessage.Payload!, 'base64').toString(), '{"op":"big","n":1000}', 'the small input is echoed in full');
+    await waitFor('the input PUBACK', () => acks.length === 1, 30_000, s.logs);
+    // A normal result still goes out as it is.
+    await pub.publish('t', '{"op":"echo"}', { qos: 1 });
+    await waitFor('the next result', () => sub.received.length === 2, 30_000, s.logs);
+    assert.equal((JSON.parse(sub.received[1]!.payload.toString()) as { Say: string }).Say, 'Hello Baetyl');
+    assert.ok(sizes.every((n) => n <= 600), `every packet fits: ${sizes.join(' ')}`);
+    assert.match(s.logs(), /its result cannot be published: result of \d+ bytes is over the limit/);
+    await sub.client.endAsync();
+    await pub.client.endAsync();
+  } finally {
+    await s.cleanup();
+  }
+});
+
+test('an output the hub closes the connection on is given up after retry.max connections, and its input acknowledged', async () => {
+  let refused = 0;
+  const s = await startScenario({
+    services: ['function-f'],
+    broker: {
+      // As the hub does with a topic the rule may not publish on: the connection is closed.
+      authorizePublish: (...[client, packet, callback]: AuthorizePublish) => {
+        if (client?.id === 'rule-deny' && packet.topic === 't/out') {
+          refused++;
+          callback(new Error('not authorized'));
+        } else callback(null);
+      },
+    },
+    config: `
+hub: {address: '{{HUB}}'}
+rules:
+  - clientid: rule-deny
+    subscribe: {topic: t, qos: 1}
+    function: {name: f}
+    publish: {topic: t/out, qos: 1}
+    retry: {max: 2}
+functions:
+  - {name: f, service: function-f}
+logger: {level: debug}
+`,
+  });
+  try {
+    let acks = 0;
+    let connects = 0;
+    s.broker.aedes.on('ack', (_p, client) => {
+      if (client?.id === 'rule-deny') acks++;
+    });
+    s.broker.aedes.on('client', (client) => {
+      if (client.id === 'rule-deny') connects++;
+    });
+    await subscribed(s, 1);
+    const pub = await testClient(s.broker.url);
+    await pub.publish('t', '{"op":"echo"}', { qos: 1 });
+    await waitFor('the input to be acknowledged', () => acks === 1, 60_000, s.logs);
+    assert.match(s.logs(), /lost 2 connections before the hub acknowledged it; it is given up/);
+    const calls = s.runtimeEvents().filter((e) => e.ev === 'start').length;
+    // Settled: no more reconnects, no more sends, no more calls.
+    const seen = { connects, refused };
+    await new Promise((r) => setTimeout(r, 3000));
+    assert.deepEqual({ connects, refused }, seen);
+    assert.equal(s.runtimeEvents().filter((e) => e.ev === 'start').length, calls);
+    // The redelivered copies waited for the first one: the function ran once.
+    assert.equal(calls, 1);
+    await pub.client.endAsync();
+  } finally {
+    await s.cleanup();
+  }
+});
