@@ -3,7 +3,8 @@
 // connection on is given up after retry.max instead of being sent again forever.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import mqttPacket from 'mqtt-packet';
+import net from 'node:net';
+import mqttPacket, { type Packet } from 'mqtt-packet';
 import type { AuthorizePublishHandler } from 'aedes';
 import { fittingErrorPayload, plainFailure } from '../src/call/error-payload.js';
 import { largestPayload, publishPacketSize } from '../src/publish/packet-size.js';
@@ -158,3 +159,99 @@ logger: {level: debug}
     await s.cleanup();
   }
 });
+
+/**
+ * A hub for one client whose every packet the test decides: it keeps the session (CONNACK
+ * sessionPresent after the first connection) and lets `script` answer each packet.
+ */
+async function scriptedHub(script: (conn: number, p: Packet, send: (p: Packet) => void, socket: net.Socket) => void) {
+  const received: Array<{ conn: number; p: Packet }> = [];
+  let conns = 0;
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((socket) => {
+    const conn = ++conns;
+    sockets.add(socket);
+    const parser = mqttPacket.parser({ protocolVersion: 4 });
+    const send = (p: Packet) => {
+      if (!socket.destroyed) socket.write(mqttPacket.generate(p));
+    };
+    parser.on('packet', (p: Packet) => {
+      received.push({ conn, p });
+      if (p.cmd === 'connect') send({ cmd: 'connack', returnCode: 0, sessionPresent: conn > 1 });
+      else if (p.cmd === 'subscribe') send({ cmd: 'suback', messageId: p.messageId, granted: p.subscriptions.map((x) => x.qos) });
+      else if (p.cmd === 'pingreq') send({ cmd: 'pingresp' });
+      else script(conn, p, send, socket);
+    });
+    socket.on('data', (chunk: Buffer) => parser.parse(chunk));
+    socket.on('error', () => undefined);
+    socket.on('close', () => sockets.delete(socket));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  let current: ((p: Packet) => void) | undefined;
+  server.on('connection', (socket) => {
+    current = (p) => socket.write(mqttPacket.generate(p));
+  });
+  return {
+    url: `tcp://127.0.0.1:${(server.address() as net.AddressInfo).port}`,
+    received,
+    conns: () => conns,
+    /** Sends on the newest connection. */
+    send: (p: Packet) => current!(p),
+    close: async () => {
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+const INPUT = { cmd: 'publish', topic: 't', payload: Buffer.from('{"op":"echo","n":1}'), qos: 1, messageId: 7, dup: false, retain: false } as const;
+
+for (const when of ['while its first copy is still waiting for the output PUBACK', 'after its output was acknowledged'] as const) {
+  test(`an input redelivered on a new connection ${when} is acknowledged there, not run again`, async () => {
+    const waiting = when.startsWith('while');
+    const hub = await scriptedHub((conn, p, send, socket) => {
+      if (p.cmd !== 'publish' || p.topic !== 't/out') return;
+      // The first connection is lost before the output is acknowledged: MQTT.js sends the
+      // output again on the next one, and the hub delivers the unacknowledged input again.
+      if (conn === 1) socket.destroy();
+      else if (waiting) {
+        send({ ...INPUT, dup: true });
+        setTimeout(() => send({ cmd: 'puback', messageId: p.messageId! }), 300);
+      } else {
+        send({ cmd: 'puback', messageId: p.messageId! });
+        setTimeout(() => send({ ...INPUT, dup: true }), 300);
+      }
+    });
+    const s = await startScenario({
+      services: ['function-f'],
+      config: `
+hub: {address: '${hub.url}'}
+rules:
+  - clientid: rule-replay
+    subscribe: {topic: t, qos: 1}
+    function: {name: f}
+    publish: {topic: t/out, qos: 1}
+functions:
+  - {name: f, service: function-f}
+logger: {level: debug}
+`,
+    });
+    try {
+      await waitFor('the subscription', () => hub.received.some((r) => r.p.cmd === 'subscribe'), 30_000, s.logs);
+      hub.send(INPUT);
+      await waitFor('the PUBACK of the input on the second connection', () => hub.received.some((r) => r.conn === 2 && r.p.cmd === 'puback'), 30_000, s.logs);
+      // Time for a second call or a second output to show.
+      await new Promise((r) => setTimeout(r, 1000));
+      assert.equal(s.runtimeEvents().filter((e) => e.ev === 'start').length, 1, 'the function ran once');
+      const outputs = hub.received.filter((r) => r.p.cmd === 'publish' && (r.p as { topic: string }).topic === 't/out');
+      assert.deepEqual(outputs.map((r) => r.conn), [1, 2], 'the output was sent once, and once again by MQTT.js on the new connection');
+      assert.equal(new Set(outputs.map((r) => (r.p as { messageId: number }).messageId)).size, 1, 'as the same packet');
+      const acks = hub.received.filter((r) => r.p.cmd === 'puback');
+      assert.deepEqual(acks.map((r) => [r.conn, (r.p as { messageId: number }).messageId]), [[2, 7]]);
+      assert.equal(hub.conns(), 2);
+    } finally {
+      await s.cleanup();
+      await hub.close();
+    }
+  });
+}
