@@ -171,6 +171,8 @@ async function nearLimitGivesOneErrorEach() {
 }
 
 test('a 32,748-byte QoS 1 message on t gives one error payload per rule, and every rule answers the next message', async () => {
+  // The manager read the hub's limit from the hub's own service.yml (no key there: 32k).
+  assert.match(read(FM_LOG), /the hub's message\.length\.max is 32768 bytes \(from the hub's \S+\/var\/db\/baetyl\/localhub-conf\/service\.yml\)/);
   await nearLimitGivesOneErrorEach();
   await tutorialAnswers();
   assert.doesNotMatch(read(FM_LOG), /read ECONNRESET/);

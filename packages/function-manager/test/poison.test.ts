@@ -255,3 +255,38 @@ logger: {level: debug}
     }
   });
 }
+
+test("the hub's limit: hub.message.length.max, else the hub's service.yml found through the application (native), else 32k", async () => {
+  const { mkdtempSync, mkdirSync, writeFileSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const { resolveHubLimit } = await import('../src/publish/hub-limit.js');
+  const workdir = mkdtempSync(join(tmpdir(), 'fm-hub-limit-'));
+  const cwd = join(workdir, 'var/run/baetyl/services/function-manager/function-manager');
+  mkdirSync(cwd, { recursive: true });
+  mkdirSync(join(workdir, 'var/db/baetyl/localhub-conf'), { recursive: true });
+  writeFileSync(
+    join(workdir, 'var/db/baetyl/application.yml'),
+    `version: v0
+services:
+  - name: localhub
+    image: hub.baidubce.com/baetyl/baetyl-hub:latest
+    mounts:
+      - {name: localhub-conf, path: etc/baetyl, readonly: true}
+  - name: function-manager
+    image: hub.baidubce.com/baetyl/baetyl-function-manager
+volumes:
+  - {name: localhub-conf, path: var/db/baetyl/localhub-conf}
+`,
+  );
+  const hubYml = join(workdir, 'var/db/baetyl/localhub-conf/service.yml');
+  writeFileSync(hubYml, 'listen: [tcp://0.0.0.0:1883]\nmessage:\n  length:\n    max: 64k\n');
+  assert.deepEqual(resolveHubLimit(undefined, 'tcp://127.0.0.1:1883', cwd), { max: 65536, from: `the hub's ${hubYml}` });
+  assert.deepEqual(resolveHubLimit(1000, 'tcp://127.0.0.1:1883', cwd), { max: 1000, from: 'hub.message.length.max' });
+  writeFileSync(hubYml, 'listen: [tcp://0.0.0.0:1883]\n');
+  assert.equal(resolveHubLimit(undefined, 'tcp://127.0.0.1:1883', cwd).max, 32768);
+  // Not under a master's native workdir (docker, or run by hand): the hub's default.
+  assert.match(resolveHubLimit(undefined, 'tcp://127.0.0.1:1883', tmpdir()).from, /^the hub's default \(32k/);
+  writeFileSync(join(workdir, 'var/db/baetyl/application.yml'), 'services: [{{');
+  assert.equal(resolveHubLimit(undefined, 'tcp://127.0.0.1:1883', cwd).max, 32768, 'an unreadable application is not an error here');
+});

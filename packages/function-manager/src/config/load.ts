@@ -49,7 +49,7 @@ function checkConfig(cfg: FunctionManagerConfig, parsed: ParsedYaml): ConfigProb
     add(['hub'], 'hub.address is required when there are rules, like tcp://localhub:1883');
   }
   const hubMax = cfg.hub.message.length.max;
-  if (hubMax < 64 || hubMax > 268_435_460) {
+  if (hubMax !== undefined && (hubMax < 64 || hubMax > 268_435_460)) {
     add(['hub', 'message', 'length', 'max'], `${hubMax} bytes is not a packet size a hub can have; set the hub's message.length.max (from its service.yml, default 32k), between 64 and 256m`);
   }
   if (cfg.hub.address) {

@@ -9,7 +9,7 @@ import { certificateProperties, clientInfoProperties, topicInfoSchema, type Clie
  * `message.length.max` is ours: the hub's limit on one packet, so that a result over it becomes an
  * error payload instead of a packet the hub answers by closing the connection.
  */
-export type HubConfig = ClientInfo & { message: { length: { max: number } } };
+export type HubConfig = ClientInfo & { message: { length: { max?: number } } };
 export type { TopicInfo };
 
 export interface RuleConfig {
@@ -96,8 +96,9 @@ const certificate = certificateProperties;
 
 export const functionManagerSchema: Schema = object({
   // v1's function manager waited 10m between pings, not ClientInfo's usual 1m.
-  // message.length.max: the hub's (localhub's service.yml, default 32k), not Baetyl's key here.
-  hub: object({ ...clientInfoProperties({ keepalive: '10m' }), message: lengthMax('32k') }),
+  // message.length.max: the hub's (its service.yml's, default 32k); ours, v1 had no such key here.
+  // No default: unset, the manager reads the hub's own config when it can (publish/hub-limit.ts).
+  hub: object({ ...clientInfoProperties({ keepalive: '10m' }), message: lengthMax() }),
   rules: {
     type: 'array',
     default: [],

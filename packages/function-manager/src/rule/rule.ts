@@ -105,13 +105,15 @@ export class Rule {
     private readonly pool: FunctionPool,
     private readonly log: Logger,
     cwd: string,
+    /** The hub's message.length.max (publish/hub-limit.ts). */
+    maxPacket: number = hub.message?.length?.max ?? HUB_MESSAGE_LENGTH_MAX,
   ) {
     this.clientid = cfg.clientid || hub.clientid || undefined;
     if (!this.clientid) {
       log.warn('rule has no clientid: it gets a random one and a clean session, so QoS 1 messages sent while it is offline are not kept for it; set rules[].clientid');
     }
     this.options = mqttClientOptions(hub, { clientid: this.clientid, cwd, label: 'hub' });
-    this.maxPacket = hub.message?.length?.max ?? HUB_MESSAGE_LENGTH_MAX;
+    this.maxPacket = maxPacket;
   }
 
   get label(): string {
