@@ -5,6 +5,7 @@ import { MasterClient } from '@baetyl/core/api';
 import { messageLengthMax, type FunctionManagerConfig } from './config/schema.js';
 import { MasterLauncher, type InstanceLauncher } from './pool/launcher.js';
 import { FunctionPool } from './pool/pool.js';
+import { resolveHubLimit } from './publish/hub-limit.js';
 import { Rule } from './rule/rule.js';
 import { startFunctionServer, type FunctionServer } from './server/function-server.js';
 
@@ -67,11 +68,14 @@ export async function startFunctionManager(config: FunctionManagerConfig, deps: 
     pools.set(fn.name, pool);
   }
 
+  const cwd = deps.cwd ?? process.cwd();
+  const hubLimit = resolveHubLimit(config.hub.message?.length?.max, config.hub.address, cwd);
+  if (config.rules.length > 0) log.info(`the hub's message.length.max is ${hubLimit.max} bytes (from ${hubLimit.from}): a result whose PUBLISH is larger becomes the rule's error payload`);
   const rules = config.rules.map((rc, i) => {
     const pool = pools.get(rc.function.name);
     // The config loader already rejects this; kept so a hand-built config fails clearly too.
     if (!pool) throw new Error(`rules[${i}] names function (${rc.function.name}), which is not in functions`);
-    return new Rule(rc, config.hub, pool, log.child({ rule: rc.clientid || config.hub.clientid || `#${i + 1}` }), deps.cwd ?? process.cwd());
+    return new Rule(rc, config.hub, pool, log.child({ rule: rc.clientid || config.hub.clientid || `#${i + 1}` }), cwd, hubLimit.max);
   });
 
   let server: FunctionServer | undefined;

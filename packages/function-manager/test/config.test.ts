@@ -238,3 +238,11 @@ test('the function manager process logs an unknown key as a warning and starts',
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test("hub.message.length.max (ours) is the hub's limit on a packet: unset unless set (see hub-limit), a size, at least 64 bytes", () => {
+  const cfg = parseFunctionManagerConfig(TUTORIAL, 'service.yml');
+  assert.equal(cfg.hub.message.length.max, undefined);
+  const big = parseFunctionManagerConfig(TUTORIAL.replace('hub:\n', 'hub:\n  message:\n    length:\n      max: 1m\n'), 'service.yml');
+  assert.equal(big.hub.message.length.max, 1024 * 1024);
+  assert.match(problem(TUTORIAL.replace('hub:\n', 'hub:\n  message:\n    length:\n      max: 10\n')), /hub\.message\.length\.max: 10 bytes is not a packet size a hub can have; set the hub's message\.length\.max/);
+});

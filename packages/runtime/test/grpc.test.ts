@@ -80,7 +80,7 @@ describe('gRPC server (node:http2) with a grpc-js client', () => {
     exec.answer = () => ({ ok: true, payload: Buffer.alloc(2000, 'y') });
     const { err } = await call(client, message('f', '{}'));
     assert.equal(err?.code, grpc.status.RESOURCE_EXHAUSTED);
-    assert.match(err!.details, /Sent message larger than max \(\d+ vs\. 1024\)/);
+    assert.equal(err!.details, 'result of 2000 bytes (2053 as a gRPC message) is over the limit of 1024 bytes (message.length.max)');
   });
 
   test('an unknown method is UNIMPLEMENTED', async () => {
@@ -108,6 +108,24 @@ describe('gRPC server (node:http2) with a grpc-js client', () => {
     const bySeq = Object.fromEntries(results.map((r) => [r.seq, r.code === 0 ? r.payload.toString() : `${r.code}:${r.details}`]));
     assert.deepEqual(bySeq, { 1: `${grpc.status.UNKNOWN}:odd 1`, 2: 'even 2', 3: `${grpc.status.UNKNOWN}:odd 3`, 4: 'even 4' });
     assert.deepEqual(results.map((r) => r.seq), [4, 3, 2, 1]);
+  });
+
+  test('FunctionStream: a result over message.length.max fails that call only, naming the limit and the size', async () => {
+    exec.answer = (m) => ({ ok: true, payload: Buffer.alloc(Number(m.Payload.toString()), 'z') });
+    const stream = openFunctionStream(client);
+    const results: StreamResult[] = [];
+    stream.on('data', (r: StreamResult) => results.push(r));
+    const ended = new Promise<grpc.StatusObject>((resolve) => stream.on('status', resolve));
+    stream.write({ seq: 1, timeout: 5000, msg: message('f', '5000') as FunctionMessage });
+    stream.write({ seq: 2, timeout: 5000, msg: message('f', '10') as FunctionMessage });
+    stream.end();
+    // Written as it was, the big answer would have ended the stream and the call behind it.
+    assert.equal((await ended).code, grpc.status.OK);
+    const by = new Map(results.map((r) => [r.seq, r]));
+    assert.equal(by.get(1)!.code, grpc.status.RESOURCE_EXHAUSTED);
+    assert.match(by.get(1)!.details, /^result of 5000 bytes \(50\d\d as a gRPC message\) is over the limit of 1024 bytes \(message\.length\.max\)$/);
+    assert.equal(by.get(2)!.code, 0);
+    assert.equal(by.get(2)!.payload.toString(), 'z'.repeat(10));
   });
 });
 

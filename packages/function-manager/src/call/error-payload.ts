@@ -109,3 +109,32 @@ export function errorPayload(msg: FunctionMessage, failure: CallFailure): Buffer
     `"functionMessage":${goFunctionMessageJson(msg)}}`;
   return Buffer.from(json, 'utf8');
 }
+
+/**
+ * The error payload, made to fit in `maxBytes` (what one PUBLISH can carry): in full if it fits;
+ * else without the input's payload in functionMessage (a huge input echoed back is what makes it
+ * too large); else with errorMessage cut short too. Undefined when not even that fits.
+ */
+export function fittingErrorPayload(msg: FunctionMessage, failure: CallFailure, maxBytes: number): { payload: Buffer; trimmed: boolean } | undefined {
+  const full = errorPayload(msg, failure);
+  if (full.length <= maxBytes) return { payload: full, trimmed: false };
+  const inputBytes = msg.Payload?.length ?? 0;
+  const bare: FunctionMessage = { ...msg, Payload: Buffer.alloc(0) };
+  const note = inputBytes > 0 ? ` (the input's payload of ${inputBytes} bytes is left out of functionMessage to fit)` : '';
+  const noted = errorPayload(bare, { ...failure, message: failure.message + note });
+  if (noted.length <= maxBytes) return { payload: noted, trimmed: true };
+  // Cut errorMessage, keeping whole characters, until it fits (JSON escapes make bytes uneven).
+  const chars = [...failure.message];
+  let lo = 0;
+  let hi = chars.length;
+  let best: Buffer | undefined;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    const out = errorPayload(bare, { ...failure, message: `${chars.slice(0, mid).join('')}...` });
+    if (out.length <= maxBytes) {
+      best = out;
+      lo = mid + 1;
+    } else hi = mid - 1;
+  }
+  return best ? { payload: best, trimmed: true } : undefined;
+}

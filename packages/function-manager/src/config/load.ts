@@ -48,6 +48,10 @@ function checkConfig(cfg: FunctionManagerConfig, parsed: ParsedYaml): ConfigProb
   if (cfg.rules.length > 0 && !cfg.hub.address) {
     add(['hub'], 'hub.address is required when there are rules, like tcp://localhub:1883');
   }
+  const hubMax = cfg.hub.message.length.max;
+  if (hubMax !== undefined && (hubMax < 64 || hubMax > 268_435_460)) {
+    add(['hub', 'message', 'length', 'max'], `${hubMax} bytes is not a packet size a hub can have; set the hub's message.length.max (from its service.yml, default 32k), between 64 and 256m`);
+  }
   if (cfg.hub.address) {
     const bad = brokerAddressProblem(cfg.hub.address);
     if (bad) add(['hub', 'address'], bad);

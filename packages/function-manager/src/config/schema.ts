@@ -4,8 +4,12 @@ import { type Schema } from '@baetyl/core/config';
 import { loggerSchema, type LoggerConfig } from '@baetyl/core/log';
 import { certificateProperties, clientInfoProperties, topicInfoSchema, type ClientInfo, type TopicInfo } from '@baetyl/core/mqtt';
 
-/** How each rule reaches the hub (Baetyl's mqtt.ClientInfo); a rule's clientid overrides hub.clientid. */
-export type HubConfig = ClientInfo;
+/**
+ * How each rule reaches the hub (Baetyl's mqtt.ClientInfo); a rule's clientid overrides hub.clientid.
+ * `message.length.max` is ours: the hub's limit on one packet, so that a result over it becomes an
+ * error payload instead of a packet the hub answers by closing the connection.
+ */
+export type HubConfig = ClientInfo & { message: { length: { max?: number } } };
 export type { TopicInfo };
 
 export interface RuleConfig {
@@ -92,7 +96,9 @@ const certificate = certificateProperties;
 
 export const functionManagerSchema: Schema = object({
   // v1's function manager waited 10m between pings, not ClientInfo's usual 1m.
-  hub: object(clientInfoProperties({ keepalive: '10m' })),
+  // message.length.max: the hub's (its service.yml's, default 32k); ours, v1 had no such key here.
+  // No default: unset, the manager reads the hub's own config when it can (publish/hub-limit.ts).
+  hub: object({ ...clientInfoProperties({ keepalive: '10m' }), message: lengthMax() }),
   rules: {
     type: 'array',
     default: [],

@@ -175,6 +175,11 @@ export class FunctionPool {
         failure = grpcFailure(code, goDetails(code, e.details ?? e.message));
         this.release(inst, this.replaceReason(inst, code));
         if (this.closed) return { kind: 'aborted' };
+        if (resultTooLarge(code, failure.details ?? '')) {
+          // Every attempt would make the same result: it is reported now, and no instance suffers.
+          this.log.warn(`function (${this.functionName}) answered with a result too large for its gRPC limit; not retried: ${failure.message}`, { invokeid: msg.FunctionInvokeID });
+          return { kind: 'failed', failure, attempts: attempt };
+        }
         this.log.warn(`function (${this.functionName}) attempt ${attempt}/${total} failed on instance (${inst.name}): ${failure.message}`, { invokeid: msg.FunctionInvokeID });
       }
     }
@@ -407,6 +412,15 @@ export class FunctionPool {
     this.pending.add(guarded);
     void guarded.finally(() => this.pending.delete(guarded));
   }
+}
+
+/**
+ * The runtime refused to send this call's result because it is over the gRPC message limit: our
+ * runtimes say `result of N bytes is over the limit of M bytes`, grpc's own servers (a v1
+ * runtime) `Sent message larger than max`. Deterministic, so not worth another attempt.
+ */
+export function resultTooLarge(code: grpc.status, details: string): boolean {
+  return code === grpc.status.RESOURCE_EXHAUSTED && /^result of \d+ bytes.* is over the limit of \d+ bytes|^Sent message larger than max/.test(details);
 }
 
 /** grpc-go's wording for a deadline the client enforced; other details pass through. */

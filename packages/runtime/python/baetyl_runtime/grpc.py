@@ -19,6 +19,13 @@ CANCELLED = 1
 UNKNOWN = 2
 DEADLINE_EXCEEDED = 4
 RESOURCE_EXHAUSTED = 8
+
+
+def too_large(result, message, limit):
+    """The text of a result the answer cannot carry: it names the limit and the size (the
+    function manager passes it on in the error payload; it is not retried)."""
+    size = '%d bytes' % result if result == message else '%d bytes (%d as a gRPC message)' % (result, message)
+    return 'result of %s is over the limit of %d bytes (message.length.max)' % (size, limit)
 UNIMPLEMENTED = 12
 INTERNAL = 13
 UNAVAILABLE = 14
@@ -275,7 +282,7 @@ class GrpcHandler(object):
             return
         answer = proto.encode_function_message(msg, payload)
         if len(answer) > self.service.max_message:
-            self._fail(call, RESOURCE_EXHAUSTED, 'Sent message larger than max (%d vs. %d)' % (len(answer), self.service.max_message))
+            self._fail(call, RESOURCE_EXHAUSTED, too_large(len(payload), len(answer), self.service.max_message))
             return
         call.finished = True
         conn = self.conn
@@ -296,7 +303,7 @@ class GrpcHandler(object):
         if code == OK and len(payload) + 32 > self.service.max_message:
             answer = proto.encode_stream_result(seq, OK, b'', payload)
             if len(answer) > self.service.max_message:
-                code, details, payload = RESOURCE_EXHAUSTED, 'Sent message larger than max (%d vs. %d)' % (len(answer), self.service.max_message), b''
+                code, details, payload = RESOURCE_EXHAUSTED, too_large(len(payload), len(answer), self.service.max_message), b''
         text = details.encode('utf-8') if details and not isinstance(details, bytes) else (details or b'')
         self.conn.send_data(call.stream, message_frame(proto.encode_stream_result(seq, code, text, payload)))
         self.service.wake(self)

@@ -129,7 +129,7 @@ def serve(in_fd, out_fd, specs, max_result):
         ok, out, us = handlers.run(fn, name, qos, topic, ts, invoke_id, payload, log)
         if ok and len(out) > max_result:
             # Refused here, where it is made: the caller learns why, and nothing huge moves.
-            text = 'Sent message larger than max (%d vs. %d)' % (len(out), max_result)
+            text = 'result of %d bytes is over the limit of %d bytes (message.length.max)' % (len(out), max_result)
             log('error', 'function "%s" returned %d bytes, more than server.message.length.max (%d)'
                 % (name.decode('utf-8', 'replace'), len(out), max_result))
             answers.write(frame(T_ERROR, ERROR.pack(seq, us, TOO_LARGE) + text.encode('ascii')))

@@ -53,6 +53,15 @@ function readTls(tls: NonNullable<ServerOptions['tls']>): { ca?: Buffer; key: Bu
 
 const EMPTY = Buffer.alloc(0);
 
+/**
+ * A result the answer cannot carry (server.message.length.max), named with the limit and the
+ * size. It is the call's answer alone: on the stream, the other calls go on.
+ */
+export function resultTooLarge(result: number, message: number, limit: number): string {
+  const size = result === message ? `${result} bytes` : `${result} bytes (${message} as a gRPC message)`;
+  return `result of ${size} is over the limit of ${limit} bytes (message.length.max)`;
+}
+
 export async function serveFunctions(executor: Executor, opts: ServerOptions): Promise<RunningServer> {
   let inFlight = 0;
   /** Set by close(): new calls are refused, open streams end once their running calls are answered. */
@@ -115,8 +124,15 @@ export async function serveFunctions(executor: Executor, opts: ServerOptions): P
             }
             run(msg, call.deadline, (res) => {
               if (!call.open) return;
-              if (res.ok) call.reply(encodeFunctionMessage({ ...msg, Payload: res.payload }));
-              else call.finish(res.code, res.details);
+              if (!res.ok) {
+                call.finish(res.code, res.details);
+                return;
+              }
+              const reply = encodeFunctionMessage({ ...msg, Payload: res.payload });
+              if (reply.length > opts.maxMessageLength) {
+                call.finish(status.RESOURCE_EXHAUSTED, resultTooLarge(res.payload.length, reply.length, opts.maxMessageLength));
+                opts.logger.error(`function "${msg.FunctionName}" returned ${res.payload.length} bytes, more than server.message.length.max (${opts.maxMessageLength})`, { invokeid: msg.FunctionInvokeID });
+              } else call.reply(reply);
             });
           });
           return (m) => {
@@ -146,9 +162,17 @@ export async function serveFunctions(executor: Executor, opts: ServerOptions): P
           };
           streams.add(drain);
           call.onCancel(() => streams.delete(drain));
-          const answer = (res: StreamResult) => {
+          const answer = (res: StreamResult, msg: FunctionMessage) => {
             running--;
-            if (call.open) call.write(encodeStreamResult(res));
+            if (call.open) {
+              let out = encodeStreamResult(res);
+              if (out.length > opts.maxMessageLength) {
+                // Written as it is, it would end the stream and every call on it.
+                opts.logger.error(`function "${msg.FunctionName}" returned ${res.payload.length} bytes, more than server.message.length.max (${opts.maxMessageLength})`, { invokeid: msg.FunctionInvokeID });
+                out = encodeStreamResult({ seq: res.seq, code: status.RESOURCE_EXHAUSTED, details: resultTooLarge(res.payload.length, out.length, opts.maxMessageLength), payload: EMPTY });
+              }
+              call.write(out);
+            }
             finish();
           };
           // Headers at once: the caller learns that this runtime serves the stream before any answer.
@@ -168,8 +192,8 @@ export async function serveFunctions(executor: Executor, opts: ServerOptions): P
             const { seq, msg } = c;
             running++;
             run(msg, c.timeout > 0 ? Date.now() + c.timeout : Infinity, (res) => {
-              if (res.ok) answer({ seq, code: 0, details: '', payload: res.payload });
-              else answer({ seq, code: res.code, details: res.details, payload: EMPTY });
+              if (res.ok) answer({ seq, code: 0, details: '', payload: res.payload }, msg);
+              else answer({ seq, code: res.code, details: res.details, payload: EMPTY }, msg);
             });
           };
         },
