@@ -11,6 +11,8 @@ export interface ClientInternals {
   id: string;
   clean: boolean;
   closed: boolean;
+  /** Set once CONNECT is done, including aedes' replay of a persistent session's stored messages. */
+  connected: boolean;
   /** The will aedes publishes when the connection ends without DISCONNECT. */
   will: unknown;
   subscriptions: Record<string, { qos: number }>;
