@@ -13,7 +13,7 @@ import { openListener, type OpenListener } from '../listeners/servers.js';
 import type { HubStats } from '../metrics/stats.js';
 import { openStore, type Store } from '../persistence/store.js';
 import { RenameRoutes } from '../routes/rename.js';
-import { shapeDelivery, egressOf } from '../egress/delivery.js';
+import { egressOf, shapeDelivery, type DeliveryHooks } from '../egress/delivery.js';
 import { LogAggregator } from '../logging/aggregate.js';
 import { aedesPacketWriter, internals } from './internals.js';
 import type { ClientState } from './state.js';
@@ -213,6 +213,15 @@ export async function startHub(config: HubConfig, opts: HubOptions = {}): Promis
   const egress = config.message.egress;
   const egressLimits = { qos0Messages: egress.qos0.buffer.size, qos1Messages: egress.qos1.buffer.size, batch: egress.qos1.batch.max, bytes: egress.bytes.max };
   broker.on('clientReady', (client) => egressOf(client)?.pump());
+  // Each client's own outgoing queue (src/egress): one set of hooks for all of them.
+  const deliveryHooks: DeliveryHooks = {
+    brokerId: broker.id,
+    store,
+    limits: egressLimits,
+    dropped: () => dropped++,
+    overflow: (cl, why) => (cl.conn as GuardedConnection).destroy(new Error(why)),
+    spilling: (cl) => logger.debug('client reads slowly: its QoS 1 messages wait in the session store', who(cl)),
+  };
 
   function accept(stream: Duplex, peer: PeerInfo, req?: IncomingMessage): void {
     if (stopping) {
@@ -241,14 +250,7 @@ export async function startHub(config: HubConfig, opts: HubOptions = {}): Promis
         }
       });
     });
-    shapeDelivery(client, {
-      brokerId: broker.id,
-      store,
-      limits: egressLimits,
-      dropped: () => dropped++,
-      overflow: (cl, why) => (cl.conn as GuardedConnection).destroy(new Error(why)),
-      spilling: (cl) => logger.debug('client reads slowly: its QoS 1 messages wait in the session store', who(cl)),
-    });
+    shapeDelivery(client, deliveryHooks);
   }
 
   const listeners: OpenListener[] = [];

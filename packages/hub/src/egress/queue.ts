@@ -40,8 +40,13 @@ export interface EgressSink {
   spilling(): void;
 }
 
-/** Packets handed to aedes and not yet taken by the socket, per client. */
-const WRITING = 32;
+/**
+ * Packets handed to aedes and not yet taken by the socket, per client: at most this many, and at
+ * most WRITING_BYTES of them. Enough that a fast reader is never waiting on the queue; beyond it a
+ * slow one's messages wait here, where the bounds apply.
+ */
+const WRITING = 1024;
+const WRITING_BYTES = 512 * 1024;
 
 /** An estimate of the memory a queued message holds. */
 function sizeOf(p: AedesPublishPacket): number {
@@ -55,6 +60,7 @@ export class EgressQueue {
   private qos0 = 0;
   private qos1 = 0;
   private writing = 0;
+  private writingBytes = 0;
   /** QoS 1/2 messages of a persistent session left in the store, not in `items`. */
   private spilled = false;
   private missed = 0;
@@ -108,18 +114,20 @@ export class EgressQueue {
       this.clear();
       return;
     }
-    while (this.writing < WRITING && this.head < this.items.length) {
+    while (this.writing < WRITING && this.writingBytes < WRITING_BYTES && this.head < this.items.length) {
       const p = this.items[this.head]!;
       this.items[this.head++] = undefined as unknown as AedesPublishPacket;
       if (this.head > 1024 && this.head * 2 > this.items.length) {
         this.items = this.items.slice(this.head);
         this.head = 0;
       }
-      this.bytes -= sizeOf(p);
+      const size = sizeOf(p);
+      this.bytes -= size;
       if (p.qos === 0) this.qos0--;
       else this.qos1--;
       this.writing++;
-      this.sink.write(p, this.written);
+      this.writingBytes += size;
+      this.sink.write(p, () => this.written(size));
     }
     if (this.head === this.items.length && this.head > 0) {
       this.items = [];
@@ -128,10 +136,11 @@ export class EgressQueue {
     if (this.spilled && this.writing === 0 && this.head === this.items.length && !this.reading && this.sink.ready()) void this.refill();
   }
 
-  private readonly written = (): void => {
+  private written(size: number): void {
     this.writing--;
+    this.writingBytes -= size;
     this.pump();
-  };
+  }
 
   private async refill(): Promise<void> {
     this.reading = true;
