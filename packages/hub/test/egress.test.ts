@@ -159,6 +159,31 @@ describe('egress isolation', () => {
     await hub.stop();
   });
 
+  it('a stalled persistent session, dropped at message.egress.drain.timeout, gets every acknowledged message when it reconnects', async () => {
+    const hub = await startHubProcess({ config: openConfig(['tcp://127.0.0.1:0'], 'message:\n  egress:\n    drain:\n      timeout: 3s\n') });
+    const b = await bench(hub);
+    const stalled = await rawSubscriber(hub.url('tcp'), { clientId: 'comesback', filter: 'x/#', qos: 1, pace: 'stalled', clean: false, auth });
+    const first = b.seq;
+    await b.phase();
+    await b.phase();
+    const last = b.seq;
+    await waitLogged(hub, 'the stalled session to be disconnected', () => lines(hub, /client closed: .*client=comesback/).length > 0, 60_000);
+    stalled.close();
+    assert.ok(lines(hub, /client reads slowly: .* client=comesback/).length >= 1, 'its messages waited in the store');
+    const back = await rawSubscriber(hub.url('tcp'), { clientId: 'comesback', filter: 'x/#', qos: 1, pace: 'fast', clean: false, auth });
+    const missing = () => {
+      const got = new Set([...stalled.seqs, ...back.seqs]);
+      const out: number[] = [];
+      for (let i = first; i < last; i++) if (!got.has(i)) out.push(i);
+      return out;
+    };
+    await waitFor('every message after the reconnect', () => missing().length === 0, 120_000).catch((err: Error) => {
+      throw new Error(`${err.message}: ${missing().length} of ${last - first} missing, e.g. ${missing().slice(0, 5).join(', ')}`);
+    });
+    back.close();
+    await hub.stop();
+  });
+
   it('a stalled QoS 0 subscriber is disconnected with one log line', async () => {
     const hub = await startHubProcess({ config: openConfig(['tcp://127.0.0.1:0'], 'message:\n  egress:\n    drain:\n      timeout: 2s\n').replace('level: debug', 'level: info') });
     const stalled = await rawSubscriber(hub.url('tcp'), { clientId: 'stalled0', filter: 'q/#', qos: 0, pace: 'stalled', auth });
