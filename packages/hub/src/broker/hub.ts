@@ -211,7 +211,8 @@ export async function startHub(config: HubConfig, opts: HubOptions = {}): Promis
 
   const maxPacket = config.message.length.max;
   const egress = config.message.egress;
-  const egressLimits = { qos0Messages: egress.qos0.buffer.size, qos1Messages: egress.qos1.buffer.size, batch: egress.qos1.batch.max, bytes: egress.bytes.max };
+  // bytes.max is at least message.length.max, so that a message of any accepted size can wait.
+  const egressLimits = { qos0Messages: egress.qos0.buffer.size, qos1Messages: egress.qos1.buffer.size, batch: egress.qos1.batch.max, bytes: Math.max(egress.bytes.max, maxPacket) };
   broker.on('clientReady', (client) => egressOf(client)?.pump());
   // Each client's own outgoing queue (src/egress): one set of hooks for all of them.
   const deliveryHooks: DeliveryHooks = {

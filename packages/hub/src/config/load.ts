@@ -53,9 +53,6 @@ export function checkHubConfig(config: HubConfig): ConfigProblem[] {
   if (config.message.length.max < 64) {
     out.push({ path: ['message', 'length', 'max'], message: 'at least 64 bytes, or no CONNECT fits' });
   }
-  if (config.message.egress.bytes.max < config.message.length.max) {
-    out.push({ path: ['message', 'egress', 'bytes', 'max'], message: `at least message.length.max (${config.message.length.max} bytes), or a message of the largest size could never wait for a client` });
-  }
   const names = new Map<string, number>();
   config.principals.forEach((p, i) => {
     const first = names.get(p.username);
