@@ -221,7 +221,7 @@ export async function startHub(config: HubConfig, opts: HubOptions = {}): Promis
     limits: egressLimits,
     dropped: () => dropped++,
     overflow: (cl, why) => (cl.conn as GuardedConnection).destroy(new Error(why)),
-    spilling: (cl) => logger.debug('client reads slowly: its QoS 1 messages wait in the session store', who(cl)),
+    spilling: (cl) => closings.log('debug', 'client reads slowly: its QoS 1 messages wait in the session store', who(cl)),
   };
 
   function accept(stream: Duplex, peer: PeerInfo, req?: IncomingMessage): void {
