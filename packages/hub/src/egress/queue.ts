@@ -1,5 +1,5 @@
 // One client's outgoing queue. Deliveries for a client are accepted here at once (the broker
-// never waits on one client's socket to serve another), and handed to aedes' writer a few at a
+// never waits on one client's socket to serve another), and handed to aedes' writer a bounded few at a
 // time, so a client that reads slowly only ever holds up its own queue.
 //
 // Bounds (message.egress.*):
