@@ -1,5 +1,5 @@
 // `make bench`: runs the benchmark suite and prints the table; writes it as JSON too.
-// Usage: node test/dist/bench/main.js [--out bench-results.json] [--only hub,pipeline,ondemand,cold,memory]
+// Usage: node test/dist/bench/main.js [--out bench-results.json] [--only hub,pipeline,ondemand,cold,memory,connections]
 //        [--runs 3] [--quick]
 import { writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem, release } from 'node:os';
@@ -7,6 +7,7 @@ import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Report } from './report.js';
 import { hubBench, plainAedesQos0 } from './scenarios/hub.js';
+import { connectionsBench } from './scenarios/connections.js';
 import { coldStartBench, memoryBench, onDemandBench, pipelineBench } from './scenarios/functions.js';
 import { REPO } from '../support/workdir.js';
 
@@ -19,7 +20,7 @@ const { values } = parseArgs({
     functions: { type: 'string' },
   },
 });
-const GROUPS = ['hub', 'pipeline', 'ondemand', 'cold', 'memory'];
+const GROUPS = ['hub', 'pipeline', 'ondemand', 'cold', 'memory', 'connections'];
 const only = values.only?.split(',');
 const unknown = only?.filter((g) => !GROUPS.includes(g)) ?? [];
 if (unknown.length) {
@@ -80,6 +81,10 @@ if (want('cold')) {
 if (want('memory')) {
   log('memory');
   await memoryBench(report, runs, log, fnOpts.only);
+}
+if (want('connections')) {
+  log('hub memory per idle connection');
+  await connectionsBench(report, quick ? 1 : runs, log);
 }
 const table = report.table();
 process.stdout.write(`\n${table}\n`);

@@ -93,7 +93,7 @@ describe('bad input', () => {
 describe('slow consumers', () => {
   let hub: HubProcess;
   before(async () => {
-    hub = await startHubProcess({ config: openConfig(['tcp://127.0.0.1:0'], 'message:\n  length:\n    max: 128k\n  egress:\n    drain:\n      timeout: 2s\n') });
+    hub = await startHubProcess({ config: openConfig(['tcp://127.0.0.1:0'], 'message:\n  length:\n    max: 128k\n  egress:\n    drain:\n      timeout: 2s\n    bytes:\n      max: 64m\n') });
   });
   after(async () => {
     await endAll();
@@ -114,8 +114,8 @@ describe('slow consumers', () => {
     const pub = await connect(hub.url('tcp'), auth);
     const n = 300;
     const body = Buffer.alloc(100 * 1024, 1);
-    // One at a time, so this process keeps reading for the good consumer; the hub holds a PUBACK
-    // back while a delivery waits for the frozen socket, until the drain timeout drops it.
+    // One at a time, so this process keeps reading for the good consumer. The frozen consumer's
+    // messages wait in its own queue (under bytes.max), until the drain timeout drops it.
     for (let i = 0; i < n; i++) await pub.publishAsync('load/x', body, { qos: 1 });
     await waitFor(`${n} messages at the reading consumer`, () => got.length >= n, 120_000).catch((err: Error) => {
       throw new Error(`${err.message} (got ${got.length}); the hub's log ends with:\n${hub.output().slice(-4000)}`);

@@ -23,6 +23,17 @@ describe('config', () => {
     assert.deepEqual(c.principals, []);
   });
 
+  it('has the egress bounds, with their defaults and sizes', () => {
+    const d = parseHubConfig('listen: [tcp://0.0.0.0:1883]\n', 'service.yml').message.egress;
+    assert.deepEqual(
+      { qos0: d.qos0.buffer.size, qos1: d.qos1.buffer.size, batch: d.qos1.batch.max, bytes: d.bytes.max, drain: d.drain.timeout },
+      { qos0: 10000, qos1: 100, batch: 50, bytes: 8 * 1024 * 1024, drain: 30_000 },
+    );
+    const c = parseHubConfig('message: {egress: {bytes: {max: 2m}, drain: {timeout: 5s}}}\n', 'service.yml');
+    assert.equal(c.message.egress.bytes.max, 2 * 1024 * 1024);
+    assert.throws(() => parseHubConfig('message: {egress: {bytes: {max: lots}}}\n', 'service.yml'), /message\.egress\.bytes\.max/);
+  });
+
   it('accepts every key of Baetyl v1, including the ignored ones', () => {
     const warnings: string[] = [];
     const c = parseHubConfig(`listen: [tcp://0.0.0.0:1883, ssl://0.0.0.0:1884, ws://0.0.0.0:8080/mqtt, wss://0.0.0.0:8884/mqtt]

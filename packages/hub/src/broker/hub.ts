@@ -2,9 +2,9 @@
 // routes, limits, and one listener per `listen` URL.
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { Aedes, type AedesPublishPacket, type Client, type PublishPacket, type Subscription } from 'aedes';
+import { Aedes, type Client, type PublishPacket, type Subscription } from 'aedes';
 import { createLogger, type Logger } from '@baetyl/core/log';
-import { topicFilterProblem, topicMatches, topicNameProblem } from '@baetyl/core/topic';
+import { topicFilterProblem, topicNameProblem } from '@baetyl/core/topic';
 import { SessionAcl } from '../auth/acl.js';
 import { CONNACK, Principals } from '../auth/principals.js';
 import type { HubConfig } from '../config/schema.js';
@@ -13,11 +13,10 @@ import { openListener, type OpenListener } from '../listeners/servers.js';
 import type { HubStats } from '../metrics/stats.js';
 import { openStore, type Store } from '../persistence/store.js';
 import { RenameRoutes } from '../routes/rename.js';
-import { aedesPacketWriter, internals, type Deliver } from './internals.js';
+import { egressOf, shapeDelivery, type DeliveryHooks } from '../egress/delivery.js';
+import { LogAggregator } from '../logging/aggregate.js';
+import { aedesPacketWriter, internals } from './internals.js';
 import type { ClientState } from './state.js';
-
-/** Deliveries per client remembered by the duplicate filter (see route below). */
-const RECENT = 4096;
 
 export interface HubOptions {
   /** Relative paths in the config (certificates, storage.dir) resolve against this; default process.cwd(). */
@@ -89,7 +88,7 @@ export async function startHub(config: HubConfig, opts: HubOptions = {}): Promis
             return cb(new Error(`invalid will topic: ${why}`), false);
           }
         }
-        states.set(client, { sentClientId: packet.clientId, pendingQos0: 0 });
+        states.set(client, { sentClientId: packet.clientId });
         cb(null, true);
       },
 
@@ -212,15 +211,30 @@ export async function startHub(config: HubConfig, opts: HubOptions = {}): Promis
     publishWithRoutes(packet, from, cb);
   };
 
-  broker.on('clientError', (client, err) => logger.info(`client closed: ${err.message}`, who(client)));
-  broker.on('connectionError', (client, err) => logger.info(`connection closed: ${err.message}`, { remote: (client.conn as GuardedConnection).peer?.remote }));
+  // aedes reports a closed connection once per pending write: what it reports of one client's end
+  // within a second is one line, with the first reason and a count.
+  const closings = new LogAggregator(logger);
+  broker.on('clientError', (client, err) => closings.log('info', `client closed: ${err.message}`, who(client), `client\u0000${client.id}`));
+  broker.on('connectionError', (client, err) => closings.log('info', `connection closed: ${err.message}`, { remote: (client.conn as GuardedConnection).peer?.remote }));
   broker.on('keepaliveTimeout', (client) => logger.info('client timed out: nothing received within 1.5 x keep-alive', who(client)));
   (broker as unknown as NodeJS.EventEmitter).on('error', (err: Error) => logger.error(`broker error: ${err.message}`));
 
   await replayWills(broker, store, logger);
 
   const maxPacket = config.message.length.max;
-  const qos0Cap = config.message.egress.qos0.buffer.size;
+  const egress = config.message.egress;
+  // bytes.max is at least message.length.max, so that a message of any accepted size can wait.
+  const egressLimits = { qos0Messages: egress.qos0.buffer.size, qos1Messages: egress.qos1.buffer.size, batch: egress.qos1.batch.max, bytes: Math.max(egress.bytes.max, maxPacket) };
+  broker.on('clientReady', (client) => egressOf(client)?.pump());
+  // Each client's own outgoing queue (src/egress): one set of hooks for all of them.
+  const deliveryHooks: DeliveryHooks = {
+    brokerId: broker.id,
+    store,
+    limits: egressLimits,
+    dropped: () => dropped++,
+    overflow: (cl, why) => (cl.conn as GuardedConnection).destroy(new Error(why)),
+    spilling: (cl) => closings.log('debug', 'client reads slowly: its QoS 1 messages wait in the session store', who(cl)),
+  };
 
   function accept(stream: Duplex, peer: PeerInfo, req?: IncomingMessage): void {
     if (stopping) {
@@ -249,63 +263,7 @@ export async function startHub(config: HubConfig, opts: HubOptions = {}): Promis
         }
       });
     });
-    const deliver0 = c.deliver0;
-    const deliverQoS = c.deliverQoS;
-    // One copy per message even with overlapping filters, at the highest QoS they grant.
-    const effectiveQos = (packet: AedesPublishPacket): number => {
-      if (packet.qos === 0) return 0;
-      let best = 0;
-      const subs = c.subscriptions;
-      for (const filter in subs) {
-        const qos = subs[filter]!.qos;
-        if (qos > best && topicMatches(filter, packet.topic)) best = qos;
-      }
-      return Math.min(packet.qos, best);
-    };
-    // QoS 0 never waits for a slow reader: up to message.egress.qos0.buffer.size messages may be
-    // queued per client, beyond that they are dropped (as in Baetyl).
-    const send0: Deliver = (packet, cb) => {
-      const st = state(client);
-      if (st && st.pendingQos0 >= qos0Cap) {
-        dropped++;
-        setImmediate(cb);
-        return;
-      }
-      if (st) st.pendingQos0++;
-      deliver0(packet, () => {
-        if (st) st.pendingQos0--;
-      });
-      setImmediate(cb);
-    };
-    // aedes drops a packet whose brokerCounter is not above the highest one forwarded to the
-    // client (its duplicate filter for overlapping subscriptions). With the LevelDB store, the
-    // per-packet writes for persistent sessions finish out of order, so packets reach this point
-    // out of counter order, and aedes silently dropped the earlier ones (QoS 1 losses, seen by the
-    // benchmarks). Duplicates are filtered here by exact (brokerId, counter) instead, among the
-    // recent ones, and aedes' filter is told each new packet is the next.
-    // Keys are the bare counter for this broker's own packets (no string per message), and the
-    // oldest of the last RECENT keys is dropped through a ring.
-    const recent = new Set<number | string>();
-    const ring: Array<number | string | undefined> = new Array<number | string | undefined>(RECENT);
-    let ringAt = 0;
-    const route: Deliver = (packet, cb) => {
-      if (packet.brokerId) {
-        const key = packet.brokerId === broker.id ? packet.brokerCounter : `${packet.brokerId}:${packet.brokerCounter}`;
-        if (recent.has(key)) return setImmediate(cb);
-        const oldest = ring[ringAt];
-        if (oldest !== undefined) recent.delete(oldest);
-        ring[ringAt] = key;
-        ringAt = (ringAt + 1) % RECENT;
-        recent.add(key);
-        c.duplicates[packet.brokerId] = packet.brokerCounter - 1;
-      }
-      const q = effectiveQos(packet);
-      if (q === 0) return send0(packet, cb);
-      packet.qos = q as 1 | 2;
-      deliverQoS(packet, cb);
-    };
-    c.deliver0 = route;
-    c.deliverQoS = route;
+    shapeDelivery(client, deliveryHooks);
   }
 
   const listeners: OpenListener[] = [];
@@ -359,6 +317,7 @@ export async function startHub(config: HubConfig, opts: HubOptions = {}): Promis
       await Promise.all(deletions);
       await new Promise<void>((ok) => broker.close(() => ok()));
       await Promise.all(listeners.map((l) => l.close()));
+      closings.flush();
       await store.close();
     })();
     return closing;

@@ -1,5 +1,5 @@
 // The few aedes 1.2 internals the hub relies on, typed in one place. aedes is pinned to ~1.2.0
-// in package.json because of them.
+// in package.json because of them, and test/internals.test.ts fails when its version changes.
 import type { EventEmitter } from 'node:events';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
@@ -11,6 +11,8 @@ export interface ClientInternals {
   id: string;
   clean: boolean;
   closed: boolean;
+  /** Set once CONNECT is done, including aedes' replay of a persistent session's stored messages. */
+  connected: boolean;
   /** The will aedes publishes when the connection ends without DISCONNECT. */
   will: unknown;
   subscriptions: Record<string, { qos: number }>;
@@ -40,4 +42,10 @@ interface MqttPacketWriter {
 export function aedesPacketWriter(): MqttPacketWriter {
   const fromAedes = createRequire(fileURLToPath(import.meta.resolve('aedes')));
   return fromAedes('mqtt-packet') as MqttPacketWriter;
+}
+
+/** The installed aedes' version (what internals.test.ts pins). */
+export function aedesVersion(): string {
+  const fromHere = createRequire(fileURLToPath(import.meta.resolve('aedes')));
+  return (fromHere('./package.json') as { version: string }).version;
 }

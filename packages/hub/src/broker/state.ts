@@ -7,6 +7,4 @@ export interface ClientState {
   sentClientId: string;
   principal?: Principal;
   acl?: SessionAcl;
-  /** QoS 0 messages written to this client but not yet flushed. */
-  pendingQos0: number;
 }

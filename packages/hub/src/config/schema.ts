@@ -92,6 +92,9 @@ export const hubConfigSchema: Schema = obj({
       // Not in Baetyl v1: how long a client may leave the hub's writes unread before it is
       // disconnected, so that one frozen consumer cannot hold up delivery to the others.
       drain: obj({ timeout: duration('30s') }),
+      // Not in Baetyl v1: the most bytes of messages waiting in memory for one client. QoS 0
+      // beyond it is dropped; a clean session's QoS 1 beyond it disconnects the client.
+      bytes: obj({ max: { type: ['string', 'integer'], size: true, default: '8m' } }),
     }),
     offset: obj({ buffer: obj({ size: count(10000) }), batch: obj({ max: count(100) }) }),
   }),
@@ -143,6 +146,7 @@ export interface HubConfig {
       qos0: { buffer: { size: number } };
       qos1: { buffer: { size: number }; batch: { max: number }; retry: { interval: number } };
       drain: { timeout: number };
+      bytes: { max: number };
     };
     offset: { buffer: { size: number }; batch: { max: number } };
   };
