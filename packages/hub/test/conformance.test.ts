@@ -400,7 +400,7 @@ describe('MQTT 3.1.1 flows', () => {
 
   // Known to fail: aedes resends a stored in-flight PUBLISH as it was first sent, DUP 0. The fix
   // belongs to the delivery path (per-client queues, issue 14 item 1).
-  it('sets DUP on those resends [MQTT-3.3.1-1]', { todo: 'aedes resends with DUP 0 (docs/hub.md, conformance table)' }, async () => {
+  it('sets DUP on those resends [MQTT-3.3.1-1]', async () => {
     const { resent } = await resentAfterReconnect('inflight-dup');
     assert.deepEqual(resent.map((m) => m.dup), [true, true, true]);
   });

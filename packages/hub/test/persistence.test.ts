@@ -89,6 +89,27 @@ describe('persistence', () => {
     assert.deepEqual(got2.map((m) => m.payload), ['marker']);
   });
 
+  it('queues nothing for an offline QoS 0 subscription, even when a QoS 1 subscription of another client matches', async () => {
+    const hub = await startHubProcess({ dir: serviceDir(), config: openConfig() });
+    // The tutorial's shape: the sql rule subscribes to t at QoS 1, the python rule at QoS 0.
+    const one = await connect(hub.url('tcp'), { ...auth, clientId: 'rule-qos1', clean: false });
+    const gotOne = record(one);
+    assert.deepEqual(await subscribe(one, 't', 1), [1]);
+    const zero = await connect(hub.url('tcp'), { ...auth, clientId: 'rule-qos0', clean: false });
+    assert.deepEqual(await subscribe(zero, 't', 0), [0]);
+    await zero.endAsync();
+    const pub = await connect(hub.url('tcp'), auth);
+    await pub.publishAsync('t', 'while away', { qos: 1 });
+    await waitFor('the QoS 1 subscriber', () => gotOne.length === 1);
+    // Back: nothing was queued for the QoS 0 subscription; live messages come at QoS 0.
+    const back = await connect(hub.url('tcp'), { ...auth, clientId: 'rule-qos0', clean: false });
+    assert.equal(sessionPresent(back), true);
+    const gotBack = record(back);
+    await pub.publishAsync('t', 'live', { qos: 1 });
+    await waitFor('the live message', () => gotBack.some((m) => m.payload === 'live'));
+    assert.deepEqual(gotBack.map((m) => [m.payload, m.qos]), [['live', 0]]);
+  });
+
   it('publishes, after kill -9 and restart, the wills of clients that were connected', async () => {
     const dir = serviceDir();
     let hub = await startHubProcess({ dir, config: openConfig() });

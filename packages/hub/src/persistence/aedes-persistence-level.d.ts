@@ -24,6 +24,7 @@ declare module 'aedes-persistence-level/asyncPersistence.js' {
     addSubscriptions(client: { id: string }, subs: Array<{ topic: string; qos: number }>): Promise<void>;
     removeSubscriptions(client: { id: string }, topics: string[]): Promise<void>;
     subscriptionsByClient(client: { id: string }): Promise<Array<{ topic: string; qos: number }>>;
+    subscriptionsByTopic(pattern: string): Promise<Array<{ clientId: string; topic: string; qos: number }>>;
     destroy(): Promise<void>;
   }
 }

@@ -4,6 +4,7 @@
 // the hub has acknowledged survives the process being killed (kill -9).
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { Readable } from 'node:stream';
 import AsyncLevelPersistence from 'aedes-persistence-level/asyncPersistence.js';
 import { Level } from 'level';
 
@@ -50,6 +51,33 @@ export class HubPersistence extends AsyncLevelPersistence {
     return subs;
   }
 
+  /**
+   * The sessions to queue a message for while they are offline. aedes-persistence-level 9.2's
+   * index also holds QoS 0 subscriptions whose filter another client's subscription matches, and
+   * a QoS 0 subscriber would then get stored QoS 1 copies, replayed at QoS 1 on each reconnect.
+   * MQTT queues nothing for QoS 0 (MQTT-3.1.2-5): only QoS 1 and 2 subscriptions are returned.
+   */
+  override async subscriptionsByTopic(pattern: string) {
+    return (await super.subscriptionsByTopic(pattern)).filter((s) => s.qos > 0);
+  }
+
+  /**
+   * The stored messages aedes sends a resumed session. One with a packet id was sent before, and
+   * MQTT says a resend carries DUP 1 (MQTT-3.3.1-1); aedes resends it as stored, with DUP 0.
+   */
+  override outgoingStream(client: { id: string }) {
+    const source = super.outgoingStream(client);
+    return Readable.from(
+      (async function* resends() {
+        try {
+          for await (const packet of source as AsyncIterable<{ messageId?: number }>) yield packet.messageId ? { ...packet, dup: true } : packet;
+        } finally {
+          source.destroy();
+        }
+      })(),
+    );
+  }
+
   override async outgoingClearMessageId(client: { id: string; clean?: boolean }, packet: { messageId?: number }) {
     if (client.clean && this.cleanAndEmpty.has(client)) return undefined;
     const found = await super.outgoingClearMessageId(client, packet);
@@ -58,7 +86,7 @@ export class HubPersistence extends AsyncLevelPersistence {
   }
 
   private async hasOutgoing(client: { id: string }): Promise<boolean> {
-    const stream = this.outgoingStream(client);
+    const stream = super.outgoingStream(client);
     try {
       for await (const _ of stream) return true;
       return false;
