@@ -22,10 +22,20 @@ export function parseHubConfig(text: string, file: string, opts: LoadHubConfigOp
   const config = validateConfig<HubConfig>(parsed, file, hubConfigSchema);
   const problems = checkHubConfig(config).map((p) => locate(p, parsed));
   if (problems.length > 0) throw new ConfigError(file, problems);
-  // stable/1 opened Go's pprof on this port; nothing here serves it, so it is said.
-  if (config.pprof !== undefined) opts.onWarning?.(formatProblems(file, [problemAt(parsed, ['pprof'], 'is not used: this hub has no profiling endpoint (Baetyl v1 served Go\'s pprof there)')]));
+  for (const [path, why] of UNUSED) {
+    if (parsed.doc.hasIn(path)) opts.onWarning?.(formatProblems(file, [problemAt(parsed, path, `is not used: ${why}`)]));
+  }
   return config;
 }
+
+/** Keys v1 had that act on nothing here: accepted, so v1 files load, and said when a file sets them. */
+const UNUSED: Array<[string[], string]> = [
+  [['pprof'], "this hub has no profiling endpoint (Baetyl v1 served Go's pprof there)"],
+  [['message', 'ingress'], "it tuned Baetyl v1's ingress queues and message log, which this hub does not have"],
+  [['message', 'offset'], "it tuned Baetyl v1's per-session offsets in its message log, which this hub does not have"],
+  [['message', 'egress', 'qos1', 'retry'], 'unacknowledged QoS 1 messages are sent again when the session reconnects, as MQTT 3.1.1 says'],
+  [['status'], "Baetyl v1's docs listed it, but its code never read it"],
+];
 
 interface Problem {
   path: Array<string | number>;
