@@ -74,11 +74,13 @@ export function shapeDelivery(client: Client, hooks: DeliveryHooks): void {
   };
 
   const route: Deliver = (packet, cb) => {
-    if (isDuplicate(packet)) return setImmediate(cb);
+    if (isDuplicate(packet)) return process.nextTick(cb);
     const q = effectiveQos(packet);
     packet.qos = q as 0 | 1 | 2;
     queueOf().push(packet);
-    setImmediate(cb);
+    // Accepted: aedes may go on at once. nextTick, not setImmediate: one event-loop turn per
+    // delivery cost the hub 10-15% of its 1 -> 1 throughput (make bench, same session).
+    process.nextTick(cb);
   };
   c.deliver0 = route;
   c.deliverQoS = route;
