@@ -104,11 +104,10 @@ describe('remote-mqtt: nothing lost across restarts', { skip }, () => {
     assert.match(s.bridge.output(), /reconnecting to the hub to fetch the messages left with it/);
   });
 
-  // Known to fail now and then when other suites load the machine: about ten messages sent
-  // cloud -> hub around the kill never arrive (they stay unacknowledged at mosquitto, and nothing
-  // makes it send them again). Reported, not hidden: on a failure the test prints which ids are
-  // missing and the bridge's log, for the fix (issue 14's closing note).
-  it('across a kill -9 of the bridge, both ways', { todo: 'messages cloud -> hub can stay at mosquitto after a kill -9 under load (see the diagnostic)' }, async (t) => {
+  // Under load this once lost messages cloud -> hub: a message left unacknowledged on a
+  // connection whose 'connect' had not been emitted yet was forgotten (bridge/connection.ts,
+  // leftOn). On a failure the test prints the missing ids and the bridge's log.
+  it('across a kill -9 of the bridge, both ways', async (t) => {
     const s = await setUp();
     const tester = { username: 'tester', password: 'tester' };
     const test = { username: 'test', password: 'hahaha' };

@@ -35,8 +35,13 @@ export class Connection {
   readonly echoes = new Echoes();
   /** Copies published and not yet finished (QoS 1: acknowledged; QoS 0: written). */
   pending = 0;
-  /** Messages were left with the broker unacknowledged; a reconnect makes it send them again. */
-  leftWithBroker = false;
+  /**
+   * The connection on which messages were left with the broker unacknowledged: a reconnect makes
+   * it send them again. Kept per connection, not as a flag cleared on 'connect': MQTT.js hands
+   * over the PUBLISH packets that follow a CONNACK before it emits 'connect', so messages left on
+   * a new connection would otherwise be forgotten, and stay with the broker for good.
+   */
+  private leftOn: Duplex | undefined;
   onMessage: (delivery: Delivery, next: () => void) => void = (d, next) => {
     d.settle();
     next();
@@ -57,6 +62,16 @@ export class Connection {
 
   get connected(): boolean {
     return this.client?.connected ?? false;
+  }
+
+  /** Messages delivered on the current connection were left with the broker. */
+  get leftWithBroker(): boolean {
+    return this.leftOn !== undefined && this.leftOn === (this.client?.stream as unknown as Duplex | undefined) && !this.leftOn.destroyed;
+  }
+
+  /** A message that came on `connection` was not acknowledged: its broker has it still. */
+  markLeft(connection: Duplex): void {
+    this.leftOn = connection;
   }
 
   /** Throws when a certificate file cannot be read (naming the block and key). */
@@ -109,7 +124,7 @@ export class Connection {
   /** Drops the connection, so that the broker sends again what it delivered and we did not acknowledge. */
   redeliver(): void {
     if (!this.connected || this.stopping) return;
-    this.leftWithBroker = false;
+    this.leftOn = undefined;
     this.log.info(`reconnecting to the ${this.spec.name} to fetch the messages left with it`);
     (this.client!.stream as unknown as Duplex).destroy();
   }
@@ -147,8 +162,6 @@ export class Connection {
   private connected_(connack: IConnackPacket): void {
     const client = this.client!;
     this.online = true;
-    // A new connection on a kept session: the broker sends again what was not acknowledged.
-    this.leftWithBroker = false;
     this.delay = FIRST_RECONNECT_DELAY;
     client.options.reconnectPeriod = FIRST_RECONNECT_DELAY;
     (client.stream as { setNoDelay?: (on: boolean) => void }).setNoDelay?.(true);

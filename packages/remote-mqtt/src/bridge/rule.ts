@@ -83,7 +83,7 @@ export class BridgeRule {
         this.full.add(to);
         this.log.warn(`the ${to.spec.name} is down and ${to.pending} message(s) wait for it; until it is back, QoS 1 messages stay with the ${from.spec.name} and QoS 0 ones are dropped`);
       }
-      if (qos === 1) from.leftWithBroker = true;
+      if (qos === 1) from.markLeft(delivery.connection);
       delivery.settle();
       next();
       return;
@@ -95,6 +95,10 @@ export class BridgeRule {
       (err: Error) => {
         delivery.settle();
         this.log.warn(`message on ${packet.topic} not forwarded to the ${to.spec.name}: ${err.message}`);
+        if (qos !== 1) return;
+        // Its broker sends it again only on a new connection: make one once the other side can take it.
+        from.markLeft(delivery.connection);
+        if (to.connected) from.redeliver();
       },
     );
     next();
