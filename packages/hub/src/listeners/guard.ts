@@ -27,10 +27,9 @@ export interface TrafficCounters {
 }
 
 export class GuardedConnection extends Duplex {
-  private readonly inbound: PacketScanner;
+  /** The size guard, the count, and the MQTT 3.1.1 rules aedes does not enforce (protocol/inbound.ts). */
+  private readonly inbound: InboundCheck;
   private readonly outbound: PacketScanner;
-  /** MQTT 3.1.1 rules aedes does not enforce (see protocol/inbound.ts). */
-  private readonly conformance = new InboundCheck();
   private corked = false;
   private readonly flush = (): void => {
     this.corked = false;
@@ -45,7 +44,7 @@ export class GuardedConnection extends Duplex {
     onViolation: (why: string) => void,
   ) {
     super({ allowHalfOpen: false });
-    this.inbound = new PacketScanner(maxPacket, (type) => {
+    this.inbound = new InboundCheck(maxPacket, (type) => {
       if (type === PUBLISH) counters.messagesIn++;
     });
     // Outgoing packets are ours: no size limit, only counting.
@@ -54,10 +53,10 @@ export class GuardedConnection extends Duplex {
     });
     inner.on('data', (chunk: Buffer) => {
       counters.bytesIn += chunk.length;
-      const why = this.inbound.feed(chunk) ?? this.conformance.feed(chunk);
+      const why = this.inbound.feed(chunk);
       if (why) {
         onViolation(why);
-        if (this.conformance.reply) inner.write(this.conformance.reply);
+        if (this.inbound.reply) inner.write(this.inbound.reply);
         this.destroy(new Error(why));
         return;
       }

@@ -17,7 +17,11 @@ const PUBLISH = 3;
 const SUBSCRIBE = 8;
 const UNSUBSCRIBE = 10;
 
-/** Follows packet boundaries in one connection's inbound bytes. */
+/**
+ * Follows packet boundaries in one connection's inbound bytes: the size guard
+ * (message.length.max), a callback per packet (the traffic counters), and the checks above, in
+ * one pass over each byte.
+ */
 export class InboundCheck {
   private state: 'type' | 'length' | 'body' = 'type';
   private type = 0;
@@ -32,6 +36,11 @@ export class InboundCheck {
   private filled = 0;
   /** Bytes to send before closing, when the spec asks for an answer (a CONNACK). */
   reply: Buffer | undefined;
+
+  constructor(
+    private readonly max = Number.MAX_SAFE_INTEGER,
+    private readonly onPacket: (type: number) => void = () => undefined,
+  ) {}
 
   /** Feeds bytes; returns why the connection must be closed, or undefined. */
   feed(chunk: Uint8Array): string | undefined {
@@ -51,11 +60,13 @@ export class InboundCheck {
         this.length += (b & 0x7f) * this.multiplier;
         this.multiplier *= 128;
         this.lengthBytes++;
-        // A longer length is refused by the size guard that runs first; stop following then.
         if (b & 0x80) {
-          if (this.lengthBytes >= 4) return undefined;
+          if (this.lengthBytes >= 4) return 'malformed remaining length';
           continue;
         }
+        const size = 1 + this.lengthBytes + this.length;
+        if (size > this.max) return `a packet of ${size} bytes is over message.length.max (${this.max})`;
+        this.onPacket(this.type);
         this.left = this.length;
         this.filled = 0;
         this.kept = undefined;
