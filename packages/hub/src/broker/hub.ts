@@ -15,7 +15,7 @@ import { openStore, type Store } from '../persistence/store.js';
 import { RenameRoutes } from '../routes/rename.js';
 import { egressOf, shapeDelivery, type DeliveryHooks } from '../egress/delivery.js';
 import { LogAggregator } from '../logging/aggregate.js';
-import { aedesPacketWriter, internals } from './internals.js';
+import { aedesPacketWriter, nextBrokerCounter, internals } from './internals.js';
 import type { ClientState } from './state.js';
 
 export interface HubOptions {
@@ -186,7 +186,11 @@ export async function startHub(config: HubConfig, opts: HubOptions = {}): Promis
   // Every publish (clients, wills, routed copies) goes through here, so routes apply to all.
   const basePublish = broker.publish.bind(broker) as unknown as PublishFn;
   function publishWithRoutes(packet: PublishPacket, client: Client | null, done: Callback): void {
+    // Entered before aedes numbers it, so that its store write cannot overtake an earlier one's.
+    const counter = packet.qos > 0 && !(packet as { brokerCounter?: number }).brokerCounter ? nextBrokerCounter(broker) : 0;
+    if (counter) store.persistence.order.enter(counter);
     basePublish(packet, client, (err) => {
+      if (counter) store.persistence.order.leave(counter);
       if (err) return done(err);
       const copies = routes.copiesFor(packet.topic, packet.qos);
       if (copies.length === 0) return done(null);
