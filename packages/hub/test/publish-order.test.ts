@@ -3,7 +3,7 @@
 // message that ends before its write (an earlier error) does not hold the others up.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { PublishOrder } from '../src/persistence/publish-order.js';
+import { NOTHING, PublishOrder } from '../src/persistence/publish-order.js';
 
 function deferred() {
   let resolve!: () => void;
@@ -65,4 +65,22 @@ test('a message that ends before its write leaves the line; one that never enter
   await order.after(99, Promise.resolve()).then(() => (passed = true));
   assert.equal(passed, true);
   assert.equal(order.waiting, 0);
+});
+
+test('a message with nothing to store goes on at once when nothing is ahead of it, and waits when something is', async () => {
+  const order = new PublishOrder();
+  order.enter(1);
+  assert.equal(order.after(1, NOTHING), NOTHING, 'no promise chain for the common case');
+  assert.equal(order.waiting, 0);
+  const first = deferred();
+  order.enter(2);
+  order.enter(3);
+  const released: number[] = [];
+  void order.after(2, first.promise).then(() => released.push(2));
+  void order.after(3, NOTHING).then(() => released.push(3));
+  await tick();
+  assert.deepEqual(released, []);
+  first.resolve();
+  await tick();
+  assert.deepEqual(released, [2, 3]);
 });

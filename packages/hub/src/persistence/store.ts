@@ -7,7 +7,7 @@ import { join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import AsyncLevelPersistence from 'aedes-persistence-level/asyncPersistence.js';
 import { Level } from 'level';
-import { PublishOrder } from './publish-order.js';
+import { NOTHING, PublishOrder } from './publish-order.js';
 
 /**
  * aedes looks up every PUBACK in the store (a LevelDB read) to clear the in-flight message, even
@@ -67,7 +67,7 @@ export class HubPersistence extends AsyncLevelPersistence {
   }
 
   override outgoingEnqueueCombi(subs: Array<{ clientId: string }>, packet: { brokerCounter: number }) {
-    return this.order.after(packet.brokerCounter, super.outgoingEnqueueCombi(subs, packet));
+    return this.order.after(packet.brokerCounter, !subs || subs.length === 0 ? NOTHING : super.outgoingEnqueueCombi(subs, packet));
   }
 
   /**
