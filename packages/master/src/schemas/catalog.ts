@@ -1,6 +1,7 @@
 // Every config file a workdir holds, with the schema its loader checks it against: the source of
 // the JSON Schemas in schemas/ (written by scripts/schemas.mjs), so editors check what we check.
 import type { Schema } from '@baetyl/core/config';
+import { LOGGER_UNUSED_KEYS } from '@baetyl/core/log/schema';
 import { toJsonSchema, type JsonSchema, type UnusedKey } from '@baetyl/core/config/json-schema';
 import { hubConfigSchema, UNUSED_KEYS as HUB_UNUSED_KEYS } from '@baetyl/hub';
 import { functionManagerSchema } from '@baetyl/function-manager';
@@ -32,7 +33,10 @@ const applicationSchema: Schema = {
   else: appListSchema,
 };
 
-const unused = (keys: ReadonlyArray<readonly [readonly string[], string]>): UnusedKey[] => keys.map(([path, why]) => ({ path, why }));
+type UnusedList = ReadonlyArray<readonly [readonly string[], string]>;
+const unused = (keys: UnusedList, under: readonly string[] = []): UnusedKey[] => keys.map(([path, why]) => ({ path: [...under, ...path], why }));
+/** Every service.yml has a `logger` block; conf.yml has `otalog` too. */
+const logger = (...blocks: string[]): UnusedKey[] => (blocks.length ? blocks : ['logger']).flatMap((b) => unused(LOGGER_UNUSED_KEYS, [b]));
 
 export const CONFIG_SCHEMAS: readonly ConfigSchemaEntry[] = [
   {
@@ -40,6 +44,7 @@ export const CONFIG_SCHEMAS: readonly ConfigSchemaEntry[] = [
     title: 'baetyl master: etc/baetyl/conf.yml',
     description: "The master's own configuration: the engine (native or docker), its API server, logs and grace period. See docs/master.md.",
     schema: masterConfigSchema,
+    unused: logger('logger', 'otalog'),
     images: [],
   },
   {
@@ -54,7 +59,7 @@ export const CONFIG_SCHEMAS: readonly ConfigSchemaEntry[] = [
     title: 'baetyl-hub: etc/baetyl/service.yml',
     description: "The MQTT hub's service.yml: listeners, principals and their permissions, routes, message limits, storage. See docs/hub.md.",
     schema: hubConfigSchema,
-    unused: unused(HUB_UNUSED_KEYS),
+    unused: [...unused(HUB_UNUSED_KEYS), ...logger()],
     images: ['baetyl-hub'],
   },
   {
@@ -62,6 +67,7 @@ export const CONFIG_SCHEMAS: readonly ConfigSchemaEntry[] = [
     title: 'baetyl-function-manager: etc/baetyl/service.yml',
     description: "The function manager's service.yml: how it reaches the hub, the rules (topic in, function, topic out) and the functions with their instance pools. See docs/function-manager.md.",
     schema: functionManagerSchema,
+    unused: logger(),
     images: ['baetyl-function-manager'],
   },
   {
@@ -70,6 +76,7 @@ export const CONFIG_SCHEMAS: readonly ConfigSchemaEntry[] = [
     description:
       "A function runtime's service.yml: its gRPC server and its functions. Every runtime reads the same keys; python27, python36 and node85 also need each function's codedir. See docs/functions-runtimes.md.",
     schema: runtimeConfigSchema,
+    unused: logger(),
     images: ['baetyl-function-python27', 'baetyl-function-python36', 'baetyl-function-node85', 'baetyl-function-sql'],
   },
   {
@@ -77,6 +84,7 @@ export const CONFIG_SCHEMAS: readonly ConfigSchemaEntry[] = [
     title: 'baetyl-timer: etc/baetyl/service.yml',
     description: "The timer's service.yml: the hub it publishes to, how often, and the topic and payload. See docs/timer.md.",
     schema: timerSchema,
+    unused: logger(),
     images: ['baetyl-timer'],
   },
   {
@@ -84,6 +92,7 @@ export const CONFIG_SCHEMAS: readonly ConfigSchemaEntry[] = [
     title: 'baetyl-remote-mqtt: etc/baetyl/service.yml',
     description: "The remote MQTT bridge's service.yml: the hub, the remote brokers and the rules that forward between them. See docs/remote-mqtt.md.",
     schema: remoteMqttSchema,
+    unused: logger(),
     images: ['baetyl-remote-mqtt'],
   },
 ];
