@@ -6,7 +6,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { Ajv, type ValidateFunction } from 'ajv';
 import { parse } from 'yaml';
 import { ConfigError, parseConfig, type Schema } from '@baetyl/core/config';
@@ -56,13 +56,15 @@ test('a strict ajv compiles every schema, each with its own $id and title', () =
 });
 
 /** Validates a workdir's conf.yml, application.yml and every service.yml we have a schema for; returns what it validated. */
-function checkWorkdir(dir: string, compiled: Map<string, ValidateFunction>): { found: string[]; unchecked: string[] } {
+function checkWorkdir(dir: string, compiled: Map<string, ValidateFunction>): { found: string[]; unchecked: string[]; files: Map<string, string> } {
   const found: string[] = [];
   const unchecked: string[] = [];
   const errors: string[] = [];
+  const files = new Map<string, string>();
   const check = (schemaFile: string, file: string) => {
     errors.push(...problems(compiled.get(schemaFile)!, file));
     found.push(`${file} (${schemaFile})`);
+    files.set(file, schemaFile);
   };
   check('conf.schema.json', join(dir, 'etc/baetyl/conf.yml'));
   check('application.schema.json', join(dir, APP_FILE));
@@ -75,17 +77,24 @@ function checkWorkdir(dir: string, compiled: Map<string, ValidateFunction>): { f
     }
   }
   assert.deepEqual(errors, []);
-  return { found, unchecked };
+  return { found, unchecked, files };
 }
 
 describe('every example workdir validates against the schemas', () => {
   const compiled = compileAll();
   for (const name of ['native', 'docker']) {
     test(`deploy/example/${name}`, () => {
-      const { found, unchecked } = checkWorkdir(join(REPO, 'deploy/example', name), compiled);
+      const { found, unchecked, files } = checkWorkdir(join(REPO, 'deploy/example', name), compiled);
       assert.deepEqual(unchecked, [], 'every service of our examples has a schema');
       // conf.yml, application.yml, the hub, the function manager and four runtimes.
       assert.equal(found.length, 8, found.join('\n'));
+      // Each file's first line names its schema, relative to the file, for editors (docs/editors.md).
+      for (const [file, schemaFile] of files) {
+        const first = readFileSync(file, 'utf8').split('\n')[0]!;
+        const named = /^# yaml-language-server: \$schema=(\S+)$/.exec(first)?.[1];
+        assert.ok(named, `${file} starts with "# yaml-language-server: $schema=<path to schemas/${schemaFile}>"`);
+        assert.equal(resolve(dirname(file), named), join(SCHEMAS, schemaFile), `${file} names the schema of what it is`);
+      }
     });
   }
 
