@@ -122,6 +122,44 @@ describe('every example workdir validates against the schemas', () => {
   }
 });
 
+/** A glob of VS Code's settings (`**`, `*`) as a regular expression over a whole path. */
+function globRegExp(glob: string): RegExp {
+  const body = glob
+    .split(/(\*\*\/|\*)/)
+    .map((part) => (part === '**/' ? '(?:.*/)?' : part === '*' ? '[^/]*' : part.replace(/[.+?^${}()|[\]\\]/g, '\\$&')))
+    .join('');
+  return new RegExp(`(?:^|/)${body}$`);
+}
+
+test('docs/editors.md: each glob of its settings.json matches example files, each of them a file of that schema', { skip: v1Examples() ? false : 'the v1 examples corpus is not on this machine' }, () => {
+  const doc = readFileSync(join(REPO, 'docs/editors.md'), 'utf8');
+  const block = /```json\n(\{\n\s+"yaml\.schemas"[\s\S]*?)```/.exec(doc)?.[1];
+  assert.ok(block, 'docs/editors.md shows a settings.json with yaml.schemas');
+  const settings = JSON.parse(block) as { 'yaml.schemas': Record<string, string[]> };
+  const compiled = compileAll();
+  const files = new Map<string, string>();
+  const dirs = ['native', 'docker'].map((n) => join(REPO, 'deploy/example', n));
+  for (const app of ['stable-1/native', 'stable-1/docker', '1.0.0/native', '1.0.0/docker']) {
+    const dir = mkdtempSync(join(tmpdir(), `schemas-doc-${app.replace('/', '-')}-`));
+    cpSync(join(v1Examples()!, app), dir, { recursive: true });
+    writeFileSync(join(dir, APP_FILE), uncomment(readFileSync(join(dir, APP_FILE), 'utf8')));
+    dirs.push(dir);
+  }
+  try {
+    for (const dir of dirs) for (const [file, schemaFile] of checkWorkdir(dir, compiled).files) files.set(file, schemaFile);
+  } finally {
+    for (const dir of dirs.slice(2)) rmSync(dir, { recursive: true, force: true });
+  }
+  assert.deepEqual(Object.keys(settings['yaml.schemas']).sort(), CONFIG_SCHEMAS.map((e) => `./schemas/${e.file}`).sort(), 'every schema, by its path in the repository');
+  for (const [path, globs] of Object.entries(settings['yaml.schemas'])) {
+    for (const glob of globs) {
+      const matched = [...files].filter(([file]) => globRegExp(glob).test(file));
+      assert.ok(matched.length > 0, `${glob} matches an example file`);
+      for (const [file, schemaFile] of matched) assert.equal(`./schemas/${schemaFile}`, path, `${glob} matches ${file}, a file of ${schemaFile}`);
+    }
+  }
+});
+
 describe('a file the loader refuses or warns about, the schema refuses, at the same place', () => {
   const compiled = compileAll();
   const entry = (file: string): Schema => CONFIG_SCHEMAS.find((e) => e.file === file)!.schema;
