@@ -92,6 +92,10 @@ test('the loader keywords become standard ones: a strict ajv compiles the result
   assert.equal((out.properties as Record<string, JsonSchema>).list!.default, undefined);
 });
 
+test('a keyword it does not know stops the generation, naming where it is', () => {
+  assert.throws(() => toJsonSchema(wrap({ type: 'string', 'x-secret': true }), meta), /^Error: #\/properties\/v: "x-secret" is not a JSON Schema draft-07 keyword/);
+});
+
 test('hints, defaults and units are what an editor shows: description, markdownDescription, patternErrorMessage', () => {
   const out = toJsonSchema(
     wrap({ type: 'string', pattern: '^(tcp|ssl)://', 'x-hint': 'write a listener as tcp://host:port', default: 'tcp://0.0.0.0:1883' }),

@@ -42,21 +42,29 @@ const LIST = ['anyOf', 'oneOf', 'allOf'];
 const MAP = ['properties', 'patternProperties', 'definitions', 'dependencies'];
 /** The loader's own keywords, replaced here by standard ones. */
 const LOADER_KEYWORDS = new Set(['duration', 'size', 'x-hint']);
+/** Draft-07's keywords; any other in a loader schema would reach editors unexplained, so it stops the generation. */
+const STANDARD = new Set([
+  ...[...ONE, ...LIST, ...MAP],
+  ...['$schema', '$id', '$ref', '$comment', 'title', 'description', 'default', 'readOnly', 'writeOnly', 'examples', 'type', 'enum', 'const', 'format'],
+  ...['multipleOf', 'maximum', 'exclusiveMaximum', 'minimum', 'exclusiveMinimum', 'maxLength', 'minLength', 'pattern', 'maxItems', 'minItems', 'uniqueItems'],
+  ...['maxProperties', 'minProperties', 'required', 'contentMediaType', 'contentEncoding'],
+]);
 
 /** The JSON Schema of one config file, from the schema its loader validates it with. */
 export function toJsonSchema(schema: Schema, meta: JsonSchemaMeta): JsonSchema {
-  const root = convert(schema);
+  const root = convert(schema, '#');
   for (const key of meta.unused ?? []) markUnused(root, key);
   return { $schema: JSON_SCHEMA_DRAFT, $id: meta.id, title: meta.title, ...describe(root, meta.description), ...withoutDescription(root) };
 }
 
-function convert(node: Schema): JsonSchema {
+function convert(node: Schema, at: string): JsonSchema {
   const out: JsonSchema = {};
   for (const [k, v] of Object.entries(node)) {
     if (LOADER_KEYWORDS.has(k)) continue;
-    if (ONE.includes(k) && isSchema(v)) out[k] = convert(v);
-    else if (LIST.includes(k) && Array.isArray(v)) out[k] = v.map((s) => (isSchema(s) ? convert(s) : s));
-    else if (MAP.includes(k) && isSchema(v)) out[k] = Object.fromEntries(Object.entries(v).map(([name, s]) => [name, isSchema(s) ? convert(s) : s]));
+    if (!STANDARD.has(k)) throw new Error(`${at}: "${k}" is not a JSON Schema draft-07 keyword, nor a loader keyword json-schema.ts converts; convert it there`);
+    if (ONE.includes(k) && isSchema(v)) out[k] = convert(v, `${at}/${k}`);
+    else if (LIST.includes(k) && Array.isArray(v)) out[k] = v.map((s, i) => (isSchema(s) ? convert(s, `${at}/${k}/${i}`) : s));
+    else if (MAP.includes(k) && isSchema(v)) out[k] = Object.fromEntries(Object.entries(v).map(([name, s]) => [name, isSchema(s) ? convert(s, `${at}/${k}/${name}`) : s]));
     // `default: {}` and `default: []` only say a block is optional; an editor would offer to insert them.
     else if (k === 'default' && isEmptyContainer(v)) continue;
     else out[k] = v;
