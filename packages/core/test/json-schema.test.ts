@@ -116,12 +116,17 @@ test('hints, defaults and units are what an editor shows: description, markdownD
 });
 
 test('a key the loader reports as unused is accepted, with a deprecation message', () => {
-  const loaderSchema: Schema = { type: 'object', additionalProperties: false, properties: { old: { type: 'object', properties: { knob: { type: 'integer' } } }, pprof: {} } };
+  const loaderSchema: Schema = {
+    type: 'object',
+    additionalProperties: false,
+    properties: { old: { type: 'object', properties: { knob: { type: 'integer' } } }, pprof: {}, list: { type: 'array', items: { type: 'object', properties: { subs: { type: 'array' } } } } },
+  };
   const out = toJsonSchema(loaderSchema, {
     ...meta,
     unused: [
       { path: ['old', 'knob'], why: 'nothing reads it here' },
       { path: ['pprof'], why: 'there is no profiler' },
+      { path: ['list', '*', 'subs'], why: 'each item ignores it' },
     ],
   });
   const props = out.properties as Record<string, JsonSchema>;
@@ -129,6 +134,8 @@ test('a key the loader reports as unused is accepted, with a deprecation message
   assert.equal(knob.deprecationMessage, 'Not used: nothing reads it here.');
   assert.equal(knob.description, 'Not used: nothing reads it here.');
   assert.equal(props.pprof!.deprecationMessage, 'Not used: there is no profiler.');
+  const item = (props.list!.items as JsonSchema).properties as Record<string, JsonSchema>;
+  assert.equal(item.subs!.deprecationMessage, 'Not used: each item ignores it.');
   assert.equal(strictAjv().compile(out)({ old: { knob: 3 }, pprof: { port: 6060 } }), true);
   assert.throws(() => toJsonSchema(loaderSchema, { ...meta, unused: [{ path: ['old', 'gone'], why: 'x' }] }), /unused key old\.gone is not in the schema/);
 });

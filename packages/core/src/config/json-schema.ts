@@ -16,7 +16,7 @@ export const EDITOR_KEYWORDS = ['markdownDescription', 'patternErrorMessage', 'd
 
 /** A key accepted so that Baetyl v1 files load, and reported as unused when a file sets it. */
 export interface UnusedKey {
-  /** Property names from the top of the file; the key must be in the schema. */
+  /** Property names from the top of the file (`*`: every item of a list); the key must be in the schema. */
   path: readonly string[];
   /** Why it is not used (the loader's own words). */
   why: string;
@@ -125,8 +125,7 @@ function withoutDescription(node: JsonSchema): JsonSchema {
 function markUnused(root: JsonSchema, key: UnusedKey): void {
   let node: JsonSchema | undefined = root;
   for (const name of key.path) {
-    const props = node?.properties as Record<string, JsonSchema> | undefined;
-    node = props?.[name];
+    node = name === '*' ? (node?.items as JsonSchema | undefined) : (node?.properties as Record<string, JsonSchema> | undefined)?.[name];
   }
   if (!node) throw new Error(`unused key ${key.path.join('.')} is not in the schema`);
   const message = `Not used: ${key.why}.`;

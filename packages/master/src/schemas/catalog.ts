@@ -4,10 +4,10 @@ import type { Schema } from '@baetyl/core/config';
 import { LOGGER_UNUSED_KEYS } from '@baetyl/core/log/schema';
 import { toJsonSchema, type JsonSchema, type UnusedKey } from '@baetyl/core/config/json-schema';
 import { hubConfigSchema, UNUSED_KEYS as HUB_UNUSED_KEYS } from '@baetyl/hub';
-import { functionManagerSchema } from '@baetyl/function-manager';
+import { functionManagerSchema, UNUSED_KEYS as FUNCTION_MANAGER_UNUSED_KEYS } from '@baetyl/function-manager';
 import { runtimeConfigSchema } from '@baetyl/runtime/config';
-import { timerSchema } from '@baetyl/timer';
-import { remoteMqttSchema } from '@baetyl/remote-mqtt';
+import { timerSchema, UNUSED_KEYS as TIMER_UNUSED_KEYS } from '@baetyl/timer';
+import { remoteMqttSchema, UNUSED_KEYS as REMOTE_MQTT_UNUSED_KEYS } from '@baetyl/remote-mqtt';
 import { masterConfigSchema } from '../conf/schema.js';
 import { appComposeSchema, appListSchema } from '../app/schema.js';
 import { shortImageName, V1_0_IMAGE_NAMES } from '../engine/native/images.js';
@@ -67,7 +67,7 @@ export const CONFIG_SCHEMAS: readonly ConfigSchemaEntry[] = [
     title: 'baetyl-function-manager: etc/baetyl/service.yml',
     description: "The function manager's service.yml: how it reaches the hub, the rules (topic in, function, topic out) and the functions with their instance pools. See docs/function-manager.md.",
     schema: functionManagerSchema,
-    unused: logger(),
+    unused: [...unused(FUNCTION_MANAGER_UNUSED_KEYS), ...logger()],
     images: ['baetyl-function-manager'],
   },
   {
@@ -84,7 +84,7 @@ export const CONFIG_SCHEMAS: readonly ConfigSchemaEntry[] = [
     title: 'baetyl-timer: etc/baetyl/service.yml',
     description: "The timer's service.yml: the hub it publishes to, how often, and the topic and payload. See docs/timer.md.",
     schema: timerSchema,
-    unused: logger(),
+    unused: [...unused(TIMER_UNUSED_KEYS), ...logger()],
     images: ['baetyl-timer'],
   },
   {
@@ -92,7 +92,7 @@ export const CONFIG_SCHEMAS: readonly ConfigSchemaEntry[] = [
     title: 'baetyl-remote-mqtt: etc/baetyl/service.yml',
     description: "The remote MQTT bridge's service.yml: the hub, the remote brokers and the rules that forward between them. See docs/remote-mqtt.md.",
     schema: remoteMqttSchema,
-    unused: logger(),
+    unused: [...unused(REMOTE_MQTT_UNUSED_KEYS), ...logger()],
     images: ['baetyl-remote-mqtt'],
   },
 ];
