@@ -81,6 +81,18 @@ export function messageLengthMax(fn: FunctionConfig): number {
 export const DEFAULT_INSTANCE_CONCURRENCY = 8;
 export const MAX_INSTANCE_CONCURRENCY = 1000;
 
+/** Why keys of v1's server block do nothing in the function manager (said in its log when set). */
+export const UNUSED_SERVER_WHY = {
+  workers: "calls are limited by each function's instance.max and instance.concurrency",
+  insecure: 'it only has a meaning for clients',
+} as const;
+
+/** Those keys, for the JSON Schema editors use. */
+export const UNUSED_KEYS: ReadonlyArray<readonly [string[], string]> = [
+  [['server', 'workers', 'max'], UNUSED_SERVER_WHY.workers],
+  [['server', 'insecure'], UNUSED_SERVER_WHY.insecure],
+];
+
 const duration = (def?: string): Schema => ({ type: ['string', 'integer'], duration: true, ...(def === undefined ? {} : { default: def }) });
 const size = (def?: string): Schema => ({ type: ['string', 'integer'], size: true, ...(def === undefined ? {} : { default: def }) });
 const str: Schema = { type: 'string' };

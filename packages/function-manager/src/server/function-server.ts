@@ -12,7 +12,7 @@ import * as grpc from '@grpc/grpc-js';
 import { formatDuration } from '@baetyl/core/config';
 import { loadFunctionProto, type FunctionMessage } from '@baetyl/core/function';
 import type { Logger } from '@baetyl/core/log';
-import type { ServerConfig } from '../config/schema.js';
+import { UNUSED_SERVER_WHY, type ServerConfig } from '../config/schema.js';
 import { PoolClosedError, type FunctionPool } from '../pool/pool.js';
 import { bindTarget } from './address.js';
 
@@ -82,9 +82,9 @@ export async function startFunctionServer(cfg: ServerConfig, deps: FunctionServe
   // v1 passed concurrent.max to grpc-go as MaxConcurrentStreams: calls at once per connection.
   if (cfg.concurrent.max) options['grpc.max_concurrent_streams'] = cfg.concurrent.max;
   if (cfg.workers.max !== undefined) {
-    log.warn(`server.workers.max (${cfg.workers.max}) is not used by the function manager: calls are limited by each function's instance.max and instance.concurrency`);
+    log.warn(`server.workers.max (${cfg.workers.max}) is not used by the function manager: ${UNUSED_SERVER_WHY.workers}`);
   }
-  if (cfg.insecure) log.warn('server.insecure is not used: it only has a meaning for clients');
+  if (cfg.insecure) log.warn(`server.insecure is not used: ${UNUSED_SERVER_WHY.insecure}`);
   const creds = credentials(cfg, deps.cwd);
   if (bind.unix) await clearStaleSocket(bind.unix);
 
