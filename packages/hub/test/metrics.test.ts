@@ -11,7 +11,10 @@ interface Report {
   path: string;
   user: string;
   password: string;
-  body: { broker_stats?: { clients: number; subscriptions: number; messages_in: number; messages_out: number } };
+  body: {
+    broker_stats?: { clients: number; subscriptions: number; messages_in: number; messages_out: number };
+    prometheus?: Array<{ name: string; type: string; values: Array<{ value: number; labels: Record<string, string> }> }>;
+  };
 }
 
 describe('metrics', () => {
@@ -22,7 +25,7 @@ describe('metrics', () => {
     for (const s of servers) s.close();
   });
 
-  it('reports clients, subscriptions and messages to the master', async () => {
+  it('reports clients, subscriptions and messages to the master, and its Prometheus registry', async () => {
     const dir = serviceDir();
     const reports: Report[] = [];
     const master = http.createServer((req, res) => {
@@ -45,6 +48,16 @@ describe('metrics', () => {
     await c.publishAsync('m/1', 'x');
     await waitFor('a report with the client, its subscriptions and messages', () =>
       reports.some((r) => r.body.broker_stats?.clients === 1 && r.body.broker_stats.subscriptions === 2 && r.body.broker_stats.messages_in >= 1 && r.body.broker_stats.messages_out >= 1));
+    // The same counts in the Prometheus metrics of the same report (docs/metrics.md): by QoS.
+    const valueOf = (r: Report, name: string, labels: Record<string, string> = {}) =>
+      r.body.prometheus?.find((f) => f.name === name)?.values.find((v) => Object.entries(labels).every(([k, l]) => v.labels[k] === l))?.value;
+    const last = reports.findLast((r) => r.body.broker_stats?.clients === 1 && r.body.broker_stats.messages_in >= 1)!;
+    assert.equal(valueOf(last, 'baetyl_hub_connections'), 1);
+    assert.equal(valueOf(last, 'baetyl_hub_subscriptions'), 2);
+    assert.equal(valueOf(last, 'baetyl_hub_messages_received_total', { qos: '0' }), last.body.broker_stats!.messages_in);
+    assert.equal(valueOf(last, 'baetyl_hub_messages_received_total', { qos: '1' }), 0);
+    assert.equal(valueOf(last, 'baetyl_hub_messages_sent_total', { qos: '0' }), last.body.broker_stats!.messages_out);
+    assert.equal(last.body.prometheus?.find((f) => f.name === 'baetyl_hub_messages_received_total')?.type, 'counter');
     assert.equal(reports[0]!.path, '/v1/services/localhub/instances/localhub/report');
     assert.equal(reports[0]!.user, 'localhub');
     assert.equal(reports[0]!.password, 'tok');
