@@ -8,7 +8,7 @@ import { loadConfig, parseConfig } from '@baetyl/core/config';
 import { closeLogger, createLogger, type Logger } from '@baetyl/core/log';
 import { OPENEDGE_TWINS } from '@baetyl/core/context';
 import { parseApiAddress } from '@baetyl/core/api';
-import { checkMetricFamilies, INSTANCE_LABEL, mergeExposition, REPORT_KEY, SERVICE_LABEL, type MetricFamily, type MetricSource } from '@baetyl/core/metrics';
+import { checkMetricFamilies, INSTANCE_LABEL, REPORT_KEY, SERVICE_LABEL, type MetricFamily, type MetricSource } from '@baetyl/core/metrics/report';
 import { loadApp } from './app/load.js';
 import type { AppSpec, ServiceSpec } from './app/model.js';
 import { masterConfigSchema, type MasterConfig } from './conf/schema.js';
@@ -16,8 +16,8 @@ import type { Engine } from './engine/engine.js';
 import { createEngine, instanceApiAddress } from './engine/create.js';
 import { ApiServer } from './api/server.js';
 import { loadApiTls, loadMetricsTls, TLS_ENV, type ApiTls } from './api/tls.js';
-import { MetricsListener } from './metrics/listener.js';
-import { MasterMetrics } from './metrics/registry.js';
+import type { MetricsEndpoint } from './metrics/endpoint.js';
+import type { InstanceView } from './metrics/registry.js';
 import { readRecords, StatsWriter, type StatsFile } from './stats/store.js';
 import { Supervisor } from './supervisor/supervisor.js';
 import { applyUpdate, type UpdateHost, type UpdateReport, type UpdateRequest } from './update/apply.js';
@@ -105,8 +105,7 @@ export class Master {
   private cfg!: LoadedConfig;
   private engine!: Engine;
   private api!: ApiServer;
-  private metricsListener?: MetricsListener;
-  private masterMetrics?: MasterMetrics;
+  private metricsEndpoint?: MetricsEndpoint;
   private readonly services = new Map<string, ServiceState>();
   private stats!: StatsWriter;
   private stopping?: Promise<void>;
@@ -157,17 +156,23 @@ export class Master {
     }
     this.log.info('server started');
     if (conf.metrics.address) {
-      this.masterMetrics = new MasterMetrics(conf.mode);
-      const listener = new MetricsListener(() => this.exposition(), this.log.child({ api: 'metrics' }));
       try {
-        await listener.listen(conf.metrics.address, this.cfg.metricsTls, this.cfg.confFile);
+        const { startMetricsEndpoint } = await import('./metrics/endpoint.js');
+        this.metricsEndpoint = await startMetricsEndpoint({
+          address: conf.metrics.address,
+          tls: this.cfg.metricsTls,
+          confFile: this.cfg.confFile,
+          mode: conf.mode,
+          log: this.log.child({ api: 'metrics' }),
+          instances: () => this.instanceViews(),
+          reports: () => this.reportedMetrics(),
+        });
       } catch (err) {
         await this.api.close();
         await this.engine.close();
         throw err;
       }
-      this.metricsListener = listener;
-      this.log.info(`metrics served on ${listener.url}${this.cfg.metricsTls?.ca ? ' (client certificates checked against metrics.ca)' : ''}`);
+      this.log.info(`metrics served on ${this.metricsEndpoint.url}${this.cfg.metricsTls?.ca ? ' (client certificates checked against metrics.ca)' : ''}`);
     }
     writeFileSync(join(this.workdir, CLI_TOKEN_FILE), this.cliToken, { mode: 0o600 });
     writeFileSync(join(this.workdir, PID_FILE), String(process.pid));
@@ -401,13 +406,13 @@ export class Master {
     if (!state.instances.has(instance)) throw new Error(`instance (${instance}) not found`);
     // The Prometheus part is kept apart: it is for the metrics endpoint, not for inspect.
     const { [REPORT_KEY]: prometheus, ...stats } = body;
-    if (prometheus !== undefined && this.metricsListener) state.metrics.set(instance, checkMetricFamilies(prometheus));
+    if (prometheus !== undefined && this.metricsEndpoint) state.metrics.set(instance, checkMetricFamilies(prometheus));
     state.reports.set(instance, { ...(state.reports.get(instance) ?? {}), ...stats });
   }
 
-  /** GET /metrics: the master's own metrics, and the last report of every instance, labelled with its service and instance. */
-  private async exposition(): Promise<string> {
-    const views = [...this.services.values()].flatMap((state) =>
+  /** Every instance, for the master's own metrics. */
+  private instanceViews(): InstanceView[] {
+    return [...this.services.values()].flatMap((state) =>
       [...state.instances.values()].map((sup) => ({
         service: state.spec.name,
         instance: sup.name,
@@ -416,11 +421,15 @@ export class Master {
         totals: async () => sup.running?.totals(),
       })),
     );
-    const sources: MetricSource[] = [{ labels: {}, families: await this.masterMetrics!.collect(views) }];
+  }
+
+  /** The last metrics each instance reported, labelled with its service and instance. */
+  private reportedMetrics(): MetricSource[] {
+    const sources: MetricSource[] = [];
     for (const [service, state] of this.services) {
       for (const [instance, families] of state.metrics) sources.push({ labels: { [SERVICE_LABEL]: service, [INSTANCE_LABEL]: instance }, families });
     }
-    return mergeExposition(sources);
+    return sources;
   }
 
   private snapshot(): StatsFile {
@@ -496,7 +505,7 @@ export class Master {
 
   private async doStop(): Promise<void> {
     await this.api?.close();
-    await this.metricsListener?.close();
+    await this.metricsEndpoint?.close();
     this.log?.info('server stopped');
     // An update in progress finishes (or rolls back) first, so no service starts behind the stop.
     await this.updating?.catch(() => undefined);

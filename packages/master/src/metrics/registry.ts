@@ -1,7 +1,7 @@
 // The master's own Prometheus metrics: per service and instance, whether it runs, its restarts,
 // its CPU time and resident memory (from the engine, read at each scrape).
 import { Counter, Gauge, Registry } from 'prom-client';
-import { INSTANCE_LABEL, SERVICE_LABEL, type MetricFamily } from '@baetyl/core/metrics';
+import { INSTANCE_LABEL, SERVICE_LABEL, type MetricFamily } from '@baetyl/core/metrics/report';
 import type { ResourceTotals } from '../engine/engine.js';
 import { VERSION } from '../version.js';
 
