@@ -67,6 +67,8 @@ export interface FunctionManagerConfig {
   rules: RuleConfig[];
   functions: FunctionConfig[];
   server: ServerConfig;
+  /** Ours, as the hub's: how often the manager reports its metrics to the master, ms (0: never). */
+  metrics: { report: { interval: number } };
   logger: LoggerConfig;
 }
 
@@ -159,5 +161,6 @@ export const functionManagerSchema: Schema = object({
     workers: object({ max: { type: 'integer', minimum: 0 } }),
     ...certificate,
   }),
+  metrics: object({ report: object({ interval: duration('1m') }) }),
   logger: loggerSchema(),
 });

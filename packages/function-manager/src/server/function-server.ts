@@ -14,6 +14,7 @@ import { loadFunctionProto, type FunctionMessage } from '@baetyl/core/function';
 import type { Logger } from '@baetyl/core/log';
 import { UNUSED_SERVER_WHY, type ServerConfig } from '../config/schema.js';
 import { PoolClosedError, type FunctionPool } from '../pool/pool.js';
+import type { CallMetrics } from '../metrics/registry.js';
 import { bindTarget } from './address.js';
 
 export interface FunctionServer {
@@ -28,6 +29,8 @@ export interface FunctionServerDeps {
   log: Logger;
   /** Where a relative unix socket path and certificate paths start. */
   cwd: string;
+  /** The counters of the server's calls of a function (rule=""). */
+  metricsOf?: (fn: string) => CallMetrics;
 }
 
 function readPem(key: string, file: string, cwd: string): Buffer {
@@ -124,7 +127,7 @@ export async function startFunctionServer(cfg: ServerConfig, deps: FunctionServe
       try {
         // Given up on (deadline, cancel) while waiting for room: the room goes to the next one.
         if (answered) return;
-        const outcome = await reservation.invoke(message, 1);
+        const outcome = await reservation.invoke(message, 1, deps.metricsOf?.(msg.FunctionName));
         if (outcome.kind === 'ok') answer(null, outcome.result);
         else if (outcome.kind === 'aborted') answer(serviceError(grpc.status.UNAVAILABLE, 'the function manager is stopping'));
         else answer(serviceError(outcome.failure.code ?? grpc.status.UNAVAILABLE, outcome.failure.details ?? outcome.failure.message));

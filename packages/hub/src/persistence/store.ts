@@ -113,6 +113,18 @@ export class HubPersistence extends AsyncLevelPersistence {
     return found;
   }
 
+  /** Retained messages in the store, for the metrics: a scan of the retained keys, once per report. */
+  async countRetained(): Promise<number> {
+    const stream = this.createRetainedStream('#');
+    let n = 0;
+    try {
+      for await (const _ of stream) n++;
+    } finally {
+      stream.destroy();
+    }
+    return n;
+  }
+
   private async hasOutgoing(client: { id: string }): Promise<boolean> {
     const stream = super.outgoingStream(client);
     try {
