@@ -81,11 +81,15 @@ test('baetyl logs SERVICE: the log file its service.yml names in its volume, eve
       const r = await runBaetyl(['logs', '-n', 'all', 'svc', '-w', wd.dir]);
       return /^svc \| .*msg="tick 3"/m.test(r.stdout) && /^svc\.i1 \| .*msg="tick 3" instance=svc\.i1/m.test(r.stdout);
     }, `both instances' ticks in ${file}`);
+    const all = await runBaetyl(['logs', '-n', 'all', 'svc', '-w', wd.dir]);
+    // An `instance` field naming another service's instance does not make it that instance's line.
+    assert.match(all.stdout, /^svc \| .*msg="about another instance" instance=other\.fn\.1 service=svc$/m);
+    assert.doesNotMatch(all.stdout, /^other/m);
     const r = await runBaetyl(['logs', 'svc', '-w', wd.dir]);
     assert.equal(r.code, 0, r.stderr);
     // Ten lines by default, as tail prints, each prefixed with its instance.
     assert.equal(lines(r.stdout).length, 10, r.stdout);
-    for (const l of lines(r.stdout)) assert.match(l, /^(svc|svc\.i1) \| time=\S+ level=info msg="(started|tick \d+)"/);
+    for (const l of lines(r.stdout)) assert.match(l, /^(svc|svc\.i1) \| time=\S+ level=info msg="(started|about another instance|tick \d+)"/);
 
     const three = await runBaetyl(['logs', '-n', '3', 'svc.i1', '-w', wd.dir]);
     assert.equal(three.code, 0, three.stderr);

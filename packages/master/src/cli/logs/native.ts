@@ -56,7 +56,9 @@ export async function serviceLogs(loaded: LoadedConfig, service: ServiceSpec, in
       const f = lineFields(line);
       // Another service writing into the same volume.
       if (f.service && f.service !== service.name) return undefined;
-      const from = f.instance ?? service.name;
+      // runService names the instance (when it is not the service's own name); other `instance`
+      // fields (the function manager's pool logs its runtimes' instances) name someone else.
+      const from = f.instance?.startsWith(`${service.name}.`) ? f.instance : service.name;
       return instance === undefined || from === instance ? from : undefined;
     };
     await run([{ follower: new FileFollower(log.file), labelOf }], req);
