@@ -151,14 +151,14 @@ function shell(dir: string, text: string): Shell {
       } catch {
         // gone already
       }
-      await Promise.race([exited, sleep(60_000)]);
+      await Promise.race([exited, sleep(60_000, undefined, { ref: false })]);
     },
   };
 }
 
 async function run(dir: string, b: Block, limitMs = 120_000): Promise<{ code: number | null; out: string }> {
   const sh = shell(dir, b.text);
-  const code = await Promise.race([sh.exited, sleep(limitMs).then(() => 'timeout' as const)]);
+  const code = await Promise.race([sh.exited, sleep(limitMs, undefined, { ref: false }).then(() => 'timeout' as const)]);
   if (code === 'timeout') {
     await sh.kill();
     assert.fail(`${b.where}: step "${b.step}" did not end within ${limitMs / 1000}s:\n${b.text}\n--- output:\n${sh.out()}`);
@@ -254,7 +254,7 @@ test('the README and getting-started commands work as written in a fresh clone',
   assert.equal(stop.code, 0, `${step('stop').where}:\n${stop.out}`);
   assert.match(stop.out, /stopping baetyl \(pid \d+\)\.* stopped/);
   // baetyl stop ended make start, cleanly.
-  const code = await Promise.race([start.exited, sleep(120_000).then(() => 'timeout' as const)]);
+  const code = await Promise.race([start.exited, sleep(120_000, undefined, { ref: false }).then(() => 'timeout' as const)]);
   assert.equal(code, 0, `make start after baetyl stop: ${code}\n${start.out().slice(-3000)}`);
   assert.match(read(masterLog), /msg="engine stopped"/);
   rmSync(base, { recursive: true, force: true });
