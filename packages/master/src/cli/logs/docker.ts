@@ -3,6 +3,7 @@
 // workdir), so this works whether the master runs or not. With -f it follows every container of
 // the service, and attaches to each new one (a restart, a new function instance) as it appears.
 import { setTimeout as sleep } from 'node:timers/promises';
+import { StringDecoder } from 'node:string_decoder';
 import type Docker from 'dockerode';
 import { connectDocker } from '../../engine/docker/client.js';
 import { demuxLines } from '../../engine/docker/instance.js';
@@ -37,6 +38,8 @@ export class LogStreamLines {
   private buf = Buffer.alloc(0);
   private framed: boolean | undefined;
   private text = '';
+  /** One per stream (stdout, stderr): a character may be split across two frames. */
+  private readonly decoders = [new StringDecoder('utf8'), new StringDecoder('utf8'), new StringDecoder('utf8')];
 
   push(chunk: Buffer): string[] {
     this.buf = Buffer.concat([this.buf, chunk]);
@@ -45,13 +48,13 @@ export class LogStreamLines {
     }
     if (this.framed === undefined) return [];
     if (!this.framed) {
-      this.text += this.buf.toString('utf8');
+      this.text += this.decoders[0]!.write(this.buf);
       this.buf = Buffer.alloc(0);
     } else {
       while (this.buf.length >= 8) {
         const len = this.buf.readUInt32BE(4);
         if (this.buf.length < 8 + len) break;
-        this.text += this.buf.subarray(8, 8 + len).toString('utf8');
+        this.text += this.decoders[Math.min(2, this.buf[0]!)]!.write(this.buf.subarray(8, 8 + len));
         this.buf = this.buf.subarray(8 + len);
       }
     }
@@ -61,7 +64,7 @@ export class LogStreamLines {
   }
 
   end(): string[] {
-    const rest = [...(this.framed === false || this.buf.length ? [this.buf.toString('utf8')] : []), this.text].join('');
+    const rest = [this.text, this.buf.toString('utf8'), ...this.decoders.map((d) => d.end())].join('');
     this.buf = Buffer.alloc(0);
     this.text = '';
     return rest ? [rest] : [];
