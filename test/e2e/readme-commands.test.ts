@@ -115,6 +115,17 @@ if (skip) {
   process.stderr.write(`# README commands test skipped: ${skip}\n`);
 } else if (!ns) process.stderr.write('# README commands: no network namespace here; running on the host network (port 1883 is free)\n');
 
+/**
+ * The store this checkout installed from. pnpm picks a store on the project's filesystem, so a
+ * clone in a tmpfs /tmp would look for a store of its own, empty, and need the network (which the
+ * namespace has none of); the clone uses the checkout's store, as a second clone on one machine does.
+ */
+function checkoutStore(): string | undefined {
+  const res = spawnSync('corepack', ['pnpm', 'store', 'path'], { cwd: REPO, encoding: 'utf8', env: { ...process.env, COREPACK_ENABLE_DOWNLOAD_PROMPT: '0', COREPACK_INTEGRITY_KEYS: '0' } });
+  return res.status === 0 && res.stdout.trim() ? res.stdout.trim() : undefined;
+}
+const store = skip ? undefined : checkoutStore();
+
 /** The environment of a new terminal: nothing of the make or test run that started this one. */
 function userEnv(): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
@@ -122,6 +133,7 @@ function userEnv(): NodeJS.ProcessEnv {
     if (/^(BAETYL_|OPENEDGE_|npm_|PNPM_|MAKE|MFLAGS$|NODE_TEST_CONTEXT$|NODE_OPTIONS$)/.test(k)) continue;
     env[k] = v;
   }
+  if (store) env.npm_config_store_dir = store;
   return env;
 }
 
@@ -205,7 +217,8 @@ test('the README and getting-started commands work as written in a fresh clone',
   await waitFor(() => read(masterLog).includes('msg="services started"') || startExit !== undefined, `"make start" to start the services (${step('start').where})`, 1_200_000).catch((err: Error) => {
     throw new Error(`${err.message}\n--- make start:\n${start.out().slice(-5000)}`);
   });
-  assert.equal(startExit, undefined, `make start ended early (${startExit}):\n${start.out().slice(-5000)}`);
+  const offline = ns ? ' (in a network namespace with no network: its pnpm install must find every package in the store; run "make install" in the checkout first)' : '';
+  assert.equal(startExit, undefined, `make start ended early (${startExit})${offline}:\n${start.out().slice(-5000)}`);
 
   const check = await run(dir, step('check'));
   assert.equal(check.code, 0, `${step('check').where}:\n${check.out}`);

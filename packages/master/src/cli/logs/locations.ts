@@ -4,17 +4,15 @@
 // which holds the service's mounts: a path inside a mount is in that volume (one file, shared by
 // every instance of the service), any other path is in the instance's own directory (one file per
 // instance, gone when the instance's directory is removed at its exit).
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
+import { parse } from 'yaml';
 import { parseYaml, readConfigText } from '@baetyl/core/config';
 import type { ServiceSpec } from '../../app/model.js';
 import { serviceEnv } from '../../check/check.js';
 import { hostPathOf, runtimeConfigPath } from '../../engine/python-runtime.js';
 import { instanceDirOf } from '../../engine/native/instance-dir.js';
-import type { LoadedConfig } from '../../master.js';
-import { STATS_FILE } from '../../master.js';
-import { parse } from 'yaml';
-import { readFileSync } from 'node:fs';
+import { STATS_FILE, type LoadedConfig } from '../../master.js';
 
 /** A service's log, or why it has none. */
 export type ServiceLog =
