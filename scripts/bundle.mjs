@@ -16,7 +16,7 @@
 // above. Dependencies are whatever the entry imports: nothing here lists modules.
 import { cpSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, join, posix, relative } from 'node:path';
+import { dirname, join, posix, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 
@@ -134,7 +134,7 @@ function copy(root, ...files) {
 
 const outArg = process.argv[process.argv.indexOf('--images') + 1];
 if (!outArg) throw new Error('usage: node scripts/bundle.mjs --images <dir>');
-const images = join(process.cwd(), outArg);
+const images = resolve(outArg);
 rmSync(images, { recursive: true, force: true });
 const app = (name) => join(images, name, 'opt', 'baetyl');
 const sizes = {};
