@@ -112,6 +112,12 @@ async function serviceBundle(root, entry) {
   const outRel = posix.dirname(entry);
   const res = await build({
     ...common,
+    // CommonJS dependencies may use __dirname and __filename when they load (ssh2's WebAssembly
+    // loader does): here, those of the bundle's file, as esbuild's own advice for ES module output.
+    banner: {
+      js: `${banner.js} import { fileURLToPath as __bundlePath } from 'node:url'; import { dirname as __bundleDir } from 'node:path'; const __bundleFilename = __bundlePath(import.meta.url); const __bundleDirname = __bundleDir(__bundleFilename);`,
+    },
+    define: { __dirname: '__bundleDirname', __filename: '__bundleFilename' },
     entryPoints: [join(repo, entry)],
     outdir: join(root, outRel),
     chunkNames: 'chunk-[hash]',
