@@ -2,8 +2,8 @@
 # Builds the offline base images with no container registry, from Debian's own packages
 # (debootstrap) and this machine's node binary (docs/docker.md, "The bases"):
 #
-#   baetyl-core:bookworm        glibc, libstdc++ and libgcc from Debian 12, /etc/passwd, group and
-#                               nsswitch.conf, /tmp. No shell, no apt, no dpkg, no docs.
+#   baetyl-core:bookworm        glibc, libstdc++, libgcc and tzdata from Debian 12, /etc/passwd,
+#                               group and nsswitch.conf, /tmp. No shell, no apt, no dpkg, no docs.
 #   baetyl-base:bookworm        core + node (NODE_BIN, default the node on PATH, stripped of its
 #                               debugging symbols), for every Node service and the master.
 #   baetyl-python:bookworm      core + Debian 12's python3 (3.11) and the libraries it links.
@@ -27,7 +27,8 @@ wanted=${*:-node python3 python2.7}
 # Images made by other versions of these scripts are rebuilt.
 recipe=$(cat scripts/images/base.sh scripts/images/rootfs.mjs | sha256sum | cut -c1-16)
 # The core's packages. Their dependencies come along (gcc-12-base: no files but its docs).
-core_packages=libc6,libstdc++6
+# tzdata for python's local times under a TZ variable (node has its own, in ICU); UTC without one.
+core_packages=libc6,libstdc++6,tzdata
 # Maintainer-script tools and what only they pull in: nothing at run time needs them.
 not_needed=dpkg,debconf,perl-base,mailcap,tar
 
@@ -58,7 +59,7 @@ trap 'rm -rf "$staging"' EXIT
 bookworm=$(tree bookworm python3)
 
 # The core, imported as the one layer every image starts from.
-node scripts/images/rootfs.mjs "$bookworm" "$staging/core" "$core_packages" --list "$staging/core.list" \
+node scripts/images/rootfs.mjs "$bookworm" "$staging/core" "$core_packages" --without "$not_needed" --list "$staging/core.list" \
   --files etc/passwd,etc/group,etc/nsswitch.conf | sed 's/^/[base] core: /' >&2
 if ! current baetyl-core:bookworm; then
   mkdir -p -m 1777 "$staging/core/tmp"
