@@ -16,6 +16,7 @@ install: node_modules/.modules.yaml
 build: install
 	$(PNPM) exec tsc -b
 	node scripts/bundle.mjs
+	node scripts/schemas.mjs
 
 start: build
 	$(PNPM) exec baetyl start -w $(WORKDIR)

@@ -8,6 +8,7 @@
 #   /usr/local/etc/baetyl/conf.yml              the master's configuration (mode: docker)
 #   /usr/local/var/db/baetyl/application.yml    the application (--example: the tutorial's)
 #   /usr/local/var/log/baetyl/baetyl.log        the master's log
+#   /usr/local/share/baetyl/schemas/            the config files' JSON Schemas, for editors (docs/editors.md)
 #
 # The host needs only the Docker engine; the images come from `make images` on this machine or
 # from a tarball made elsewhere with scripts/images/save.sh (--images). Existing configuration is
@@ -24,7 +25,7 @@ while [[ $# -gt 0 ]]; do
     --images) images=${2:?--images needs a file}; shift 2 ;;
     --example) example=1; shift ;;
     --no-enable) enable=0; shift ;;
-    -h | --help) sed -n '2,16p' "$0"; exit 0 ;;
+    -h | --help) sed -n '2,15p' "$0"; exit 0 ;;
     *) echo "install.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -58,16 +59,21 @@ if [[ -z $DESTDIR ]]; then
 fi
 
 say "installing into ${root}${PREFIX}"
-install -d "$root$PREFIX/bin" "$root$PREFIX/etc/baetyl" "$root$PREFIX/var/db/baetyl" "$root$PREFIX/var/log/baetyl" "$root$PREFIX/var/run" "$root$PREFIX/share/doc/baetyl" "$root$UNIT_DIR"
+install -d "$root$PREFIX/bin" "$root$PREFIX/etc/baetyl" "$root$PREFIX/var/db/baetyl" "$root$PREFIX/var/log/baetyl" "$root$PREFIX/var/run" "$root$PREFIX/share/doc/baetyl" "$root$PREFIX/share/baetyl/schemas" "$root$UNIT_DIR"
 sed "s|@PREFIX@|$PREFIX|g" "$here/baetyl" >"$root$PREFIX/bin/baetyl"
 chmod 0755 "$root$PREFIX/bin/baetyl"
 sed "s|/usr/local|$PREFIX|g" "$here/baetyl.service" >"$root$UNIT_DIR/baetyl.service"
 chmod 0644 "$root$UNIT_DIR/baetyl.service"
 [[ -f $repo/docs/docker.md ]] && install -m 0644 "$repo/docs/docker.md" "$root$PREFIX/share/doc/baetyl/docker.md"
+install -m 0644 "$repo"/schemas/*.schema.json "$root$PREFIX/share/baetyl/schemas/"
 
 # Configuration: the example's files where none exist (conf.yml always, the app with --example).
+# An example file's `# yaml-language-server: $schema=` line names the repository's schemas/; here, the installed ones.
 copy_new() { # src dst
-  if [[ -e $2 ]]; then say "kept existing $2"; else install -D -m 0644 "$1" "$2"; say "installed $2"; fi
+  if [[ -e $2 ]]; then say "kept existing $2"; return; fi
+  install -D -m 0644 "$1" "$2"
+  sed -i "1s|^# yaml-language-server: \$schema=.*/schemas/|# yaml-language-server: \$schema=$PREFIX/share/baetyl/schemas/|" "$2"
+  say "installed $2"
 }
 copy_new "$repo/deploy/example/docker/etc/baetyl/conf.yml" "$root$PREFIX/etc/baetyl/conf.yml"
 if [[ $example == 1 ]]; then

@@ -8,9 +8,8 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
-import { parse } from 'yaml';
 import { BAETYL } from '../support/workdir.js';
-import { v1Examples } from '@baetyl/test-support';
+import { APP_FILE, serviceConfigs, uncomment, v1Examples } from '@baetyl/test-support';
 
 const EXAMPLES = v1Examples();
 
@@ -25,36 +24,6 @@ function runBaetyl(args: string[]): Promise<{ code: number | null; stdout: strin
   });
 }
 const APPS = ['stable-1/native', 'stable-1/docker', '1.0.0/native', '1.0.0/docker'];
-const APP_FILE = 'var/db/baetyl/application.yml';
-
-interface V0App {
-  services: Array<{ name: string; image: string; mounts?: Array<{ name: string; path: string }> }>;
-  volumes: Array<{ name: string; path: string }>;
-}
-
-/** Where each service's service.yml is: the volume it mounts at etc/baetyl, read from the app itself. */
-function serviceConfigs(dir: string): Map<string, { image: string; file?: string }> {
-  const app = parse(readFileSync(join(dir, APP_FILE), 'utf8')) as V0App;
-  const out = new Map<string, { image: string; file?: string }>();
-  for (const s of app.services) {
-    const mount = s.mounts?.find((m) => m.path.replace(/^\/+|\/+$/g, '') === 'etc/baetyl');
-    const volume = app.volumes.find((v) => v.name === mount?.name);
-    out.set(s.name, volume ? { image: s.image, file: join(dir, volume.path, 'service.yml') } : { image: s.image });
-  }
-  return out;
-}
-
-/** The app with the services (and volumes) its authors left commented out enabled. */
-function uncomment(text: string): string {
-  return text
-    .split('\n')
-    .map((line) => {
-      const m = /^(\s*)# (.*)$/.exec(line);
-      // Only commented YAML entries ("- name: x", "image: y"), not the prose comments.
-      return m && /^\s*(- )?[\w-]+:/.test(m[2]!) ? `${m[1]}${m[2]}` : line;
-    })
-    .join('\n');
-}
 
 function copyOf(app: string): string {
   const dir = mkdtempSync(join(tmpdir(), `v1-${app.replace('/', '-')}-`));

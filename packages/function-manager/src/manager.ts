@@ -3,6 +3,7 @@ import { type Logger } from '@baetyl/core/log';
 import { readServiceContext } from '@baetyl/core/context';
 import { MasterClient } from '@baetyl/core/api';
 import { messageLengthMax, type FunctionManagerConfig } from './config/schema.js';
+import { FunctionMetrics, type CallMetrics } from './metrics/registry.js';
 import { MasterLauncher, type InstanceLauncher } from './pool/launcher.js';
 import { FunctionPool } from './pool/pool.js';
 import { resolveHubLimit } from './publish/hub-limit.js';
@@ -30,6 +31,8 @@ export interface FunctionManager {
   readonly rules: readonly Rule[];
   /** The gRPC endpoint of `server.address`, when it is set. */
   readonly server: FunctionServer | undefined;
+  /** Its Prometheus metrics (reported to the master by main.ts). */
+  readonly metrics: FunctionMetrics;
   /** Stops reading, lets accepted messages finish briefly, stops every instance, disconnects. */
   close(): Promise<void>;
 }
@@ -45,6 +48,7 @@ export async function startFunctionManager(config: FunctionManagerConfig, deps: 
   }
 
   const pools = new Map<string, FunctionPool>();
+  const metrics = new FunctionMetrics(() => [...pools].map(([name, pool]): [string, ReturnType<FunctionPool['stats']>] => [name, pool.stats()]));
   for (const fn of config.functions) {
     if (fn.message.length.max === undefined && fn.instance.message.length.max !== undefined) {
       log.info(`function (${fn.name}): using instance.message.length.max as message.length.max (Baetyl's docs put it there)`);
@@ -61,6 +65,7 @@ export async function startFunctionManager(config: FunctionManagerConfig, deps: 
         messageLengthMax: messageLengthMax(fn),
         backoffMax: fn.backoff.max,
         concurrency: deps.instanceConcurrency ?? fn.instance.concurrency,
+        coldStart: metrics.coldStartsOf(fn.name),
       },
       launcher!,
       log.child({ function: fn.name }),
@@ -75,12 +80,19 @@ export async function startFunctionManager(config: FunctionManagerConfig, deps: 
     const pool = pools.get(rc.function.name);
     // The config loader already rejects this; kept so a hand-built config fails clearly too.
     if (!pool) throw new Error(`rules[${i}] names function (${rc.function.name}), which is not in functions`);
-    return new Rule(rc, config.hub, pool, log.child({ rule: rc.clientid || config.hub.clientid || `#${i + 1}` }), cwd, hubLimit.max);
+    const name = rc.clientid || config.hub.clientid || `#${i + 1}`;
+    return new Rule(rc, config.hub, pool, log.child({ rule: name }), cwd, hubLimit.max, metrics.forCalls(name, rc.function.name));
   });
 
   let server: FunctionServer | undefined;
   if (config.server.address) {
-    server = await startFunctionServer(config.server, { pools, log: log.child({ server: 'function' }), cwd: deps.cwd ?? process.cwd() });
+    const serverCalls = new Map<string, CallMetrics>();
+    const metricsOf = (fn: string): CallMetrics => {
+      let m = serverCalls.get(fn);
+      if (!m) serverCalls.set(fn, (m = metrics.forCalls('', fn)));
+      return m;
+    };
+    server = await startFunctionServer(config.server, { pools, log: log.child({ server: 'function' }), cwd: deps.cwd ?? process.cwd(), metricsOf });
   }
   for (const pool of pools.values()) pool.start();
   for (const rule of rules) rule.start();
@@ -100,6 +112,7 @@ export async function startFunctionManager(config: FunctionManagerConfig, deps: 
     pools,
     rules,
     server,
+    metrics,
     close: () => (closing ??= close()),
   };
 }

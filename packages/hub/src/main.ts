@@ -10,9 +10,17 @@ main({
   start: async (config, { logger, cwd }) => {
     // The broker, the store and the listeners load only once the config is known to be good.
     const { startHub } = await import('./broker/hub.js');
-    const { startReporter } = await import('./metrics/reporter.js');
+    const { REPORT_KEY, startReporter } = await import('@baetyl/core/metrics');
     const hub: Hub = await startHub(config, { cwd, logger });
-    const reporter = startReporter(config.metrics.report.interval, () => hub.stats(), logger);
+    // Baetyl's report (broker_stats, rule_count) for inspect, and the Prometheus metrics (docs/metrics.md).
+    const reporter = startReporter({
+      intervalMs: config.metrics.report.interval,
+      logger,
+      body: async () => {
+        const s = hub.stats();
+        return { broker_stats: s, rule_count: s.rule_count, [REPORT_KEY]: await hub.registry.getMetricsAsJSON() };
+      },
+    });
     return {
       hub,
       close: () => {

@@ -441,10 +441,9 @@ describe('MQTT 3.1.1 flows', () => {
     zero.end(true);
   });
 
-  // Known to fail: with a persistent session subscribed, aedes' per-message store writes for it
-  // finish out of order, and QoS 1 messages reach every subscriber of the topic reordered (a few
-  // in 300). The fix belongs to the delivery path (per-client queues, issue 14 item 1).
-  it("keeps that order when a persistent session subscribes to the topic too [MQTT-4.6.0-6]", { todo: 'QoS 1 messages are reordered when a persistent session subscribes (docs/hub.md, conformance table)' }, async () => {
+  // aedes' per-message store writes for the persistent session finish in any order; the hub keeps
+  // the messages in the order they came (src/persistence/publish-order.ts).
+  it("keeps that order when a persistent session subscribes to the topic too [MQTT-4.6.0-6]", async () => {
     const clean = await connect(hub.url('tcp'), { ...auth, clientId: 'order-clean' });
     const kept = await connect(hub.url('tcp'), { ...auth, clientId: 'order-kept', clean: false });
     await subscribe(clean, 'order/x', 1);

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import type { Client } from 'aedes';
 import { parseHubConfig } from '../src/config/load.js';
 import { startHub } from '../src/broker/hub.js';
-import { aedesVersion, internals } from '../src/broker/internals.js';
+import { aedesVersion, internals, nextBrokerCounter } from '../src/broker/internals.js';
 import { egressOf } from '../src/egress/delivery.js';
 import { rawSubscriber } from './egress-clients.js';
 import { connect, endAll, waitFor } from './mqtt-client.js';
@@ -71,6 +71,32 @@ test('QoS 0 messages beyond message.egress.qos0.buffer.size for a stalled client
     assert.ok(egressOf(client)!.waiting.messages <= 100, `at most 100 waiting, not ${egressOf(client)!.waiting.messages}`);
     assert.ok(hub.stats().messages_dropped > 1000);
     stalled.close();
+  } finally {
+    await endAll();
+    await hub.close();
+  }
+});
+
+test("aedes numbers each message with ++broker.counter, which the hub's publish order enters ahead (src/persistence/publish-order.ts)", async () => {
+  const hub = await inProcessHub();
+  try {
+    let seen: number | undefined;
+    // broker.subscribe (aedes' public API) hands over the numbered packet.
+    await new Promise<void>((ok) =>
+      hub.broker.subscribe(
+        'n/#',
+        (packet, cb) => {
+          seen = (packet as { brokerCounter?: number }).brokerCounter;
+          cb();
+        },
+        () => ok(),
+      ),
+    );
+    const expected = nextBrokerCounter(hub.broker);
+    const done = new Promise<void>((ok, fail) => hub.broker.publish({ cmd: 'publish', topic: 'n/x', payload: Buffer.from('one'), qos: 1, retain: false, dup: false }, (err) => (err ? fail(err) : ok())));
+    assert.equal(nextBrokerCounter(hub.broker), expected + 1, 'the counter is taken synchronously as publish starts');
+    await done;
+    assert.equal(seen, expected, 'the message carries the counter nextBrokerCounter() announced');
   } finally {
     await endAll();
     await hub.close();

@@ -11,8 +11,14 @@ interface Report {
   path: string;
   user: string;
   password: string;
-  body: { broker_stats?: { clients: number; subscriptions: number; messages_in: number; messages_out: number } };
+  body: {
+    broker_stats?: { clients: number; subscriptions: number; messages_in: number; messages_out: number };
+    prometheus?: Array<{ name: string; type: string; values: Array<{ value: number; labels: Record<string, string> }> }>;
+  };
 }
+
+const valueOf = (r: Report | undefined, name: string, labels: Record<string, string> = {}) =>
+  r?.body.prometheus?.find((f) => f.name === name)?.values.find((v) => Object.entries(labels).every(([k, l]) => v.labels[k] === l))?.value;
 
 describe('metrics', () => {
   const servers: http.Server[] = [];
@@ -22,8 +28,8 @@ describe('metrics', () => {
     for (const s of servers) s.close();
   });
 
-  it('reports clients, subscriptions and messages to the master', async () => {
-    const dir = serviceDir();
+  /** An HTTP server on `dir`/master.sock that records the reports, as the master's API would take them. */
+  async function fakeMaster(dir: string): Promise<Report[]> {
     const reports: Report[] = [];
     const master = http.createServer((req, res) => {
       let text = '';
@@ -35,19 +41,64 @@ describe('metrics', () => {
     });
     servers.push(master);
     await new Promise<void>((ok) => master.listen(join(dir, 'master.sock'), () => ok()));
+    return reports;
+  }
+  const masterEnv = { BAETYL_SERVICE_NAME: 'localhub', BAETYL_SERVICE_INSTANCE_NAME: 'localhub', BAETYL_SERVICE_TOKEN: 'tok', BAETYL_MASTER_API_ADDRESS: 'unix://master.sock' };
+
+  it('reports clients, subscriptions and messages to the master, and its Prometheus registry', async () => {
+    const dir = serviceDir();
+    const reports = await fakeMaster(dir);
     const hub = await startHubProcess({
       dir,
       config: openConfig(['tcp://127.0.0.1:0'], 'metrics:\n  report:\n    interval: 1s\n'),
-      env: { BAETYL_SERVICE_NAME: 'localhub', BAETYL_SERVICE_INSTANCE_NAME: 'localhub', BAETYL_SERVICE_TOKEN: 'tok', BAETYL_MASTER_API_ADDRESS: 'unix://master.sock' },
+      env: masterEnv,
     });
     const c = await connect(hub.url('tcp'), { username: 'test', password: 'hahaha' });
     await subscribe(c, ['m/#', 'n'], 0);
     await c.publishAsync('m/1', 'x');
     await waitFor('a report with the client, its subscriptions and messages', () =>
       reports.some((r) => r.body.broker_stats?.clients === 1 && r.body.broker_stats.subscriptions === 2 && r.body.broker_stats.messages_in >= 1 && r.body.broker_stats.messages_out >= 1));
+    // The same counts in the Prometheus metrics of the same report (docs/metrics.md): by QoS.
+    const last = reports.findLast((r) => r.body.broker_stats?.clients === 1 && r.body.broker_stats.messages_in >= 1)!;
+    assert.equal(valueOf(last, 'baetyl_hub_connections'), 1);
+    assert.equal(valueOf(last, 'baetyl_hub_subscriptions'), 2);
+    assert.equal(valueOf(last, 'baetyl_hub_messages_received_total', { qos: '0' }), last.body.broker_stats!.messages_in);
+    assert.equal(valueOf(last, 'baetyl_hub_messages_received_total', { qos: '1' }), 0);
+    assert.equal(valueOf(last, 'baetyl_hub_messages_sent_total', { qos: '0' }), last.body.broker_stats!.messages_out);
+    assert.equal(last.body.prometheus?.find((f) => f.name === 'baetyl_hub_messages_received_total')?.type, 'counter');
     assert.equal(reports[0]!.path, '/v1/services/localhub/instances/localhub/report');
     assert.equal(reports[0]!.user, 'localhub');
     assert.equal(reports[0]!.password, 'tok');
+  });
+
+  it('counts refused connections, subscriptions and publishes by reason, and retained messages', async () => {
+    const dir = serviceDir();
+    const reports = await fakeMaster(dir);
+    const config = openConfig(['tcp://127.0.0.1:0'], 'metrics:\n  report:\n    interval: 1s\n').replace(
+      'principals:\n',
+      "principals:\n  - username: limited\n    password: pw\n    permissions:\n      - action: pub\n        permit: ['a/#']\n      - action: sub\n        permit: ['a/#']\n",
+    );
+    const hub = await startHubProcess({ dir, config, env: masterEnv });
+    await assert.rejects(connect(hub.url('tcp'), { username: 'test', password: 'wrong' }));
+    const owner = await connect(hub.url('tcp'), { username: 'test', password: 'hahaha' });
+    await owner.publishAsync('a/kept', 'r', { qos: 1, retain: true });
+    const limited = await connect(hub.url('tcp'), { username: 'limited', password: 'pw' });
+    // Granted 0x80, which MQTT.js reports as an error.
+    await assert.rejects(limited.subscribeAsync('b/#', { qos: 1 }));
+    const closed = new Promise<void>((ok) => limited.once('close', () => ok()));
+    limited.publish('b/x', 'no', { qos: 1 });
+    await closed;
+    await waitFor('a report with the refusals and the retained message', () => {
+      const r = reports.at(-1);
+      return valueOf(r, 'baetyl_hub_publishes_refused_total', { reason: 'not_permitted' }) === 1 && valueOf(r, 'baetyl_hub_retained_messages') === 1;
+    });
+    const r = reports.at(-1);
+    assert.equal(valueOf(r, 'baetyl_hub_connections_refused_total', { reason: 'bad_username_or_password' }), 1);
+    assert.equal(valueOf(r, 'baetyl_hub_connections_refused_total', { reason: 'not_authorized' }), 0);
+    assert.equal(valueOf(r, 'baetyl_hub_subscriptions_refused_total', { reason: 'not_permitted' }), 1);
+    assert.equal(valueOf(r, 'baetyl_hub_subscriptions_refused_total', { reason: 'invalid_filter' }), 0);
+    assert.equal(valueOf(r, 'baetyl_hub_publishes_refused_total', { reason: 'invalid_topic' }), 0);
+    assert.equal(valueOf(r, 'baetyl_hub_messages_received_total', { qos: '1' }), 2, 'the retained message and the refused one were both read');
   });
 
   it('warns once when the master cannot be reached, and keeps serving', async () => {

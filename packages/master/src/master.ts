@@ -8,13 +8,16 @@ import { loadConfig, parseConfig } from '@baetyl/core/config';
 import { closeLogger, createLogger, type Logger } from '@baetyl/core/log';
 import { OPENEDGE_TWINS } from '@baetyl/core/context';
 import { parseApiAddress } from '@baetyl/core/api';
+import { checkMetricFamilies, INSTANCE_LABEL, REPORT_KEY, SERVICE_LABEL, type MetricFamily, type MetricSource } from '@baetyl/core/metrics/report';
 import { loadApp } from './app/load.js';
 import type { AppSpec, ServiceSpec } from './app/model.js';
 import { masterConfigSchema, type MasterConfig } from './conf/schema.js';
 import type { Engine } from './engine/engine.js';
 import { createEngine, instanceApiAddress } from './engine/create.js';
 import { ApiServer } from './api/server.js';
-import { loadApiTls, TLS_ENV, type ApiTls } from './api/tls.js';
+import { loadApiTls, loadMetricsTls, TLS_ENV, type ApiTls } from './api/tls.js';
+import type { MetricsEndpoint } from './metrics/endpoint.js';
+import type { InstanceView } from './metrics/registry.js';
 import { readRecords, StatsWriter, type StatsFile } from './stats/store.js';
 import { Supervisor } from './supervisor/supervisor.js';
 import { applyUpdate, type UpdateHost, type UpdateReport, type UpdateRequest } from './update/apply.js';
@@ -38,6 +41,8 @@ export interface LoadedConfig {
   app: AppSpec;
   /** The API's TLS files, read and checked (undefined: plain HTTP). */
   tls: ApiTls | undefined;
+  /** The metrics endpoint's (conf.yml metrics.ca/cert/key). */
+  metricsTls: ApiTls | undefined;
   warnings: string[];
 }
 
@@ -75,7 +80,9 @@ export function loadAll(workdir: string, config?: string): LoadedConfig {
   const app = existsSync(appFile) ? loadApp(appFile, { onWarning: (w) => warnings.push(w) }) : { version: '', services: [], volumes: {}, networks: {} };
   if (!existsSync(appFile)) warnings.push(`application (${appFile}) not found, no service to start`);
   const tls = loadApiTls(conf, abs, confPath(abs, config));
-  return { workdir: abs, confFile: confPath(abs, config), appFile, conf, app, tls, warnings };
+  const metricsTls = loadMetricsTls(conf, abs, confPath(abs, config));
+  if (metricsTls && !conf.metrics.address) warnings.push(`${confPath(abs, config)}: metrics.cert and metrics.key are set but metrics.address is not, so there is no metrics endpoint: set metrics.address (e.g. tcp://127.0.0.1:9600)`);
+  return { workdir: abs, confFile: confPath(abs, config), appFile, conf, app, tls, metricsTls, warnings };
 }
 
 interface ServiceState {
@@ -86,6 +93,8 @@ interface ServiceState {
   instances: Map<string, Supervisor>;
   /** Keys reported by instances through the API, merged into their stats. */
   reports: Map<string, Record<string, unknown>>;
+  /** The Prometheus metrics last reported by each instance (kept only with a metrics endpoint). */
+  metrics: Map<string, MetricFamily[]>;
   /** Set when an update stops the service: no instance may start on it any more. */
   removed?: boolean;
 }
@@ -96,6 +105,7 @@ export class Master {
   private cfg!: LoadedConfig;
   private engine!: Engine;
   private api!: ApiServer;
+  private metricsEndpoint?: MetricsEndpoint;
   private readonly services = new Map<string, ServiceState>();
   private stats!: StatsWriter;
   private stopping?: Promise<void>;
@@ -145,6 +155,25 @@ export class Master {
       throw err;
     }
     this.log.info('server started');
+    if (conf.metrics.address) {
+      try {
+        const { startMetricsEndpoint } = await import('./metrics/endpoint.js');
+        this.metricsEndpoint = await startMetricsEndpoint({
+          address: conf.metrics.address,
+          tls: this.cfg.metricsTls,
+          confFile: this.cfg.confFile,
+          mode: conf.mode,
+          log: this.log.child({ api: 'metrics' }),
+          instances: () => this.instanceViews(),
+          reports: () => this.reportedMetrics(),
+        });
+      } catch (err) {
+        await this.api.close();
+        await this.engine.close();
+        throw err;
+      }
+      this.log.info(`metrics served on ${this.metricsEndpoint.url}${this.cfg.metricsTls?.ca ? ' (client certificates checked against metrics.ca)' : ''}`);
+    }
     writeFileSync(join(this.workdir, CLI_TOKEN_FILE), this.cliToken, { mode: 0o600 });
     writeFileSync(join(this.workdir, PID_FILE), String(process.pid));
     this.ownsRunFiles = true;
@@ -228,7 +257,7 @@ export class Master {
 
   /** Starts a service's static instances; resolves with why the first one failed to start, if one did. */
   private async startService(spec: ServiceSpec): Promise<string | undefined> {
-    const state: ServiceState = { spec, digest: mountsDigest(this.workdir, spec), token: randomUUID(), instances: new Map(), reports: new Map() };
+    const state: ServiceState = { spec, digest: mountsDigest(this.workdir, spec), token: randomUUID(), instances: new Map(), reports: new Map(), metrics: new Map() };
     this.services.set(spec.name, state);
     this.log.debug(`${spec.name} replica: ${spec.replica}`);
     let failed: string | undefined;
@@ -327,6 +356,7 @@ export class Master {
           const keep = !dynamic && (s.status === 'failed' || s.status === 'exited');
           if (!keep && state.instances.get(name) === s) state.instances.delete(name);
           state.reports.delete(name);
+          state.metrics.delete(name);
           this.stats.schedule();
         },
       },
@@ -374,7 +404,32 @@ export class Master {
     const state = this.services.get(service);
     if (!state) throw new Error(`service (${service}) not found`);
     if (!state.instances.has(instance)) throw new Error(`instance (${instance}) not found`);
-    state.reports.set(instance, { ...(state.reports.get(instance) ?? {}), ...body });
+    // The Prometheus part is kept apart: it is for the metrics endpoint, not for inspect.
+    const { [REPORT_KEY]: prometheus, ...stats } = body;
+    if (prometheus !== undefined && this.metricsEndpoint) state.metrics.set(instance, checkMetricFamilies(prometheus));
+    state.reports.set(instance, { ...(state.reports.get(instance) ?? {}), ...stats });
+  }
+
+  /** Every instance, for the master's own metrics. */
+  private instanceViews(): InstanceView[] {
+    return [...this.services.values()].flatMap((state) =>
+      [...state.instances.values()].map((sup) => ({
+        service: state.spec.name,
+        instance: sup.name,
+        running: sup.status === 'running' && sup.running !== undefined,
+        restarts: sup.restarts,
+        totals: async () => sup.running?.totals(),
+      })),
+    );
+  }
+
+  /** The last metrics each instance reported, labelled with its service and instance. */
+  private reportedMetrics(): MetricSource[] {
+    const sources: MetricSource[] = [];
+    for (const [service, state] of this.services) {
+      for (const [instance, families] of state.metrics) sources.push({ labels: { [SERVICE_LABEL]: service, [INSTANCE_LABEL]: instance }, families });
+    }
+    return sources;
   }
 
   private snapshot(): StatsFile {
@@ -450,6 +505,7 @@ export class Master {
 
   private async doStop(): Promise<void> {
     await this.api?.close();
+    await this.metricsEndpoint?.close();
     this.log?.info('server stopped');
     // An update in progress finishes (or rolls back) first, so no service starts behind the stop.
     await this.updating?.catch(() => undefined);

@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import mqtt from 'mqtt';
 import { parse, stringify } from 'yaml';
 import { v1Examples } from '@baetyl/test-support';
-import { startMaster, waitUntil } from './helpers.js';
+import { BAETYL, runBaetyl, startMaster, waitUntil } from './helpers.js';
 import { containersOf, dockerSkipReason, ensureImages, nameOf, REPO, removeContainersOf } from './docker-helpers.js';
 
 const SERVICE_IMAGES = ['hub', 'function-manager', 'timer', 'function-python27', 'function-python36', 'function-node85', 'function-sql'];
@@ -172,6 +172,48 @@ test('the tutorial in docker mode: every message of §5 at QoS 0 and 1, instance
     await m.stop();
   }
   assert.equal((await containersOf(dir)).length, 0, 'the master removed every container it started');
+});
+
+test('baetyl logs in docker mode: a container\'s output prefixed with its instance, and -f picks up a new instance\'s container', { skip, timeout: 600_000 }, async () => {
+  const { dir, port } = await tutorialWorkdir();
+  const m = await startMaster({ dir, out: dir });
+  const follow = spawn(process.execPath, [BAETYL, 'logs', '-f', 'function-python36-sayhi', '-w', dir], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let followed = '';
+  follow.stdout.on('data', (d) => (followed += d));
+  follow.stderr.on('data', (d) => (followed += d));
+  const client = mqtt.connect(`mqtt://127.0.0.1:${port}`, { username: 'test', password: 'hahaha', clientId: `e2e-logs-${process.pid}`, reconnectPeriod: 500 });
+  const got: string[] = [];
+  client.on('message', (topic) => got.push(topic));
+  try {
+    await waitUntil(() => client.connected, 'the hub to accept the MQTT client', 120_000);
+    const hub = await runBaetyl(['logs', '-n', '5', 'localhub', '-w', dir]);
+    assert.equal(hub.code, 0, hub.stderr);
+    const lines = hub.stdout.split('\n').filter(Boolean);
+    assert.ok(lines.length > 0 && lines.length <= 5, hub.stdout);
+    for (const l of lines) assert.match(l, /^localhub \| time=\S+ level=\w+ msg=/);
+    // The master's own log, with no name, in docker mode too.
+    assert.match((await runBaetyl(['logs', '-n', 'all', '-w', dir])).stdout, /msg="services started"/);
+    // No python36 instance runs yet: the follower waits for one, and shows it from its start.
+    assert.doesNotMatch(followed, /\|/);
+    await client.subscribeAsync('t/py3hi');
+    let last = 0;
+    await waitUntil(async () => {
+      if (got.includes('t/py3hi')) return true;
+      if (Date.now() - last > 10_000) {
+        last = Date.now();
+        await client.publishAsync('t', '{"id":3}');
+      }
+      return false;
+    }, 'the python36 function to answer', 240_000);
+    await waitUntil(() => /^function-python36-sayhi\.python36-sayhi\.\d+ \| .*service starting/m.test(followed), `the new instance container's lines in baetyl logs -f (got: ${followed})`, 60_000);
+    const unknown = await runBaetyl(['logs', 'nosuch', '-w', dir]);
+    assert.equal(unknown.code, 1);
+    assert.match(unknown.stderr, /no service or instance named "nosuch" .*services: localhub, function-manager, /);
+  } finally {
+    follow.kill('SIGTERM');
+    client.end(true);
+    await m.stop();
+  }
 });
 
 test('docker-compose up on deploy/docker-compose.yml: the master in a container runs the same stack', { skip: composeSkip, timeout: 600_000 }, async () => {

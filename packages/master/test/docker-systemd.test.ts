@@ -33,6 +33,13 @@ test('install.sh lays out /usr/local, and the unit passes systemd-analyze verify
   assert.match(readFileSync(join(root, 'usr/local/etc/baetyl/conf.yml'), 'utf8'), /^mode: docker$/m);
   assert.ok(existsSync(join(root, 'usr/local/var/db/baetyl/application.yml')));
   assert.ok(existsSync(join(root, 'usr/local/var/log/baetyl')));
+  // The JSON Schemas, and the installed config files name them where they are installed (docs/editors.md).
+  const schemaLine = (file: string) => readFileSync(join(root, file), 'utf8').split('\n')[0];
+  assert.equal(schemaLine('usr/local/etc/baetyl/conf.yml'), '# yaml-language-server: $schema=/usr/local/share/baetyl/schemas/conf.schema.json');
+  assert.equal(schemaLine('usr/local/var/db/baetyl/localhub-conf/service.yml'), '# yaml-language-server: $schema=/usr/local/share/baetyl/schemas/hub.schema.json');
+  for (const schema of ['conf', 'application', 'hub', 'function-manager', 'function-runtime', 'timer', 'remote-mqtt']) {
+    assert.ok(existsSync(join(root, `usr/local/share/baetyl/schemas/${schema}.schema.json`)), `${schema}.schema.json is installed`);
+  }
   // Verify inside the staging root, which needs the system's own units (targets) next to ours.
   mkdirSync(join(root, 'usr/lib/systemd'), { recursive: true });
   for (const dir of ['/usr/lib/systemd/system', '/lib/systemd/system']) {

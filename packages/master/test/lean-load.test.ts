@@ -11,7 +11,7 @@ import { makeWorkdir, startMaster } from './helpers.js';
 
 const RECORD = fileURLToPath(new URL('../../../core/test/fixtures/record-modules.mjs', import.meta.url));
 
-test('a native master never loads dockerode, nor the config checkers', async () => {
+test('a native master never loads dockerode, nor the config checkers, nor prom-client without metrics', async () => {
   const wd = makeWorkdir([{ name: 'one' }]);
   const records = mkdtempSync(join(tmpdir(), 'modules-'));
   const env = { ...process.env, NODE_OPTIONS: `--import ${RECORD}`, RECORD_MODULES_DIR: records };
@@ -24,6 +24,8 @@ test('a native master never loads dockerode, nor the config checkers', async () 
   // The record sees the packages the master does use (else the check below proves nothing).
   assert.ok(master.modules.some((f) => f.includes('/node_modules/winston/')), 'winston is in the record');
   assert.deepEqual(master.modules.filter((f) => /\/node_modules\/(dockerode|docker-modem|ssh2)\//.test(f)), []);
+  // Nor prom-client, without a metrics endpoint (conf.yml metrics.address).
+  assert.deepEqual(master.modules.filter((f) => /\/node_modules\/prom-client\//.test(f)), []);
   // Nor the services' config loaders that `baetyl check` uses.
   assert.deepEqual(master.modules.filter((f) => /\/packages\/(hub|function-manager)\/|\/packages\/master\/dist\/src\/check\//.test(f)), []);
 });

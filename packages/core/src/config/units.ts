@@ -12,6 +12,18 @@ const DURATION_UNITS: Record<string, number> = {
   h: 3_600_000,
 };
 
+const DURATION_UNIT = `(${Object.keys(DURATION_UNITS).join('|')})`;
+const DURATION_BODY = `(0|\\+?((\\d+(\\.\\d*)?|\\.\\d+)${DURATION_UNIT})+)`;
+
+/**
+ * The strings parseDuration accepts, as one ECMA-262 pattern (for JSON Schemas): "0", or numbers
+ * with units ("1m30s"), around optional spaces.
+ */
+export const DURATION_PATTERN = `^\\s*${DURATION_BODY}\\s*$`;
+
+/** DURATION_PATTERN, or what a `duration: 'or-off'` key reads as off: text that starts with a negative number. */
+export const DURATION_OR_OFF_PATTERN = `^\\s*-\\d|${DURATION_PATTERN}`;
+
 /** Parses a Go duration string into milliseconds. Throws with a message that says what is expected. */
 export function parseDuration(value: string | number): number {
   if (typeof value === 'number') {
@@ -63,6 +75,9 @@ const SIZE_UNITS: Record<string, number> = {
   t: 1024 ** 4,
   p: 1024 ** 5,
 };
+
+/** The strings parseSize accepts, as one ECMA-262 pattern (no flags: the case of the units is spelled out). */
+export const SIZE_PATTERN = '^\\s*\\d+(\\.\\d+)?\\s*[kmgtpbKMGTPB]?([iI]?[bB])?\\s*$';
 
 /** Parses a size ("32k", "4m", "1.5g", "512") into bytes, with binary units as docker's RAMInBytes. */
 export function parseSize(value: string | number): number {

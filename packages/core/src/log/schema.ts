@@ -22,7 +22,12 @@ export function loggerSchema(defaultPath?: string): Schema {
   };
 }
 
+const ENCODING_UNUSED = 'logger.format sets text or json';
+
+/** The keys of a logger block that do nothing here, and why (for the JSON Schemas editors use). */
+export const LOGGER_UNUSED_KEYS: ReadonlyArray<readonly [string[], string]> = [[['encoding'], ENCODING_UNUSED]];
+
 /** What a logger block holds that does nothing here: said in the service's own log. */
 export function loggerConfigWarnings(cfg: { encoding?: string }): string[] {
-  return cfg.encoding === undefined ? [] : [`logger.encoding ("${cfg.encoding}") is not used: logger.format sets text or json`];
+  return cfg.encoding === undefined ? [] : [`logger.encoding ("${cfg.encoding}") is not used: ${ENCODING_UNUSED}`];
 }

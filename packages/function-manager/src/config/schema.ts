@@ -67,6 +67,8 @@ export interface FunctionManagerConfig {
   rules: RuleConfig[];
   functions: FunctionConfig[];
   server: ServerConfig;
+  /** Ours, as the hub's: how often the manager reports its metrics to the master, ms (0: never). */
+  metrics: { report: { interval: number } };
   logger: LoggerConfig;
 }
 
@@ -80,6 +82,18 @@ export function messageLengthMax(fn: FunctionConfig): number {
 /** Calls in flight per instance when functions[].instance.concurrency is not set (chosen by measurement, docs/performance.md). */
 export const DEFAULT_INSTANCE_CONCURRENCY = 8;
 export const MAX_INSTANCE_CONCURRENCY = 1000;
+
+/** Why keys of v1's server block do nothing in the function manager (said in its log when set). */
+export const UNUSED_SERVER_WHY = {
+  workers: "calls are limited by each function's instance.max and instance.concurrency",
+  insecure: 'it only has a meaning for clients',
+} as const;
+
+/** Those keys, for the JSON Schema editors use. */
+export const UNUSED_KEYS: ReadonlyArray<readonly [string[], string]> = [
+  [['server', 'workers', 'max'], UNUSED_SERVER_WHY.workers],
+  [['server', 'insecure'], UNUSED_SERVER_WHY.insecure],
+];
 
 const duration = (def?: string): Schema => ({ type: ['string', 'integer'], duration: true, ...(def === undefined ? {} : { default: def }) });
 const size = (def?: string): Schema => ({ type: ['string', 'integer'], size: true, ...(def === undefined ? {} : { default: def }) });
@@ -147,5 +161,6 @@ export const functionManagerSchema: Schema = object({
     workers: object({ max: { type: 'integer', minimum: 0 } }),
     ...certificate,
   }),
+  metrics: object({ report: object({ interval: duration('1m') }) }),
   logger: loggerSchema(),
 });

@@ -10,6 +10,7 @@ import { type FunctionMessage } from '@baetyl/core/function';
 import { grpcFailure, plainFailure, type CallFailure } from '../call/error-payload.js';
 import { dialFunction, FunctionInstance } from './instance.js';
 import type { InstanceLauncher } from './launcher.js';
+import type { CallMetrics } from '../metrics/registry.js';
 
 export interface PoolSettings {
   functionName: string;
@@ -27,6 +28,8 @@ export interface PoolSettings {
   backoffMax: number;
   /** Calls sent to one instance at once (functions[].instance.concurrency; Baetyl's value was 1). */
   concurrency?: number;
+  /** Counts an instance started for a waiting call (metrics/registry.ts). */
+  coldStart?: () => void;
 }
 
 /** The least time a new instance gets to start answering, whatever the call timeout. */
@@ -67,9 +70,9 @@ export class Reservation {
 
   constructor(private readonly pool: FunctionPool) {}
 
-  /** Calls the function, retrying on errors, up to `attempts` calls in all (at least one). */
-  invoke(msg: FunctionMessage, attempts: number): Promise<CallOutcome> {
-    return this.pool.invoke(msg, attempts);
+  /** Calls the function, retrying on errors, up to `attempts` calls in all (at least one); `metrics` counts them. */
+  invoke(msg: FunctionMessage, attempts: number, metrics?: CallMetrics): Promise<CallOutcome> {
+    return this.pool.invoke(msg, attempts, metrics);
   }
 
   release(): void {
@@ -150,28 +153,33 @@ export class FunctionPool {
   }
 
   /** @internal Used by Reservation: the attempts of one message. */
-  async invoke(msg: FunctionMessage, attempts: number): Promise<CallOutcome> {
+  async invoke(msg: FunctionMessage, attempts: number, metrics?: CallMetrics): Promise<CallOutcome> {
     const total = Math.max(1, attempts);
     let failure: CallFailure = plainFailure('no attempt was made');
     for (let attempt = 1; attempt <= total; attempt++) {
       if (this.closed) return { kind: 'aborted' };
+      if (attempt > 1) metrics?.retried();
       let inst: FunctionInstance;
       try {
         inst = await this.borrow();
       } catch (err) {
         if (err instanceof PoolClosedError) return { kind: 'aborted' };
+        metrics?.noInstance();
         failure = plainFailure((err as Error).message);
         this.log.warn(`function (${this.functionName}) attempt ${attempt}/${total} failed: ${failure.message}`, { invokeid: msg.FunctionInvokeID });
         continue;
       }
+      const sent = performance.now();
       try {
         const result = await inst.call(msg, this.settings.timeout);
+        metrics?.called((performance.now() - sent) / 1000, 'ok');
         inst.timeoutsInARow = 0;
         this.release(inst, undefined);
         return { kind: 'ok', result, attempts: attempt };
       } catch (err) {
         const e = err as grpc.ServiceError;
         const code = typeof e.code === 'number' ? e.code : grpc.status.UNKNOWN;
+        metrics?.called((performance.now() - sent) / 1000, code === grpc.status.DEADLINE_EXCEEDED ? 'timeout' : 'error');
         failure = grpcFailure(code, goDetails(code, e.details ?? e.message));
         this.release(inst, this.replaceReason(inst, code));
         if (this.closed) return { kind: 'aborted' };
@@ -311,6 +319,7 @@ export class FunctionPool {
   private spawn(why: 'demand' | 'warm' | 'scale'): void {
     const id = this.freeIds.shift();
     if (id === undefined) return;
+    if (why === 'demand') this.settings.coldStart?.();
     this.creating++;
     this.busyIds.add(id);
     const name = `${this.settings.serviceName}.${this.functionName}.${id}`;

@@ -24,6 +24,7 @@ import { fittingErrorPayload, plainFailure, type CallFailure } from '../call/err
 import { HUB_MESSAGE_LENGTH_MAX, largestPayload, publishPacketSize } from '../publish/packet-size.js';
 import type { HubConfig, RuleConfig } from '../config/schema.js';
 import type { FunctionPool, Reservation } from '../pool/pool.js';
+import type { CallMetrics } from '../metrics/registry.js';
 import { deferAcks, FIRST_RECONNECT_DELAY, mqttClientOptions, type Delivery } from '@baetyl/core/mqtt';
 
 export interface RuleStats {
@@ -107,6 +108,8 @@ export class Rule {
     cwd: string,
     /** The hub's message.length.max (publish/hub-limit.ts). */
     maxPacket: number = hub.message?.length?.max ?? HUB_MESSAGE_LENGTH_MAX,
+    /** Counts this rule's calls (metrics/registry.ts). */
+    private readonly metrics?: CallMetrics,
   ) {
     this.clientid = cfg.clientid || hub.clientid || undefined;
     if (!this.clientid) {
@@ -296,7 +299,7 @@ export class Rule {
     };
     let outcome;
     try {
-      outcome = await reservation.invoke(msg, this.cfg.retry.max);
+      outcome = await reservation.invoke(msg, this.cfg.retry.max, this.metrics);
     } finally {
       reservation.release();
     }

@@ -12,8 +12,9 @@ import * as grpc from '@grpc/grpc-js';
 import { formatDuration } from '@baetyl/core/config';
 import { loadFunctionProto, type FunctionMessage } from '@baetyl/core/function';
 import type { Logger } from '@baetyl/core/log';
-import type { ServerConfig } from '../config/schema.js';
+import { UNUSED_SERVER_WHY, type ServerConfig } from '../config/schema.js';
 import { PoolClosedError, type FunctionPool } from '../pool/pool.js';
+import type { CallMetrics } from '../metrics/registry.js';
 import { bindTarget } from './address.js';
 
 export interface FunctionServer {
@@ -28,6 +29,8 @@ export interface FunctionServerDeps {
   log: Logger;
   /** Where a relative unix socket path and certificate paths start. */
   cwd: string;
+  /** The counters of the server's calls of a function (rule=""). */
+  metricsOf?: (fn: string) => CallMetrics;
 }
 
 function readPem(key: string, file: string, cwd: string): Buffer {
@@ -82,9 +85,9 @@ export async function startFunctionServer(cfg: ServerConfig, deps: FunctionServe
   // v1 passed concurrent.max to grpc-go as MaxConcurrentStreams: calls at once per connection.
   if (cfg.concurrent.max) options['grpc.max_concurrent_streams'] = cfg.concurrent.max;
   if (cfg.workers.max !== undefined) {
-    log.warn(`server.workers.max (${cfg.workers.max}) is not used by the function manager: calls are limited by each function's instance.max and instance.concurrency`);
+    log.warn(`server.workers.max (${cfg.workers.max}) is not used by the function manager: ${UNUSED_SERVER_WHY.workers}`);
   }
-  if (cfg.insecure) log.warn('server.insecure is not used: it only has a meaning for clients');
+  if (cfg.insecure) log.warn(`server.insecure is not used: ${UNUSED_SERVER_WHY.insecure}`);
   const creds = credentials(cfg, deps.cwd);
   if (bind.unix) await clearStaleSocket(bind.unix);
 
@@ -124,7 +127,7 @@ export async function startFunctionServer(cfg: ServerConfig, deps: FunctionServe
       try {
         // Given up on (deadline, cancel) while waiting for room: the room goes to the next one.
         if (answered) return;
-        const outcome = await reservation.invoke(message, 1);
+        const outcome = await reservation.invoke(message, 1, deps.metricsOf?.(msg.FunctionName));
         if (outcome.kind === 'ok') answer(null, outcome.result);
         else if (outcome.kind === 'aborted') answer(serviceError(grpc.status.UNAVAILABLE, 'the function manager is stopping'));
         else answer(serviceError(outcome.failure.code ?? grpc.status.UNAVAILABLE, outcome.failure.details ?? outcome.failure.message));

@@ -8,14 +8,16 @@ import { topicFilterProblem, topicNameProblem } from '@baetyl/core/topic';
 import { SessionAcl } from '../auth/acl.js';
 import { CONNACK, Principals } from '../auth/principals.js';
 import type { HubConfig } from '../config/schema.js';
-import { GuardedConnection, type PeerInfo, type TrafficCounters } from '../listeners/guard.js';
+import type { Registry } from 'prom-client';
+import { GuardedConnection, type PeerInfo } from '../listeners/guard.js';
 import { openListener, type OpenListener } from '../listeners/servers.js';
-import type { HubStats } from '../metrics/stats.js';
+import { hubRegistry } from '../metrics/registry.js';
+import { newTrafficCounters, sum, type ConnectRefusal, type HubStats, type TrafficCounters } from '../metrics/stats.js';
 import { openStore, type Store } from '../persistence/store.js';
 import { RenameRoutes } from '../routes/rename.js';
 import { egressOf, shapeDelivery, type DeliveryHooks } from '../egress/delivery.js';
 import { LogAggregator } from '../logging/aggregate.js';
-import { aedesPacketWriter, internals } from './internals.js';
+import { aedesPacketWriter, nextBrokerCounter, internals } from './internals.js';
 import type { ClientState } from './state.js';
 
 export interface HubOptions {
@@ -31,6 +33,8 @@ export interface Hub {
   readonly broker: Aedes;
   readonly logger: Logger;
   stats(): HubStats;
+  /** The hub's Prometheus metrics (metrics/registry.ts), read from the same counters as stats(). */
+  readonly registry: Registry;
   /** Graceful stop: no new connections, wills discarded (not published), store closed. */
   close(): Promise<void>;
 }
@@ -57,8 +61,9 @@ export async function startHub(config: HubConfig, opts: HubOptions = {}): Promis
   const principals = new Principals(config.principals);
   const routes = new RenameRoutes(config.subscriptions);
   const states = new WeakMap<Client, ClientState>();
-  const counters: TrafficCounters = { messagesIn: 0, messagesOut: 0, bytesIn: 0, bytesOut: 0 };
-  let dropped = 0;
+  const counters: TrafficCounters = newTrafficCounters();
+  const refused = (why: ConnectRefusal) => counters.refusedConnects[why]++;
+  const connackRefusal: Record<number, ConnectRefusal> = { [CONNACK.identifierRejected]: 'identifier_rejected', 3: 'server_unavailable', 4: 'bad_username_or_password', 5: 'not_authorized' };
   let stopping = false;
   // QoS 1 PUBLISHes already stored and routed before their PUBACK (see authorizePublish).
   const published = new WeakSet<object>();
@@ -85,6 +90,7 @@ export async function startHub(config: HubConfig, opts: HubOptions = {}): Promis
           // As Baetyl: an invalid will topic closes the connection without CONNACK.
           if (why) {
             logger.warn('connection refused: invalid will topic', { client: packet.clientId, topic: will.topic, reason: why });
+            refused('invalid_will_topic');
             return cb(new Error(`invalid will topic: ${why}`), false);
           }
         }
@@ -94,27 +100,34 @@ export async function startHub(config: HubConfig, opts: HubOptions = {}): Promis
 
       authenticate(client, username, password, cb) {
         const st = state(client);
-        if (stopping) return cb(connackError(3, 'the hub is stopping'), false);
+        if (stopping) {
+          refused('server_unavailable');
+          return cb(connackError(3, 'the hub is stopping'), false);
+        }
         const sent = st?.sentClientId ?? '';
         if (sent === '' && !internals(client).clean) {
           // MQTT-3.1.3-8 (Baetyl v1 forced a clean session instead).
           logger.warn('connection refused: an empty client id needs CleanSession 1', { code: CONNACK.identifierRejected });
+          refused('identifier_rejected');
           return cb(connackError(CONNACK.identifierRejected, 'an empty client id needs CleanSession 1'), false);
         }
         if (sent !== '' && !CLIENT_ID.test(sent)) {
           logger.warn('connection refused: bad client id', { client: sent.slice(0, 140), code: CONNACK.identifierRejected });
+          refused('identifier_rejected');
           return cb(connackError(CONNACK.identifierRejected, 'client id must be 1 to 128 of 0-9 A-Z a-z _ -'), false);
         }
         const peer = (client.conn as GuardedConnection).peer;
         const result = principals.authenticate(username, password, peer);
         if (!result.ok) {
           logger.warn(`connection refused: ${result.reason}`, { client: sent, username: username ?? '', remote: peer.remote, code: result.code });
+          refused(connackRefusal[result.code] ?? 'not_authorized');
           return cb(connackError(result.code, result.reason), false);
         }
         const acl = new SessionAcl(result.acl);
         const will = (client as unknown as { _will?: { topic: string } | null })._will;
         if (will && !acl.canPublish(will.topic)) {
           logger.warn('connection refused: will topic not permitted', { client: sent, username, topic: will.topic, code: CONNACK.notAuthorized });
+          refused('not_authorized');
           return cb(connackError(CONNACK.notAuthorized, `not permitted to publish the will to ${will.topic}`), false);
         }
         if (st) {
@@ -131,11 +144,13 @@ export async function startHub(config: HubConfig, opts: HubOptions = {}): Promis
         const why = topicNameProblem(topic);
         if (why) {
           logger.warn('publish refused, closing the connection: invalid topic', { ...who(client), topic, reason: why });
+          counters.refusedPublishes.invalid_topic++;
           return cb(new Error(`invalid topic ${JSON.stringify(topic)}: ${why}`));
         }
         const acl = state(client)?.acl;
         if (!acl || !acl.canPublish(topic)) {
           logger.warn('publish refused, closing the connection: not permitted', { ...who(client), topic });
+          counters.refusedPublishes.not_permitted++;
           return cb(new Error(`not permitted to publish to ${topic}`));
         }
         // The incoming DUP says nothing to subscribers; aedes would pass it on [MQTT-3.3.1-3].
@@ -161,11 +176,13 @@ export async function startHub(config: HubConfig, opts: HubOptions = {}): Promis
         const why = topicFilterProblem(sub.topic);
         if (why) {
           logger.warn('subscription refused: invalid filter', { ...who(client), topic: sub.topic, reason: why });
+          counters.refusedSubscribes.invalid_filter++;
           return cb(null, null);
         }
         const acl = state(client)?.acl;
         if (!acl || !acl.canSubscribe(sub.topic)) {
           logger.warn('subscription refused: not permitted', { ...who(client), topic: sub.topic });
+          counters.refusedSubscribes.not_permitted++;
           return cb(null, null);
         }
         // A persistent session's subscription is granted only once stored (0x80 if it cannot be).
@@ -173,6 +190,7 @@ export async function startHub(config: HubConfig, opts: HubOptions = {}): Promis
           () => cb(null, sub),
           (err: Error) => {
             logger.error('subscription refused: the store cannot keep it', { ...who(client), topic: sub.topic, error: err.message });
+            counters.refusedSubscribes.store_failed++;
             cb(null, null);
           },
         );
@@ -186,7 +204,11 @@ export async function startHub(config: HubConfig, opts: HubOptions = {}): Promis
   // Every publish (clients, wills, routed copies) goes through here, so routes apply to all.
   const basePublish = broker.publish.bind(broker) as unknown as PublishFn;
   function publishWithRoutes(packet: PublishPacket, client: Client | null, done: Callback): void {
+    // Entered before aedes numbers it, so that its store write cannot overtake an earlier one's.
+    const counter = packet.qos > 0 && !(packet as { brokerCounter?: number }).brokerCounter ? nextBrokerCounter(broker) : 0;
+    if (counter) store.persistence.order.enter(counter);
     basePublish(packet, client, (err) => {
+      if (counter) store.persistence.order.leave(counter);
       if (err) return done(err);
       const copies = routes.copiesFor(packet.topic, packet.qos);
       if (copies.length === 0) return done(null);
@@ -231,7 +253,9 @@ export async function startHub(config: HubConfig, opts: HubOptions = {}): Promis
     brokerId: broker.id,
     store,
     limits: egressLimits,
-    dropped: () => dropped++,
+    dropped: (qos, reason, count = 1) => {
+      counters.dropped[reason][Math.min(qos, 2)]! += count;
+    },
     overflow: (cl, why) => (cl.conn as GuardedConnection).destroy(new Error(why)),
     spilling: (cl) => closings.log('debug', 'client reads slowly: its QoS 1 messages wait in the session store', who(cl)),
   };
@@ -258,6 +282,7 @@ export async function startHub(config: HubConfig, opts: HubOptions = {}): Promis
       packet.subscriptions.forEach((sub, i) => {
         if (topicFilterProblem(sub.topic)) {
           logger.warn('subscription refused: invalid filter', { ...who(client), topic: sub.topic });
+          counters.refusedSubscribes.invalid_filter++;
           sub.topic = `invalid/${i}`;
           refusedFilters.add(sub);
         }
@@ -272,7 +297,10 @@ export async function startHub(config: HubConfig, opts: HubOptions = {}): Promis
       const l = await openListener(url, config.certificate, cwd, {
         accept,
         maxPacket,
-        rejected: (remote, why) => logger.warn(`TLS handshake refused: ${why}`, { remote }),
+        rejected: (remote, why) => {
+          logger.warn(`TLS handshake refused: ${why}`, { remote });
+          refused('tls_handshake');
+        },
       });
       listeners.push(l);
       logger.info('hub listening', { address: l.address });
@@ -284,16 +312,19 @@ export async function startHub(config: HubConfig, opts: HubOptions = {}): Promis
     throw err;
   }
 
-  const stats = (): HubStats => {
-    let subscriptions = 0;
+  const subscriptionCount = (): number => {
+    let n = 0;
     const clients = (broker as unknown as { clients: Record<string, Client> }).clients;
-    for (const id in clients) subscriptions += Object.keys(internals(clients[id]!).subscriptions).length;
+    for (const id in clients) n += Object.keys(internals(clients[id]!).subscriptions).length;
+    return n;
+  };
+  const stats = (): HubStats => {
     return {
       clients: broker.connectedClients,
-      subscriptions,
-      messages_in: counters.messagesIn,
-      messages_out: counters.messagesOut,
-      messages_dropped: dropped,
+      subscriptions: subscriptionCount(),
+      messages_in: sum(counters.messagesIn),
+      messages_out: sum(counters.messagesOut),
+      messages_dropped: sum(Object.values(counters.dropped).flat()),
       bytes_in: counters.bytesIn,
       bytes_out: counters.bytesOut,
       rule_count: routes.size,
@@ -323,7 +354,13 @@ export async function startHub(config: HubConfig, opts: HubOptions = {}): Promis
     return closing;
   };
 
-  return { addresses: listeners.map((l) => l.address), broker, logger, stats, close };
+  const registry = hubRegistry(counters, {
+    clients: () => broker.connectedClients,
+    subscriptions: subscriptionCount,
+    retained: () => store.persistence.countRetained(),
+  });
+
+  return { addresses: listeners.map((l) => l.address), broker, logger, stats, registry, close };
 }
 
 /** Wills stored by an earlier run that ended without a graceful stop (a crash, kill -9). */

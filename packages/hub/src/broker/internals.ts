@@ -29,6 +29,15 @@ export function internals(client: Client): ClientInternals {
   return client as unknown as ClientInternals;
 }
 
+/**
+ * The brokerCounter the broker gives the next message published through it, unless the message
+ * already carries one. aedes-packet's constructor takes `++broker.counter`, synchronously at the
+ * start of broker.publish.
+ */
+export function nextBrokerCounter(broker: object): number {
+  return (broker as { counter: number }).counter + 1;
+}
+
 interface MqttPacketWriter {
   writeToStream: { cacheNumbers: boolean };
 }

@@ -22,14 +22,14 @@ export function parseHubConfig(text: string, file: string, opts: LoadHubConfigOp
   const config = validateConfig<HubConfig>(parsed, file, hubConfigSchema);
   const problems = checkHubConfig(config).map((p) => locate(p, parsed));
   if (problems.length > 0) throw new ConfigError(file, problems);
-  for (const [path, why] of UNUSED) {
+  for (const [path, why] of UNUSED_KEYS) {
     if (parsed.doc.hasIn(path)) opts.onWarning?.(formatProblems(file, [problemAt(parsed, path, `is not used: ${why}`)]));
   }
   return config;
 }
 
 /** Keys v1 had that act on nothing here: accepted, so v1 files load, and said when a file sets them. */
-const UNUSED: Array<[string[], string]> = [
+export const UNUSED_KEYS: ReadonlyArray<readonly [string[], string]> = [
   [['pprof'], "this hub has no profiling endpoint (Baetyl v1 served Go's pprof there)"],
   [['message', 'ingress'], "it tuned Baetyl v1's ingress queues and message log, which this hub does not have"],
   [['message', 'offset'], "it tuned Baetyl v1's per-session offsets in its message log, which this hub does not have"],

@@ -6,7 +6,7 @@ import type { AedesPublishPacket, Client } from 'aedes';
 import { topicMatches } from '@baetyl/core/topic';
 import { internals, type ClientInternals, type Deliver } from '../broker/internals.js';
 import type { Store } from '../persistence/store.js';
-import { EgressQueue, type EgressLimits } from './queue.js';
+import { EgressQueue, type EgressLimits, type EgressSink } from './queue.js';
 
 /** Deliveries per client remembered by the duplicate filter (see filterDuplicates). */
 const RECENT = 4096;
@@ -15,7 +15,7 @@ export interface DeliveryHooks {
   brokerId: string;
   store: Store;
   limits: EgressLimits;
-  dropped(): void;
+  dropped: EgressSink['dropped'];
   /** The client passed a bound: it is disconnected with this reason (logged by the caller). */
   overflow(client: Client, why: string): void;
   spilling(client: Client): void;

@@ -13,6 +13,7 @@
 //   wait in memory up to bytes.max, and a client that passes it is disconnected.
 // A client whose socket accepts nothing for drain.timeout is disconnected by aedes' drain timer.
 import type { AedesPublishPacket } from 'aedes';
+import type { DropReason } from '../metrics/stats.js';
 
 export interface EgressLimits {
   qos0Messages: number;
@@ -32,8 +33,8 @@ export interface EgressSink {
   closed(): boolean;
   /** Up to `limit` stored messages of this session that were never sent, oldest first. */
   readStored(limit: number): Promise<AedesPublishPacket[]>;
-  /** A QoS 0 message dropped. */
-  dropped(): void;
+  /** `count` messages of this QoS dropped, and why. */
+  dropped(qos: number, reason: DropReason, count?: number): void;
   /** The client passed bytes.max with messages that cannot wait in the store: disconnect it. */
   overflow(why: string): void;
   /** The queue is full and QoS 1/2 messages now wait in the store (once per episode). */
@@ -78,12 +79,15 @@ export class EgressQueue {
   }
 
   push(packet: AedesPublishPacket): void {
-    if (this.overflowed) return;
+    if (this.overflowed) {
+      this.sink.dropped(packet.qos, 'overflow');
+      return;
+    }
     const size = sizeOf(packet);
     const overBytes = this.bytes + size > this.limits.bytes;
     if (packet.qos === 0) {
       if (overBytes || this.qos0 >= this.limits.qos0Messages) {
-        this.sink.dropped();
+        this.sink.dropped(0, 'queue_full');
         return;
       }
       this.qos0++;
@@ -97,6 +101,10 @@ export class EgressQueue {
       this.qos1++;
     } else if (overBytes) {
       this.overflowed = true;
+      // What waited for the client is lost with it (it is disconnected next), and this message too.
+      if (this.qos0) this.sink.dropped(0, 'overflow', this.qos0);
+      if (this.qos1) this.sink.dropped(1, 'overflow', this.qos1);
+      this.sink.dropped(packet.qos, 'overflow');
       this.clear();
       this.sink.overflow(`more than ${this.limits.bytes} bytes of QoS 1 messages waiting for the client (message.egress.bytes.max): it reads too slowly`);
       return;

@@ -3,6 +3,7 @@
 // carries what the transport knows about the peer (its TLS certificate) to authentication.
 import { Duplex } from 'node:stream';
 import { InboundCheck } from '../protocol/inbound.js';
+import type { TrafficCounters } from '../metrics/stats.js';
 import { PacketScanner, PUBLISH } from './scanner.js';
 
 export interface PeerCertificate {
@@ -17,13 +18,6 @@ export interface PeerInfo {
   transport: 'tcp' | 'ssl' | 'ws' | 'wss';
   remote: string;
   certificate?: PeerCertificate;
-}
-
-export interface TrafficCounters {
-  messagesIn: number;
-  messagesOut: number;
-  bytesIn: number;
-  bytesOut: number;
 }
 
 export class GuardedConnection extends Duplex {
@@ -44,12 +38,15 @@ export class GuardedConnection extends Duplex {
     onViolation: (why: string) => void,
   ) {
     super({ allowHalfOpen: false });
-    this.inbound = new InboundCheck(maxPacket, (type) => {
-      if (type === PUBLISH) counters.messagesIn++;
+    // A PUBLISH's QoS is bits 1-2 of its first byte.
+    const messagesIn = counters.messagesIn;
+    const messagesOut = counters.messagesOut;
+    this.inbound = new InboundCheck(maxPacket, (type, flags) => {
+      if (type === PUBLISH) messagesIn[(flags >> 1) & 3]!++;
     });
     // Outgoing packets are ours: no size limit, only counting.
-    this.outbound = new PacketScanner(Number.MAX_SAFE_INTEGER, (type) => {
-      if (type === PUBLISH) counters.messagesOut++;
+    this.outbound = new PacketScanner(Number.MAX_SAFE_INTEGER, (type, flags) => {
+      if (type === PUBLISH) messagesOut[(flags >> 1) & 3]!++;
     });
     inner.on('data', (chunk: Buffer) => {
       counters.bytesIn += chunk.length;

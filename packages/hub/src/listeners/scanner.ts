@@ -6,13 +6,14 @@ export const PUBLISH = 3;
 export class PacketScanner {
   private state: 'type' | 'length' | 'body' = 'type';
   private type = 0;
+  private flags = 0;
   private length = 0;
   private multiplier = 1;
   private lengthBytes = 0;
   private left = 0;
 
-  /** `max` is the largest packet in bytes (header included); `onPacket` gets each packet type. */
-  constructor(private readonly max: number, private readonly onPacket: (type: number) => void) {}
+  /** `max` is the largest packet in bytes (header included); `onPacket` gets each packet's type and flags. */
+  constructor(private readonly max: number, private readonly onPacket: (type: number, flags: number) => void) {}
 
   /** Feeds bytes; returns why the stream must be closed, or undefined. */
   feed(chunk: Uint8Array): string | undefined {
@@ -20,6 +21,7 @@ export class PacketScanner {
     while (i < chunk.length) {
       if (this.state === 'type') {
         this.type = chunk[i]! >> 4;
+        this.flags = chunk[i]! & 0x0f;
         this.length = 0;
         this.multiplier = 1;
         this.lengthBytes = 0;
@@ -37,7 +39,7 @@ export class PacketScanner {
         }
         const size = 1 + this.lengthBytes + this.length;
         if (size > this.max) return `a packet of ${size} bytes is over message.length.max (${this.max})`;
-        this.onPacket(this.type);
+        this.onPacket(this.type, this.flags);
         this.left = this.length;
         this.state = this.left > 0 ? 'body' : 'type';
       } else {

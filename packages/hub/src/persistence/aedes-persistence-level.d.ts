@@ -21,6 +21,8 @@ declare module 'aedes-persistence-level/asyncPersistence.js' {
     createRetainedStream(pattern: string): Readable;
     outgoingClearMessageId(client: { id: string; clean?: boolean }, packet: { messageId?: number }): Promise<StoredPacket | undefined>;
     outgoingStream(client: { id: string }): Readable;
+    outgoingEnqueueCombi(subs: Array<{ clientId: string }>, packet: object): Promise<unknown>;
+    outgoingUpdate(client: { id: string }, packet: object): Promise<void>;
     addSubscriptions(client: { id: string }, subs: Array<{ topic: string; qos: number }>): Promise<void>;
     removeSubscriptions(client: { id: string }, topics: string[]): Promise<void>;
     subscriptionsByClient(client: { id: string }): Promise<Array<{ topic: string; qos: number }>>;

@@ -7,6 +7,7 @@ import { join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import AsyncLevelPersistence from 'aedes-persistence-level/asyncPersistence.js';
 import { Level } from 'level';
+import { NOTHING, PublishOrder } from './publish-order.js';
 
 /**
  * aedes looks up every PUBACK in the store (a LevelDB read) to clear the in-flight message, even
@@ -19,6 +20,10 @@ export class HubPersistence extends AsyncLevelPersistence {
   private readonly cleanAndEmpty = new WeakSet<object>();
   /** Subscriptions stored by storeBeforeGrant, and those restored from the store at CONNECT. */
   private readonly stored = new WeakSet<object>();
+  /** Messages leave their store write in the order they entered the broker (publish-order.ts). */
+  readonly order = new PublishOrder();
+  /** Per session: the last outgoingUpdate, which the next one resolves after. */
+  private readonly updates = new WeakMap<object, Promise<void>>();
 
   /**
    * Stores a persistent session's subscription before it is granted; throws when the store cannot
@@ -61,6 +66,29 @@ export class HubPersistence extends AsyncLevelPersistence {
     return (await super.subscriptionsByTopic(pattern)).filter((s) => s.qos > 0);
   }
 
+  override outgoingEnqueueCombi(subs: Array<{ clientId: string }>, packet: { brokerCounter: number }) {
+    return this.order.after(packet.brokerCounter, !subs || subs.length === 0 ? NOTHING : super.outgoingEnqueueCombi(subs, packet));
+  }
+
+  /**
+   * aedes gives a persistent session's message its packet id here, then writes it to the socket.
+   * Each session's updates resolve in the order they were asked for, so that its messages keep
+   * their order on the socket (MQTT-4.6.0-6) although LevelDB may finish the writes in any order.
+   */
+  override outgoingUpdate(client: { id: string }, packet: object) {
+    const write = super.outgoingUpdate(client, packet);
+    const previous = this.updates.get(client);
+    const ordered = previous ? previous.then(() => write) : write;
+    this.updates.set(
+      client,
+      ordered.then(
+        () => undefined,
+        () => undefined,
+      ),
+    );
+    return ordered;
+  }
+
   /**
    * The stored messages aedes sends a resumed session. One with a packet id was sent before, and
    * MQTT says a resend carries DUP 1 (MQTT-3.3.1-1); aedes resends it as stored, with DUP 0.
@@ -83,6 +111,18 @@ export class HubPersistence extends AsyncLevelPersistence {
     const found = await super.outgoingClearMessageId(client, packet);
     if (client.clean && found === undefined && !(await this.hasOutgoing(client))) this.cleanAndEmpty.add(client);
     return found;
+  }
+
+  /** Retained messages in the store, for the metrics: a scan of the retained keys, once per report. */
+  async countRetained(): Promise<number> {
+    const stream = this.createRetainedStream('#');
+    let n = 0;
+    try {
+      for await (const _ of stream) n++;
+    } finally {
+      stream.destroy();
+    }
+    return n;
   }
 
   private async hasOutgoing(client: { id: string }): Promise<boolean> {

@@ -19,7 +19,7 @@ const UNSUBSCRIBE = 10;
 
 /**
  * Follows packet boundaries in one connection's inbound bytes: the size guard
- * (message.length.max), a callback per packet (the traffic counters), and the checks above, in
+ * (message.length.max), a callback per packet with its type and flags (the traffic counters), and the checks above, in
  * one pass over each byte.
  */
 export class InboundCheck {
@@ -39,7 +39,7 @@ export class InboundCheck {
 
   constructor(
     private readonly max = Number.MAX_SAFE_INTEGER,
-    private readonly onPacket: (type: number) => void = () => undefined,
+    private readonly onPacket: (type: number, flags: number) => void = () => undefined,
   ) {}
 
   /** Feeds bytes; returns why the connection must be closed, or undefined. */
@@ -66,7 +66,7 @@ export class InboundCheck {
         }
         const size = 1 + this.lengthBytes + this.length;
         if (size > this.max) return `a packet of ${size} bytes is over message.length.max (${this.max})`;
-        this.onPacket(this.type);
+        this.onPacket(this.type, this.flags);
         this.left = this.length;
         this.filled = 0;
         this.kept = undefined;

@@ -3,14 +3,13 @@
 // name and that service's token, or `@cli` and the token the master wrote for the local CLI.
 import { createServer as createNetServer, connect, type Server as NetServer } from 'node:net';
 import http from 'node:http';
-import https from 'node:https';
 import { existsSync, readFileSync, rmSync, mkdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { type Logger } from '@baetyl/core/log';
 import { parseApiAddress } from '@baetyl/core/api';
 import type { Master } from '../master.js';
 import { PID_FILE } from '../master.js';
-import type { ApiTls } from './tls.js';
+import { createHttpServer, type ApiTls } from './tls.js';
 
 export const CLI_USER = '@cli';
 
@@ -110,10 +109,7 @@ export class ApiServer {
   async listen(address: string, timeoutMs: number, workdir: string, tls?: ApiTls): Promise<void> {
     const target = parseApiAddress(address);
     const handler = (req: http.IncomingMessage, res: http.ServerResponse) => void this.handle(req, res);
-    // With a CA, a client without a certificate issued by it is refused in the handshake.
-    const server: http.Server = tls
-      ? https.createServer({ cert: tls.cert, key: tls.key, ...(tls.ca ? { ca: tls.ca, requestCert: true, rejectUnauthorized: true } : {}) }, handler)
-      : http.createServer(handler);
+    const server = createHttpServer(tls, handler);
     if (tls) server.on('tlsClientError', (err: Error) => this.log.warn(`refused a TLS connection: ${err.message}`));
     server.requestTimeout = timeoutMs;
     server.keepAliveTimeout = 60_000;

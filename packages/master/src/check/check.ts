@@ -91,7 +91,8 @@ async function checkInterpreter(kind: PythonKind, file: string, env: Record<stri
 }
 
 /** The environment the service's loader templates with, as close to the master's as a check can know. */
-function serviceEnv(loaded: LoadedConfig, service: ServiceSpec): Record<string, string | undefined> {
+/** The environment a service's config is templated with, as the service would get it. */
+export function serviceEnv(loaded: LoadedConfig, service: ServiceSpec): Record<string, string | undefined> {
   const system: Record<string, string> = {
     BAETYL_HOST_OS: platform(),
     BAETYL_MASTER_API_VERSION: 'v1',

@@ -4,12 +4,12 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ConfigError } from '@baetyl/core/config';
 import { MasterClient, parseApiAddress, type Inspect } from '@baetyl/core/api';
-import { confPath, loadMasterConfig, Master, CLI_TOKEN_FILE } from '../master.js';
+import { confPath, loadAll, loadMasterConfig, Master, CLI_TOKEN_FILE } from '../master.js';
 import { CLI_USER } from '../api/server.js';
 import { clientTls } from '../api/tls.js';
 import { VERSION } from '../version.js';
 import { parseArgs, UsageError, USAGE, type CliArgs } from './args.js';
-import { renderStatus } from './status.js';
+import { renderStatus, statusJson } from './status.js';
 import { update } from './update.js';
 
 function fail(message: string): never {
@@ -89,11 +89,28 @@ async function status(args: CliArgs) {
   const c = client(args);
   try {
     const inspect = await c.inspect();
-    process.stdout.write(`${renderStatus(inspect as Inspect)}\n`);
+    process.stdout.write(args.json ? `${JSON.stringify(statusJson(inspect), null, 2)}\n` : `${renderStatus(inspect as Inspect)}\n`);
   } catch (err) {
     fail(`cannot reach the master of ${args.workdir}: ${(err as Error).message}`);
   } finally {
     c.close();
+  }
+}
+
+async function logs(args: CliArgs) {
+  // `baetyl logs | head` closes the pipe early: that is the end, not an error.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => process.exit(err.code === 'EPIPE' ? 0 : 1));
+  let loaded;
+  try {
+    loaded = loadAll(args.workdir, args.config);
+  } catch (err) {
+    fail(err instanceof ConfigError ? `invalid configuration:\n${err.message}` : (err as Error).message);
+  }
+  const { logs: print } = await import('./logs/logs.js');
+  try {
+    await print(args, loaded);
+  } catch (err) {
+    fail((err as Error).message);
   }
 }
 
@@ -143,6 +160,8 @@ async function main() {
       return stop(args);
     case 'status':
       return status(args);
+    case 'logs':
+      return logs(args);
     case 'update':
       return update(args, client(args));
     case 'version':

@@ -51,3 +51,61 @@ export function renderStatus(inspect: Inspect): string {
   const table = rows.map((r) => r.map((cell, c) => cell.padEnd(widths[c]!)).join('  ').trimEnd());
   return [head, '', ...table, ...(notes.length ? ['', ...notes] : [])].join('\n');
 }
+
+/** One instance as `baetyl status --json` prints it: the table's columns, with numbers as numbers. */
+export interface StatusInstance {
+  name: string;
+  state: string;
+  pid: number | null;
+  container: { id: string; name: string } | null;
+  start_time: string | null;
+  /** Seconds since it started, while it runs. */
+  uptime_s: number | null;
+  restarts: number;
+  cpu_percent: number | null;
+  mem_bytes: number | null;
+  /** Why it does not run, and when it is started again (the notes under the table). */
+  error: string | null;
+  next_start: string | null;
+}
+
+export interface StatusJson {
+  baetyl: { version: string; mode: string; pid: number | null; start_time: string | null; uptime_s: number | null; app_version: string; workdir: string };
+  services: Array<{ name: string; instances: StatusInstance[] }>;
+}
+
+function secondsSince(iso?: string): number | null {
+  return iso ? Math.max(0, Math.round((Date.now() - Date.parse(iso)) / 1000)) : null;
+}
+
+/** `baetyl status --json`: the data of the table and its notes. */
+export function statusJson(inspect: Inspect): StatusJson {
+  const sw = inspect.software as Record<string, string>;
+  return {
+    baetyl: {
+      version: sw.bin_version ?? '',
+      mode: sw.mode ?? '',
+      pid: sw.pid ? Number(sw.pid) : null,
+      start_time: sw.start_time ?? null,
+      uptime_s: secondsSince(sw.start_time),
+      app_version: sw.conf_version ?? '',
+      workdir: sw.pwd ?? '',
+    },
+    services: inspect.services.map((svc) => ({
+      name: svc.name,
+      instances: svc.instances.map((inst) => ({
+        name: inst.name,
+        state: inst.status,
+        pid: inst.process ? inst.process.id : null,
+        container: inst.container ? { id: inst.container.id, name: inst.container.name } : null,
+        start_time: inst.start_time ?? null,
+        uptime_s: inst.status === 'running' ? secondsSince(inst.start_time) : null,
+        restarts: inst.restarts ?? 0,
+        cpu_percent: (inst.cpu_stats as { used_percent?: number } | undefined)?.used_percent ?? null,
+        mem_bytes: (inst.mem_stats as { used?: number } | undefined)?.used ?? null,
+        error: inst.error ?? null,
+        next_start: inst.next_start ?? null,
+      })),
+    })),
+  };
+}

@@ -5,6 +5,8 @@ import { loggerSchema, type LoggerConfig } from '@baetyl/core/log';
 export interface MasterConfig {
   mode: 'native' | 'docker';
   server: { address: string; timeout: number; ca?: string; key?: string; cert?: string };
+  /** The Prometheus endpoint (docs/metrics.md); off without an address. */
+  metrics: { address?: string; ca?: string; key?: string; cert?: string };
   logger: LoggerConfig;
   otalog: LoggerConfig;
   /** Stop timeout for instances, in milliseconds. */
@@ -34,6 +36,22 @@ export const masterConfigSchema: Schema = {
           'x-hint': 'write unix:///path/to/baetyl.sock, unix://relative/to/workdir.sock or tcp://127.0.0.1:50050',
         },
         timeout: duration('5m'),
+        ca: { type: 'string' },
+        key: { type: 'string' },
+        cert: { type: 'string' },
+      },
+    },
+    // Ours: GET /metrics for Prometheus, off unless an address is set; TLS as for server.
+    metrics: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        address: {
+          type: 'string',
+          pattern: '^tcp://([^:/\\[\\]]*|\\[[0-9a-fA-F:.]+\\]):[0-9]{1,5}/?$',
+          'x-hint': 'write tcp://127.0.0.1:9600 (tcp://0.0.0.0:9600 to be scraped from other hosts); Prometheus scrapes over TCP only',
+        },
         ca: { type: 'string' },
         key: { type: 'string' },
         cert: { type: 'string' },

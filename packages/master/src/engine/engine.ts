@@ -24,6 +24,12 @@ export interface ResourceUsage {
   mem: { time: string; total: number; used: number; used_percent: number };
 }
 
+/** Totals for the metrics: CPU time used since the instance started, and resident memory now. */
+export interface ResourceTotals {
+  cpuSeconds: number;
+  rssBytes: number;
+}
+
 /** What is recorded in application.stats so a later master can find leftovers. */
 export type InstanceRecord =
   | { process: { id: number; name: string; pgid: number; start_ticks: number } }
@@ -37,6 +43,8 @@ export interface RunningInstance {
   /** Stops the instance: a polite signal, then a forced kill after `graceMs`. */
   stop(graceMs: number): Promise<void>;
   usage(): Promise<ResourceUsage | undefined>;
+  /** Unlike usage(), no sample is kept: reading it does not change the next usage()'s percentages. */
+  totals(): Promise<ResourceTotals | undefined>;
   /** The last lines the instance wrote to stdout/stderr. */
   recentOutput(): string[];
 }

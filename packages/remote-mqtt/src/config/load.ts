@@ -5,7 +5,7 @@
 import { ConfigError, readConfigText, formatProblems, parseYaml, problemAt, validateConfig, type ConfigProblem, type LoadOptions, type ParsedYaml } from '@baetyl/core/config';
 import { brokerAddressProblem, unusedCertificateKeys, unusedCertificateMessage, type ClientInfo } from '@baetyl/core/mqtt';
 import { topicFilterProblem } from '@baetyl/core/topic';
-import { remoteMqttSchema, type RemoteConfig, type RemoteMqttConfig, type RuleConfig } from './schema.js';
+import { remoteMqttSchema, UNUSED_WHY, type RemoteConfig, type RemoteMqttConfig, type RuleConfig } from './schema.js';
 
 export type { RemoteConfig, RemoteMqttConfig, RuleConfig, TopicInfo } from './schema.js';
 export type { LoadOptions } from '@baetyl/core/config';
@@ -52,8 +52,8 @@ function checkConfig(cfg: RemoteMqttConfig, parsed: ParsedYaml): { problems: Con
     });
 
   if (cfg.rules.length > 0) checkAddress(['hub'], cfg.hub, 'hub');
-  if (cfg.hub.clientid) warn(['hub', 'clientid'], "is not used: each rule's hub connection has its own id, rules[].hub.clientid (else the remote connection's id); set that instead");
-  if (cfg.hub.subscriptions.length > 0) warn(['hub', 'subscriptions'], 'is not used: put what to forward to a remote in rules[].hub.subscriptions');
+  if (cfg.hub.clientid) warn(['hub', 'clientid'], `is not used: ${UNUSED_WHY.hubClientid}`);
+  if (cfg.hub.subscriptions.length > 0) warn(['hub', 'subscriptions'], `is not used: ${UNUSED_WHY.hubSubscriptions}`);
 
   const remotes = new Map<string, number>();
   cfg.remotes.forEach((remote, i) => {
@@ -61,7 +61,7 @@ function checkConfig(cfg: RemoteMqttConfig, parsed: ParsedYaml): { problems: Con
     if (first !== undefined) add(['remotes', i, 'name'], `remote "${remote.name}" is already defined at remotes[${first}]; give each remote its own name`);
     else remotes.set(remote.name, i);
     checkAddress(['remotes', i], remote, `remote "${remote.name}"`);
-    if (remote.subscriptions.length > 0) warn(['remotes', i, 'subscriptions'], 'is not used: put what to forward to the hub in rules[].remote.subscriptions');
+    if (remote.subscriptions.length > 0) warn(['remotes', i, 'subscriptions'], `is not used: ${UNUSED_WHY.remoteSubscriptions}`);
   });
 
   // One client id per broker: two connections with one id keep kicking each other off.

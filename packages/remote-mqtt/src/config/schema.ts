@@ -26,6 +26,20 @@ export interface RemoteMqttConfig {
   logger: LoggerConfig;
 }
 
+/** Why the keys of v1's ClientInfo that the bridge accepts do nothing here (warnings of its loader when set). */
+export const UNUSED_WHY = {
+  hubClientid: "each rule's hub connection has its own id, rules[].hub.clientid (else the remote connection's id); set that instead",
+  hubSubscriptions: 'put what to forward to a remote in rules[].hub.subscriptions',
+  remoteSubscriptions: 'put what to forward to the hub in rules[].remote.subscriptions',
+} as const;
+
+/** Those keys, for the JSON Schema editors use (`*`: every item of the list). */
+export const UNUSED_KEYS: ReadonlyArray<readonly [string[], string]> = [
+  [['hub', 'clientid'], UNUSED_WHY.hubClientid],
+  [['hub', 'subscriptions'], UNUSED_WHY.hubSubscriptions],
+  [['remotes', '*', 'subscriptions'], UNUSED_WHY.remoteSubscriptions],
+];
+
 function object(properties: Record<string, Schema>, extra: Schema = {}): Schema {
   return { type: 'object', additionalProperties: false, default: {}, properties, ...extra };
 }

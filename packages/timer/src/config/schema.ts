@@ -21,6 +21,15 @@ export interface TimerConfig {
   logger: LoggerConfig;
 }
 
+/** Why the keys of v1's ClientInfo that the timer accepts do nothing here (said in its log when set). */
+export const UNUSED_WHY = { subscriptions: 'the timer only publishes', validatesubs: 'the timer makes no subscriptions' } as const;
+
+/** Those keys, for the JSON Schema editors use. */
+export const UNUSED_KEYS: ReadonlyArray<readonly [string[], string]> = [
+  [['hub', 'subscriptions'], UNUSED_WHY.subscriptions],
+  [['hub', 'validatesubs'], UNUSED_WHY.validatesubs],
+];
+
 function object(properties: Record<string, Schema>, extra: Schema = {}): Schema {
   return { type: 'object', additionalProperties: false, default: {}, properties, ...extra };
 }

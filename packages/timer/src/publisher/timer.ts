@@ -8,7 +8,7 @@
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import type { Logger } from '@baetyl/core/log';
 import { FIRST_RECONNECT_DELAY, mqttClientOptions } from '@baetyl/core/mqtt';
-import type { TimerConfig } from '../config/schema.js';
+import { UNUSED_WHY, type TimerConfig } from '../config/schema.js';
 import { systemClock, type Clock } from '../template/clock.js';
 import { goJson } from '../template/go-format.js';
 import { compileTemplate, cryptoRandom, type PayloadTemplate } from '../template/template.js';
@@ -32,9 +32,9 @@ export function startTimer(cfg: TimerConfig, at: { cwd: string; logger: Logger }
   const payload = payloadOf(cfg.publish);
   const options: IClientOptions = mqttClientOptions(cfg.hub, { cwd: at.cwd, label: 'hub' });
   if (cfg.hub.subscriptions.length > 0) {
-    log.warn(`hub.subscriptions (${cfg.hub.subscriptions.map((s) => s.topic).join(', ')}) is not used: the timer only publishes`);
+    log.warn(`hub.subscriptions (${cfg.hub.subscriptions.map((s) => s.topic).join(', ')}) is not used: ${UNUSED_WHY.subscriptions}`);
   }
-  if (cfg.hub.validatesubs) log.warn('hub.validatesubs is not used: the timer makes no subscriptions');
+  if (cfg.hub.validatesubs) log.warn(`hub.validatesubs is not used: ${UNUSED_WHY.validatesubs}`);
   if (!cfg.hub.clientid) log.warn('hub has no clientid: the timer connects with a random one and a clean session; set hub.clientid');
 
   const client: MqttClient = mqtt.connect(cfg.hub.address!, options);

@@ -3,7 +3,7 @@
 // container is removed, so `docker ps -a` holds only what runs.
 import { setTimeout as sleep } from 'node:timers/promises';
 import type Docker from 'dockerode';
-import type { ExitStatus, InstanceRecord, ResourceUsage, RunningInstance } from '../engine.js';
+import type { ExitStatus, InstanceRecord, ResourceTotals, ResourceUsage, RunningInstance } from '../engine.js';
 import { statusOf } from './client.js';
 
 const OUTPUT_LINES = 200;
@@ -97,6 +97,22 @@ export class DockerInstance implements RunningInstance {
     const timedOut = await Promise.race([this.exited.then(() => false), sleep(graceMs).then(() => true)]);
     if (timedOut) await this.container.kill({ signal: 'SIGKILL' }).catch(() => undefined);
     await this.exited;
+  }
+
+  async totals(): Promise<ResourceTotals | undefined> {
+    if (this.done) return undefined;
+    let st: Docker.ContainerStats;
+    try {
+      st = await this.container.stats({ stream: false, 'one-shot': true });
+    } catch {
+      return undefined;
+    }
+    const stats = (st.memory_stats?.stats ?? {}) as Record<string, number>;
+    // total_usage is in nanoseconds; memory as usage() counts it (no page cache), resident as the cgroup sees it.
+    return {
+      cpuSeconds: (st.cpu_stats?.cpu_usage?.total_usage ?? 0) / 1e9,
+      rssBytes: stats.anon ?? stats.rss ?? stats.total_rss ?? Math.max(0, (st.memory_stats?.usage ?? 0) - (stats.inactive_file ?? stats.total_inactive_file ?? stats.cache ?? 0)),
+    };
   }
 
   async usage(): Promise<ResourceUsage | undefined> {

@@ -6,7 +6,7 @@ import { Guardian } from './guardian.js';
 import { accessSync, chmodSync, constants, existsSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { AppSpec } from '../../app/model.js';
-import { PermanentStartError, type Engine, type ExitStatus, type InstanceRecord, type InstanceRequest, type ResourceUsage, type RunningInstance } from '../engine.js';
+import { PermanentStartError, type Engine, type ExitStatus, type InstanceRecord, type InstanceRequest, type ResourceTotals, type ResourceUsage, type RunningInstance } from '../engine.js';
 import { nativePythonProgram } from '../python-runtime.js';
 import { resolveProgram } from './images.js';
 import { retiredImage } from '../retired-images.js';
@@ -74,6 +74,15 @@ class NativeInstance implements RunningInstance {
     const timedOut = await Promise.race([this.exited.then(() => false), sleep(graceMs).then(() => true)]);
     if (timedOut) killGroup(this.pgid, 'SIGKILL');
     await this.exited;
+  }
+
+  async totals(): Promise<ResourceTotals | undefined> {
+    if (this.done) return undefined;
+    const members = groupMembers(this.pgid);
+    return {
+      cpuSeconds: members.reduce((a, m) => a + m.cpuTicks, 0) / CLOCK_TICKS,
+      rssBytes: members.reduce((a, m) => a + m.rssPages * PAGE_SIZE, 0),
+    };
   }
 
   async usage(): Promise<ResourceUsage | undefined> {
