@@ -61,7 +61,7 @@ fi
 # --- each image's own files: bundles of the compiled packages (scripts/bundle.mjs) ---
 stage=$(mktemp -d "${TMPDIR:-/tmp}/baetyl-images.XXXXXX")
 trap 'rm -rf "$stage"' EXIT
-node scripts/bundle.mjs --images "$stage" 2> >(sed 's/^\[bundle\]/[images] bundle/' >&2)
+node scripts/bundle.mjs --images "$stage"
 say "bundles made in $stage: $(cd "$stage" && du -sh -- * | awk '{printf "%s %s  ", $2, $1}')"
 
 # --- the images ---
