@@ -10,15 +10,16 @@
 # examples use them), with and without the prefix: function-python27 as baetyl-function-python2, function-python36 as -python3 and
 # function-node85 as -node8 (the master maps those names the same way: engine/native/images.ts).
 #
+# Each image is its base plus its own files: the bundle of its service (scripts/bundle.mjs --images),
+# the same layer in the images that run the same files (function-node85 and function-sql).
 # Bases: BAETYL_IMAGE_BASES=public uses the Dockerfiles' defaults (node:20-bookworm-slim,
-# python:3.6-slim, python:2.7-slim); =offline builds them here with debootstrap from Debian's
-# packages (scripts/images/base.sh; done once, reused while present); =auto (default) uses the
-# public ones when they are present or can be pulled, else the offline ones.
+# python:3.6-slim, python:2.7-slim); =offline builds them here from Debian's packages, with only
+# what node and python need (scripts/images/base.sh; reused while current); =auto (default) uses
+# the public ones when they are present or can be pulled, else the offline ones.
 # IMAGES="hub master" builds only those; BAETYL_IMAGES_QUIET=1 hides the builds' step lines.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 repo=$(pwd)
-PNPM=${PNPM:-"env COREPACK_ENABLE_DOWNLOAD_PROMPT=0 COREPACK_INTEGRITY_KEYS=0 corepack pnpm"}
 REGISTRY_PREFIX=${REGISTRY_PREFIX:-hub.baidubce.com/baetyl/}
 all="hub function-manager remote-mqtt timer function-python27 function-python36 function-node85 function-sql master"
 images=${IMAGES:-$all}
@@ -43,10 +44,13 @@ if [[ $mode == auto ]]; then
 fi
 declare -A args
 if [[ $mode == offline ]]; then
-  scripts/images/base.sh baetyl-base:bookworm bookworm python3
+  # Only the bases the chosen images need; each is skipped while current.
+  bases=node
   # The python runtimes' bases carry no node: a python instance is Python only.
-  [[ " $images " == *" function-python36 "* ]] && NODE_BIN=none scripts/images/base.sh baetyl-python:bookworm bookworm python3
-  [[ " $images " == *" function-python27 "* ]] && NODE_BIN=none scripts/images/base.sh baetyl-python:bullseye-2.7 bullseye python2.7
+  [[ " $images " == *" function-python36 "* ]] && bases+=" python3"
+  [[ " $images " == *" function-python27 "* ]] && bases+=" python2.7"
+  # shellcheck disable=SC2086
+  scripts/images/base.sh $bases
   for i in $all; do args[$i]="--build-arg BASE=baetyl-base:bookworm"; done
   args[function-python36]="--build-arg BASE=baetyl-python:bookworm"
   args[function-python27]="--build-arg BASE=baetyl-python:bullseye-2.7"
@@ -54,26 +58,11 @@ else
   for i in $all; do args[$i]=""; done
 fi
 
-# --- the application, staged once: compiled packages and production dependencies only ---
+# --- each image's own files: bundles of the compiled packages (scripts/bundle.mjs) ---
 stage=$(mktemp -d "${TMPDIR:-/tmp}/baetyl-images.XXXXXX")
 trap 'rm -rf "$stage"' EXIT
-say "staging the application in $stage"
-mkdir -p "$stage/app"
-cp package.json pnpm-lock.yaml pnpm-workspace.yaml "$stage/app/"
-[[ -f .npmrc ]] && cp .npmrc "$stage/app/"
-cp -r protos "$stage/app/"
-for dir in packages/*/; do
-  pkg=$(basename "$dir")
-  mkdir -p "$stage/app/packages/$pkg"
-  # Everything but sources, tests, dev files and node_modules (reinstalled below, production only).
-  tar -C "$dir" --exclude=./node_modules --exclude=./src --exclude=./test --exclude=./dist/test \
-    --exclude='./tsconfig*' --exclude='__pycache__' --exclude='*.pyc' --exclude='*.tsbuildinfo' --exclude='*.d.ts' --exclude='*.map' -cf - . | tar -C "$stage/app/packages/$pkg" -xf -
-done
-(cd "$stage/app" && $PNPM install --prod --frozen-lockfile --offline --reporter=silent) || {
-  say "pnpm could not install the production dependencies offline; trying with the registry"
-  (cd "$stage/app" && $PNPM install --prod --frozen-lockfile --reporter=silent)
-}
-say "application staged: $(du -sh "$stage/app" | cut -f1)"
+node scripts/bundle.mjs --images "$stage"
+say "bundles made in $stage: $(cd "$stage" && du -sh -- * | awk '{printf "%s %s  ", $2, $1}')"
 
 # --- the images ---
 n=0

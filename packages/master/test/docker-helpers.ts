@@ -52,7 +52,7 @@ export async function ensureTestImage(): Promise<void> {
     if (await present('node:20-bookworm-slim')) base = 'node:20-bookworm-slim';
     else {
       process.stderr.write('# building the offline base image baetyl-base:bookworm (debootstrap, a few minutes)\n');
-      run(join(REPO, 'scripts/images/base.sh'), [base, 'bookworm', 'python3']);
+      run(join(REPO, 'scripts/images/base.sh'), ['node']);
     }
   }
   run('docker', ['build', '-q', '--build-arg', `BASE=${base}`, '-t', TEST_IMAGE, FIXTURE]);

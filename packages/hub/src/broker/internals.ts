@@ -4,6 +4,7 @@ import type { EventEmitter } from 'node:events';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import type { AedesPublishPacket, Client } from 'aedes';
+import mqttPacket from 'mqtt-packet';
 
 export type Deliver = (packet: AedesPublishPacket, cb: () => void) => void;
 
@@ -42,15 +43,15 @@ interface MqttPacketWriter {
 }
 
 /**
- * aedes writes every packet with its own copy of mqtt-packet, whose number cache (a Buffer for
- * each of the 65,536 two-byte values, 6 MB of heap for the life of the process) is made at the
- * first write. `writeToStream.cacheNumbers = false` (mqtt-packet's documented switch, which must
- * be set before any write) makes the two bytes per packet instead. aedes does not expose its
- * copy, so it is looked up from where aedes resolves it.
+ * aedes writes every packet with mqtt-packet, whose number cache (a Buffer for each of the 65,536
+ * two-byte values, 6 MB of heap for the life of the process) is made at the first write.
+ * `writeToStream.cacheNumbers = false` (mqtt-packet's documented switch, which must be set before
+ * any write) makes the two bytes per packet instead. The hub depends on the same mqtt-packet
+ * version as aedes, so the package manager (and a bundle) gives both the one copy;
+ * test/packet-writer.test.ts fails if aedes writes through another.
  */
 export function aedesPacketWriter(): MqttPacketWriter {
-  const fromAedes = createRequire(fileURLToPath(import.meta.resolve('aedes')));
-  return fromAedes('mqtt-packet') as MqttPacketWriter;
+  return mqttPacket as unknown as MqttPacketWriter;
 }
 
 /** The installed aedes' version (what internals.test.ts pins). */
