@@ -7,6 +7,7 @@ import type { InstanceRecord } from '../engine/engine.js';
 
 export type StatsFile = Record<string, Record<string, Record<string, unknown>>>;
 
+/** Every instance's entry (the engines pick theirs: engine.recover()); none when the file is missing or unreadable. */
 export function readRecords(file: string): InstanceRecord[] {
   let data: StatsFile | null;
   try {
@@ -17,7 +18,7 @@ export function readRecords(file: string): InstanceRecord[] {
   const out: InstanceRecord[] = [];
   for (const instances of Object.values(data ?? {})) {
     for (const inst of Object.values(instances ?? {})) {
-      if (inst && typeof inst === 'object' && ('process' in inst || 'container' in inst)) out.push(inst as unknown as InstanceRecord);
+      if (inst && typeof inst === 'object' && !Array.isArray(inst)) out.push(inst);
     }
   }
   return out;

@@ -8,7 +8,7 @@ import type Docker from 'dockerode';
 import { connectDocker } from '../../engine/docker/client.js';
 import { demuxLines } from '../../engine/docker/instance.js';
 import { LABEL, workdirFilter } from '../../engine/docker/labels.js';
-import type { LoadedConfig } from '../../master.js';
+import type { LoadedConfig } from '../../workdir/load.js';
 import { mergeByTime, type LabelledLine } from './line-fields.js';
 import type { LogsRequest } from './native.js';
 

@@ -12,7 +12,8 @@ import type { ServiceSpec } from '../../app/model.js';
 import { serviceEnv } from '../../check/check.js';
 import { hostPathOf, runtimeConfigPath } from '../../engine/python-runtime.js';
 import { instanceDirOf } from '../../engine/native/instance-dir.js';
-import { STATS_FILE, type LoadedConfig } from '../../master.js';
+import type { LoadedConfig } from '../../workdir/load.js';
+import { STATS_FILE } from '../../workdir/paths.js';
 
 /** A service's log, or why it has none. */
 export type ServiceLog =

@@ -5,7 +5,7 @@
 import type Docker from 'dockerode';
 import { LABEL } from '../../engine/docker/labels.js';
 import type { ServiceSpec } from '../../app/model.js';
-import type { LoadedConfig } from '../../master.js';
+import type { LoadedConfig } from '../../workdir/load.js';
 import type { CliArgs } from '../args.js';
 import { containerLogs, listWorkdirContainers, workdirContainers } from './docker.js';
 import { render, type LabelledLine } from './line-fields.js';

@@ -2,7 +2,7 @@
 // in both modes): the last lines of each source, then, with -f, what they get from then on.
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ServiceSpec } from '../../app/model.js';
-import type { LoadedConfig } from '../../master.js';
+import type { LoadedConfig } from '../../workdir/load.js';
 import { FileFollower } from './file-tail.js';
 import { lineFields, mergeByTime, timeOf, type LabelledLine } from './line-fields.js';
 import { instanceDirs, masterLogFile, perInstanceFile, serviceLog } from './locations.js';
