@@ -2,9 +2,7 @@
 // conf.yml and application.yml first, then the engine's own checks (a program for each image, in
 // native mode); per service a retired image, and the service's own config, read through its
 // mounts and checked by its own loader, then by the engine (an interpreter for a python runtime).
-import { platform } from 'node:os';
 import { ConfigError } from '@baetyl/core/config';
-import { OPENEDGE_TWINS } from '@baetyl/core/context';
 import type { ServiceSpec } from '../app/model.js';
 import { loadAll, type LoadedConfig } from '../workdir/load.js';
 import { engineOf } from '../engine/engines.js';
@@ -12,6 +10,7 @@ import { shortImageName } from '../engine/native/images.js';
 import { hostPathOf, runtimeConfigPath } from '../engine/python-runtime.js';
 import { retiredImage } from '../engine/retired-images.js';
 import { SERVICE_CONFIG_CHECKERS } from './service-configs.js';
+import { serviceEnv } from '../workdir/service-env.js';
 
 export interface CheckReport {
   /** What was checked, one line per service. */
@@ -65,7 +64,7 @@ async function checkService(loaded: LoadedConfig, service: ServiceSpec, report: 
     report.errors.push(`${loaded.appFile}: ${label}: its config ${inside} is not in any of its mounts; mount the volume holding its service.yml at ${inside.replace(/\/[^/]*$/, '')}`);
     return;
   }
-  const env = serviceEnv(loaded, service);
+  const env = serviceEnv(service, engineOf(loaded.conf));
   try {
     await checker(file, { env, onWarning: (w) => report.warnings.push(w) });
     report.checked.push(`${label}: ${file}: OK`);
@@ -76,23 +75,3 @@ async function checkService(loaded: LoadedConfig, service: ServiceSpec, report: 
   }
   report.warnings.push(...(await engineOf(loaded.conf).checkService({ service, configFile: file, env, label })));
 }
-
-/** The environment a service's config is templated with, as the service would get it. */
-export function serviceEnv(loaded: LoadedConfig, service: ServiceSpec): Record<string, string | undefined> {
-  const engine = engineOf(loaded.conf);
-  const system: Record<string, string> = {
-    BAETYL_HOST_OS: platform(),
-    BAETYL_MASTER_API_VERSION: 'v1',
-    BAETYL_SERVICE_MODE: engine.mode,
-    BAETYL_SERVICE_NAME: service.name,
-    BAETYL_SERVICE_INSTANCE_NAME: service.name,
-  };
-  // A dynamic instance (replica 0, a function runtime) gets its address from the function manager.
-  if (service.replica === 0) system.BAETYL_SERVICE_INSTANCE_ADDRESS = '127.0.0.1:0';
-  for (const [k, v] of Object.entries({ ...system })) {
-    const twin = OPENEDGE_TWINS[k];
-    if (twin) system[twin] = v;
-  }
-  return { ...engine.inheritedEnv(), ...service.env, ...system };
-}
-

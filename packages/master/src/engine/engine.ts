@@ -6,6 +6,8 @@
 import type { Logger } from '@baetyl/core/log';
 import type { AppSpec, ServiceSpec } from '../app/model.js';
 import type { MasterConfig } from '../conf/schema.js';
+import type { LogsRequest } from '../logs/request.js';
+import type { LoadedConfig } from '../workdir/load.js';
 
 export interface InstanceRequest {
   service: ServiceSpec;
@@ -125,6 +127,12 @@ export interface EngineKind {
   checkApp(target: CheckTarget): Promise<string[]>;
   /** `baetyl check`, per service with a loaded config: what would make it fail at start (warnings). */
   checkService(check: ServiceCheck): Promise<string[]>;
+  /**
+   * `baetyl logs NAME`: prints what the instances of a service (each line prefixed with its
+   * instance), or one instance, wrote, as this engine keeps it; throws UnknownLogName
+   * (logs/names.ts) for a name that is neither.
+   */
+  logs(loaded: LoadedConfig, name: string, req: LogsRequest): Promise<void>;
 }
 
 /** An error that retrying cannot fix (a missing build, an unknown image): the supervisor gives up at once. */

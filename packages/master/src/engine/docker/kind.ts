@@ -28,6 +28,11 @@ export const dockerEngine: EngineKind = {
   // The image brings its program and interpreter: nothing to look for on the host.
   checkApp: async () => [],
   checkService: async () => [],
+  // The containers' output, as `docker logs` shows it.
+  async logs(loaded, name, req) {
+    const { dockerLogs } = await import('./logs.js');
+    return dockerLogs(loaded, name, req);
+  },
 };
 
 registerEngine(dockerEngine);

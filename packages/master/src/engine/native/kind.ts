@@ -21,6 +21,10 @@ export const nativeEngine: EngineKind = {
     const { checkInterpreter } = await import('./check.js');
     return checkInterpreter(check);
   },
+  async logs(loaded, name, req) {
+    const { nativeLogs } = await import('./logs.js');
+    return nativeLogs(loaded, name, req, nativeEngine);
+  },
 };
 
 registerEngine(nativeEngine);

@@ -8,12 +8,11 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { parse } from 'yaml';
 import { parseYaml, readConfigText } from '@baetyl/core/config';
-import type { ServiceSpec } from '../../app/model.js';
-import { serviceEnv } from '../../check/check.js';
-import { hostPathOf, runtimeConfigPath } from '../../engine/python-runtime.js';
-import { instanceDirOf } from '../../engine/native/instance-dir.js';
-import type { LoadedConfig } from '../../workdir/load.js';
-import { STATS_FILE } from '../../workdir/paths.js';
+import type { ServiceSpec } from '../app/model.js';
+import { hostPathOf, runtimeConfigPath } from '../engine/python-runtime.js';
+import { instanceDirOf } from '../engine/native/instance-dir.js';
+import type { LoadedConfig } from '../workdir/load.js';
+import { STATS_FILE } from '../workdir/paths.js';
 
 /** A service's log, or why it has none. */
 export type ServiceLog =
@@ -28,15 +27,15 @@ export function masterLogFile(loaded: Pick<LoadedConfig, 'workdir' | 'conf'>): s
   return resolve(loaded.workdir, loaded.conf.logger.path ?? 'var/log/baetyl/baetyl.log');
 }
 
-/** Where a service's instances write their log, from the logger.path of its service.yml. */
-export function serviceLog(loaded: LoadedConfig, service: ServiceSpec): ServiceLog {
+/** Where a service's instances write their log, from the logger.path of its service.yml (templated with `env`). */
+export function serviceLog(loaded: LoadedConfig, service: ServiceSpec, env: Record<string, string | undefined>): ServiceLog {
   const inside = runtimeConfigPath(service);
   const config = hostPathOf(loaded.workdir, service, inside);
   if (!config) return { kind: 'none', why: `its config ${inside} is not in any of its mounts, so no logger.path is known` };
   if (!existsSync(config)) return { kind: 'none', why: `its config ${config} does not exist` };
   let value: unknown;
   try {
-    value = parseYaml(readConfigText(config), config, { env: serviceEnv(loaded, service) }).value;
+    value = parseYaml(readConfigText(config), config, { env }).value;
   } catch (err) {
     return { kind: 'none', why: (err as Error).message };
   }

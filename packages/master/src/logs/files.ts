@@ -1,17 +1,13 @@
-// `baetyl logs` from the files the workdir's config names (native mode; and the master's own log
-// in both modes): the last lines of each source, then, with -f, what they get from then on.
+// `baetyl logs` from the files the workdir's config names (the master's own log; and a native
+// instance's, engine/native/logs.ts): the last lines of each source, then, with -f, what they get
+// from then on.
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { ServiceSpec } from '../../app/model.js';
-import type { LoadedConfig } from '../../workdir/load.js';
+import type { ServiceSpec } from '../app/model.js';
+import type { LoadedConfig } from '../workdir/load.js';
 import { FileFollower } from './file-tail.js';
 import { lineFields, mergeByTime, timeOf, type LabelledLine } from './line-fields.js';
+import type { LogsRequest } from './request.js';
 import { instanceDirs, masterLogFile, perInstanceFile, serviceLog } from './locations.js';
-
-export interface LogsRequest {
-  lines: number;
-  follow: boolean;
-  write: (lines: LabelledLine[]) => void;
-}
 
 /** One file and how its lines are labelled and chosen. */
 interface Source {
@@ -47,9 +43,10 @@ export async function masterLogs(loaded: LoadedConfig, req: LogsRequest): Promis
 /**
  * Prints a service's log (every instance), or one instance's. `instance` narrows a shared file
  * to the lines naming it; a service's sole instance shares its name and its lines name none.
+ * `env` templates the service's config, where its logger.path is.
  */
-export async function serviceLogs(loaded: LoadedConfig, service: ServiceSpec, instance: string | undefined, req: LogsRequest): Promise<void> {
-  const log = serviceLog(loaded, service);
+export async function serviceLogs(loaded: LoadedConfig, service: ServiceSpec, instance: string | undefined, req: LogsRequest, env: Record<string, string | undefined>): Promise<void> {
+  const log = serviceLog(loaded, service, env);
   if (log.kind === 'none') throw new Error(`service ${service.name} writes no log file: ${log.why}`);
   if (log.kind === 'shared') {
     const labelOf = (line: string): string | undefined => {
