@@ -6,7 +6,7 @@ import { ConfigError } from '@baetyl/core/config';
 import type { ServiceSpec } from '../app/model.js';
 import { loadAll, type LoadedConfig } from '../workdir/load.js';
 import { engineOf } from '../engine/engines.js';
-import { shortImageName } from '../engine/native/images.js';
+import { shortImageName } from '../app/image-names.js';
 import { hostPathOf, runtimeConfigPath } from '../engine/python-runtime.js';
 import { retiredImage } from '../engine/retired-images.js';
 import { SERVICE_CONFIG_CHECKERS } from './service-configs.js';

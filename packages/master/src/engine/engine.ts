@@ -2,7 +2,8 @@
 // processes, docker runs containers; nothing above this interface asks which one is running.
 // An engine is an `EngineKind` registered by its conf.yml `mode` (registry.ts): a small object
 // that knows the engine's rules (the API address its instances dial, what they inherit, its
-// checks) and starts the engine itself, whose code is loaded only then.
+// checks, where its instances' logs are) and starts the engine itself, whose code is loaded only
+// then.
 import type { Logger } from '@baetyl/core/log';
 import type { AppSpec, ServiceSpec } from '../app/model.js';
 import type { MasterConfig } from '../conf/schema.js';

@@ -1,6 +1,15 @@
 // The master: loads the workdir's configuration, starts the engine and the API server, removes
 // what a previous master left behind, starts services in order, and stops everything on request.
-// Each concern lives in a file of its own beside this one; this file puts them together.
+// This file puts the concerns together; each lives in a file of its own:
+//   workdir/paths.ts, workdir/load.ts   where the files are, and reading conf.yml and application.yml
+//   master/instance-env.ts              an instance's environment
+//   master/services.ts                  the services and their instances (the registry)
+//   master/api-handlers.ts              what the API's routes do (api/server.ts serves them)
+//   master/update-host.ts               what an update does to the running services (update/apply.ts)
+//   stats/snapshot.ts, stats/store.ts   application.stats
+//   master/inspect.ts                   the inspect document
+//   master/shutdown.ts                  the order of the stop
+// The engine (engine/) is the one conf.yml's mode names; nothing here asks which one it is.
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';

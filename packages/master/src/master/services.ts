@@ -3,6 +3,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '@baetyl/core/log';
 import { checkMetricFamilies, REPORT_KEY, type MetricFamily } from '@baetyl/core/metrics/report';
+import { staticInstances } from '../app/instance-names.js';
 import type { ServiceSpec } from '../app/model.js';
 import type { Engine } from '../engine/engine.js';
 import { Supervisor } from '../supervisor/supervisor.js';
@@ -71,8 +72,7 @@ export class ServiceRegistry {
     this.services.set(spec.name, state);
     this.opts.log.debug(`${spec.name} replica: ${spec.replica}`);
     let failed: string | undefined;
-    for (let i = 0; i < spec.replica; i++) {
-      const name = i === 0 ? spec.name : `${spec.name}.i${i}`;
+    for (const name of staticInstances(spec)) {
       const sup = await this.startInstance(state, name);
       if (!sup.running) failed ??= `instance (${name}): ${sup.lastError ?? 'it did not start'}`;
     }

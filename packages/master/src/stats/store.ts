@@ -51,3 +51,19 @@ export class StatsWriter {
     renameSync(tmp, this.file);
   }
 }
+
+/** The instances application.stats records per service (what runs, or ran when the master died). */
+export function recordedInstances(file: string): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  let data: unknown;
+  try {
+    data = parse(readFileSync(file, 'utf8'));
+  } catch {
+    return out;
+  }
+  if (!data || typeof data !== 'object') return out;
+  for (const [service, instances] of Object.entries(data as Record<string, unknown>)) {
+    if (instances && typeof instances === 'object') out.set(service, Object.keys(instances));
+  }
+  return out;
+}

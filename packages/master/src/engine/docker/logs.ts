@@ -7,7 +7,7 @@ import { StringDecoder } from 'node:string_decoder';
 import type Docker from 'dockerode';
 import type { LogsRequest } from '../../logs/request.js';
 import { mergeByTime, type LabelledLine } from '../../logs/line-fields.js';
-import { staticInstances } from '../../logs/locations.js';
+import { staticInstances } from '../../app/instance-names.js';
 import { unknownLogName } from '../../logs/names.js';
 import type { LoadedConfig } from '../../workdir/load.js';
 import { connectDocker } from './client.js';

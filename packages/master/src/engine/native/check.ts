@@ -4,7 +4,8 @@ import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ConfigError } from '@baetyl/core/config';
 import type { CheckTarget, ServiceCheck } from '../engine.js';
-import { BUILT_IN_IMAGES, pythonKindOf, REPO_ROOT, shortImageName } from './images.js';
+import { shortImageName } from '../../app/image-names.js';
+import { BUILT_IN_IMAGES, pythonKindOf, REPO_ROOT } from './images.js';
 import { retiredImage } from '../retired-images.js';
 
 export function checkPrograms(target: CheckTarget): string[] {
