@@ -18,7 +18,7 @@ import { makeWorkdir } from './helpers.js';
 const MODES = (masterConfigSchema.properties as { mode: { enum: string[] } }).mode.enum;
 
 test('every mode conf.yml admits has an engine, registered by that mode', () => {
-  assert.deepEqual(MODES, ['native', 'docker']);
+  assert.ok(MODES.includes('native') && MODES.includes('docker'), 'the schema lists the modes');
   for (const mode of MODES) assert.equal(engineOf({ mode: mode as 'native' }).mode, mode);
 });
 

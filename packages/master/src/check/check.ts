@@ -64,7 +64,8 @@ async function checkService(loaded: LoadedConfig, service: ServiceSpec, report: 
     report.errors.push(`${loaded.appFile}: ${label}: its config ${inside} is not in any of its mounts; mount the volume holding its service.yml at ${inside.replace(/\/[^/]*$/, '')}`);
     return;
   }
-  const env = serviceEnv(service, engineOf(loaded.conf));
+  const engine = engineOf(loaded.conf);
+  const env = serviceEnv(service, engine);
   try {
     await checker(file, { env, onWarning: (w) => report.warnings.push(w) });
     report.checked.push(`${label}: ${file}: OK`);
@@ -73,5 +74,5 @@ async function checkService(loaded: LoadedConfig, service: ServiceSpec, report: 
     report.checked.push(`${label}: ${file}: ${err instanceof ConfigError ? `${err.problems.length} problem(s)` : 'cannot be checked'}`);
     return;
   }
-  report.warnings.push(...(await engineOf(loaded.conf).checkService({ service, configFile: file, env, label })));
+  report.warnings.push(...(await engine.checkService({ service, configFile: file, env, label })));
 }
