@@ -5,9 +5,9 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { tailFile } from '../src/cli/logs/file-tail.js';
-import { lineFields, logfmtFields, mergeByTime } from '../src/cli/logs/line-fields.js';
-import { LogStreamLines } from '../src/cli/logs/docker.js';
+import { tailFile } from '../src/logs/file-tail.js';
+import { lineFields, logfmtFields, mergeByTime } from '../src/logs/line-fields.js';
+import { LogStreamLines } from '../src/engine/docker/logs.js';
 
 function file(text: string): string {
   const path = join(mkdtempSync(join(tmpdir(), 'baetyl-tail-')), 'f.log');

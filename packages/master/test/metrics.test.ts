@@ -10,7 +10,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError } from '@baetyl/core/config';
-import { loadAll, loadMasterConfig } from '../src/master.js';
+import { loadAll, loadMasterConfig } from '../src/workdir/load.js';
 import { freePort, makeWorkdir, runBaetyl, startMaster } from './helpers.js';
 
 let certs: string;

@@ -7,8 +7,8 @@ import { existsSync, readFileSync, rmSync, mkdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { type Logger } from '@baetyl/core/log';
 import { parseApiAddress } from '@baetyl/core/api';
-import type { Master } from '../master.js';
-import { PID_FILE } from '../master.js';
+import type { UpdateReport, UpdateRequest } from '../update/apply.js';
+import { PID_FILE } from '../workdir/paths.js';
 import { createHttpServer, type ApiTls } from './tls.js';
 
 export const CLI_USER = '@cli';
@@ -22,6 +22,22 @@ class HttpError extends Error {
   constructor(readonly status: number, message: string) {
     super(message);
   }
+}
+
+/** What the API serves, from the master. */
+export interface ApiHandlers {
+  /** The secret `@cli` presents (the master wrote it for the local CLI). */
+  readonly cliSecret: string;
+  /** The token a service's instances present; undefined for an unknown service. */
+  tokenOf(service: string): string | undefined;
+  inspect(): Promise<Record<string, unknown>>;
+  startDynamic(service: string, instance: string, env: Record<string, string>): Promise<void>;
+  stopDynamic(service: string, instance: string): Promise<void>;
+  report(service: string, instance: string, body: Record<string, unknown>): void;
+  /** Throws at once (not through the promise) when no update can start now. */
+  update(req: UpdateRequest): Promise<UpdateReport>;
+  /** `PUT /system/stop` was answered: whoever runs the master decides how it stops. */
+  stopRequested(): void;
 }
 
 type Handler = (params: Record<string, string>, body: Buffer, who: string) => Promise<unknown>;
@@ -40,22 +56,22 @@ export class ApiServer {
   private readonly routes: Route[] = [];
 
   constructor(
-    private readonly master: Master,
+    private readonly handlers: ApiHandlers,
     private readonly log: Logger,
   ) {
-    this.route('GET', '/system/inspect', async () => this.master.inspect());
+    this.route('GET', '/system/inspect', async () => this.handlers.inspect());
     this.route('GET', '/ports/available', async () => ({ port: String(await freePort()) }));
     this.route('PUT', '/services/:service/instances/:instance/start', async (p, body) => {
       const env = parseEnvBody(body);
-      await this.master.startDynamic(p.service!, p.instance!, env);
+      await this.handlers.startDynamic(p.service!, p.instance!, env);
     });
     this.route('PUT', '/services/:service/instances/:instance/stop', async (p) => {
-      await this.master.stopDynamic(p.service!, p.instance!);
+      await this.handlers.stopDynamic(p.service!, p.instance!);
     });
     this.route('PUT', '/services/:service/instances/:instance/report', async (p, body) => {
       const stats = parseJson(body);
       if (!stats || typeof stats !== 'object' || Array.isArray(stats)) throw new HttpError(400, 'the report must be a JSON object');
-      this.master.report(p.service!, p.instance!, stats as Record<string, unknown>);
+      this.handlers.report(p.service!, p.instance!, stats as Record<string, unknown>);
     });
     this.route('PUT', '/system/update', async (_p, body) => this.update(body));
     this.route(
@@ -63,7 +79,7 @@ export class ApiServer {
       '/system/stop',
       async () => {
         // Answer first, then stop.
-        setImmediate(() => void this.master.stop().then(() => process.exit(0)));
+        setImmediate(() => this.handlers.stopRequested());
       },
       true,
     );
@@ -87,12 +103,12 @@ export class ApiServer {
     const trace = typeof a.trace === 'string' ? a.trace : '';
     const req = { ...(path ? { path } : {}), trace };
     if (a.wait === true || a.wait === 'true') {
-      const report = await this.master.update(req);
+      const report = await this.handlers.update(req);
       if (report.outcome !== 'updated') throw new HttpError(400, JSON.stringify(report));
       return report;
     }
     // Throws now (answered 400) when an update is already running or the master is stopping.
-    this.master.update(req).catch((err: Error) => this.log.error(`failed to update system: ${err.message}`));
+    this.handlers.update(req).catch((err: Error) => this.log.error(`failed to update system: ${err.message}`));
     return undefined;
   }
 
@@ -149,8 +165,8 @@ export class ApiServer {
     const user = header(req, 'x-openedge-username') ?? header(req, 'x-baetyl-username');
     const pass = header(req, 'x-openedge-password') ?? header(req, 'x-baetyl-password');
     if (!user || !pass) return undefined;
-    if (user === CLI_USER) return pass === this.master.cliSecret ? CLI_USER : undefined;
-    const token = this.master.tokenOf(user);
+    if (user === CLI_USER) return pass === this.handlers.cliSecret ? CLI_USER : undefined;
+    const token = this.handlers.tokenOf(user);
     return token && token === pass ? user : undefined;
   }
 

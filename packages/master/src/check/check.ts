@@ -1,17 +1,16 @@
 // `baetyl check`: everything `baetyl start` would refuse, found without starting anything.
-// conf.yml and application.yml first; then, per service, its program (native mode), a retired
-// image, and the service's own config, read through its mounts and checked by its own loader.
-import { platform } from 'node:os';
+// conf.yml and application.yml first, then the engine's own checks (a program for each image, in
+// native mode); per service a retired image, and the service's own config, read through its
+// mounts and checked by its own loader, then by the engine (an interpreter for a python runtime).
 import { ConfigError } from '@baetyl/core/config';
-import { OPENEDGE_TWINS } from '@baetyl/core/context';
 import type { ServiceSpec } from '../app/model.js';
-import { loadAll, type LoadedConfig } from '../master.js';
-import { checkPrograms } from '../engine/native/check.js';
-import { pythonKindOf, shortImageName } from '../engine/native/images.js';
-import type { PythonKind } from '@baetyl/runtime/python';
+import { loadAll, type LoadedConfig } from '../workdir/load.js';
+import { engineOf } from '../engine/engines.js';
+import { shortImageName } from '../app/image-names.js';
 import { hostPathOf, runtimeConfigPath } from '../engine/python-runtime.js';
 import { retiredImage } from '../engine/retired-images.js';
 import { SERVICE_CONFIG_CHECKERS } from './service-configs.js';
+import { serviceEnv } from '../workdir/service-env.js';
 
 export interface CheckReport {
   /** What was checked, one line per service. */
@@ -32,7 +31,7 @@ export async function checkWorkdir(workdir: string, config?: string): Promise<Ch
     return report;
   }
   report.warnings.push(...loaded.warnings);
-  if (loaded.conf.mode === 'native') report.errors.push(...checkPrograms(loaded));
+  report.errors.push(...(await engineOf(loaded.conf).checkApp(loaded)));
   for (const service of loaded.app.services) await checkService(loaded, service, report);
   report.warnings = [...new Set(report.warnings)];
   return report;
@@ -65,7 +64,8 @@ async function checkService(loaded: LoadedConfig, service: ServiceSpec, report: 
     report.errors.push(`${loaded.appFile}: ${label}: its config ${inside} is not in any of its mounts; mount the volume holding its service.yml at ${inside.replace(/\/[^/]*$/, '')}`);
     return;
   }
-  const env = serviceEnv(loaded, service);
+  const engine = engineOf(loaded.conf);
+  const env = serviceEnv(service, engine);
   try {
     await checker(file, { env, onWarning: (w) => report.warnings.push(w) });
     report.checked.push(`${label}: ${file}: OK`);
@@ -74,39 +74,5 @@ async function checkService(loaded: LoadedConfig, service: ServiceSpec, report: 
     report.checked.push(`${label}: ${file}: ${err instanceof ConfigError ? `${err.problems.length} problem(s)` : 'cannot be checked'}`);
     return;
   }
-  const python = pythonKindOf(service.image);
-  if (python && loaded.conf.mode === 'native') await checkInterpreter(python, file, env, label, report);
+  report.warnings.push(...(await engine.checkService({ service, configFile: file, env, label })));
 }
-
-/** Native mode: the interpreter a python runtime's instances would run on (only that service fails without one). */
-async function checkInterpreter(kind: PythonKind, file: string, env: Record<string, string | undefined>, label: string, report: CheckReport): Promise<void> {
-  const { pythonLaunch, RUNTIME_CONFIG_ENV } = await import('@baetyl/runtime/python');
-  try {
-    const launch = pythonLaunch(kind, file, env);
-    // Its config's warnings again (deduplicated) and the interpreter's ("uses Python 3.11, not 3.6").
-    report.warnings.push(...(JSON.parse(launch.env[RUNTIME_CONFIG_ENV]!) as { warnings: string[] }).warnings);
-  } catch (err) {
-    if (!(err instanceof ConfigError)) report.warnings.push(`${label} will fail at start: ${(err as Error).message}`);
-  }
-}
-
-/** The environment the service's loader templates with, as close to the master's as a check can know. */
-/** The environment a service's config is templated with, as the service would get it. */
-export function serviceEnv(loaded: LoadedConfig, service: ServiceSpec): Record<string, string | undefined> {
-  const system: Record<string, string> = {
-    BAETYL_HOST_OS: platform(),
-    BAETYL_MASTER_API_VERSION: 'v1',
-    BAETYL_SERVICE_MODE: loaded.conf.mode,
-    BAETYL_SERVICE_NAME: service.name,
-    BAETYL_SERVICE_INSTANCE_NAME: service.name,
-  };
-  // A dynamic instance (replica 0, a function runtime) gets its address from the function manager.
-  if (service.replica === 0) system.BAETYL_SERVICE_INSTANCE_ADDRESS = '127.0.0.1:0';
-  for (const [k, v] of Object.entries({ ...system })) {
-    const twin = OPENEDGE_TWINS[k];
-    if (twin) system[twin] = v;
-  }
-  const inherited = loaded.conf.mode === 'native' ? process.env : {};
-  return { ...inherited, ...service.env, ...system };
-}
-

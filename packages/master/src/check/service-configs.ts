@@ -3,7 +3,7 @@
 // a check runs, so `baetyl start` does not load them.
 import type { ConfigProblem, LoadOptions } from '@baetyl/core/config';
 import type { RuntimeKind } from '@baetyl/runtime/config';
-import { V1_0_IMAGE_NAMES } from '../engine/native/images.js';
+import { V1_0_IMAGE_NAMES } from '../app/image-names.js';
 
 /** Loads one config file as the service would: throws its ConfigError, passes warnings on. */
 export type ServiceConfigChecker = (file: string, opts: LoadOptions) => Promise<void>;

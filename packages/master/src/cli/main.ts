@@ -4,7 +4,9 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ConfigError } from '@baetyl/core/config';
 import { MasterClient, parseApiAddress, type Inspect } from '@baetyl/core/api';
-import { confPath, loadAll, loadMasterConfig, Master, CLI_TOKEN_FILE } from '../master.js';
+import { Master } from '../master/master.js';
+import { loadAll, loadMasterConfig } from '../workdir/load.js';
+import { CLI_TOKEN_FILE, confPath } from '../workdir/paths.js';
 import { CLI_USER } from '../api/server.js';
 import { clientTls } from '../api/tls.js';
 import { VERSION } from '../version.js';
@@ -21,17 +23,19 @@ async function start(args: CliArgs) {
   // A closed terminal or a dead parent must not take the master down mid-stop: stdio errors
   // (EPIPE) are dropped, and the log file still gets every line.
   for (const stream of [process.stdout, process.stderr]) stream.on('error', () => undefined);
-  const master = new Master({ workdir: args.workdir, ...(args.config ? { config: args.config } : {}) });
   let stopping = false;
-  const onSignal = (sig: string) => {
+  // A signal, or a client's request through the API (`baetyl stop`): stop everything, then exit.
+  const stopAndExit = (why?: string) => {
     if (stopping) return;
     stopping = true;
-    master.log?.info(`received ${sig}, stopping`);
+    if (why) master.log?.info(why);
     void master.stop().then(
       () => process.exit(0),
       (err: Error) => fail(`stop failed: ${err.message}`),
     );
   };
+  const onSignal = (sig: string) => stopAndExit(`received ${sig}, stopping`);
+  const master = new Master({ workdir: args.workdir, ...(args.config ? { config: args.config } : {}), onStopRequest: () => stopAndExit() });
   process.on('SIGTERM', () => onSignal('SIGTERM'));
   process.on('SIGINT', () => onSignal('SIGINT'));
   process.on('SIGHUP', () => undefined);

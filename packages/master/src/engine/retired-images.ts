@@ -1,6 +1,6 @@
 // Images of Baetyl v1 that cannot run anywhere any more, and what to use instead. Both engines
 // refuse them at start (the other services run), and `baetyl check` warns about them.
-import { shortImageName } from './native/images.js';
+import { shortImageName } from '../app/image-names.js';
 
 const RETIRED: Readonly<Record<string, string>> = {
   'baetyl-agent':

@@ -10,7 +10,7 @@ import { timerSchema, UNUSED_KEYS as TIMER_UNUSED_KEYS } from '@baetyl/timer';
 import { remoteMqttSchema, UNUSED_KEYS as REMOTE_MQTT_UNUSED_KEYS } from '@baetyl/remote-mqtt';
 import { masterConfigSchema } from '../conf/schema.js';
 import { appComposeSchema, appListSchema } from '../app/schema.js';
-import { shortImageName, V1_0_IMAGE_NAMES } from '../engine/native/images.js';
+import { shortImageName, V1_0_IMAGE_NAMES } from '../app/image-names.js';
 
 export interface ConfigSchemaEntry {
   /** The file under schemas/. */

@@ -7,6 +7,7 @@ import type { InstanceRecord } from '../engine/engine.js';
 
 export type StatsFile = Record<string, Record<string, Record<string, unknown>>>;
 
+/** Every instance's entry (the engines pick theirs: engine.recover()); none when the file is missing or unreadable. */
 export function readRecords(file: string): InstanceRecord[] {
   let data: StatsFile | null;
   try {
@@ -17,7 +18,7 @@ export function readRecords(file: string): InstanceRecord[] {
   const out: InstanceRecord[] = [];
   for (const instances of Object.values(data ?? {})) {
     for (const inst of Object.values(instances ?? {})) {
-      if (inst && typeof inst === 'object' && ('process' in inst || 'container' in inst)) out.push(inst as unknown as InstanceRecord);
+      if (inst && typeof inst === 'object' && !Array.isArray(inst)) out.push(inst);
     }
   }
   return out;
@@ -49,4 +50,20 @@ export class StatsWriter {
     writeFileSync(tmp, stringify(this.snapshot()));
     renameSync(tmp, this.file);
   }
+}
+
+/** The instances application.stats records per service (what runs, or ran when the master died). */
+export function recordedInstances(file: string): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  let data: unknown;
+  try {
+    data = parse(readFileSync(file, 'utf8'));
+  } catch {
+    return out;
+  }
+  if (!data || typeof data !== 'object') return out;
+  for (const [service, instances] of Object.entries(data as Record<string, unknown>)) {
+    if (instances && typeof instances === 'object') out.set(service, Object.keys(instances));
+  }
+  return out;
 }

@@ -99,8 +99,7 @@ export class Supervisor {
       this.running = inst;
       this.startedAt = new Date();
       this.lastError = undefined;
-      const id = 'process' in inst.record ? { pid: inst.record.process.id } : { cid: inst.record.container.id.slice(0, 12) };
-      this.log.info('instance started', { ...this.fields(), ...id });
+      this.log.info('instance started', { ...this.fields(), ...inst.description.logFields });
       this.set('running');
       first();
       const exit = await inst.exited;

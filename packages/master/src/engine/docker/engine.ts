@@ -15,6 +15,7 @@ import { createOptions, NETWORK } from './container.js';
 import { ImageError, resolveImage } from './images.js';
 import { DockerInstance } from './instance.js';
 import { LABEL, workdirFilter } from './labels.js';
+import { containerIdOf } from './record.js';
 
 export interface DockerEngineOptions {
   workdir: string;
@@ -194,7 +195,10 @@ export class DockerEngine implements Engine {
 
   private async removeLeftovers(records: InstanceRecord[]): Promise<number> {
     const ids = new Set<string>();
-    for (const r of records) if ('container' in r && r.container.id) ids.add(r.container.id);
+    for (const r of records) {
+      const id = containerIdOf(r);
+      if (id) ids.add(id);
+    }
     const listed = await this.docker.listContainers({ all: true, filters: workdirFilter(this.opts.workdir) });
     for (const c of listed) ids.add(c.Id);
     let removed = 0;

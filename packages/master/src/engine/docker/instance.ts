@@ -3,8 +3,9 @@
 // container is removed, so `docker ps -a` holds only what runs.
 import { setTimeout as sleep } from 'node:timers/promises';
 import type Docker from 'dockerode';
-import type { ExitStatus, InstanceRecord, ResourceTotals, ResourceUsage, RunningInstance } from '../engine.js';
+import type { ExitStatus, InstanceDescription, ResourceTotals, ResourceUsage, RunningInstance } from '../engine.js';
 import { statusOf } from './client.js';
+import { describeContainer } from './record.js';
 
 const OUTPUT_LINES = 200;
 
@@ -33,7 +34,7 @@ const SIGNALS: Record<number, string> = { 1: 'SIGHUP', 2: 'SIGINT', 6: 'SIGABRT'
 
 export class DockerInstance implements RunningInstance {
   readonly exited: Promise<ExitStatus>;
-  readonly record: InstanceRecord;
+  readonly description: InstanceDescription;
   private output: string[] = [];
   private done = false;
   private last?: { cpu: number; system: number };
@@ -44,7 +45,7 @@ export class DockerInstance implements RunningInstance {
     id: string,
     onExit: () => void,
   ) {
-    this.record = { container: { id, name } };
+    this.description = describeContainer(name, id);
     this.exited = this.watch().then((status) => {
       this.done = true;
       onExit();

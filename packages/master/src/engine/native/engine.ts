@@ -6,11 +6,12 @@ import { Guardian } from './guardian.js';
 import { accessSync, chmodSync, constants, existsSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { AppSpec } from '../../app/model.js';
-import { PermanentStartError, type Engine, type ExitStatus, type InstanceRecord, type InstanceRequest, type ResourceTotals, type ResourceUsage, type RunningInstance } from '../engine.js';
+import { PermanentStartError, type Engine, type ExitStatus, type InstanceDescription, type InstanceRecord, type InstanceRequest, type ResourceTotals, type ResourceUsage, type RunningInstance } from '../engine.js';
 import { nativePythonProgram } from '../python-runtime.js';
 import { resolveProgram } from './images.js';
 import { retiredImage } from '../retired-images.js';
 import { prepareInstanceDir, removeInstanceDir } from './instance-dir.js';
+import { describeProcess, processOf } from './record.js';
 import { CLOCK_TICKS, PAGE_SIZE, groupMembers, killGroup, readStat } from './proc.js';
 import { totalmem } from 'node:os';
 
@@ -25,7 +26,7 @@ export interface NativeEngineOptions {
 
 class NativeInstance implements RunningInstance {
   readonly exited: Promise<ExitStatus>;
-  readonly record: InstanceRecord;
+  readonly description: InstanceDescription;
   private readonly output: string[] = [];
   private done = false;
   private last?: { at: number; ticks: number };
@@ -37,7 +38,7 @@ class NativeInstance implements RunningInstance {
     startTicks: number,
     onExit: () => void,
   ) {
-    this.record = { process: { id: pgid, name, pgid, start_ticks: startTicks } };
+    this.description = describeProcess(name, pgid, startTicks);
     for (const stream of [child.stdout, child.stderr]) {
       let partial = '';
       stream?.setEncoding('utf8');
@@ -150,8 +151,9 @@ export class NativeEngine implements Engine {
     let removed = 0;
     const alive: number[] = [];
     for (const r of records) {
-      if (!('process' in r)) continue;
-      const { pgid, start_ticks } = r.process;
+      const recorded = processOf(r);
+      if (!recorded) continue;
+      const { pgid, start_ticks } = recorded;
       // Only a process that is still the one we started: a pid alone may have been reused.
       // If the leader is gone, its group's members started after it are still ours.
       const st = readStat(pgid);

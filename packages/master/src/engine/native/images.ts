@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 import type { PythonKind } from '@baetyl/runtime/python';
 import { PermanentStartError } from '../engine.js';
+import { shortImageName, V1_0_IMAGE_NAMES } from '../../app/image-names.js';
 
 /** The repository root, found from this file (packages/master/dist/src/engine/native/). */
 export const REPO_ROOT = resolve(fileURLToPath(new URL('.', import.meta.url)), '../../../../../..');
@@ -52,16 +53,6 @@ export function freshBundle(builtIn: BuiltIn, root = REPO_ROOT): string | undefi
 // idle): at saturation it cost the hub 20-40% more CPU per message, and the manager ~30% at QoS 1.
 const SERVICE_FLAGS = ['--v8-pool-size=1'];
 
-/**
- * Baetyl v1.0's native packages (its native examples, tag 1.0.0 and branch stable/1) name the
- * runtimes after their language's major version; its docker images, and 0.1, after the minor
- * one (python27, python36, node85). Both names run the same runtime; the docker image name is ours.
- */
-export const V1_0_IMAGE_NAMES: Readonly<Record<string, string>> = {
-  'baetyl-function-python2': 'baetyl-function-python27',
-  'baetyl-function-python3': 'baetyl-function-python36',
-  'baetyl-function-node8': 'baetyl-function-node85',
-};
 
 const OWN_IMAGES: Record<string, BuiltIn> = {
   'baetyl-hub': { pkg: 'hub', args: [], node: SERVICE_FLAGS },
@@ -85,13 +76,6 @@ export function ownImageName(image: string): string | undefined {
   const short = shortImageName(image);
   if (!BUILT_IN_IMAGES[short]) return undefined;
   return V1_0_IMAGE_NAMES[short] ?? short;
-}
-
-/** `hub.baidubce.com/baetyl/baetyl-hub:latest` -> `baetyl-hub`; OpenEdge names map to Baetyl's. */
-export function shortImageName(image: string): string {
-  const last = image.split('/').pop() ?? image;
-  const name = last.split('@')[0]!.split(':')[0]!;
-  return name.replace(/^openedge-/, 'baetyl-');
 }
 
 export interface Program {

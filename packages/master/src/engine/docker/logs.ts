@@ -5,20 +5,39 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { StringDecoder } from 'node:string_decoder';
 import type Docker from 'dockerode';
-import { connectDocker } from '../../engine/docker/client.js';
-import { demuxLines } from '../../engine/docker/instance.js';
-import { LABEL, workdirFilter } from '../../engine/docker/labels.js';
-import type { LoadedConfig } from '../../master.js';
-import { mergeByTime, type LabelledLine } from './line-fields.js';
-import type { LogsRequest } from './native.js';
+import type { LogsRequest } from '../../logs/request.js';
+import { mergeByTime, type LabelledLine } from '../../logs/line-fields.js';
+import { staticInstances } from '../../app/instance-names.js';
+import { unknownLogName } from '../../logs/names.js';
+import type { LoadedConfig } from '../../workdir/load.js';
+import { connectDocker } from './client.js';
+import { demuxLines } from './instance.js';
+import { LABEL, workdirFilter } from './labels.js';
+
+/** `baetyl logs SERVICE|INSTANCE` in docker mode. */
+export async function dockerLogs(loaded: LoadedConfig, name: string, req: LogsRequest): Promise<void> {
+  const service = loaded.app.services.find((s) => s.name === name);
+  const { docker, containers } = await workdirContainers(loaded);
+  const byInstance = containers.filter((c) => c.Labels[LABEL.instance] === name);
+  if (!service && byInstance.length === 0) {
+    const known = loaded.app.services.flatMap(staticInstances);
+    throw unknownLogName(loaded, name, [...known, ...containers.map((c) => c.Labels[LABEL.instance] ?? '')].filter(Boolean));
+  }
+  const chosen = service ? (c: Docker.ContainerInfo) => c.Labels[LABEL.service] === name : (c: Docker.ContainerInfo) => c.Labels[LABEL.instance] === name;
+  if (!req.follow && !containers.some(chosen)) {
+    process.stderr.write(`baetyl: ${service ? `service ${name}` : `instance ${name}`} has no container now (a container is removed when its instance exits; the master's log keeps the last lines of one that failed: baetyl logs)\n`);
+    return;
+  }
+  return containerLogs(docker, chosen, containers, () => listWorkdirContainers(docker, loaded.workdir), req);
+}
 
 /** The labelled containers of a workdir: what `baetyl logs` can show in docker mode. */
-export async function workdirContainers(loaded: LoadedConfig): Promise<{ docker: Docker; containers: Docker.ContainerInfo[] }> {
+async function workdirContainers(loaded: LoadedConfig): Promise<{ docker: Docker; containers: Docker.ContainerInfo[] }> {
   const { docker } = await connectDocker(loaded.conf.docker.api_version, loaded.confFile);
   return { docker, containers: await listWorkdirContainers(docker, loaded.workdir) };
 }
 
-export function listWorkdirContainers(docker: Docker, workdir: string): Promise<Docker.ContainerInfo[]> {
+function listWorkdirContainers(docker: Docker, workdir: string): Promise<Docker.ContainerInfo[]> {
   return docker.listContainers({ all: true, filters: workdirFilter(workdir) });
 }
 
@@ -72,7 +91,7 @@ export class LogStreamLines {
 }
 
 /** Prints the logs of `chosen` (containers of one service, or one instance), following with -f. */
-export async function containerLogs(docker: Docker, chosen: (c: Docker.ContainerInfo) => boolean, initial: Docker.ContainerInfo[], list: () => Promise<Docker.ContainerInfo[]>, req: LogsRequest): Promise<void> {
+async function containerLogs(docker: Docker, chosen: (c: Docker.ContainerInfo) => boolean, initial: Docker.ContainerInfo[], list: () => Promise<Docker.ContainerInfo[]>, req: LogsRequest): Promise<void> {
   const labelOf = (c: Docker.ContainerInfo) => c.Labels[LABEL.instance] ?? c.Names[0]?.replace(/^\//, '') ?? c.Id.slice(0, 12);
   const mine = initial.filter(chosen);
   const tail = Number.isFinite(req.lines) ? { tail: req.lines } : {};

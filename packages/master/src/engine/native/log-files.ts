@@ -1,18 +1,15 @@
-// Where each log of a workdir is, as its config files put it (native mode). The master's is
-// conf.yml's logger.path, relative to the workdir. A service's is the logger.path of its own
+// Where a native instance's log is, as its service's config puts it: the logger.path of its own
 // service.yml, relative to the instance's directory (var/run/baetyl/services/<service>/<instance>),
 // which holds the service's mounts: a path inside a mount is in that volume (one file, shared by
 // every instance of the service), any other path is in the instance's own directory (one file per
 // instance, gone when the instance's directory is removed at its exit).
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { isAbsolute, join, resolve } from 'node:path';
-import { parse } from 'yaml';
+import { existsSync, readdirSync } from 'node:fs';
+import { isAbsolute, join } from 'node:path';
 import { parseYaml, readConfigText } from '@baetyl/core/config';
 import type { ServiceSpec } from '../../app/model.js';
-import { serviceEnv } from '../../check/check.js';
-import { hostPathOf, runtimeConfigPath } from '../../engine/python-runtime.js';
-import { instanceDirOf } from '../../engine/native/instance-dir.js';
-import { STATS_FILE, type LoadedConfig } from '../../master.js';
+import { hostPathOf, runtimeConfigPath } from '../python-runtime.js';
+import { instanceDirOf } from './instance-dir.js';
+import type { LoadedConfig } from '../../workdir/load.js';
 
 /** A service's log, or why it has none. */
 export type ServiceLog =
@@ -22,20 +19,15 @@ export type ServiceLog =
   | { kind: 'per-instance'; config: string; path: string }
   | { kind: 'none'; why: string };
 
-/** The master's own log file. */
-export function masterLogFile(loaded: Pick<LoadedConfig, 'workdir' | 'conf'>): string {
-  return resolve(loaded.workdir, loaded.conf.logger.path ?? 'var/log/baetyl/baetyl.log');
-}
-
-/** Where a service's instances write their log, from the logger.path of its service.yml. */
-export function serviceLog(loaded: LoadedConfig, service: ServiceSpec): ServiceLog {
+/** Where a service's instances write their log, from the logger.path of its service.yml (templated with `env`). */
+export function serviceLog(loaded: LoadedConfig, service: ServiceSpec, env: Record<string, string | undefined>): ServiceLog {
   const inside = runtimeConfigPath(service);
   const config = hostPathOf(loaded.workdir, service, inside);
   if (!config) return { kind: 'none', why: `its config ${inside} is not in any of its mounts, so no logger.path is known` };
   if (!existsSync(config)) return { kind: 'none', why: `its config ${config} does not exist` };
   let value: unknown;
   try {
-    value = parseYaml(readConfigText(config), config, { env: serviceEnv(loaded, service) }).value;
+    value = parseYaml(readConfigText(config), config, { env }).value;
   } catch (err) {
     return { kind: 'none', why: (err as Error).message };
   }
@@ -64,25 +56,4 @@ export function instanceDirs(workdir: string, service: string): string[] {
 
 export function perInstanceFile(workdir: string, service: string, instance: string, path: string): string {
   return join(instanceDirOf(workdir, service, instance), path);
-}
-
-/** The static instances of a service, named as the master names them. */
-export function staticInstances(service: ServiceSpec): string[] {
-  return Array.from({ length: service.replica }, (_, i) => (i === 0 ? service.name : `${service.name}.i${i}`));
-}
-
-/** The instances application.stats records per service (what runs, or ran when the master died). */
-export function recordedInstances(workdir: string): Map<string, string[]> {
-  const out = new Map<string, string[]>();
-  let data: unknown;
-  try {
-    data = parse(readFileSync(join(workdir, STATS_FILE), 'utf8'));
-  } catch {
-    return out;
-  }
-  if (!data || typeof data !== 'object') return out;
-  for (const [service, instances] of Object.entries(data as Record<string, unknown>)) {
-    if (instances && typeof instances === 'object') out.set(service, Object.keys(instances));
-  }
-  return out;
 }
