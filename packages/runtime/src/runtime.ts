@@ -4,6 +4,7 @@ import type { Logger } from '@baetyl/core/log/logger';
 import type { RuntimeConfig, RuntimeKind } from './config/config.js';
 import { NOT_FOUND_DETAILS, type Executor } from './host/executor.js';
 import { WorkerPool } from './host/pool.js';
+import { takePrespawned } from './host/prespawn.js';
 import type { FunctionSpec } from './host/protocol.js';
 import { serveFunctions, type RunningServer } from './host/server.js';
 import { nodeLaunch } from './node/launch.js';
@@ -52,7 +53,7 @@ function createExecutor(cfg: RuntimeConfig, opts: StartOptions): Executor {
     notFoundDetails: NOT_FOUND_DETAILS,
     logger: opts.logger,
   };
-  if (opts.kind === 'node85') return new WorkerPool({ ...common, launch: () => nodeLaunch(opts.cwd, env) });
+  if (opts.kind === 'node85') return new WorkerPool({ ...common, launch: () => nodeLaunch(opts.cwd, env), takeStarted: takePrespawned });
   throw new Error(PYTHON_IS_PYTHON);
 }
 

@@ -10,7 +10,9 @@ import { type FunctionMessage } from '@baetyl/core/function';
 import { grpcFailure, plainFailure, type CallFailure } from '../call/error-payload.js';
 import { dialFunction, FunctionInstance } from './instance.js';
 import type { InstanceLauncher } from './launcher.js';
-import type { CallMetrics } from '../metrics/registry.js';
+import type { CallMetrics, PoolStats } from '../metrics/registry.js';
+
+export type { PoolStats } from '../metrics/registry.js';
 
 export interface PoolSettings {
   functionName: string;
@@ -51,17 +53,6 @@ export class PoolClosedError extends Error {
 interface Waiter<T> {
   resolve: (value: T) => void;
   reject: (err: Error) => void;
-}
-
-export interface PoolStats {
-  /** Instances started and answering (busy or idle). */
-  ready: number;
-  busy: number;
-  creating: number;
-  /** Calls running now. */
-  inflight: number;
-  /** Reservations handed out. */
-  reserved: number;
 }
 
 /** A right to have one message processed by the pool; release it once the calls are done. */

@@ -1,6 +1,6 @@
 // What the gRPC server needs from a language: run one call before a deadline. The worker pool
 // (python, node) and the in-process SQL engine both implement it.
-import type { FunctionMessage } from '@baetyl/core/function/proto';
+import type { FunctionMessage } from '@baetyl/core/function/message';
 import { status, type Status } from '../grpc/status.js';
 
 export type CallResult = { ok: true; payload: Buffer } | { ok: false; code: Status; details: string };

@@ -10,7 +10,8 @@
 // worker. A call whose deadline passes while queued is answered DEADLINE_EXCEEDED at once, and the
 // worker skips it. A worker that crashes is replaced the same way. A user exception is just an
 // answer: the worker stays.
-import type { FunctionMessage } from '@baetyl/core/function/proto';
+import type { Worker } from 'node:worker_threads';
+import type { FunctionMessage } from '@baetyl/core/function/message';
 import type { Logger } from '@baetyl/core/log/logger';
 import { status } from '../grpc/status.js';
 import { deadlineExceeded, type CallResult, type Executor } from './executor.js';
@@ -32,6 +33,8 @@ export interface PoolOptions {
   functions: FunctionSpec[];
   /** Called for every new worker, so a launch can pick up fresh settings. */
   launch: () => ThreadLaunch;
+  /** A thread already started for this launch, to use instead of starting one (host/prespawn.ts). */
+  takeStarted?: (launch: ThreadLaunch) => Worker | undefined;
   /** Most workers at once (calls in parallel). */
   max: number;
   /** Workers beyond the first are stopped after this long idle. */
@@ -320,7 +323,8 @@ export class WorkerPool implements Executor {
     this.starting++;
     let w: PoolWorker | undefined;
     try {
-      w = new WorkerThread(this.opts.launch(), this.opts.logger);
+      const launch = this.opts.launch();
+      w = new WorkerThread(launch, this.opts.logger, this.opts.takeStarted?.(launch));
       const version = await w.start({ type: 'init', runtime: this.opts.runtime, functions: this.opts.functions });
       this.opts.logger.debug(`worker ${w.pid} ready (${version})`);
     } catch (err) {

@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import type { Logger } from '@baetyl/core/log/logger';
 import { decodeFunctionMessage, encodeFunctionMessage } from '@baetyl/core/function/codec';
-import type { FunctionMessage } from '@baetyl/core/function/proto';
+import type { FunctionMessage } from '@baetyl/core/function/message';
 import { decodeStreamCall, encodeStreamResult, FUNCTION_STREAM_PATH, type StreamResult } from '@baetyl/core/function/stream';
 import { listenGrpc } from '../grpc/server.js';
 import { status } from '../grpc/status.js';

@@ -1,7 +1,7 @@
 // The sql runtime: SQL functions evaluated in the host process itself (no worker: evaluation is
 // pure and bounded), behind the same Executor interface the worker pools implement.
 import { status } from '../grpc/status.js';
-import type { FunctionMessage } from '@baetyl/core/function/proto';
+import type { FunctionMessage } from '@baetyl/core/function/message';
 import type { Logger } from '@baetyl/core/log/logger';
 import type { FunctionConfig } from '../config/config.js';
 import { NOT_FOUND_DETAILS, type CallResult, type Executor } from '../host/executor.js';
