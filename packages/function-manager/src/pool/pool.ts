@@ -1,17 +1,18 @@
 // The instance pool of one function. It starts runtime instances through the master API when
 // calls need them (from 0 up to `max`), keeps `min` warm from the start, stops instances idle for
-// `idletime`, and replaces instances that broke. Messages enter through reserve(): the pool hands
-// out at most max x concurrency reservations, so a saturated function makes its rules wait (and
-// stop reading from the hub) instead of queueing messages in memory.
-import * as grpc from '@grpc/grpc-js';
+// `idletime`, and replaces the instances it is told to (call/attempts.ts holds the retries and the
+// health policy that decides). Messages enter through reserve(): the pool hands out at most
+// max x concurrency reservations, so a saturated function makes its rules wait (and stop reading
+// from the hub) instead of queueing messages in memory.
 import { formatDuration } from '@baetyl/core/config';
 import { type Logger } from '@baetyl/core/log';
-import { type FunctionMessage } from '@baetyl/core/function';
-import { grpcFailure, plainFailure, type CallFailure } from '../call/error-payload.js';
+import { MIN_START_TIMEOUT, type FunctionMessage } from '@baetyl/core/function';
+import { callWithRetries, idleReplaceReason, type CallOutcome, type InstanceLender } from '../call/attempts.js';
 import { dialFunction, FunctionInstance } from './instance.js';
 import type { InstanceLauncher } from './launcher.js';
 import type { CallMetrics, PoolStats } from '../metrics/registry.js';
 
+export type { CallOutcome } from '../call/attempts.js';
 export type { PoolStats } from '../metrics/registry.js';
 
 export interface PoolSettings {
@@ -34,15 +35,6 @@ export interface PoolSettings {
   coldStart?: () => void;
 }
 
-/** The least time a new instance gets to start answering, whatever the call timeout. */
-export const MIN_START_TIMEOUT = 30_000;
-
-export type CallOutcome =
-  | { kind: 'ok'; result: FunctionMessage; attempts: number }
-  | { kind: 'failed'; failure: CallFailure; attempts: number }
-  /** The pool closed (shutdown) before the message got an answer: there is nothing to publish. */
-  | { kind: 'aborted' };
-
 export class PoolClosedError extends Error {
   constructor(fn: string) {
     super(`the pool of function (${fn}) is closed`);
@@ -63,7 +55,7 @@ export class Reservation {
 
   /** Calls the function, retrying on errors, up to `attempts` calls in all (at least one); `metrics` counts them. */
   invoke(msg: FunctionMessage, attempts: number, metrics?: CallMetrics): Promise<CallOutcome> {
-    return this.pool.invoke(msg, attempts, metrics);
+    return callWithRetries(this.pool, msg, attempts, this.pool.log, metrics);
   }
 
   release(): void {
@@ -73,7 +65,7 @@ export class Reservation {
   }
 }
 
-export class FunctionPool {
+export class FunctionPool implements InstanceLender {
   readonly functionName: string;
   private readonly concurrency: number;
   private readonly ready = new Set<FunctionInstance>();
@@ -86,13 +78,14 @@ export class FunctionPool {
   private readonly pending = new Set<Promise<void>>();
   private evictor: NodeJS.Timeout | undefined;
   private warmRetry: NodeJS.Timeout | undefined;
-  private closed = false;
+  private isClosed = false;
   private closing: Promise<void> | undefined;
 
   constructor(
     private readonly settings: PoolSettings,
     private readonly launcher: InstanceLauncher,
-    private readonly log: Logger,
+    /** @internal Also the log of the attempts (call/attempts.ts). */
+    readonly log: Logger,
   ) {
     this.functionName = settings.functionName;
     this.concurrency = Math.max(1, settings.concurrency ?? 1);
@@ -143,48 +136,6 @@ export class FunctionPool {
     else this.reservationsLeft++;
   }
 
-  /** @internal Used by Reservation: the attempts of one message. */
-  async invoke(msg: FunctionMessage, attempts: number, metrics?: CallMetrics): Promise<CallOutcome> {
-    const total = Math.max(1, attempts);
-    let failure: CallFailure = plainFailure('no attempt was made');
-    for (let attempt = 1; attempt <= total; attempt++) {
-      if (this.closed) return { kind: 'aborted' };
-      if (attempt > 1) metrics?.retried();
-      let inst: FunctionInstance;
-      try {
-        inst = await this.borrow();
-      } catch (err) {
-        if (err instanceof PoolClosedError) return { kind: 'aborted' };
-        metrics?.noInstance();
-        failure = plainFailure((err as Error).message);
-        this.log.warn(`function (${this.functionName}) attempt ${attempt}/${total} failed: ${failure.message}`, { invokeid: msg.FunctionInvokeID });
-        continue;
-      }
-      const sent = performance.now();
-      try {
-        const result = await inst.call(msg, this.settings.timeout);
-        metrics?.called((performance.now() - sent) / 1000, 'ok');
-        inst.timeoutsInARow = 0;
-        this.release(inst, undefined);
-        return { kind: 'ok', result, attempts: attempt };
-      } catch (err) {
-        const e = err as grpc.ServiceError;
-        const code = typeof e.code === 'number' ? e.code : grpc.status.UNKNOWN;
-        metrics?.called((performance.now() - sent) / 1000, code === grpc.status.DEADLINE_EXCEEDED ? 'timeout' : 'error');
-        failure = grpcFailure(code, goDetails(code, e.details ?? e.message));
-        this.release(inst, this.replaceReason(inst, code));
-        if (this.closed) return { kind: 'aborted' };
-        if (resultTooLarge(code, failure.details ?? '')) {
-          // Every attempt would make the same result: it is reported now, and no instance suffers.
-          this.log.warn(`function (${this.functionName}) answered with a result too large for its gRPC limit; not retried: ${failure.message}`, { invokeid: msg.FunctionInvokeID });
-          return { kind: 'failed', failure, attempts: attempt };
-        }
-        this.log.warn(`function (${this.functionName}) attempt ${attempt}/${total} failed on instance (${inst.name}): ${failure.message}`, { invokeid: msg.FunctionInvokeID });
-      }
-    }
-    return { kind: 'failed', failure, attempts: total };
-  }
-
   /** Stops everything: waiting messages are refused, every instance is stopped through the API. */
   close(): Promise<void> {
     this.closing ??= this.shutdown();
@@ -192,7 +143,7 @@ export class FunctionPool {
   }
 
   private async shutdown(): Promise<void> {
-    this.closed = true;
+    this.isClosed = true;
     if (this.evictor) clearInterval(this.evictor);
     if (this.warmRetry) clearTimeout(this.warmRetry);
     const err = new PoolClosedError(this.functionName);
@@ -203,26 +154,17 @@ export class FunctionPool {
     while (this.pending.size > 0) await Promise.allSettled([...this.pending]);
   }
 
-  /** Whether a failed call means the instance should be replaced (and why), or kept. */
-  private replaceReason(inst: FunctionInstance, code: grpc.status): string | undefined {
-    switch (code) {
-      case grpc.status.UNKNOWN:
-        // The user's code raised: the runtime answered, so it is healthy. Baetyl restarted it here.
-        inst.timeoutsInARow = 0;
-        return undefined;
-      case grpc.status.DEADLINE_EXCEEDED:
-        // The runtime replaces a timed-out worker itself; twice in a row means the whole instance hangs.
-        inst.timeoutsInARow++;
-        if (inst.timeoutsInARow >= 2) return 'it timed out twice in a row';
-        return inst.channelAlive() ? undefined : 'its channel failed';
-      case grpc.status.UNAVAILABLE:
-        return 'it is unavailable (crashed or stopped listening)';
-      default:
-        return inst.channelAlive() ? undefined : 'its channel failed';
-    }
+  get closed(): boolean {
+    return this.isClosed;
   }
 
-  private borrow(): Promise<FunctionInstance> {
+  /** The call deadline of the function, ms. */
+  get callTimeout(): number {
+    return this.settings.timeout;
+  }
+
+  /** @internal Used by the attempts (call/attempts.ts): an instance with room for one more call. */
+  borrow(): Promise<FunctionInstance> {
     if (this.closed) return Promise.reject(new PoolClosedError(this.functionName));
     return new Promise((resolve, reject) => {
       this.borrowers.push({ resolve, reject });
@@ -230,7 +172,8 @@ export class FunctionPool {
     });
   }
 
-  private release(inst: FunctionInstance, replaceBecause: string | undefined): void {
+  /** @internal Used by the attempts: the instance back after a call; `replaceBecause` retires it. */
+  giveBack(inst: FunctionInstance, replaceBecause: string | undefined): void {
     inst.inflight--;
     inst.lastUsed = Date.now();
     if (replaceBecause !== undefined) this.retire(inst, replaceBecause);
@@ -270,8 +213,9 @@ export class FunctionPool {
     for (const inst of this.ready) {
       if (inst.inflight >= this.concurrency) continue;
       if (inst.inflight === 0) {
-        if (!inst.channelAlive()) {
-          this.retire(inst, 'its channel failed while idle');
+        const unhealthy = idleReplaceReason(inst);
+        if (unhealthy !== undefined) {
+          this.retire(inst, unhealthy);
           continue;
         }
         if (!idle || inst.lastUsed > idle.lastUsed) idle = inst;
@@ -352,6 +296,7 @@ export class FunctionPool {
     const { serviceName } = this.settings;
     // Baetyl used the call timeout to wait for a new instance too, so a short timeout failed every
     // cold start of a runtime that takes a few seconds to load (python on a small device).
+    // deadline layer: instance start (@baetyl/core/function/deadlines.ts).
     const timeout = Math.max(this.settings.timeout, MIN_START_TIMEOUT);
     let dialAddress: string;
     try {
@@ -412,19 +357,4 @@ export class FunctionPool {
     this.pending.add(guarded);
     void guarded.finally(() => this.pending.delete(guarded));
   }
-}
-
-/**
- * The runtime refused to send this call's result because it is over the gRPC message limit: our
- * runtimes say `result of N bytes is over the limit of M bytes`, grpc's own servers (a v1
- * runtime) `Sent message larger than max`. Deterministic, so not worth another attempt.
- */
-export function resultTooLarge(code: grpc.status, details: string): boolean {
-  return code === grpc.status.RESOURCE_EXHAUSTED && /^result of \d+ bytes.* is over the limit of \d+ bytes|^Sent message larger than max/.test(details);
-}
-
-/** grpc-go's wording for a deadline the client enforced; other details pass through. */
-function goDetails(code: grpc.status, details: string): string {
-  if (code === grpc.status.DEADLINE_EXCEEDED && /^Deadline exceeded/.test(details)) return 'context deadline exceeded';
-  return details;
 }

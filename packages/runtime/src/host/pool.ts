@@ -11,6 +11,7 @@
 // worker skips it. A worker that crashes is replaced the same way. A user exception is just an
 // answer: the worker stays.
 import type { Worker } from 'node:worker_threads';
+import { cannotStartWorker, killedAtDeadline, NO_WORKER_IN_TIME, RUNTIME_STOPPING, workerCrashed } from '@baetyl/core/function/errors';
 import type { FunctionMessage } from '@baetyl/core/function/message';
 import type { Logger } from '@baetyl/core/log/logger';
 import { status } from '../grpc/status.js';
@@ -118,7 +119,7 @@ export class WorkerPool implements Executor {
 
   call(msg: FunctionMessage, deadline: number): Promise<CallResult> {
     if (!this.names.has(msg.FunctionName)) return Promise.resolve({ ok: false, code: status.UNKNOWN, details: this.opts.notFoundDetails });
-    if (this.closed) return Promise.resolve({ ok: false, code: status.UNAVAILABLE, details: 'the runtime is stopping' });
+    if (this.closed) return Promise.resolve({ ok: false, code: status.UNAVAILABLE, details: RUNTIME_STOPPING });
     return new Promise((resolve) => {
       const job: Job = { msg, deadline, order: nextOrder++, resolve, done: false, timedOut: false, timer: undefined };
       this.enqueue(job);
@@ -128,7 +129,7 @@ export class WorkerPool implements Executor {
 
   async close(): Promise<void> {
     this.closed = true;
-    for (const job of this.waiting.splice(0)) this.answer(job, { ok: false, code: status.UNAVAILABLE, details: 'the runtime is stopping' });
+    for (const job of this.waiting.splice(0)) this.answer(job, { ok: false, code: status.UNAVAILABLE, details: RUNTIME_STOPPING });
     for (const slot of this.slots.values()) {
       if (slot.idleTimer) clearTimeout(slot.idleTimer);
       if (slot.timer) clearTimeout(slot.timer);
@@ -137,6 +138,7 @@ export class WorkerPool implements Executor {
   }
 
   /** Puts a job in the pool's queue, in arrival order, with a timer for its deadline. */
+  // deadline layer: waiting for a worker (@baetyl/core/function/deadlines.ts).
   private enqueue(job: Job): void {
     let i = this.waiting.length;
     while (i > 0 && this.waiting[i - 1]!.order > job.order) i--;
@@ -146,7 +148,7 @@ export class WorkerPool implements Executor {
         job.timer = undefined;
         const at = this.waiting.indexOf(job);
         if (at >= 0) this.waiting.splice(at, 1);
-        this.answer(job, deadlineExceeded('no worker became free before the deadline'));
+        this.answer(job, deadlineExceeded(NO_WORKER_IN_TIME));
       }, Math.max(0, job.deadline - Date.now()));
     }
   }
@@ -226,7 +228,7 @@ export class WorkerPool implements Executor {
       }
     }
     if (out.ok) this.answer(job, out);
-    else if (out.expired) this.answer(job, deadlineExceeded('no worker became free before the deadline'));
+    else if (out.expired) this.answer(job, deadlineExceeded(NO_WORKER_IN_TIME));
     else this.answer(job, { ok: false, code: status.UNKNOWN, details: out.details });
     if (slot && slot.jobs.length === 0 && !slot.retired) this.becameIdle(w, slot);
     this.dispatch();
@@ -243,7 +245,7 @@ export class WorkerPool implements Executor {
     const name = job.msg.FunctionName;
     if (err instanceof WorkerExitError && !err.started) {
       // It never ran: it keeps its place in the queue and runs on another worker.
-      if (job.deadline <= Date.now()) this.answer(job, deadlineExceeded('no worker became free before the deadline'));
+      if (job.deadline <= Date.now()) this.answer(job, deadlineExceeded(NO_WORKER_IN_TIME));
       else {
         this.enqueue(job);
         this.dispatch();
@@ -251,12 +253,12 @@ export class WorkerPool implements Executor {
       return;
     }
     if (job.timedOut) {
-      this.answer(job, deadlineExceeded(`function "${name}" did not finish in time; its worker was replaced`));
+      this.answer(job, deadlineExceeded(killedAtDeadline(name)));
       return;
     }
     const why = err instanceof WorkerExitError ? err.message : String(err);
     this.opts.logger.error(`function "${name}" crashed its worker: ${why}`, { invokeid: job.msg.FunctionInvokeID });
-    this.answer(job, { ok: false, code: status.INTERNAL, details: `Exception calling application: ${why} while running function "${name}"; the worker was replaced` });
+    this.answer(job, { ok: false, code: status.INTERNAL, details: workerCrashed(why, name) });
   }
 
   private answer(job: Job, r: CallResult): void {
@@ -278,6 +280,7 @@ export class WorkerPool implements Executor {
   }
 
   /** Some job of the worker reached its deadline: kill it if it is running, answer it if it is queued. */
+  // deadline layers: handler kill, and waiting for a worker for the calls queued behind it (@baetyl/core/function/deadlines.ts).
   private onDeadline(w: PoolWorker, slot: Slot): void {
     slot.timer = undefined;
     const now = Date.now();
@@ -295,7 +298,7 @@ export class WorkerPool implements Executor {
         }
       } else {
         // Queued behind a call still running: it never started, and the worker will skip it.
-        this.answer(job, deadlineExceeded('no worker became free before the deadline'));
+        this.answer(job, deadlineExceeded(NO_WORKER_IN_TIME));
       }
     });
     if (Number.isFinite(next)) this.armDeadline(w, slot, next);
@@ -310,10 +313,10 @@ export class WorkerPool implements Executor {
     this.spawn().then(
       (w) => this.adopt(w),
       (err: Error) => {
-        this.opts.logger.error(`cannot start a worker: ${err.message}`);
+        this.opts.logger.error(cannotStartWorker(err.message));
         // With no worker at all, waiting calls would wait forever: fail them with the reason.
         if (this.slots.size === 0 && this.starting === 0) {
-          for (const job of this.waiting.splice(0)) this.answer(job, { ok: false, code: status.UNAVAILABLE, details: `cannot start a worker: ${err.message}` });
+          for (const job of this.waiting.splice(0)) this.answer(job, { ok: false, code: status.UNAVAILABLE, details: cannotStartWorker(err.message) });
         }
       },
     );
