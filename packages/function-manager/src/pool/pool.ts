@@ -4,9 +4,12 @@
 // health policy that decides). Messages enter through reserve(): the pool hands out at most
 // max x concurrency reservations, so a saturated function makes its rules wait (and stop reading
 // from the hub) instead of queueing messages in memory.
+// Which instance a call goes to, and how many instances to start, follow the rules both pools of
+// the call path share, in their words (@baetyl/core/pool).
 import { formatDuration } from '@baetyl/core/config';
 import { type Logger } from '@baetyl/core/log';
 import { MIN_START_TIMEOUT, type FunctionMessage } from '@baetyl/core/function';
+import { membersToStart, pickMember, type MemberView } from '@baetyl/core/pool';
 import { callWithRetries, idleReplaceReason, type CallOutcome, type InstanceLender } from '../call/attempts.js';
 import { dialFunction, FunctionInstance } from './instance.js';
 import type { InstanceLauncher } from './launcher.js';
@@ -71,8 +74,9 @@ export class FunctionPool implements InstanceLender {
   private readonly ready = new Set<FunctionInstance>();
   private readonly busyIds = new Set<number>();
   private readonly freeIds: number[] = [];
-  private creating = 0;
-  private readonly borrowers: Array<Waiter<FunctionInstance>> = [];
+  private starting = 0;
+  /** Calls waiting for an instance (borrow()). */
+  private readonly waiting: Array<Waiter<FunctionInstance>> = [];
   private readonly reservers: Array<Waiter<Reservation>> = [];
   private reservationsLeft: number;
   private readonly pending = new Set<Promise<void>>();
@@ -113,7 +117,7 @@ export class FunctionPool implements InstanceLender {
     return {
       ready: this.ready.size,
       busy,
-      creating: this.creating,
+      creating: this.starting,
       inflight,
       reserved: this.settings.max * this.concurrency - this.reservationsLeft,
     };
@@ -147,10 +151,10 @@ export class FunctionPool implements InstanceLender {
     if (this.evictor) clearInterval(this.evictor);
     if (this.warmRetry) clearTimeout(this.warmRetry);
     const err = new PoolClosedError(this.functionName);
-    for (const w of this.borrowers.splice(0)) w.reject(err);
+    for (const w of this.waiting.splice(0)) w.reject(err);
     for (const w of this.reservers.splice(0)) w.reject(err);
     for (const inst of [...this.ready]) this.retire(inst, 'the function manager is stopping', true);
-    // Instances still starting are stopped as soon as their start completes (see spawn).
+    // Instances still starting are stopped as soon as their start completes (see startOne).
     while (this.pending.size > 0) await Promise.allSettled([...this.pending]);
   }
 
@@ -167,8 +171,8 @@ export class FunctionPool implements InstanceLender {
   borrow(): Promise<FunctionInstance> {
     if (this.closed) return Promise.reject(new PoolClosedError(this.functionName));
     return new Promise((resolve, reject) => {
-      this.borrowers.push({ resolve, reject });
-      this.pump();
+      this.waiting.push({ resolve, reject });
+      this.dispatch();
     });
   }
 
@@ -178,54 +182,45 @@ export class FunctionPool implements InstanceLender {
     inst.lastUsed = Date.now();
     if (replaceBecause !== undefined) this.retire(inst, replaceBecause);
     else if (inst.retiring) this.retire(inst, 'it was retired');
-    this.pump();
+    this.dispatch();
   }
 
   /**
-   * Gives waiting calls to instances with room, and starts instances: for the calls left waiting,
-   * and, as Baetyl did, one more whenever a call had to go to an instance that was already busy.
+   * Gives waiting calls to instances with room, and grows the pool: for the calls left waiting,
+   * and, as Baetyl did, by one more whenever a call had to go to an instance that was already busy.
    */
-  private pump(): void {
+  private dispatch(): void {
     if (this.closed) return;
     let queuedOnBusy = false;
-    while (this.borrowers.length > 0) {
-      const inst = this.pickAvailable();
+    while (this.waiting.length > 0) {
+      const inst = this.pick();
       if (!inst) break;
       if (inst.inflight > 0) queuedOnBusy = true;
       inst.inflight++;
-      this.borrowers.shift()!.resolve(inst);
+      this.waiting.shift()!.resolve(inst);
     }
-    let uncovered = this.borrowers.length - this.creating * this.concurrency;
-    while (uncovered > 0 && this.freeIds.length > 0) {
-      this.spawn('demand');
-      uncovered -= this.concurrency;
-    }
-    if (queuedOnBusy && this.creating === 0 && this.freeIds.length > 0) this.spawn('scale');
+    for (let n = membersToStart(this.waiting.length, this.starting, this.concurrency, this.freeIds.length); n > 0; n--) this.startOne('demand');
+    if (queuedOnBusy && this.starting === 0 && this.freeIds.length > 0) this.startOne('scale');
   }
 
-  /**
-   * An idle instance, the most recently used first (LIFO, so the others can go idle); else the
-   * least busy one with room for another call (up to `concurrency` calls each).
-   */
-  private pickAvailable(): FunctionInstance | undefined {
-    let idle: FunctionInstance | undefined;
-    let busy: FunctionInstance | undefined;
+  /** The instance for the next call (pickMember's rule, up to `concurrency` calls each), after retiring idle ones the health policy rejects. */
+  private pick(): FunctionInstance | undefined {
     for (const inst of this.ready) {
-      if (inst.inflight >= this.concurrency) continue;
-      if (inst.inflight === 0) {
-        const unhealthy = idleReplaceReason(inst);
-        if (unhealthy !== undefined) {
-          this.retire(inst, unhealthy);
-          continue;
-        }
-        if (!idle || inst.lastUsed > idle.lastUsed) idle = inst;
-      } else if (!busy || inst.inflight < busy.inflight) busy = inst;
+      if (inst.inflight > 0) continue;
+      const unhealthy = idleReplaceReason(inst);
+      if (unhealthy !== undefined) this.retire(inst, unhealthy);
     }
-    return idle ?? busy;
+    return pickMember(this.ready, this.view);
   }
+
+  private readonly view: MemberView<FunctionInstance> = {
+    load: (inst) => inst.inflight,
+    lastUsed: (inst) => inst.lastUsed,
+    hasRoom: (_inst, load) => load < this.concurrency,
+  };
 
   private ensureMin(): void {
-    while (!this.closed && this.ready.size + this.creating < this.settings.min && this.freeIds.length > 0) this.spawn('warm');
+    while (!this.closed && this.ready.size + this.starting < this.settings.min && this.freeIds.length > 0) this.startOne('warm');
   }
 
   private evict(): void {
@@ -236,7 +231,7 @@ export class FunctionPool implements InstanceLender {
       const idle = [...this.ready]
         .filter((inst) => inst.inflight === 0 && now - inst.lastUsed >= idleTime)
         .sort((a, b) => a.lastUsed - b.lastUsed);
-      let alive = this.ready.size + this.creating;
+      let alive = this.ready.size + this.starting;
       for (const inst of idle) {
         // Unlike Baetyl, idle eviction never goes below min, so warm instances do not churn.
         if (alive <= min) break;
@@ -251,16 +246,16 @@ export class FunctionPool implements InstanceLender {
    * Starts one instance: for a waiting call ('demand', which gets its error), to keep `min` warm
    * ('warm', retried later), or because calls are queueing on busy instances ('scale').
    */
-  private spawn(why: 'demand' | 'warm' | 'scale'): void {
+  private startOne(why: 'demand' | 'warm' | 'scale'): void {
     const id = this.freeIds.shift();
     if (id === undefined) return;
     if (why === 'demand') this.settings.coldStart?.();
-    this.creating++;
+    this.starting++;
     this.busyIds.add(id);
     const name = `${this.settings.serviceName}.${this.functionName}.${id}`;
     const work = this.create(id, name).then(
       (inst) => {
-        this.creating--;
+        this.starting--;
         if (this.closed) {
           this.ready.add(inst);
           this.retire(inst, 'the function manager is stopping', true);
@@ -268,16 +263,16 @@ export class FunctionPool implements InstanceLender {
         }
         this.ready.add(inst);
         this.log.info(`instance (${name}) started`, { instance: name, address: inst.address });
-        this.pump();
+        this.dispatch();
       },
       (err: Error) => {
-        this.creating--;
+        this.starting--;
         this.returnId(id);
         if (this.closed) return;
         this.log.error(err.message, { instance: name });
-        if (why === 'demand') this.borrowers.shift()?.reject(err);
+        if (why === 'demand') this.waiting.shift()?.reject(err);
         else if (why === 'warm') this.retryWarmLater();
-        this.pump();
+        this.dispatch();
       },
     );
     this.track(work);
@@ -330,7 +325,7 @@ export class FunctionPool implements InstanceLender {
       this.log.info(`instance (${inst.name}) stopped`, { instance: inst.name });
       this.returnId(inst.id);
       if (!this.closed) {
-        this.pump();
+        this.dispatch();
         this.ensureMin();
       }
     });

@@ -10,9 +10,12 @@
 // worker. A call whose deadline passes while queued is answered DEADLINE_EXCEEDED at once, and the
 // worker skips it. A worker that crashes is replaced the same way. A user exception is just an
 // answer: the worker stays.
+// Which worker a call goes to, and how many workers to start, follow the rules both pools of the
+// call path share, in their words (@baetyl/core/pool).
 import type { Worker } from 'node:worker_threads';
 import { cannotStartWorker, killedAtDeadline, NO_WORKER_IN_TIME, RUNTIME_STOPPING, workerCrashed } from '@baetyl/core/function/errors';
 import type { FunctionMessage } from '@baetyl/core/function/message';
+import { membersToStart, pickMember, type MemberView } from '@baetyl/core/pool';
 import type { Logger } from '@baetyl/core/log/logger';
 import { status } from '../grpc/status.js';
 import { deadlineExceeded, type CallResult, type Executor } from './executor.js';
@@ -68,6 +71,7 @@ interface Job {
 
 /** What the pool knows about one worker. */
 interface Slot {
+  worker: PoolWorker;
   /** Calls sent to it and not answered, in order; the first is running. */
   jobs: Job[];
   /** When its first job started running (ms). */
@@ -104,8 +108,8 @@ export class WorkerPool implements Executor {
 
   /** Starts the first worker; its handlers loading is the runtime's start check. */
   async start(): Promise<void> {
-    const w = await this.spawn();
-    this.adopt(w);
+    const w = await this.startOne();
+    this.addReady(w);
   }
 
   get size(): number {
@@ -172,28 +176,25 @@ export class WorkerPool implements Executor {
     }
   }
 
-  /** An idle worker (the most recently used), else, for a fast function, the least loaded busy worker that is not stalled. */
+  /**
+   * The worker for the next call (pickMember's rule): an idle one, else, for a fast function, the
+   * least loaded busy worker that is not stalled (pipelining).
+   */
   private pick(now: number): PoolWorker | undefined {
-    const pipeline = this.depth > 1 && this.avgUs <= this.fastUs;
-    let idle: PoolWorker | undefined;
-    let idleUsed = -1;
-    let busy: PoolWorker | undefined;
-    let busyLoad = Infinity;
-    for (const [w, slot] of this.slots) {
-      if (slot.retired || !w.alive) continue;
-      const n = slot.jobs.length;
-      if (n === 0) {
-        if (slot.lastUsed > idleUsed) {
-          idle = w;
-          idleUsed = slot.lastUsed;
-        }
-      } else if (pipeline && n < this.depth && n < busyLoad && now - slot.headSince <= this.stallMs) {
-        busy = w;
-        busyLoad = n;
-      }
-    }
-    return idle ?? busy;
+    this.pickAt = now;
+    this.pipelining = this.depth > 1 && this.avgUs <= this.fastUs;
+    return pickMember(this.slots.values(), this.view)?.worker;
   }
+
+  /** Set by pick() for the view below. */
+  private pickAt = 0;
+  private pipelining = false;
+  private readonly view: MemberView<Slot> = {
+    load: (slot) => slot.jobs.length,
+    lastUsed: (slot) => slot.lastUsed,
+    hasRoom: (slot, load) => this.pipelining && load < this.depth && this.pickAt - slot.headSince <= this.stallMs,
+    usable: (slot) => !slot.retired && slot.worker.alive,
+  };
 
   private send(w: PoolWorker, job: Job, now: number): void {
     const slot = this.slots.get(w)!;
@@ -304,14 +305,15 @@ export class WorkerPool implements Executor {
     if (Number.isFinite(next)) this.armDeadline(w, slot, next);
   }
 
-  /** Starts another worker if calls are waiting and there is room. */
+  /** Starts more workers if calls are waiting and there is room (one call each: a worker's own queue is for pipelining). */
   private grow(): void {
-    while (!this.closed && this.waiting.length > this.starting && this.slots.size + this.starting < this.opts.max) this.growOne();
+    if (this.closed) return;
+    for (let n = membersToStart(this.waiting.length, this.starting, 1, this.opts.max - this.slots.size - this.starting); n > 0; n--) this.growOne();
   }
 
   private growOne(): void {
-    this.spawn().then(
-      (w) => this.adopt(w),
+    this.startOne().then(
+      (w) => this.addReady(w),
       (err: Error) => {
         this.opts.logger.error(cannotStartWorker(err.message));
         // With no worker at all, waiting calls would wait forever: fail them with the reason.
@@ -322,7 +324,7 @@ export class WorkerPool implements Executor {
     );
   }
 
-  private async spawn(): Promise<PoolWorker> {
+  private async startOne(): Promise<PoolWorker> {
     this.starting++;
     let w: PoolWorker | undefined;
     try {
@@ -341,13 +343,13 @@ export class WorkerPool implements Executor {
   }
 
   /** A started worker joins the pool. */
-  private adopt(w: PoolWorker): void {
+  private addReady(w: PoolWorker): void {
     if (this.closed || !w.alive) {
       void w.stop();
       return;
     }
     const now = Date.now();
-    this.slots.set(w, { jobs: [], headSince: now, lastUsed: now, timer: undefined, timerAt: Infinity, idleTimer: undefined, retired: false });
+    this.slots.set(w, { worker: w, jobs: [], headSince: now, lastUsed: now, timer: undefined, timerAt: Infinity, idleTimer: undefined, retired: false });
     void w.exited.then(() => this.onWorkerExit(w));
     this.becameIdle(w, this.slots.get(w)!);
     this.dispatch();
@@ -362,8 +364,8 @@ export class WorkerPool implements Executor {
     // Keep one worker warm, and serve whoever is waiting.
     if (this.waiting.length > 0) this.grow();
     else if (this.slots.size + this.starting === 0) {
-      this.spawn().then(
-        (nw) => this.adopt(nw),
+      this.startOne().then(
+        (nw) => this.addReady(nw),
         (err: Error) => this.opts.logger.error(`cannot start a replacement worker: ${err.message}`),
       );
     }
