@@ -19,6 +19,8 @@ export interface InstanceLender {
   readonly functionName: string;
   /** Set once the pool stops: a message still in its attempts is aborted. */
   readonly closed: boolean;
+  /** Where the attempts say what failed (the function's log). */
+  readonly log: Logger;
   /** The function's call deadline, ms (functions[].timeout; deadlines.ts). */
   readonly callTimeout: number;
   /** An instance with room for one more call; rejects when none can be had. */
@@ -28,8 +30,8 @@ export interface InstanceLender {
 }
 
 /** Calls the function, retrying on errors, up to `attempts` calls in all (at least one); `metrics` counts them. */
-export async function callWithRetries(pool: InstanceLender, msg: FunctionMessage, attempts: number, log: Logger, metrics?: CallMetrics): Promise<CallOutcome> {
-  const fn = pool.functionName;
+export async function callWithRetries(pool: InstanceLender, msg: FunctionMessage, attempts: number, metrics?: CallMetrics): Promise<CallOutcome> {
+  const { functionName: fn, log } = pool;
   const total = Math.max(1, attempts);
   let failure: CallFailure = plainFailure('no attempt was made');
   for (let attempt = 1; attempt <= total; attempt++) {

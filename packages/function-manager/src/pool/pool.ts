@@ -58,7 +58,7 @@ export class Reservation {
 
   /** Calls the function, retrying on errors, up to `attempts` calls in all (at least one); `metrics` counts them. */
   invoke(msg: FunctionMessage, attempts: number, metrics?: CallMetrics): Promise<CallOutcome> {
-    return callWithRetries(this.pool, msg, attempts, this.pool.log, metrics);
+    return callWithRetries(this.pool, msg, attempts, metrics);
   }
 
   release(): void {
@@ -88,7 +88,7 @@ export class FunctionPool implements InstanceLender {
   constructor(
     private readonly settings: PoolSettings,
     private readonly launcher: InstanceLauncher,
-    /** @internal Also the log of the attempts (call/attempts.ts). */
+    /** The function's log, which the attempts (call/attempts.ts) write to too. */
     readonly log: Logger,
   ) {
     this.functionName = settings.functionName;
