@@ -94,7 +94,7 @@ function resolveSpec(from, spec) {
   return resolveWorkspace(spec);
 }
 
-/** Every module specifier a file names (static, re-exported, dynamic with a literal, require of a literal). */
+/** Every module specifier a file names: imports, re-exports, import() and import types with a literal. */
 function specifiers(file) {
   const text = readFileSync(file, 'utf8');
   const sf = ts.createSourceFile(file, text, ts.ScriptTarget.Latest, false, ts.ScriptKind.TS);
