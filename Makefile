@@ -36,7 +36,9 @@ bench: build
 fuzz: build
 	node packages/hub/dist/test/fuzz/main.js
 
+# Style (eslint), no import cycles between files or packages (scripts/import-cycles.mjs), types.
 lint: install
+	node scripts/import-cycles.mjs
 	$(PNPM) exec eslint .
 	$(PNPM) exec tsc -b
 

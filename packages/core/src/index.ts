@@ -1,5 +1,5 @@
 // Everything @baetyl/core has. A service imports the subpaths it uses instead (package.json
-// "exports": config, log, topic, context, api, function, mqtt, service, metrics), so that it loads only those.
+// "exports": config, log, topic, context, api, function, mqtt, service, metrics, pool), so that it loads only those.
 export * from './config/index.js';
 export * from './log/logger.js';
 export * from './topic/topic.js';
@@ -9,3 +9,4 @@ export * from './function/index.js';
 export * from './mqtt/index.js';
 export * from './service/run.js';
 export * from './metrics/index.js';
+export * from './pool/lending.js';

@@ -2,8 +2,10 @@
 import { formatDuration } from '@baetyl/core/config/units';
 import type { Logger } from '@baetyl/core/log/logger';
 import type { RuntimeConfig, RuntimeKind } from './config/config.js';
-import { NOT_FOUND_DETAILS, type Executor } from './host/executor.js';
+import { FUNCTION_NOT_FOUND } from '@baetyl/core/function/errors';
+import type { Executor } from './host/executor.js';
 import { WorkerPool } from './host/pool.js';
+import { takePrespawned } from './host/prespawn.js';
 import type { FunctionSpec } from './host/protocol.js';
 import { serveFunctions, type RunningServer } from './host/server.js';
 import { nodeLaunch } from './node/launch.js';
@@ -49,10 +51,10 @@ function createExecutor(cfg: RuntimeConfig, opts: StartOptions): Executor {
     functions,
     max: cfg.server.workers.max ?? DEFAULT_NODE_THREADS,
     idleMs: cfg.runtime.idle ?? DEFAULT_IDLE_MS,
-    notFoundDetails: NOT_FOUND_DETAILS,
+    notFoundDetails: FUNCTION_NOT_FOUND,
     logger: opts.logger,
   };
-  if (opts.kind === 'node85') return new WorkerPool({ ...common, launch: () => nodeLaunch(opts.cwd, env) });
+  if (opts.kind === 'node85') return new WorkerPool({ ...common, launch: () => nodeLaunch(opts.cwd, env), takeStarted: takePrespawned });
   throw new Error(PYTHON_IS_PYTHON);
 }
 

@@ -3,7 +3,7 @@
 // each side. Doing it here instead of through proto-loader/protobufjs saves each runtime ~40 ms of
 // start-up (a cold start waits for it) and the generic per-field work on every call.
 // test/proto.test.ts checks the bytes against proto-loader's reading of the .proto file.
-import type { FunctionMessage } from './proto.js';
+import type { FunctionMessage } from './message.js';
 import { Reader, varintSize, writeVarint } from './wire.js';
 
 export { FunctionMessageDecodeError } from './wire.js';

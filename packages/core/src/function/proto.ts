@@ -5,6 +5,9 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import type * as Grpc from '@grpc/grpc-js';
 import { decodeFunctionMessage, encodeFunctionMessage } from './codec.js';
+import type { FunctionMessage } from './message.js';
+
+export type { FunctionMessage } from './message.js';
 
 // gRPC is loaded on first use: the master and the hub import this package too, and loading
 // grpc-js costs them time and memory for nothing.
@@ -13,16 +16,6 @@ const grpcModule = () => require('@grpc/grpc-js') as typeof Grpc;
 
 export const FUNCTION_PROTO_PATH = fileURLToPath(new URL('../../../../../protos/function.proto', import.meta.url));
 
-/** One FunctionMessage as the gRPC layer hands it over (proto3 defaults filled in). */
-export interface FunctionMessage {
-  ID: number;
-  QOS: number;
-  Topic: string;
-  Payload: Buffer;
-  Timestamp: number;
-  FunctionName: string;
-  FunctionInvokeID: string;
-}
 
 export interface FunctionProto {
   /** The service definition, for `server.addService(def, { Call })`. */

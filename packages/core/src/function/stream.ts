@@ -5,7 +5,7 @@
 import type * as Grpc from '@grpc/grpc-js';
 import { decodeFunctionMessage, encodeFunctionMessage } from './codec.js';
 import { Reader, varintSize, writeVarint } from './wire.js';
-import type { FunctionMessage } from './proto.js';
+import type { FunctionMessage } from './message.js';
 
 export const FUNCTION_STREAM_PATH = '/baetyl.FunctionStream/Calls';
 

@@ -5,7 +5,7 @@
 // first use and sends calls on it; if the runtime answers UNIMPLEMENTED (any other v1 runtime), it
 // sends them, and all later ones, as unary Calls instead.
 import * as grpc from '@grpc/grpc-js';
-import { openFunctionStream, type FunctionClient, type FunctionMessage, type StreamCall, type StreamResult } from '@baetyl/core/function';
+import { CLIENT_DEADLINE, openFunctionStream, type FunctionClient, type FunctionMessage, type StreamCall, type StreamResult } from '@baetyl/core/function';
 
 /** What a failed call rejects with: the shape of grpc-js's ServiceError that the pool reads. */
 export class CallError extends Error {
@@ -38,6 +38,7 @@ export class InstanceCaller {
   constructor(private readonly client: FunctionClient) {}
 
   /** One call with a deadline `timeout` ms away; rejects with a CallError (or grpc's ServiceError). */
+  /** deadline layer: function call (@baetyl/core/function/deadlines.ts). */
   call(msg: FunctionMessage, timeout: number): Promise<FunctionMessage> {
     if (this.mode === 'unary' || this.closed) return this.unary(msg, timeout);
     return new Promise((resolve, reject) => {
@@ -98,7 +99,7 @@ export class InstanceCaller {
       this.pending.clear();
       for (const p of calls) {
         const left = p.deadline - Date.now();
-        if (left <= 0) p.reject(new CallError(grpc.status.DEADLINE_EXCEEDED, 'Deadline exceeded'));
+        if (left <= 0) p.reject(new CallError(grpc.status.DEADLINE_EXCEEDED, CLIENT_DEADLINE));
         else this.unary(p.msg, left).then(p.resolve, p.reject);
       }
       return;
@@ -130,8 +131,8 @@ export class InstanceCaller {
         return;
       }
       this.pending.delete(seq);
-      // grpc-js's text for a deadline the client enforced (the pool maps it to Go's).
-      p.reject(new CallError(grpc.status.DEADLINE_EXCEEDED, 'Deadline exceeded'));
+      // grpc-js's text for a deadline the client enforced (worded the Go way by goDetails).
+      p.reject(new CallError(grpc.status.DEADLINE_EXCEEDED, CLIENT_DEADLINE));
     }
   }
 }

@@ -2,7 +2,6 @@
 // made to instances, their failures, retries, timeouts and latency; per function, its instances
 // by state and its cold starts. Calls through server.address carry rule="".
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { PoolStats } from '../pool/pool.js';
 
 /** What one rule's (or the server's) calls of one function count; the pool calls it. */
 export interface CallMetrics {
@@ -12,6 +11,18 @@ export interface CallMetrics {
   noInstance(): void;
   /** An attempt after the first. */
   retried(): void;
+}
+
+/** One function's pool as the instance gauges read it (FunctionPool.stats()). */
+export interface PoolStats {
+  /** Instances started and answering (busy or idle). */
+  ready: number;
+  busy: number;
+  creating: number;
+  /** Calls running now. */
+  inflight: number;
+  /** Reservations handed out. */
+  reserved: number;
 }
 
 /** The latency buckets, s: from an in-process SQL call to a python cold start on a small device. */

@@ -30,6 +30,7 @@ export async function dialFunction(address: string, opts: DialOptions): Promise<
   });
   try {
     await new Promise<void>((resolve, reject) => {
+      // deadline layer: instance start (@baetyl/core/function/deadlines.ts).
       client.waitForReady(Date.now() + opts.timeout, (err) => (err ? reject(err) : resolve()));
     });
     return client;

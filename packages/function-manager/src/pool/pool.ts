@@ -1,16 +1,22 @@
 // The instance pool of one function. It starts runtime instances through the master API when
 // calls need them (from 0 up to `max`), keeps `min` warm from the start, stops instances idle for
-// `idletime`, and replaces instances that broke. Messages enter through reserve(): the pool hands
-// out at most max x concurrency reservations, so a saturated function makes its rules wait (and
-// stop reading from the hub) instead of queueing messages in memory.
-import * as grpc from '@grpc/grpc-js';
+// `idletime`, and replaces the instances it is told to (call/attempts.ts holds the retries and the
+// health policy that decides). Messages enter through reserve(): the pool hands out at most
+// max x concurrency reservations, so a saturated function makes its rules wait (and stop reading
+// from the hub) instead of queueing messages in memory.
+// Which instance a call goes to, and how many instances to start, follow the rules both pools of
+// the call path share, in their words (@baetyl/core/pool).
 import { formatDuration } from '@baetyl/core/config';
 import { type Logger } from '@baetyl/core/log';
-import { type FunctionMessage } from '@baetyl/core/function';
-import { grpcFailure, plainFailure, type CallFailure } from '../call/error-payload.js';
+import { MIN_START_TIMEOUT, type FunctionMessage } from '@baetyl/core/function';
+import { membersToStart, pickMember, type MemberView } from '@baetyl/core/pool';
+import { callWithRetries, idleReplaceReason, type CallOutcome, type InstanceLender } from '../call/attempts.js';
 import { dialFunction, FunctionInstance } from './instance.js';
 import type { InstanceLauncher } from './launcher.js';
-import type { CallMetrics } from '../metrics/registry.js';
+import type { CallMetrics, PoolStats } from '../metrics/registry.js';
+
+export type { CallOutcome } from '../call/attempts.js';
+export type { PoolStats } from '../metrics/registry.js';
 
 export interface PoolSettings {
   functionName: string;
@@ -32,15 +38,6 @@ export interface PoolSettings {
   coldStart?: () => void;
 }
 
-/** The least time a new instance gets to start answering, whatever the call timeout. */
-export const MIN_START_TIMEOUT = 30_000;
-
-export type CallOutcome =
-  | { kind: 'ok'; result: FunctionMessage; attempts: number }
-  | { kind: 'failed'; failure: CallFailure; attempts: number }
-  /** The pool closed (shutdown) before the message got an answer: there is nothing to publish. */
-  | { kind: 'aborted' };
-
 export class PoolClosedError extends Error {
   constructor(fn: string) {
     super(`the pool of function (${fn}) is closed`);
@@ -53,17 +50,6 @@ interface Waiter<T> {
   reject: (err: Error) => void;
 }
 
-export interface PoolStats {
-  /** Instances started and answering (busy or idle). */
-  ready: number;
-  busy: number;
-  creating: number;
-  /** Calls running now. */
-  inflight: number;
-  /** Reservations handed out. */
-  reserved: number;
-}
-
 /** A right to have one message processed by the pool; release it once the calls are done. */
 export class Reservation {
   private released = false;
@@ -72,7 +58,7 @@ export class Reservation {
 
   /** Calls the function, retrying on errors, up to `attempts` calls in all (at least one); `metrics` counts them. */
   invoke(msg: FunctionMessage, attempts: number, metrics?: CallMetrics): Promise<CallOutcome> {
-    return this.pool.invoke(msg, attempts, metrics);
+    return callWithRetries(this.pool, msg, attempts, metrics);
   }
 
   release(): void {
@@ -82,26 +68,28 @@ export class Reservation {
   }
 }
 
-export class FunctionPool {
+export class FunctionPool implements InstanceLender {
   readonly functionName: string;
   private readonly concurrency: number;
   private readonly ready = new Set<FunctionInstance>();
   private readonly busyIds = new Set<number>();
   private readonly freeIds: number[] = [];
-  private creating = 0;
-  private readonly borrowers: Array<Waiter<FunctionInstance>> = [];
+  private starting = 0;
+  /** Calls waiting for an instance (borrow()). */
+  private readonly waiting: Array<Waiter<FunctionInstance>> = [];
   private readonly reservers: Array<Waiter<Reservation>> = [];
   private reservationsLeft: number;
   private readonly pending = new Set<Promise<void>>();
   private evictor: NodeJS.Timeout | undefined;
   private warmRetry: NodeJS.Timeout | undefined;
-  private closed = false;
+  private isClosed = false;
   private closing: Promise<void> | undefined;
 
   constructor(
     private readonly settings: PoolSettings,
     private readonly launcher: InstanceLauncher,
-    private readonly log: Logger,
+    /** The function's log, which the attempts (call/attempts.ts) write to too. */
+    readonly log: Logger,
   ) {
     this.functionName = settings.functionName;
     this.concurrency = Math.max(1, settings.concurrency ?? 1);
@@ -129,7 +117,7 @@ export class FunctionPool {
     return {
       ready: this.ready.size,
       busy,
-      creating: this.creating,
+      creating: this.starting,
       inflight,
       reserved: this.settings.max * this.concurrency - this.reservationsLeft,
     };
@@ -152,48 +140,6 @@ export class FunctionPool {
     else this.reservationsLeft++;
   }
 
-  /** @internal Used by Reservation: the attempts of one message. */
-  async invoke(msg: FunctionMessage, attempts: number, metrics?: CallMetrics): Promise<CallOutcome> {
-    const total = Math.max(1, attempts);
-    let failure: CallFailure = plainFailure('no attempt was made');
-    for (let attempt = 1; attempt <= total; attempt++) {
-      if (this.closed) return { kind: 'aborted' };
-      if (attempt > 1) metrics?.retried();
-      let inst: FunctionInstance;
-      try {
-        inst = await this.borrow();
-      } catch (err) {
-        if (err instanceof PoolClosedError) return { kind: 'aborted' };
-        metrics?.noInstance();
-        failure = plainFailure((err as Error).message);
-        this.log.warn(`function (${this.functionName}) attempt ${attempt}/${total} failed: ${failure.message}`, { invokeid: msg.FunctionInvokeID });
-        continue;
-      }
-      const sent = performance.now();
-      try {
-        const result = await inst.call(msg, this.settings.timeout);
-        metrics?.called((performance.now() - sent) / 1000, 'ok');
-        inst.timeoutsInARow = 0;
-        this.release(inst, undefined);
-        return { kind: 'ok', result, attempts: attempt };
-      } catch (err) {
-        const e = err as grpc.ServiceError;
-        const code = typeof e.code === 'number' ? e.code : grpc.status.UNKNOWN;
-        metrics?.called((performance.now() - sent) / 1000, code === grpc.status.DEADLINE_EXCEEDED ? 'timeout' : 'error');
-        failure = grpcFailure(code, goDetails(code, e.details ?? e.message));
-        this.release(inst, this.replaceReason(inst, code));
-        if (this.closed) return { kind: 'aborted' };
-        if (resultTooLarge(code, failure.details ?? '')) {
-          // Every attempt would make the same result: it is reported now, and no instance suffers.
-          this.log.warn(`function (${this.functionName}) answered with a result too large for its gRPC limit; not retried: ${failure.message}`, { invokeid: msg.FunctionInvokeID });
-          return { kind: 'failed', failure, attempts: attempt };
-        }
-        this.log.warn(`function (${this.functionName}) attempt ${attempt}/${total} failed on instance (${inst.name}): ${failure.message}`, { invokeid: msg.FunctionInvokeID });
-      }
-    }
-    return { kind: 'failed', failure, attempts: total };
-  }
-
   /** Stops everything: waiting messages are refused, every instance is stopped through the API. */
   close(): Promise<void> {
     this.closing ??= this.shutdown();
@@ -201,96 +147,80 @@ export class FunctionPool {
   }
 
   private async shutdown(): Promise<void> {
-    this.closed = true;
+    this.isClosed = true;
     if (this.evictor) clearInterval(this.evictor);
     if (this.warmRetry) clearTimeout(this.warmRetry);
     const err = new PoolClosedError(this.functionName);
-    for (const w of this.borrowers.splice(0)) w.reject(err);
+    for (const w of this.waiting.splice(0)) w.reject(err);
     for (const w of this.reservers.splice(0)) w.reject(err);
     for (const inst of [...this.ready]) this.retire(inst, 'the function manager is stopping', true);
-    // Instances still starting are stopped as soon as their start completes (see spawn).
+    // Instances still starting are stopped as soon as their start completes (see startOne).
     while (this.pending.size > 0) await Promise.allSettled([...this.pending]);
   }
 
-  /** Whether a failed call means the instance should be replaced (and why), or kept. */
-  private replaceReason(inst: FunctionInstance, code: grpc.status): string | undefined {
-    switch (code) {
-      case grpc.status.UNKNOWN:
-        // The user's code raised: the runtime answered, so it is healthy. Baetyl restarted it here.
-        inst.timeoutsInARow = 0;
-        return undefined;
-      case grpc.status.DEADLINE_EXCEEDED:
-        // The runtime replaces a timed-out worker itself; twice in a row means the whole instance hangs.
-        inst.timeoutsInARow++;
-        if (inst.timeoutsInARow >= 2) return 'it timed out twice in a row';
-        return inst.channelAlive() ? undefined : 'its channel failed';
-      case grpc.status.UNAVAILABLE:
-        return 'it is unavailable (crashed or stopped listening)';
-      default:
-        return inst.channelAlive() ? undefined : 'its channel failed';
-    }
+  get closed(): boolean {
+    return this.isClosed;
   }
 
-  private borrow(): Promise<FunctionInstance> {
+  /** The call deadline of the function, ms. */
+  get callTimeout(): number {
+    return this.settings.timeout;
+  }
+
+  /** @internal Used by the attempts (call/attempts.ts): an instance with room for one more call. */
+  borrow(): Promise<FunctionInstance> {
     if (this.closed) return Promise.reject(new PoolClosedError(this.functionName));
     return new Promise((resolve, reject) => {
-      this.borrowers.push({ resolve, reject });
-      this.pump();
+      this.waiting.push({ resolve, reject });
+      this.dispatch();
     });
   }
 
-  private release(inst: FunctionInstance, replaceBecause: string | undefined): void {
+  /** @internal Used by the attempts: the instance back after a call; `replaceBecause` retires it. */
+  giveBack(inst: FunctionInstance, replaceBecause: string | undefined): void {
     inst.inflight--;
     inst.lastUsed = Date.now();
     if (replaceBecause !== undefined) this.retire(inst, replaceBecause);
     else if (inst.retiring) this.retire(inst, 'it was retired');
-    this.pump();
+    this.dispatch();
   }
 
   /**
-   * Gives waiting calls to instances with room, and starts instances: for the calls left waiting,
-   * and, as Baetyl did, one more whenever a call had to go to an instance that was already busy.
+   * Gives waiting calls to instances with room, and grows the pool: for the calls left waiting,
+   * and, as Baetyl did, by one more whenever a call had to go to an instance that was already busy.
    */
-  private pump(): void {
+  private dispatch(): void {
     if (this.closed) return;
     let queuedOnBusy = false;
-    while (this.borrowers.length > 0) {
-      const inst = this.pickAvailable();
+    while (this.waiting.length > 0) {
+      const inst = this.pick();
       if (!inst) break;
       if (inst.inflight > 0) queuedOnBusy = true;
       inst.inflight++;
-      this.borrowers.shift()!.resolve(inst);
+      this.waiting.shift()!.resolve(inst);
     }
-    let uncovered = this.borrowers.length - this.creating * this.concurrency;
-    while (uncovered > 0 && this.freeIds.length > 0) {
-      this.spawn('demand');
-      uncovered -= this.concurrency;
-    }
-    if (queuedOnBusy && this.creating === 0 && this.freeIds.length > 0) this.spawn('scale');
+    for (let n = membersToStart(this.waiting.length, this.starting, this.concurrency, this.freeIds.length); n > 0; n--) this.startOne('demand');
+    if (queuedOnBusy && this.starting === 0 && this.freeIds.length > 0) this.startOne('scale');
   }
 
-  /**
-   * An idle instance, the most recently used first (LIFO, so the others can go idle); else the
-   * least busy one with room for another call (up to `concurrency` calls each).
-   */
-  private pickAvailable(): FunctionInstance | undefined {
-    let idle: FunctionInstance | undefined;
-    let busy: FunctionInstance | undefined;
+  /** The instance for the next call (pickMember's rule, up to `concurrency` calls each), after retiring idle ones the health policy rejects. */
+  private pick(): FunctionInstance | undefined {
     for (const inst of this.ready) {
-      if (inst.inflight >= this.concurrency) continue;
-      if (inst.inflight === 0) {
-        if (!inst.channelAlive()) {
-          this.retire(inst, 'its channel failed while idle');
-          continue;
-        }
-        if (!idle || inst.lastUsed > idle.lastUsed) idle = inst;
-      } else if (!busy || inst.inflight < busy.inflight) busy = inst;
+      if (inst.inflight > 0) continue;
+      const unhealthy = idleReplaceReason(inst);
+      if (unhealthy !== undefined) this.retire(inst, unhealthy);
     }
-    return idle ?? busy;
+    return pickMember(this.ready, this.view);
   }
+
+  private readonly view: MemberView<FunctionInstance> = {
+    load: (inst) => inst.inflight,
+    lastUsed: (inst) => inst.lastUsed,
+    hasRoom: (_inst, load) => load < this.concurrency,
+  };
 
   private ensureMin(): void {
-    while (!this.closed && this.ready.size + this.creating < this.settings.min && this.freeIds.length > 0) this.spawn('warm');
+    while (!this.closed && this.ready.size + this.starting < this.settings.min && this.freeIds.length > 0) this.startOne('warm');
   }
 
   private evict(): void {
@@ -301,7 +231,7 @@ export class FunctionPool {
       const idle = [...this.ready]
         .filter((inst) => inst.inflight === 0 && now - inst.lastUsed >= idleTime)
         .sort((a, b) => a.lastUsed - b.lastUsed);
-      let alive = this.ready.size + this.creating;
+      let alive = this.ready.size + this.starting;
       for (const inst of idle) {
         // Unlike Baetyl, idle eviction never goes below min, so warm instances do not churn.
         if (alive <= min) break;
@@ -316,16 +246,16 @@ export class FunctionPool {
    * Starts one instance: for a waiting call ('demand', which gets its error), to keep `min` warm
    * ('warm', retried later), or because calls are queueing on busy instances ('scale').
    */
-  private spawn(why: 'demand' | 'warm' | 'scale'): void {
+  private startOne(why: 'demand' | 'warm' | 'scale'): void {
     const id = this.freeIds.shift();
     if (id === undefined) return;
     if (why === 'demand') this.settings.coldStart?.();
-    this.creating++;
+    this.starting++;
     this.busyIds.add(id);
     const name = `${this.settings.serviceName}.${this.functionName}.${id}`;
     const work = this.create(id, name).then(
       (inst) => {
-        this.creating--;
+        this.starting--;
         if (this.closed) {
           this.ready.add(inst);
           this.retire(inst, 'the function manager is stopping', true);
@@ -333,16 +263,16 @@ export class FunctionPool {
         }
         this.ready.add(inst);
         this.log.info(`instance (${name}) started`, { instance: name, address: inst.address });
-        this.pump();
+        this.dispatch();
       },
       (err: Error) => {
-        this.creating--;
+        this.starting--;
         this.returnId(id);
         if (this.closed) return;
         this.log.error(err.message, { instance: name });
-        if (why === 'demand') this.borrowers.shift()?.reject(err);
+        if (why === 'demand') this.waiting.shift()?.reject(err);
         else if (why === 'warm') this.retryWarmLater();
-        this.pump();
+        this.dispatch();
       },
     );
     this.track(work);
@@ -361,6 +291,7 @@ export class FunctionPool {
     const { serviceName } = this.settings;
     // Baetyl used the call timeout to wait for a new instance too, so a short timeout failed every
     // cold start of a runtime that takes a few seconds to load (python on a small device).
+    // deadline layer: instance start (@baetyl/core/function/deadlines.ts).
     const timeout = Math.max(this.settings.timeout, MIN_START_TIMEOUT);
     let dialAddress: string;
     try {
@@ -394,7 +325,7 @@ export class FunctionPool {
       this.log.info(`instance (${inst.name}) stopped`, { instance: inst.name });
       this.returnId(inst.id);
       if (!this.closed) {
-        this.pump();
+        this.dispatch();
         this.ensureMin();
       }
     });
@@ -421,19 +352,4 @@ export class FunctionPool {
     this.pending.add(guarded);
     void guarded.finally(() => this.pending.delete(guarded));
   }
-}
-
-/**
- * The runtime refused to send this call's result because it is over the gRPC message limit: our
- * runtimes say `result of N bytes is over the limit of M bytes`, grpc's own servers (a v1
- * runtime) `Sent message larger than max`. Deterministic, so not worth another attempt.
- */
-export function resultTooLarge(code: grpc.status, details: string): boolean {
-  return code === grpc.status.RESOURCE_EXHAUSTED && /^result of \d+ bytes.* is over the limit of \d+ bytes|^Sent message larger than max/.test(details);
-}
-
-/** grpc-go's wording for a deadline the client enforced; other details pass through. */
-function goDetails(code: grpc.status, details: string): string {
-  if (code === grpc.status.DEADLINE_EXCEEDED && /^Deadline exceeded/.test(details)) return 'context deadline exceeded';
-  return details;
 }

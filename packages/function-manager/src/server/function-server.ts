@@ -109,6 +109,7 @@ export async function startFunctionServer(cfg: ServerConfig, deps: FunctionServe
       callback(err, res);
     };
     // The caller's own deadline, if sooner, is enforced by grpc-js itself.
+    // deadline layer: manager server call (@baetyl/core/function/deadlines.ts).
     const timer = setTimeout(() => {
       log.warn(`call of function (${msg.FunctionName}) through the server took longer than server.timeout (${formatDuration(cfg.timeout)})`, { invokeid: msg.FunctionInvokeID });
       answer(serviceError(grpc.status.DEADLINE_EXCEEDED, `function (${msg.FunctionName}) did not answer within server.timeout (${formatDuration(cfg.timeout)})`));

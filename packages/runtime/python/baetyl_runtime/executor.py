@@ -182,6 +182,7 @@ class Executor(object):
             self.wait_timer_at = job.deadline
             self.wait_timer = self.loop.call_at(job.deadline / 1000.0, self._waited_too_long)
 
+    # deadline layer: waiting for a worker (packages/core/src/function/deadlines.ts).
     def _waited_too_long(self):
         """Answers the waiting calls whose deadline passed, and re-arms for the next one."""
         self.wait_timer = self.wait_timer_at = None
@@ -370,6 +371,7 @@ class Executor(object):
         proc.timer_at = deadline
         proc.deadline_timer = self.loop.call_at(deadline / 1000.0, lambda: self._on_deadline(proc))
 
+    # deadline layers: handler kill, and waiting for a worker for the calls queued behind it (packages/core/src/function/deadlines.ts).
     def _on_deadline(self, proc):
         proc.deadline_timer = None
         proc.timer_at = None

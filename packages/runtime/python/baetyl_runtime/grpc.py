@@ -147,6 +147,7 @@ class GrpcHandler(object):
             if ms is None:
                 self._trailers_only(stream, INTERNAL, 'malformed grpc-timeout "%s"' % timeout.decode('latin-1'))
                 return
+            # deadline layer: runtime receives (packages/core/src/function/deadlines.ts).
             deadline = time.time() * 1000 + ms
         call = Call(stream, kind, deadline)
         stream.app = call

@@ -119,6 +119,7 @@ def serve(in_fd, out_fd, specs, max_result):
         pos += n_topic
         invoke_id = body[pos:pos + n_id]
         payload = body[pos + n_id:]
+        # deadline layer: worker skips (packages/core/src/function/deadlines.ts).
         if deadline and time.time() * 1000 > deadline:
             answers.write(frame(T_ERROR, ERROR.pack(seq, 0, SKIPPED)))
             continue

@@ -32,6 +32,7 @@ class Service(object):
             return 'too many concurrent calls (server.concurrent.max is %d)' % self.concurrent_max
         return None
 
+    # deadline layer: runtime cap (packages/core/src/function/deadlines.ts).
     def cap(self, deadline):
         """The caller's deadline, shortened by server.timeout."""
         if self.timeout_ms:

@@ -24,6 +24,7 @@ export class ServerCall {
     private readonly maxMessage: number,
     onMessage: (message: Buffer) => void,
   ) {
+    // deadline layer: runtime receives (@baetyl/core/function/deadlines.ts).
     this.deadline = deadlineFrom(headers['grpc-timeout'], Date.now());
     this.decoder = new MessageDecoder(maxMessage, onMessage);
     stream.on('data', (chunk: Buffer) => {

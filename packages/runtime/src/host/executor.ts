@@ -1,6 +1,7 @@
 // What the gRPC server needs from a language: run one call before a deadline. The worker pool
 // (python, node) and the in-process SQL engine both implement it.
-import type { FunctionMessage } from '@baetyl/core/function/proto';
+import { deadlineDetails } from '@baetyl/core/function/errors';
+import type { FunctionMessage } from '@baetyl/core/function/message';
 import { status, type Status } from '../grpc/status.js';
 
 export type CallResult = { ok: true; payload: Buffer } | { ok: false; code: Status; details: string };
@@ -14,9 +15,7 @@ export interface Executor {
   close(): Promise<void>;
 }
 
-/** v1's text for a FunctionName the instance does not have. */
-export const NOT_FOUND_DETAILS = 'Exception calling application: function not found';
-
+/** A DEADLINE_EXCEEDED answer; `what` says which deadline layer gave up (deadlines.ts). */
 export function deadlineExceeded(what: string): CallResult {
-  return { ok: false, code: status.DEADLINE_EXCEEDED, details: `Deadline Exceeded: ${what}` };
+  return { ok: false, code: status.DEADLINE_EXCEEDED, details: deadlineDetails(what) };
 }

@@ -10,7 +10,12 @@
 // worker. A call whose deadline passes while queued is answered DEADLINE_EXCEEDED at once, and the
 // worker skips it. A worker that crashes is replaced the same way. A user exception is just an
 // answer: the worker stays.
-import type { FunctionMessage } from '@baetyl/core/function/proto';
+// Which worker a call goes to, and how many workers to start, follow the rules both pools of the
+// call path share, in their words (@baetyl/core/pool).
+import type { Worker } from 'node:worker_threads';
+import { cannotStartWorker, killedAtDeadline, NO_WORKER_IN_TIME, RUNTIME_STOPPING, workerCrashed } from '@baetyl/core/function/errors';
+import type { FunctionMessage } from '@baetyl/core/function/message';
+import { membersToStart, pickMember, type MemberView } from '@baetyl/core/pool';
 import type { Logger } from '@baetyl/core/log/logger';
 import { status } from '../grpc/status.js';
 import { deadlineExceeded, type CallResult, type Executor } from './executor.js';
@@ -32,6 +37,8 @@ export interface PoolOptions {
   functions: FunctionSpec[];
   /** Called for every new worker, so a launch can pick up fresh settings. */
   launch: () => ThreadLaunch;
+  /** A thread already started for this launch, to use instead of starting one (host/prespawn.ts). */
+  takeStarted?: (launch: ThreadLaunch) => Worker | undefined;
   /** Most workers at once (calls in parallel). */
   max: number;
   /** Workers beyond the first are stopped after this long idle. */
@@ -64,6 +71,7 @@ interface Job {
 
 /** What the pool knows about one worker. */
 interface Slot {
+  worker: PoolWorker;
   /** Calls sent to it and not answered, in order; the first is running. */
   jobs: Job[];
   /** When its first job started running (ms). */
@@ -100,8 +108,8 @@ export class WorkerPool implements Executor {
 
   /** Starts the first worker; its handlers loading is the runtime's start check. */
   async start(): Promise<void> {
-    const w = await this.spawn();
-    this.adopt(w);
+    const w = await this.startOne();
+    this.addReady(w);
   }
 
   get size(): number {
@@ -115,7 +123,7 @@ export class WorkerPool implements Executor {
 
   call(msg: FunctionMessage, deadline: number): Promise<CallResult> {
     if (!this.names.has(msg.FunctionName)) return Promise.resolve({ ok: false, code: status.UNKNOWN, details: this.opts.notFoundDetails });
-    if (this.closed) return Promise.resolve({ ok: false, code: status.UNAVAILABLE, details: 'the runtime is stopping' });
+    if (this.closed) return Promise.resolve({ ok: false, code: status.UNAVAILABLE, details: RUNTIME_STOPPING });
     return new Promise((resolve) => {
       const job: Job = { msg, deadline, order: nextOrder++, resolve, done: false, timedOut: false, timer: undefined };
       this.enqueue(job);
@@ -125,7 +133,7 @@ export class WorkerPool implements Executor {
 
   async close(): Promise<void> {
     this.closed = true;
-    for (const job of this.waiting.splice(0)) this.answer(job, { ok: false, code: status.UNAVAILABLE, details: 'the runtime is stopping' });
+    for (const job of this.waiting.splice(0)) this.answer(job, { ok: false, code: status.UNAVAILABLE, details: RUNTIME_STOPPING });
     for (const slot of this.slots.values()) {
       if (slot.idleTimer) clearTimeout(slot.idleTimer);
       if (slot.timer) clearTimeout(slot.timer);
@@ -134,6 +142,7 @@ export class WorkerPool implements Executor {
   }
 
   /** Puts a job in the pool's queue, in arrival order, with a timer for its deadline. */
+  // deadline layer: waiting for a worker (@baetyl/core/function/deadlines.ts).
   private enqueue(job: Job): void {
     let i = this.waiting.length;
     while (i > 0 && this.waiting[i - 1]!.order > job.order) i--;
@@ -143,7 +152,7 @@ export class WorkerPool implements Executor {
         job.timer = undefined;
         const at = this.waiting.indexOf(job);
         if (at >= 0) this.waiting.splice(at, 1);
-        this.answer(job, deadlineExceeded('no worker became free before the deadline'));
+        this.answer(job, deadlineExceeded(NO_WORKER_IN_TIME));
       }, Math.max(0, job.deadline - Date.now()));
     }
   }
@@ -167,28 +176,25 @@ export class WorkerPool implements Executor {
     }
   }
 
-  /** An idle worker (the most recently used), else, for a fast function, the least loaded busy worker that is not stalled. */
+  /**
+   * The worker for the next call (pickMember's rule): an idle one, else, for a fast function, the
+   * least loaded busy worker that is not stalled (pipelining).
+   */
   private pick(now: number): PoolWorker | undefined {
-    const pipeline = this.depth > 1 && this.avgUs <= this.fastUs;
-    let idle: PoolWorker | undefined;
-    let idleUsed = -1;
-    let busy: PoolWorker | undefined;
-    let busyLoad = Infinity;
-    for (const [w, slot] of this.slots) {
-      if (slot.retired || !w.alive) continue;
-      const n = slot.jobs.length;
-      if (n === 0) {
-        if (slot.lastUsed > idleUsed) {
-          idle = w;
-          idleUsed = slot.lastUsed;
-        }
-      } else if (pipeline && n < this.depth && n < busyLoad && now - slot.headSince <= this.stallMs) {
-        busy = w;
-        busyLoad = n;
-      }
-    }
-    return idle ?? busy;
+    this.pickAt = now;
+    this.pipelining = this.depth > 1 && this.avgUs <= this.fastUs;
+    return pickMember(this.slots.values(), this.view)?.worker;
   }
+
+  /** Set by pick() for the view below. */
+  private pickAt = 0;
+  private pipelining = false;
+  private readonly view: MemberView<Slot> = {
+    load: (slot) => slot.jobs.length,
+    lastUsed: (slot) => slot.lastUsed,
+    hasRoom: (slot, load) => this.pipelining && load < this.depth && this.pickAt - slot.headSince <= this.stallMs,
+    usable: (slot) => !slot.retired && slot.worker.alive,
+  };
 
   private send(w: PoolWorker, job: Job, now: number): void {
     const slot = this.slots.get(w)!;
@@ -223,7 +229,7 @@ export class WorkerPool implements Executor {
       }
     }
     if (out.ok) this.answer(job, out);
-    else if (out.expired) this.answer(job, deadlineExceeded('no worker became free before the deadline'));
+    else if (out.expired) this.answer(job, deadlineExceeded(NO_WORKER_IN_TIME));
     else this.answer(job, { ok: false, code: status.UNKNOWN, details: out.details });
     if (slot && slot.jobs.length === 0 && !slot.retired) this.becameIdle(w, slot);
     this.dispatch();
@@ -240,7 +246,7 @@ export class WorkerPool implements Executor {
     const name = job.msg.FunctionName;
     if (err instanceof WorkerExitError && !err.started) {
       // It never ran: it keeps its place in the queue and runs on another worker.
-      if (job.deadline <= Date.now()) this.answer(job, deadlineExceeded('no worker became free before the deadline'));
+      if (job.deadline <= Date.now()) this.answer(job, deadlineExceeded(NO_WORKER_IN_TIME));
       else {
         this.enqueue(job);
         this.dispatch();
@@ -248,12 +254,12 @@ export class WorkerPool implements Executor {
       return;
     }
     if (job.timedOut) {
-      this.answer(job, deadlineExceeded(`function "${name}" did not finish in time; its worker was replaced`));
+      this.answer(job, deadlineExceeded(killedAtDeadline(name)));
       return;
     }
     const why = err instanceof WorkerExitError ? err.message : String(err);
     this.opts.logger.error(`function "${name}" crashed its worker: ${why}`, { invokeid: job.msg.FunctionInvokeID });
-    this.answer(job, { ok: false, code: status.INTERNAL, details: `Exception calling application: ${why} while running function "${name}"; the worker was replaced` });
+    this.answer(job, { ok: false, code: status.INTERNAL, details: workerCrashed(why, name) });
   }
 
   private answer(job: Job, r: CallResult): void {
@@ -275,6 +281,7 @@ export class WorkerPool implements Executor {
   }
 
   /** Some job of the worker reached its deadline: kill it if it is running, answer it if it is queued. */
+  // deadline layers: handler kill, and waiting for a worker for the calls queued behind it (@baetyl/core/function/deadlines.ts).
   private onDeadline(w: PoolWorker, slot: Slot): void {
     slot.timer = undefined;
     const now = Date.now();
@@ -292,35 +299,37 @@ export class WorkerPool implements Executor {
         }
       } else {
         // Queued behind a call still running: it never started, and the worker will skip it.
-        this.answer(job, deadlineExceeded('no worker became free before the deadline'));
+        this.answer(job, deadlineExceeded(NO_WORKER_IN_TIME));
       }
     });
     if (Number.isFinite(next)) this.armDeadline(w, slot, next);
   }
 
-  /** Starts another worker if calls are waiting and there is room. */
+  /** Starts more workers if calls are waiting and there is room (one call each: a worker's own queue is for pipelining). */
   private grow(): void {
-    while (!this.closed && this.waiting.length > this.starting && this.slots.size + this.starting < this.opts.max) this.growOne();
+    if (this.closed) return;
+    for (let n = membersToStart(this.waiting.length, this.starting, 1, this.opts.max - this.slots.size - this.starting); n > 0; n--) this.growOne();
   }
 
   private growOne(): void {
-    this.spawn().then(
-      (w) => this.adopt(w),
+    this.startOne().then(
+      (w) => this.addReady(w),
       (err: Error) => {
-        this.opts.logger.error(`cannot start a worker: ${err.message}`);
+        this.opts.logger.error(cannotStartWorker(err.message));
         // With no worker at all, waiting calls would wait forever: fail them with the reason.
         if (this.slots.size === 0 && this.starting === 0) {
-          for (const job of this.waiting.splice(0)) this.answer(job, { ok: false, code: status.UNAVAILABLE, details: `cannot start a worker: ${err.message}` });
+          for (const job of this.waiting.splice(0)) this.answer(job, { ok: false, code: status.UNAVAILABLE, details: cannotStartWorker(err.message) });
         }
       },
     );
   }
 
-  private async spawn(): Promise<PoolWorker> {
+  private async startOne(): Promise<PoolWorker> {
     this.starting++;
     let w: PoolWorker | undefined;
     try {
-      w = new WorkerThread(this.opts.launch(), this.opts.logger);
+      const launch = this.opts.launch();
+      w = new WorkerThread(launch, this.opts.logger, this.opts.takeStarted?.(launch));
       const version = await w.start({ type: 'init', runtime: this.opts.runtime, functions: this.opts.functions });
       this.opts.logger.debug(`worker ${w.pid} ready (${version})`);
     } catch (err) {
@@ -334,13 +343,13 @@ export class WorkerPool implements Executor {
   }
 
   /** A started worker joins the pool. */
-  private adopt(w: PoolWorker): void {
+  private addReady(w: PoolWorker): void {
     if (this.closed || !w.alive) {
       void w.stop();
       return;
     }
     const now = Date.now();
-    this.slots.set(w, { jobs: [], headSince: now, lastUsed: now, timer: undefined, timerAt: Infinity, idleTimer: undefined, retired: false });
+    this.slots.set(w, { worker: w, jobs: [], headSince: now, lastUsed: now, timer: undefined, timerAt: Infinity, idleTimer: undefined, retired: false });
     void w.exited.then(() => this.onWorkerExit(w));
     this.becameIdle(w, this.slots.get(w)!);
     this.dispatch();
@@ -355,8 +364,8 @@ export class WorkerPool implements Executor {
     // Keep one worker warm, and serve whoever is waiting.
     if (this.waiting.length > 0) this.grow();
     else if (this.slots.size + this.starting === 0) {
-      this.spawn().then(
-        (nw) => this.adopt(nw),
+      this.startOne().then(
+        (nw) => this.addReady(nw),
         (err: Error) => this.opts.logger.error(`cannot start a replacement worker: ${err.message}`),
       );
     }

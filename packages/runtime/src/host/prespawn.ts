@@ -1,11 +1,10 @@
 // The first worker thread of a node85 instance, started before the host has loaded its own
 // modules. main.ts imports this module first, so the thread's Node environment boots on the other
 // core while the host loads its logger, its config and the gRPC server: a cold start then waits for
-// the slower of the two, not for both one after the other. (A Python worker needs the config to
-// pick its interpreter, so python27/python36 start theirs after loading it, as before.)
+// the slower of the two, not for both one after the other.
 import type { Worker } from 'node:worker_threads';
-import { nodeLaunch, startThread } from '../node/launch.js';
-import type { ThreadLaunch } from './thread.js';
+import { nodeLaunch } from '../node/launch.js';
+import { startThread, type ThreadLaunch } from './launch.js';
 
 let early: { worker: Worker; launch: ThreadLaunch; exited: boolean } | undefined;
 
@@ -24,7 +23,10 @@ export function prespawnFor(runtime: string): void {
   }
 }
 
-/** The early thread, if it was started the way `launch` says and is still running; else undefined. */
+/**
+ * The early thread, if it was started the way `launch` says and is still running; else undefined.
+ * Given to the node85 pool as its `takeStarted` (runtime.ts), so the pool adopts it once.
+ */
 export function takePrespawned(launch: ThreadLaunch): Worker | undefined {
   const got = early;
   early = undefined;

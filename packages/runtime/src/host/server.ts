@@ -4,7 +4,8 @@
 import { readFileSync } from 'node:fs';
 import type { Logger } from '@baetyl/core/log/logger';
 import { decodeFunctionMessage, encodeFunctionMessage } from '@baetyl/core/function/codec';
-import type { FunctionMessage } from '@baetyl/core/function/proto';
+import { resultTooLarge, RUNTIME_STOPPING, tooManyCalls } from '@baetyl/core/function/errors';
+import type { FunctionMessage } from '@baetyl/core/function/message';
 import { decodeStreamCall, encodeStreamResult, FUNCTION_STREAM_PATH, type StreamResult } from '@baetyl/core/function/stream';
 import { listenGrpc } from '../grpc/server.js';
 import { status } from '../grpc/status.js';
@@ -53,15 +54,6 @@ function readTls(tls: NonNullable<ServerOptions['tls']>): { ca?: Buffer; key: Bu
 
 const EMPTY = Buffer.alloc(0);
 
-/**
- * A result the answer cannot carry (server.message.length.max), named with the limit and the
- * size. It is the call's answer alone: on the stream, the other calls go on.
- */
-export function resultTooLarge(result: number, message: number, limit: number): string {
-  const size = result === message ? `${result} bytes` : `${result} bytes (${message} as a gRPC message)`;
-  return `result of ${size} is over the limit of ${limit} bytes (message.length.max)`;
-}
-
 export async function serveFunctions(executor: Executor, opts: ServerOptions): Promise<RunningServer> {
   let inFlight = 0;
   /** Set by close(): new calls are refused, open streams end once their running calls are answered. */
@@ -71,14 +63,15 @@ export async function serveFunctions(executor: Executor, opts: ServerOptions): P
   const debug = opts.logger.isDebugEnabled();
   const refusal = (): string | undefined =>
     opts.concurrentMax !== undefined && inFlight >= opts.concurrentMax
-      ? `too many concurrent calls (server.concurrent.max is ${opts.concurrentMax})`
+      ? tooManyCalls(opts.concurrentMax)
       : undefined;
+  // deadline layer: runtime cap (@baetyl/core/function/deadlines.ts).
   const capped = (callerDeadline: number): number =>
     opts.timeoutMs !== undefined && opts.timeoutMs > 0 ? Math.min(callerDeadline, Date.now() + opts.timeoutMs) : callerDeadline;
   /** Runs one call; `answer` gets the result (never throws, always called once). */
   const run = (msg: FunctionMessage, deadline: number, answer: (r: CallResult) => void): void => {
     if (closing) {
-      answer({ ok: false, code: status.UNAVAILABLE, details: 'the runtime is stopping' });
+      answer({ ok: false, code: status.UNAVAILABLE, details: RUNTIME_STOPPING });
       return;
     }
     const refused = refusal();
@@ -191,6 +184,7 @@ export async function serveFunctions(executor: Executor, opts: ServerOptions): P
             }
             const { seq, msg } = c;
             running++;
+            // deadline layer: runtime receives (@baetyl/core/function/deadlines.ts).
             run(msg, c.timeout > 0 ? Date.now() + c.timeout : Infinity, (res) => {
               if (res.ok) answer({ seq, code: 0, details: '', payload: res.payload }, msg);
               else answer({ seq, code: res.code, details: res.details, payload: EMPTY }, msg);

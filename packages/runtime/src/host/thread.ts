@@ -7,9 +7,10 @@
 import { createInterface } from 'node:readline';
 import type { Worker } from 'node:worker_threads';
 import type { Logger } from '@baetyl/core/log/logger';
-import { startThread } from '../node/launch.js';
-import { takePrespawned } from './prespawn.js';
+import { startThread, type ThreadLaunch } from './launch.js';
 import type { CallFrame, InitFrame, WorkerFrame } from './protocol.js';
+
+export type { ThreadLaunch } from './launch.js';
 
 /** A handler failed to load: the message names the function and the file. */
 export class LoadError extends Error {
@@ -35,18 +36,6 @@ export type CallOutcome =
   | { ok: true; payload: Buffer; us?: number }
   /** `expired`: the worker skipped the call, whose deadline had passed before its turn came. */
   | { ok: false; details: string; retire?: boolean; expired?: boolean; us?: number };
-
-/** How to start a worker thread: which script, in which working directory, with what environment. */
-export interface ThreadLaunch {
-  thread: true;
-  /** The worker's module (node/worker.js). */
-  script: string;
-  /** Where codedirs are resolved (threads share the process's cwd, which may differ). */
-  cwd: string;
-  env: NodeJS.ProcessEnv;
-  /** For messages: "node v20.20.2". */
-  label: string;
-}
 
 /** The message the thread gets first: the handlers to load, and where. */
 export interface ThreadInit extends InitFrame {
@@ -80,11 +69,13 @@ export class WorkerThread {
   private killed = false;
   private exitCode: number | null = null;
 
+  /** `started`: a thread already running `launch` (one started early, host/prespawn.ts); else one is started. */
   constructor(
     private readonly launch: ThreadLaunch,
     private readonly logger: Logger,
+    started?: Worker,
   ) {
-    this.worker = takePrespawned(launch) ?? startThread(launch);
+    this.worker = started ?? startThread(launch);
     this.id = this.worker.threadId;
     this.worker.on('message', (m: ThreadAnswer) => this.onMessage(m));
     this.pipeLines(this.worker.stdout, 'stdout');

@@ -11,8 +11,8 @@ import { readFileSync } from 'node:fs';
 import { createRequire, Module } from 'node:module';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import util from 'node:util';
 import { parentPort } from 'node:worker_threads';
+import { deadlineDetails, FUNCTION_NOT_FOUND, NO_WORKER_IN_TIME, userCodeError } from '@baetyl/core/function/errors';
 import type { ThreadAnswer, ThreadCall, ThreadInit } from '../host/thread.js';
 import type { CallFrame, FunctionSpec } from '../host/protocol.js';
 
@@ -108,7 +108,6 @@ async function loadOne(spec: FunctionSpec): Promise<Handler> {
 }
 
 const functions = new Map<string, Handler>();
-const ERR_FORMAT = 'Exception calling application: %s';
 
 /** The call in progress, so an uncaught error can still be answered. */
 let current: { fail: (err: unknown) => void } | undefined;
@@ -129,8 +128,9 @@ function runNext(): void {
   // A retiring worker runs nothing more: the host sends what was queued here to another worker.
   while (!busy && !retiring && queued.length > 0) {
     const { h, body } = queued.shift()!;
+    // deadline layer: worker skips (@baetyl/core/function/deadlines.ts).
     if (h.deadline !== undefined && Date.now() > h.deadline) {
-      send({ type: 'error', seq: h.seq, expired: true, details: 'Deadline Exceeded' });
+      send({ type: 'error', seq: h.seq, expired: true, details: deadlineDetails(NO_WORKER_IN_TIME) });
       continue;
     }
     busy = true;
@@ -145,7 +145,7 @@ function runNext(): void {
 function runCall(h: CallFrame, body: Buffer, next: () => void): void {
   const fn = functions.get(h.fn);
   if (!fn) {
-    send({ type: 'error', seq: h.seq, details: util.format(ERR_FORMAT, 'function not found') });
+    send({ type: 'error', seq: h.seq, details: FUNCTION_NOT_FOUND });
     next();
     return;
   }
@@ -182,8 +182,7 @@ function runCall(h: CallFrame, body: Buffer, next: () => void): void {
     if (err != null) {
       const stack = err instanceof Error && err.stack ? err.stack : describe(err);
       log('error', `function "${h.fn}" failed: ${stack}`);
-      const text = util.format("('[UserCodeInvoke]', %s)", describe(err));
-      send({ type: 'error', seq: h.seq, us, details: util.format(ERR_FORMAT, text), retire: retiring });
+      send({ type: 'error', seq: h.seq, us, details: userCodeError('UserCodeInvoke', describe(err)), retire: retiring });
       return;
     }
     // v1's rule, loose equality on purpose: anything == "" (undefined, null, "", 0, false, []) publishes nothing.
@@ -202,8 +201,7 @@ function runCall(h: CallFrame, body: Buffer, next: () => void): void {
       if (json === undefined) throw new TypeError(`a ${typeof respMsg} cannot be converted to JSON`);
     } catch (error) {
       log('error', `function "${h.fn}" returned a value JSON cannot encode: ${describe(error)}`);
-      const text = util.format("('[UserCodeReturn]', %s)", describe(error));
-      send({ type: 'error', seq: h.seq, us, details: util.format(ERR_FORMAT, text) });
+      send({ type: 'error', seq: h.seq, us, details: userCodeError('UserCodeReturn', describe(error)) });
       return;
     }
     send({ type: 'result', seq: h.seq, us, text: json });

@@ -1,10 +1,11 @@
 // The sql runtime: SQL functions evaluated in the host process itself (no worker: evaluation is
 // pure and bounded), behind the same Executor interface the worker pools implement.
+import { applicationError, FUNCTION_NOT_FOUND } from '@baetyl/core/function/errors';
 import { status } from '../grpc/status.js';
-import type { FunctionMessage } from '@baetyl/core/function/proto';
+import type { FunctionMessage } from '@baetyl/core/function/message';
 import type { Logger } from '@baetyl/core/log/logger';
 import type { FunctionConfig } from '../config/config.js';
-import { NOT_FOUND_DETAILS, type CallResult, type Executor } from '../host/executor.js';
+import type { CallResult, Executor } from '../host/executor.js';
 import { LoadError } from '../host/thread.js';
 import type { Query } from './ast.js';
 import { decodePayload, evaluate, SqlRuntimeError } from './evaluate.js';
@@ -48,13 +49,13 @@ export class SqlExecutor implements Executor {
 
   async call(msg: FunctionMessage, _deadline: number): Promise<CallResult> {
     const query = this.queries.get(msg.FunctionName);
-    if (!query) return { ok: false, code: status.UNKNOWN, details: NOT_FOUND_DETAILS };
+    if (!query) return { ok: false, code: status.UNKNOWN, details: FUNCTION_NOT_FOUND };
     try {
       return { ok: true, payload: runSql(query, msg) };
     } catch (err) {
       const reason = err instanceof SqlRuntimeError ? err.message : `internal error: ${String(err)}`;
       this.logger.warn(`function "${msg.FunctionName}" cannot handle a message on "${msg.Topic}": ${reason}`, { invokeid: msg.FunctionInvokeID });
-      return { ok: false, code: status.UNKNOWN, details: `Exception calling application: sql function "${msg.FunctionName}": ${reason}` };
+      return { ok: false, code: status.UNKNOWN, details: applicationError(`sql function "${msg.FunctionName}": ${reason}`) };
     }
   }
 
