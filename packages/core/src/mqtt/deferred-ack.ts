@@ -2,23 +2,14 @@
 // function's result, remote-mqtt forwards a copy to another broker): the incoming message is
 // acknowledged only once the service is done with it, on the connection that delivered it.
 //
-// MQTT.js offers no documented way to do this on MQTT 3.1.1: `customHandleAcks` exists only for
-// MQTT 5, and the packet loop waits for it, so messages would be handled one at a time. What it
-// documents is `handleMessage(packet, callback)`: called for every incoming PUBLISH, one at a
-// time, and the next packet is read when `callback` is called (that is back-pressure). The rest
-// relies on MQTT.js 5's handlers/publish.js, as verified at VERIFIED_MQTT_VERSION:
-//   - for QoS 1, `callback(err)` makes it skip its own PUBACK, and packet handling goes on;
-//   - `client.stream` is the connection the packet came on (it is replaced on reconnect).
-// The PUBACK is then written here, as the 4 bytes of MQTT 3.1.1. test/deferred-ack.test.ts pins
-// the version and both facts against a raw MQTT server, so an upgrade that changes them fails it.
+// Built on MQTT.js' documented handleMessage(packet, callback): called for every incoming
+// PUBLISH, one at a time, and the next packet is read when `callback` is called (that is
+// back-pressure). Skipping MQTT.js' own PUBACK and writing the service's is not documented: those
+// steps are in internals.ts (why customHandleAcks does not serve is there too), pinned by
+// test/mqtt-internals.test.ts; test/deferred-ack.test.ts checks the whole against a raw server.
 import type { Duplex } from 'node:stream';
 import type { IPublishPacket, MqttClient } from 'mqtt';
-
-/** The MQTT.js version whose internals this module was checked against. */
-export const VERIFIED_MQTT_VERSION = '5.16.0';
-
-/** Given to MQTT.js for a QoS 1 message: "do not PUBACK, the service will". */
-const ACK_LATER = new Error('acknowledged by the service once it is done with the message');
+import { connectionOf, SKIP_PUBACK, writePuback } from './internals.js';
 
 /** One incoming message, whose acknowledgement is the service's to send. */
 export interface Delivery {
@@ -55,8 +46,8 @@ export function deferAcks(client: MqttClient, handler: DeliveryHandler, opts: De
   // QoS 1 packet ids being handled, per connection (packet ids are per session and connection).
   const inProgress = new WeakMap<Duplex, Set<number>>();
   client.handleMessage = (packet, callback) => {
-    const later = packet.qos > 0 ? ACK_LATER : undefined;
-    const connection = client.stream as unknown as Duplex;
+    const later = packet.qos > 0 ? SKIP_PUBACK : undefined;
+    const connection = connectionOf(client);
     const id = packet.qos > 0 ? packet.messageId : undefined;
     let ids: Set<number> | undefined;
     if (id !== undefined) {
@@ -79,14 +70,14 @@ export function deferAcks(client: MqttClient, handler: DeliveryHandler, opts: De
       packet,
       connection,
       get stale() {
-        return connection !== (client.stream as unknown as Duplex) || connection.destroyed || !connection.writable;
+        return connection !== connectionOf(client) || connection.destroyed || !connection.writable;
       },
       ack() {
         if (settled) return false;
         settle();
         if (id === undefined) return true;
         if (delivery.stale) return false;
-        connection.write(Buffer.from([0x40, 0x02, (id >> 8) & 0xff, id & 0xff]));
+        writePuback(connection, id);
         return true;
       },
       settle,

@@ -16,6 +16,7 @@
 //   - an output the hub keeps dropping the connection on (e.g. a topic the rule may not publish
 //     on) is given up after retry.max connections, and its input acknowledged.
 import { createHash, randomUUID } from 'node:crypto';
+import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import mqtt, { type IClientOptions, type IConnackPacket, type MqttClient } from 'mqtt';
 import type { Logger } from '@baetyl/core/log';
@@ -25,7 +26,7 @@ import { HUB_MESSAGE_LENGTH_MAX, largestPayload, publishPacketSize } from '../pu
 import type { HubConfig, RuleConfig } from '../config/schema.js';
 import type { FunctionPool, Reservation } from '../pool/pool.js';
 import type { CallMetrics } from '../metrics/registry.js';
-import { deferAcks, FIRST_RECONNECT_DELAY, mqttClientOptions, type Delivery } from '@baetyl/core/mqtt';
+import { awaitsAcknowledgement, backoffReconnects, connectionOf, deferAcks, mqttClientOptions, pendingPublishCallback, type Delivery } from '@baetyl/core/mqtt';
 
 export interface RuleStats {
   /** Messages accepted and not yet finished (called, published, acknowledged). */
@@ -90,7 +91,6 @@ export class Rule {
   private stopping = false;
   private subscribedOnce = false;
   private online = false;
-  private reconnectDelay = FIRST_RECONNECT_DELAY;
   private readonly options: IClientOptions;
   /** The connection corked until the end of this event-loop turn (see holdWrites). */
   private corked: Duplex | undefined;
@@ -134,21 +134,18 @@ export class Rule {
     deferAcks(client, (delivery, next) => this.onMessage(delivery, next), {
       onDuplicate: (p) => this.log.debug(`message ${p.messageId} redelivered while in progress; not run twice`),
     });
+    // The wait between attempts doubles up to hub.interval.
+    const backoff = backoffReconnects(client, this.hub.interval);
     client.on('connect', (connack: IConnackPacket) => {
       // No Nagle: results are small packets, each would wait for the hub's delayed ACK of the last.
-      (client.stream as { setNoDelay?: (on: boolean) => void }).setNoDelay?.(true);
+      (connectionOf(client) as Partial<Socket>).setNoDelay?.(true);
       this.onConnect(client, connack);
     });
-    client.on('reconnect', () => {
-      // mqtt.js reads reconnectPeriod each time it schedules a retry: double it for the next one.
-      this.reconnectDelay = Math.min(this.reconnectDelay * 2, Math.max(FIRST_RECONNECT_DELAY, this.hub.interval));
-      client.options.reconnectPeriod = this.reconnectDelay;
-      this.log.debug('reconnecting to the hub');
-    });
+    client.on('reconnect', () => this.log.debug('reconnecting to the hub'));
     client.on('close', () => {
-      if (this.online && !this.stopping) this.log.warn(`disconnected from the hub; reconnecting in ${client.options.reconnectPeriod} ms`);
+      if (this.online && !this.stopping) this.log.warn(`disconnected from the hub; reconnecting in ${backoff.delay} ms`);
       this.countLosses(client);
-      this.forgetDelivered(client.stream as unknown as Duplex);
+      this.forgetDelivered(connectionOf(client));
       this.online = false;
     });
     client.on('error', (err) => this.log.error(`hub connection error: ${err.message}`));
@@ -159,13 +156,13 @@ export class Rule {
       let out = this.outputIds.get(p.messageId);
       if (!out) {
         // Its first send: MQTT.js holds our callback under the id (on a resend, a wrapper of it).
-        const cb = client.outgoing[p.messageId]?.cb as ((err?: Error) => void) | undefined;
+        const cb = pendingPublishCallback(client, p.messageId) as ((err?: Error) => void) | undefined;
         out = cb && this.outputs.get(cb);
         if (!out) return;
         out.id = p.messageId;
         this.outputIds.set(p.messageId, out);
       }
-      out.sentOn = client.stream;
+      out.sentOn = connectionOf(client);
     });
   }
 
@@ -188,7 +185,7 @@ export class Rule {
     const client = this.client;
     if (!client) return;
     // A clean DISCONNECT when nothing waits for the hub; otherwise just drop the connection.
-    const force = !client.connected || Object.keys(client.outgoing).length > 0;
+    const force = !client.connected || awaitsAcknowledgement(client);
     await new Promise<void>((resolve) => {
       const timer = setTimeout(resolve, 2000);
       client.end(force, {}, () => {
@@ -200,8 +197,6 @@ export class Rule {
 
   private onConnect(client: MqttClient, connack: IConnackPacket): void {
     this.online = true;
-    this.reconnectDelay = FIRST_RECONNECT_DELAY;
-    client.options.reconnectPeriod = FIRST_RECONNECT_DELAY;
     this.log.info(`connected to the hub (${this.hub.address})`, { sessionpresent: String(connack.sessionPresent) });
     // No session kept: nothing will be delivered again.
     if (!connack.sessionPresent) this.handled.clear();
@@ -213,7 +208,7 @@ export class Rule {
       if (refused) {
         const why = err ? err.message : 'refused by the hub (check its permissions for this user)';
         this.log.error(`failed to subscribe to ${topic}: ${why}`);
-        if (this.hub.validatesubs) (client.stream as Duplex).destroy();
+        if (this.hub.validatesubs) connectionOf(client).destroy();
         return;
       }
       this.subscribedOnce = true;
@@ -399,7 +394,7 @@ export class Rule {
   private countLosses(client: MqttClient): void {
     const max = Math.max(1, this.cfg.retry.max);
     for (const out of this.outputs.values()) {
-      if (out.sentOn !== client.stream) continue;
+      if (out.sentOn !== connectionOf(client)) continue;
       out.sentOn = undefined;
       out.losses++;
       if (out.losses < max) continue;
@@ -432,7 +427,7 @@ export class Rule {
   }
 
   private publish(payload: Buffer, qos: 0 | 1): Promise<void> {
-    this.holdWrites(this.client!.stream as Duplex);
+    this.holdWrites(connectionOf(this.client!));
     return new Promise((resolve, reject) => {
       const out: PendingOutput = {
         losses: 0,

@@ -1,5 +1,5 @@
 // The hub's counting points: plain numbers, incremented on the hot path (listeners/guard.ts,
-// egress/, broker/hub.ts). The report to the master (HubStats, as Baetyl's hub sent it) and the
+// egress/, broker/hooks/). The report to the master (HubStats, as Baetyl's hub sent it) and the
 // Prometheus registry (registry.ts) are both read from them.
 
 /** What a QoS 0 or 1 message was dropped for (egress/queue.ts). */

@@ -30,8 +30,9 @@ export class HubPersistence extends AsyncLevelPersistence {
    * take it (a full disk), and then the subscription is not kept anywhere, so the hub answers 0x80
    * and no grant is lost by a restart. aedes would grant it in memory after a failed write, or drop
    * the connection. Clean sessions and subscriptions restored at CONNECT are not written.
+   * `granted` is the session's subscriptions in aedes (broker/internals.ts, subscriptionsOf).
    */
-  async storeBeforeGrant(client: { id: string; clean?: boolean; subscriptions?: Record<string, unknown> }, sub: { topic: string; qos: number }): Promise<void> {
+  async storeBeforeGrant(client: { id: string; clean?: boolean }, sub: { topic: string; qos: number }, granted: Readonly<Record<string, unknown>>): Promise<void> {
     if (client.clean || this.stored.has(sub)) return;
     try {
       await super.addSubscriptions(client, [sub]);
@@ -39,7 +40,7 @@ export class HubPersistence extends AsyncLevelPersistence {
     } catch (err) {
       // addSubscriptions put it in the in-memory index (which queues messages for the offline
       // session) before the write failed: take it out, unless it was there before this SUBSCRIBE.
-      if (!client.subscriptions?.[sub.topic]) await super.removeSubscriptions(client, [sub.topic]).catch(() => undefined);
+      if (!granted[sub.topic]) await super.removeSubscriptions(client, [sub.topic]).catch(() => undefined);
       throw err;
     }
   }

@@ -2,10 +2,11 @@
 // with a doubling wait up to ClientInfo's `interval`, subscribes the rule's topics for its side
 // (again only when the broker kept no session), hands each incoming message over with its
 // acknowledgement deferred (deferAcks), and publishes the copies coming from the other side.
+import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import mqtt, { type IConnackPacket, type MqttClient } from 'mqtt';
 import type { Logger } from '@baetyl/core/log';
-import { deferAcks, FIRST_RECONNECT_DELAY, mqttClientOptions, type ClientInfo, type Delivery, type TopicInfo } from '@baetyl/core/mqtt';
+import { backoffReconnects, connectionOf, deferAcks, mqttClientOptions, type ClientInfo, type Delivery, type TopicInfo } from '@baetyl/core/mqtt';
 import type { BrokerEchoes } from './echo.js';
 import { Echoes } from './echo.js';
 
@@ -51,7 +52,6 @@ export class Connection {
   private online = false;
   private stopping = false;
   private subscribed = false;
-  private delay = FIRST_RECONNECT_DELAY;
 
   constructor(
     readonly spec: ConnectionSpec,
@@ -66,7 +66,7 @@ export class Connection {
 
   /** Messages delivered on the current connection were left with the broker. */
   get leftWithBroker(): boolean {
-    return this.leftOn !== undefined && this.leftOn === (this.client?.stream as unknown as Duplex | undefined) && !this.leftOn.destroyed;
+    return this.leftOn !== undefined && this.client !== undefined && this.leftOn === connectionOf(this.client) && !this.leftOn.destroyed;
   }
 
   /** A message that came on `connection` was not acknowledged: its broker has it still. */
@@ -83,15 +83,12 @@ export class Connection {
     deferAcks(client, (delivery, next) => this.received(delivery, next), {
       onDuplicate: (p) => this.log.debug(`message ${p.messageId} from the ${this.spec.name} sent again while it is being forwarded; forwarded once`),
     });
+    // The wait between attempts doubles up to interval.
+    const backoff = backoffReconnects(client, info.interval);
     client.on('connect', (connack: IConnackPacket) => this.connected_(connack));
-    client.on('reconnect', () => {
-      // MQTT.js reads reconnectPeriod each time it schedules a retry: double it for the next one.
-      this.delay = Math.min(this.delay * 2, Math.max(FIRST_RECONNECT_DELAY, info.interval));
-      client.options.reconnectPeriod = this.delay;
-    });
     client.on('error', (err: Error & { code?: unknown }) => {
       if (this.stopping) return;
-      const retry = `retrying in ${client.options.reconnectPeriod} ms`;
+      const retry = `retrying in ${backoff.delay} ms`;
       if (typeof err.code === 'number' && CONNACK[err.code]) {
         this.log.error(`the ${this.spec.name} refused the connection of client ${this.spec.clientid}: ${CONNACK[err.code]} (CONNACK code ${err.code}); ${retry}`);
       } else if (this.online) {
@@ -101,7 +98,7 @@ export class Connection {
       }
     });
     client.on('close', () => {
-      if (this.online && !this.stopping) this.log.warn(`disconnected from the ${this.spec.name}; reconnecting in ${client.options.reconnectPeriod} ms`);
+      if (this.online && !this.stopping) this.log.warn(`disconnected from the ${this.spec.name}; reconnecting in ${backoff.delay} ms`);
       this.online = false;
     });
   }
@@ -126,7 +123,7 @@ export class Connection {
     if (!this.connected || this.stopping) return;
     this.leftOn = undefined;
     this.log.info(`reconnecting to the ${this.spec.name} to fetch the messages left with it`);
-    (this.client!.stream as unknown as Duplex).destroy();
+    connectionOf(this.client!).destroy();
   }
 
   async close(): Promise<void> {
@@ -162,9 +159,7 @@ export class Connection {
   private connected_(connack: IConnackPacket): void {
     const client = this.client!;
     this.online = true;
-    this.delay = FIRST_RECONNECT_DELAY;
-    client.options.reconnectPeriod = FIRST_RECONNECT_DELAY;
-    (client.stream as { setNoDelay?: (on: boolean) => void }).setNoDelay?.(true);
+    (connectionOf(client) as Partial<Socket>).setNoDelay?.(true);
     this.log.info(`connected to the ${this.spec.name} (${this.spec.info.address})`, { clientid: this.spec.clientid, sessionpresent: String(connack.sessionPresent) });
     if (connack.sessionPresent) this.echoes.resumed();
     else this.echoes.clear();
@@ -189,7 +184,7 @@ export class Connection {
         if (ok.length > 0) this.log.info(`subscribed on the ${this.spec.name} to ${ok.map((g) => `${g.topic} (QoS ${g.qos})`).join(', ')}`);
         if (refused.length > 0 && this.spec.info.validatesubs) {
           this.log.warn(`validatesubs is set: dropping the connection to the ${this.spec.name}`);
-          (client.stream as unknown as Duplex).destroy();
+          connectionOf(client).destroy();
           return;
         }
         this.subscribed = true;

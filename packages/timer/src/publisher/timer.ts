@@ -7,7 +7,7 @@
 // send was blocked.
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import type { Logger } from '@baetyl/core/log';
-import { FIRST_RECONNECT_DELAY, mqttClientOptions } from '@baetyl/core/mqtt';
+import { backoffReconnects, mqttClientOptions } from '@baetyl/core/mqtt';
 import { UNUSED_WHY, type TimerConfig } from '../config/schema.js';
 import { systemClock, type Clock } from '../template/clock.js';
 import { goJson } from '../template/go-format.js';
@@ -40,26 +40,20 @@ export function startTimer(cfg: TimerConfig, at: { cwd: string; logger: Logger }
   const client: MqttClient = mqtt.connect(cfg.hub.address!, options);
   let online = false;
   let stopping = false;
-  let reconnectDelay = FIRST_RECONNECT_DELAY;
   let waiting = 0;
   let skipped = 0;
 
+  // The wait between attempts doubles up to hub.interval.
+  const backoff = backoffReconnects(client, cfg.hub.interval);
   client.on('connect', () => {
     online = true;
-    reconnectDelay = FIRST_RECONNECT_DELAY;
-    client.options.reconnectPeriod = FIRST_RECONNECT_DELAY;
     log.info(`connected to the hub (${cfg.hub.address})`);
     if (skipped > 0) log.warn(`${skipped} message(s) were not sent while the hub was unreachable (hub.buffersize ${cfg.hub.buffersize} were kept)`);
     skipped = 0;
   });
-  client.on('reconnect', () => {
-    // mqtt.js reads reconnectPeriod when it schedules each retry: double it up to hub.interval.
-    reconnectDelay = Math.min(reconnectDelay * 2, Math.max(FIRST_RECONNECT_DELAY, cfg.hub.interval));
-    client.options.reconnectPeriod = reconnectDelay;
-    log.debug('reconnecting to the hub');
-  });
+  client.on('reconnect', () => log.debug('reconnecting to the hub'));
   client.on('close', () => {
-    if (online && !stopping) log.warn(`disconnected from the hub; reconnecting in ${client.options.reconnectPeriod} ms`);
+    if (online && !stopping) log.warn(`disconnected from the hub; reconnecting in ${backoff.delay} ms`);
     online = false;
   });
   client.on('error', (err) => log.error(`hub connection error: ${err.message}`));

@@ -1,17 +1,18 @@
-// How a message reaches one client: aedes calls the client's deliver functions for each matching
-// subscription; here each copy is filtered (one copy per message, at the best QoS granted) and put
-// on the client's own EgressQueue, and aedes is told at once that the delivery is done. aedes'
-// shared delivery concurrency therefore never waits on one client's socket.
-import type { AedesPublishPacket, Client } from 'aedes';
+// aedes' deliver functions, replaced: how a message reaches one client. aedes calls them for each
+// matching subscription; here each copy is filtered (one copy per message, at the best QoS
+// granted) and put on the client's own EgressQueue (src/egress), and aedes is told at once that
+// the delivery is done. aedes' shared delivery concurrency therefore never waits on one socket.
+import type { Aedes, AedesPublishPacket, Client } from 'aedes';
 import { topicMatches } from '@baetyl/core/topic';
-import { internals, type ClientInternals, type Deliver } from '../broker/internals.js';
-import type { Store } from '../persistence/store.js';
-import { EgressQueue, type EgressLimits, type EgressSink } from './queue.js';
+import { EgressQueue, type EgressLimits, type EgressSink } from '../../egress/queue.js';
+import type { Store } from '../../persistence/store.js';
+import { dropConnection, type ConnectionStep, type HubContext } from '../context.js';
+import { passDuplicateFilter, replaceDeliver, subscriptionsOf, type Deliver } from '../internals.js';
 
 /** Deliveries per client remembered by the duplicate filter (see filterDuplicates). */
 const RECENT = 4096;
 
-export interface DeliveryHooks {
+interface DeliveryHooks {
   brokerId: string;
   store: Store;
   limits: EgressLimits;
@@ -28,11 +29,31 @@ export function egressOf(client: Client): EgressQueue | undefined {
   return queues.get(client);
 }
 
-/** Replaces aedes' deliver functions of a client that was just created. */
-export function shapeDelivery(client: Client, hooks: DeliveryHooks): void {
-  const c = internals(client);
-  const deliver0 = c.deliver0;
-  const deliverQoS = c.deliverQoS;
+/**
+ * The connection step that gives each client its queue, and the broker's 'clientReady' (CONNACK
+ * sent, a resumed session's stored messages replayed) that starts it.
+ */
+export function queueDeliveries(ctx: HubContext, broker: Aedes): ConnectionStep {
+  const maxPacket = ctx.config.message.length.max;
+  const egress = ctx.config.message.egress;
+  const hooks: DeliveryHooks = {
+    brokerId: broker.id,
+    store: ctx.store,
+    // bytes.max is at least message.length.max, so that a message of any accepted size can wait.
+    limits: { qos0Messages: egress.qos0.buffer.size, qos1Messages: egress.qos1.buffer.size, batch: egress.qos1.batch.max, bytes: Math.max(egress.bytes.max, maxPacket) },
+    dropped: (qos, reason, count = 1) => {
+      ctx.counters.dropped[reason][Math.min(qos, 2)]! += count;
+    },
+    overflow: dropConnection,
+    spilling: (cl) => ctx.closings.log('debug', 'client reads slowly: its QoS 1 messages wait in the session store', ctx.clients.logFields(cl)),
+  };
+  broker.on('clientReady', (client) => egressOf(client)?.pump());
+  return (client) => replaceDeliver(client, (aedes) => queueing(client, aedes, hooks));
+}
+
+/** The deliver function of a client that was just created; `aedes` holds its own, which write to the socket. */
+function queueing(client: Client, aedes: { deliver0: Deliver; deliverQoS: Deliver }, hooks: DeliveryHooks): Deliver {
+  const { deliver0, deliverQoS } = aedes;
   let queue: EgressQueue | undefined;
   const isDuplicate = duplicateFilter(hooks.brokerId);
 
@@ -41,16 +62,16 @@ export function shapeDelivery(client: Client, hooks: DeliveryHooks): void {
     if (queue) return queue;
     queue = new EgressQueue(
       {
-        persistent: !c.clean,
+        persistent: !client.clean,
         write: (packet, done) => {
           // aedes' own duplicate filter must let this packet through (see duplicateFilter).
-          if (packet.brokerId) c.duplicates[packet.brokerId] = packet.brokerCounter - 1;
+          passDuplicateFilter(client, packet);
           if (packet.qos === 0) deliver0(packet, done);
           else deliverQoS(packet, done);
         },
-        ready: () => c.connected,
-        closed: () => c.closed,
-        readStored: (limit) => readUnsent(hooks.store, c, limit, effectiveQos),
+        ready: () => client.connected,
+        closed: () => client.closed,
+        readStored: (limit) => readUnsent(hooks.store, client, limit, effectiveQos),
         dropped: hooks.dropped,
         overflow: (why) => hooks.overflow(client, why),
         spilling: () => hooks.spilling(client),
@@ -65,7 +86,7 @@ export function shapeDelivery(client: Client, hooks: DeliveryHooks): void {
   const effectiveQos = (packet: AedesPublishPacket): number => {
     if (packet.qos === 0) return 0;
     let best = 0;
-    const subs = c.subscriptions;
+    const subs = subscriptionsOf(client);
     for (const filter in subs) {
       const qos = subs[filter]!.qos;
       if (qos > best && topicMatches(filter, packet.topic)) best = qos;
@@ -73,7 +94,7 @@ export function shapeDelivery(client: Client, hooks: DeliveryHooks): void {
     return Math.min(packet.qos, best);
   };
 
-  const route: Deliver = (packet, cb) => {
+  return (packet, cb) => {
     if (isDuplicate(packet)) return process.nextTick(cb);
     const q = effectiveQos(packet);
     packet.qos = q as 0 | 1 | 2;
@@ -82,8 +103,6 @@ export function shapeDelivery(client: Client, hooks: DeliveryHooks): void {
     // delivery cost the hub 10-15% of its 1 -> 1 throughput (make bench, same session).
     process.nextTick(cb);
   };
-  c.deliver0 = route;
-  c.deliverQoS = route;
 }
 
 /**
@@ -128,7 +147,7 @@ interface StoredPacket {
 }
 
 /** The session's stored messages that were never sent (no packet id yet), oldest first. */
-async function readUnsent(store: Store, c: ClientInternals, limit: number, qosOf: (p: AedesPublishPacket) => number): Promise<AedesPublishPacket[]> {
+async function readUnsent(store: Store, c: Client, limit: number, qosOf: (p: AedesPublishPacket) => number): Promise<AedesPublishPacket[]> {
   const out: AedesPublishPacket[] = [];
   const stream = store.persistence.outgoingStream({ id: c.id });
   try {
@@ -150,7 +169,7 @@ async function readUnsent(store: Store, c: ClientInternals, limit: number, qosOf
       if (out.length >= limit) break;
     }
   } finally {
-    (stream as unknown as { destroy(): void }).destroy();
+    stream.destroy();
   }
   return out;
 }
