@@ -12,8 +12,7 @@ import { parseHubConfig } from '../src/config/load.js';
 import { startHub } from '../src/broker/hub.js';
 import { aedesVersion, internals, nextBrokerCounter } from '../src/broker/internals.js';
 import { egressOf } from '../src/egress/delivery.js';
-import { rawSubscriber } from './egress-clients.js';
-import { connect, endAll, waitFor } from './mqtt-client.js';
+import { connect, endAll, rawSubscriber, waitFor } from '@baetyl/test-support';
 
 const AEDES_VERSION = '1.2.0';
 

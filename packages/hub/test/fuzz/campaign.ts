@@ -3,12 +3,10 @@
 // PRNG seeded from the run's seed and the connection's number, so a seed replays the run.
 import { setTimeout as sleep } from 'node:timers/promises';
 import type net from 'node:net';
-import type { HubProcess } from '../hub-process.js';
-import { connect, subscribe } from '../mqtt-client.js';
-import { rawConnect } from '../raw.js';
 import { mutate } from './mutate.js';
 import { connect as connectPacket, other } from './packets.js';
 import { Random } from './random.js';
+import { connect, rawConnect, subscribe, type HubProcess } from '@baetyl/test-support';
 
 export interface FuzzOptions {
   seed: number;
