@@ -1,7 +1,7 @@
 // @baetyl/test-support: what tests of several packages share (a dev dependency only).
 export { waitFor, WAIT_MS } from './wait.js';
-export { freePort } from './ports.js';
-export { tempDir, writeFiles, serviceDir, removeTempDirs } from './temp.js';
+export { freePort, canConnect } from './ports.js';
+export { tempDir, writeFiles, writeAged, serviceDir, removeTempDirs } from './temp.js';
 export { startProcess, startNodeService, stopProcesses, type TestProcess, type StartOptions, type Exit } from './processes.js';
 export { REPO, BAETYL, HUB_MAIN } from './repo.js';
 export { startHubProcess, runHubExpectingExit, openConfig, OPEN_AUTH, type HubProcess, type HubStartOptions } from './hub.js';

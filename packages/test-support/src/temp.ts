@@ -1,5 +1,5 @@
 // Temporary directories that tests create, removed together by removeTempDirs().
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 
@@ -34,4 +34,11 @@ export function serviceDir(config: string, opts: { dir?: string; prefix?: string
 export function removeTempDirs(): void {
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
   dirs.clear();
+}
+
+/** Writes `dir/name` and sets its times `days` days back (for tests of what is removed by age). */
+export function writeAged(dir: string, name: string, days: number, text = 'x\n'): void {
+  writeFileSync(join(dir, name), text);
+  const t = new Date(Date.now() - days * 24 * 3600 * 1000);
+  utimesSync(join(dir, name), t, t);
 }
