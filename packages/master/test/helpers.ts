@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { MasterClient } from '@baetyl/core';
-import { copyExampleTree, startProcess, waitFor } from '@baetyl/test-support';
+import { copyExampleTree, startBaetyl, waitFor } from '@baetyl/test-support';
 import { stringify } from 'yaml';
 
 export const BAETYL = fileURLToPath(new URL('../../bin/baetyl.js', import.meta.url));
@@ -75,8 +75,7 @@ export function runBaetyl(args: string[], cwd?: string): Promise<{ code: number 
 }
 
 export async function startMaster(wd: Workdir, { until = 'services started', env }: { until?: string; env?: NodeJS.ProcessEnv } = {}): Promise<RunningMaster> {
-  // A process group: if the test fails half-way, stopProcesses() (or the test process's exit) reaches the instances too.
-  const p = startProcess(process.execPath, [BAETYL, 'start', '-w', wd.dir], { name: 'the master', group: true, keepBaetylEnv: true, ...(env ? { env } : {}) });
+  const p = startBaetyl(wd.dir, env ? { env } : {});
   const log = () => (existsSync(join(wd.dir, 'var/log/baetyl/baetyl.log')) ? readFileSync(join(wd.dir, 'var/log/baetyl/baetyl.log'), 'utf8') : '');
   const m: RunningMaster = {
     child: p.proc,

@@ -59,8 +59,8 @@ export async function runHubExpectingExit(opts: HubStartOptions): Promise<{ code
 /** The principal of openConfig(), allowed everything. */
 export const OPEN_AUTH = { username: 'test', password: 'hahaha' };
 
-/** A service.yml with one principal (OPEN_AUTH) allowed everything, on the given listeners. */
-export function openConfig(listen: string[] = ['tcp://127.0.0.1:0'], extra = ''): string {
+/** A service.yml with one principal (OPEN_AUTH) allowed everything, on the given listeners; `extra` is appended. */
+export function openConfig(listen: string[] = ['tcp://127.0.0.1:0'], extra = '', logLevel: 'debug' | 'info' = 'debug'): string {
   return `listen:
 ${listen.map((l) => `  - ${l}`).join('\n')}
 principals:
@@ -72,6 +72,6 @@ principals:
       - action: sub
         permit: ['#']
 logger:
-  level: debug
+  level: ${logLevel}
 ${extra}`;
 }

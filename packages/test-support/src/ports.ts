@@ -14,10 +14,20 @@ export function freePort(): Promise<number> {
   });
 }
 
-/** Whether a TCP connection to `port` on `host` is accepted now: the peer listens. */
-export function canConnect(port: number, host = '127.0.0.1'): Promise<boolean> {
+/**
+ * Whether a connection is accepted now (the peer listens): to a port on `host`, or to an
+ * address as services are given one: `host:port`, `unix:path` or `unix://path`.
+ */
+export function canConnect(target: number | string, host = '127.0.0.1'): Promise<boolean> {
+  let opts: { port: number; host: string } | { path: string };
+  if (typeof target === 'number') opts = { port: target, host };
+  else if (target.startsWith('unix:')) opts = { path: target.replace(/^unix:(\/\/)?/, '') };
+  else {
+    const at = target.lastIndexOf(':');
+    opts = { host: target.slice(0, at), port: Number(target.slice(at + 1)) };
+  }
   return new Promise((ok) => {
-    const s = connect({ port, host });
+    const s = connect(opts);
     s.once('connect', () => {
       s.destroy();
       ok(true);

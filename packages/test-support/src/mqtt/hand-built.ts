@@ -4,19 +4,24 @@
 //   not UTF-8, levels it does not support, flags that contradict each other), which mqtt-packet
 //   refuses to write;
 // - a test that pins mqtt-packet's own state in its process (its number cache, which the first
-//   generate() call fills) and so must not run that encoder itself.
+//   generate() call fills) and so must not run that encoder itself;
+// - the remaining length in front of a payload written without copying it (a load client).
 
-/** The fixed header (type, flags, remaining length) and the body. The length is always right. */
-export function frame(type: number, flags: number, body: Buffer): Buffer {
+/** The variable-length encoding of a remaining length (1 to 4 bytes for what MQTT allows). */
+export function remainingLength(n: number): Buffer {
   const len: number[] = [];
-  let n = body.length;
   do {
     let byte = n % 128;
     n = Math.floor(n / 128);
     if (n > 0) byte |= 0x80;
     len.push(byte);
   } while (n > 0);
-  return Buffer.concat([Buffer.from([(type << 4) | flags]), Buffer.from(len), body]);
+  return Buffer.from(len);
+}
+
+/** The fixed header (type, flags, remaining length) and the body. The length is always right. */
+export function frame(type: number, flags: number, body: Buffer): Buffer {
+  return Buffer.concat([Buffer.from([(type << 4) | flags]), remainingLength(body.length), body]);
 }
 
 /** A two-byte packet id. */
