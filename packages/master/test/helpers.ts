@@ -125,6 +125,22 @@ export async function clientAs(wd: Workdir, service: string, instance = service)
   return new MasterClient({ address: `unix://${join(wd.dir, 'var/run/baetyl.sock')}`, username: service, password: env.BAETYL_SERVICE_TOKEN ?? '' });
 }
 
+/** A client of the master's API as the CLI is: with the token the master wrote for it at start. */
+export function cliClient(wd: Workdir, timeoutMs?: number): MasterClient {
+  const token = readFileSync(join(wd.dir, 'var/run/baetyl/cli.token'), 'utf8').trim();
+  return new MasterClient({ address: `unix://${join(wd.dir, 'var/run/baetyl.sock')}`, username: '@cli', password: token, ...(timeoutMs ? { timeout: timeoutMs } : {}) });
+}
+
+/** An instance's status (running, restarting, failed, exited...) as the master's API gives it. */
+export async function statusOf(wd: Workdir, instance: string): Promise<string | undefined> {
+  const c = cliClient(wd);
+  try {
+    return (await c.inspect()).services.flatMap((s) => s.instances).find((i) => i.name === instance)?.status;
+  } finally {
+    c.close();
+  }
+}
+
 export function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);

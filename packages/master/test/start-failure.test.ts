@@ -1,15 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { MasterClient, type Inspect } from '@baetyl/core';
-import { makeWorkdir, runBaetyl, startMaster, starts, type Workdir } from './helpers.js';
+import type { Inspect } from '@baetyl/core';
+import { cliClient, makeWorkdir, runBaetyl, startMaster, starts, statusOf, type Workdir } from './helpers.js';
 import { waitFor } from '@baetyl/test-support';
 
-function cliClient(wd: Workdir): MasterClient {
-  const token = readFileSync(join(wd.dir, 'var/run/baetyl/cli.token'), 'utf8').trim();
-  return new MasterClient({ address: `unix://${join(wd.dir, 'var/run/baetyl.sock')}`, username: '@cli', password: token });
-}
 
 /** A package whose program cannot be spawned: its interpreter does not exist (ENOENT). */
 function brokenPackage(wd: Workdir, name: string): string {
@@ -72,7 +68,9 @@ test('a failed start shows in status with its reason and next start, and is retr
     assert.equal(running.next_start, undefined);
 
     // retry.max 1: the first attempt and one restart, then failed with the reason.
-    await waitFor('capped to give up', () => m.log().includes('retry too much (1), giving up" baetyl=master engine=native instance=capped'));
+    await waitFor('capped to give up', async () => (await statusOf(wd, 'capped')) === 'failed');
+    // The log says so too (it reaches the file a moment after the state changes).
+    await waitFor('the give-up line of capped', () => m.log().includes('retry too much (1), giving up" baetyl=master engine=native instance=capped'));
     assert.equal(failures(m.log(), 'capped'), 2);
     // policy no: one attempt.
     assert.equal(failures(m.log(), 'once'), 1);

@@ -5,8 +5,8 @@ import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
-import { MasterClient, MasterApiError } from '@baetyl/core';
-import { alive, clientAs, exampleWorkdir, functionAnswer, instanceEnv, makeWorkdir, runBaetyl, startMaster, starts, type Workdir } from './helpers.js';
+import { MasterApiError } from '@baetyl/core';
+import { alive, cliClient, clientAs, exampleWorkdir, functionAnswer, instanceEnv, makeWorkdir, runBaetyl, startMaster, starts, type Workdir } from './helpers.js';
 import { freePort, waitFor } from '@baetyl/test-support';
 
 const APP = 'var/db/baetyl/application.yml';
@@ -34,10 +34,6 @@ async function started(wd: Workdir, names: string[]): Promise<Record<string, num
   return pids(wd);
 }
 
-function cliClient(wd: Workdir): MasterClient {
-  const token = readFileSync(join(wd.dir, 'var/run/baetyl/cli.token'), 'utf8').trim();
-  return new MasterClient({ address: `unix://${join(wd.dir, 'var/run/baetyl.sock')}`, username: '@cli', password: token, timeout: 120_000 });
-}
 
 function otaLines(wd: Workdir): Array<Record<string, string>> {
   const file = join(wd.dir, 'var/db/baetyl/ota.log');
@@ -118,7 +114,7 @@ test('baetyl update keeps unchanged services, restarts only the runtime whose co
 
 /** instance -> pid, from the running master's inspect. */
 async function inspectPids(wd: Workdir): Promise<Record<string, number>> {
-  const api = cliClient(wd);
+  const api = cliClient(wd, 120_000);
   try {
     const out: Record<string, number> = {};
     for (const svc of (await api.inspect()).services) for (const i of svc.instances) if (i.process) out[i.name] = i.process.id;
@@ -223,7 +219,7 @@ test('a new service that fails to start rolls the app back: the old file and ser
     mkdirSync(dir, { recursive: true });
     writeFileSync(join(dir, 'application.yml'), stringify(app));
 
-    const api = cliClient(wd);
+    const api = cliClient(wd, 120_000);
     let body = '';
     try {
       await api.request('PUT', '/system/update', { type: 'APP', path: 'var/db/baetyl/ota/app/v9', trace: 'trace-9', wait: true });
@@ -265,7 +261,7 @@ test('a new service that fails to start rolls the app back: the old file and ser
 test('an image with no program rolls back; an OTA by path is applied in the background and logged in ota.log', async () => {
   const wd = makeWorkdir([{ name: 'steady' }]);
   const m = await startMaster(wd);
-  const api = cliClient(wd);
+  const api = cliClient(wd, 120_000);
   try {
     const app = readApp(wd);
     app.services.push({ name: 'ghost', image: 'no-such-image', replica: 1, env: {}, mounts: [] });
