@@ -9,7 +9,7 @@ import { Report } from './report.js';
 import { hubBench, plainAedesQos0 } from './scenarios/hub.js';
 import { connectionsBench } from './scenarios/connections.js';
 import { coldStartBench, memoryBench, onDemandBench, pipelineBench } from './scenarios/functions.js';
-import { REPO } from '../support/workdir.js';
+import { REPO } from '@baetyl/test-support';
 
 const { values } = parseArgs({
   options: {

@@ -4,8 +4,9 @@ import { spawn } from 'node:child_process';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { binaryCodec, runLoad } from '../bench/load/run.js';
-import { HUB_USER, cpuBetween, cpuMsOf, cpuSnapshot, footprintOf, groupOf, instanceProcesses, startHub, startPlainAedes, stackProcesses, treeOf, waitFor } from '../bench/support/procs.js';
+import { HUB_USER, cpuBetween, cpuMsOf, cpuSnapshot, footprintOf, groupOf, instanceProcesses, startHub, startPlainAedes, stackProcesses, treeOf } from '../bench/support/procs.js';
 import { PIPELINES, coldStart, pipelineLoad, pipelineStack } from '../bench/scenarios/functions.js';
+import { waitFor } from '@baetyl/test-support';
 
 test('hub and plain aedes: QoS 0 and 1, one to one and fan-out, nothing lost or duplicated', async () => {
   for (const [name, start, auth] of [
@@ -50,7 +51,7 @@ test('process accounting: an instance is its process group and its subtree, what
   const leader = spawn('/bin/sh', ['-c', '(sleep 60 &); sleep 60 & wait'], { detached: true, stdio: 'ignore' });
   const pid = leader.pid!;
   try {
-    await waitFor(() => groupOf(pid).length === 3 && treeOf(pid).length === 2, 'the leader, its child and the reparented grandchild');
+    await waitFor('the leader, its child and the reparented grandchild', () => groupOf(pid).length === 3 && treeOf(pid).length === 2, 120_000);
     const group = groupOf(pid);
     assert.deepEqual(new Set(instanceProcesses(pid)), new Set(group));
     // Seen from a parent (as the master is): its tree and the instance's group.
@@ -102,7 +103,7 @@ test('python36 and sql pipelines: every input gives its right output; a cold sta
       assert.ok(cpuBetween(cpuBefore, started) > 0, 'the new instances count from zero');
       // The codec rejects an output that is not the function's answer to its input (wrong).
       assert.deepEqual({ lost: res.lost, duplicates: res.duplicates, wrong: res.wrong }, { lost: 0, duplicates: 0, wrong: 0 }, p.fn);
-      await waitFor(async () => (await stack.pidOf(p.service)).length === 0, `${p.fn} to scale to zero`);
+      await waitFor(`${p.fn} to scale to zero`, async () => (await stack.pidOf(p.service)).length === 0, 120_000);
       const t = await coldStart(stack, p, 1_000_000);
       assert.ok(Number.isFinite(t), `${p.fn}: the cold start produced its output`);
     } finally {

@@ -14,8 +14,7 @@ import { ConfigError, parseConfig, type Schema } from '@baetyl/core/config';
 import { EDITOR_KEYWORDS } from '@baetyl/core/config/json-schema';
 import { parseApp } from '@baetyl/master';
 import { CONFIG_SCHEMAS, generateSchemas, schemaFileForImage, schemaFileText } from '@baetyl/master/schemas';
-import { APP_FILE, serviceConfigs, uncomment, v1Examples } from '@baetyl/test-support';
-import { REPO } from '../support/workdir.js';
+import { APP_FILE, REPO, serviceConfigs, uncomment, v1Examples } from '@baetyl/test-support';
 
 const SCHEMAS = join(REPO, 'schemas');
 const REGENERATE = 'run "make build" (it runs node scripts/schemas.mjs after tsc) and commit schemas/';

@@ -2,16 +2,15 @@
 // runtime instance in the middle of a QoS 1 stream, and scale to zero followed by a cold start.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import mqtt from 'mqtt';
-import { MasterClient, type Inspect } from '@baetyl/core';
-import { BAETYL, copyExample, freePort } from '../support/workdir.js';
+import { copyExample, freePort, startBaetyl, waitFor, type TestProcess } from '@baetyl/test-support';
+import { extendExample } from '../support/example.js';
+import { appRunning, instancesOf } from '../support/master-state.js';
 import { collector, normalise } from '../support/tutorial.js';
 
-let master: ChildProcess;
+let master: TestProcess;
 let workdir: string;
 let client: mqtt.MqttClient;
 const read = (f: string) => (existsSync(join(workdir, f)) ? readFileSync(join(workdir, f), 'utf8') : '');
@@ -41,76 +40,37 @@ function extend(dir: string) {
   - {name: cold, handler: extra.echo, codedir: var/db/baetyl/extra}
 `,
   );
-  const app = join(dir, 'var/db/baetyl/application.yml');
-  writeFileSync(
-    app,
-    readFileSync(app, 'utf8').replace(
-      'volumes:\n',
-      `  - name: function-extra
+  extendExample(dir, {
+    services: `  - name: function-extra
     image: hub.baidubce.com/baetyl/baetyl-function-python36
     replica: 0
     mounts:
       - {name: extra-conf, path: etc/baetyl, readonly: true}
       - {name: extra-code, path: var/db/baetyl/extra, readonly: true}
-volumes:
-  - {name: extra-conf, path: var/db/baetyl/extra-conf}
+`,
+    volumes: `  - {name: extra-conf, path: var/db/baetyl/extra-conf}
   - {name: extra-code, path: var/db/baetyl/extra-code}
 `,
-    ),
-  );
-  const fm = join(dir, 'var/db/baetyl/function-manager-conf/service.yml');
-  writeFileSync(
-    fm,
-    readFileSync(fm, 'utf8')
-      .replace(
-        'rules:\n',
-        `rules:
-  - {clientid: rule-slow, subscribe: {topic: x/slow}, function: {name: slow}, publish: {topic: x/slow/out}, retry: {max: 1}}
+    rules: `  - {clientid: rule-slow, subscribe: {topic: x/slow}, function: {name: slow}, publish: {topic: x/slow/out}, retry: {max: 1}}
   - {clientid: rule-echo, subscribe: {topic: x/echo, qos: 1}, function: {name: echo}, publish: {topic: x/echo/out, qos: 1}}
   - {clientid: rule-cold, subscribe: {topic: x/cold}, function: {name: cold}, publish: {topic: x/cold/out}}
 `,
-      )
-      .replace(
-        'functions:\n',
-        `functions:
-  - {name: slow, service: function-extra, timeout: 3s}
+    functions: `  - {name: slow, service: function-extra, timeout: 3s}
   - {name: echo, service: function-extra, instance: {max: 2}}
   - {name: cold, service: function-extra, instance: {max: 1, idletime: 2s, evicttime: 1s}}
 `,
-      ),
-  );
+  });
 }
 
-async function waitFor(cond: () => boolean, what: string, limit = 120_000) {
-  const end = Date.now() + limit;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(50);
-  }
-}
 
-function api(): MasterClient {
-  return new MasterClient({ address: `unix://${join(workdir, 'var/run/baetyl.sock')}`, username: '@cli', password: read('var/run/baetyl/cli.token').trim() });
-}
-
-async function instancesOf(service: string) {
-  const c = api();
-  try {
-    const inspect = (await c.inspect()) as Inspect;
-    return inspect.services.find((s) => s.name === service)?.instances ?? [];
-  } finally {
-    c.close();
-  }
-}
 
 before(async () => {
   const port = await freePort();
   workdir = copyExample('native', port);
   extend(workdir);
-  master = spawn(process.execPath, [BAETYL, 'start', '-w', workdir], { stdio: ['ignore', 'ignore', 'pipe'] });
-  master.stderr!.resume();
-  await waitFor(() => read('var/log/baetyl/baetyl.log').includes('services started'), 'the master');
-  await waitFor(() => (read('var/db/baetyl/function-manager-log/service.log').match(/subscribed to /g) ?? []).length === 7, 'the seven rules to subscribe');
+  master = startBaetyl(workdir);
+  await waitFor('the services to run', () => appRunning(workdir), 120_000);
+  await waitFor('the seven rules to subscribe', () => (read('var/db/baetyl/function-manager-log/service.log').match(/subscribed to /g) ?? []).length === 7, 120_000);
   client = mqtt.connect(`mqtt://127.0.0.1:${port}`, { username: 'test', password: 'hahaha', clientId: 'e2e-faults' });
   await new Promise<void>((resolve) => client.once('connect', () => resolve()));
   await client.subscribeAsync('x/#', { qos: 1 });
@@ -118,10 +78,7 @@ before(async () => {
 
 after(async () => {
   client?.end(true);
-  if (master && master.exitCode === null) {
-    master.kill('SIGTERM');
-    await new Promise((r) => master.once('exit', r));
-  }
+  await master?.stop();
 });
 
 test('a handler that sleeps past the timeout gives a DeadlineExceeded error payload, and the next call works', async () => {
@@ -149,13 +106,13 @@ test('kill -9 of a runtime instance in the middle of a QoS 1 stream loses no mes
   for (let n = 0; n < total; n++) {
     await client.publishAsync('x/echo', JSON.stringify({ n }), { qos: 1 });
     if (n === total / 2) {
-      const running = (await instancesOf('function-extra')).filter((i) => i.name.startsWith('function-extra.echo.') && i.process);
+      const running = (await instancesOf(workdir, 'function-extra')).filter((i) => i.name.startsWith('function-extra.echo.') && i.process);
       assert.ok(running.length > 0, 'an echo instance runs');
       process.kill(running[0]!.process!.id, 'SIGKILL');
       killed = running[0]!.process!.id;
     }
   }
-  await waitFor(() => seen().size === total, `all ${total} outputs (have ${seen().size})`);
+  await waitFor(`all ${total} outputs (have ${seen().size})`, () => seen().size === total, 120_000);
   assert.ok(killed > 0);
   for (const m of got.messages.filter((x) => x.topic === 'x/echo/out')) assert.equal(m.qos, 1);
   got.stop();
@@ -165,21 +122,16 @@ test('a function scaled to zero starts cold on the next message', async () => {
   const got = collector(client);
   await client.publishAsync('x/cold', '{"a":1}', { qos: 0 });
   await got.until((m) => m.some((x) => x.topic === 'x/cold/out'), 120_000);
-  const first = (await instancesOf('function-extra')).find((i) => i.name === 'function-extra.cold.1');
+  const first = (await instancesOf(workdir, 'function-extra')).find((i) => i.name === 'function-extra.cold.1');
   assert.ok(first?.process, 'the cold instance runs after the first message');
   // idletime 2s: the pool stops it through the master API.
-  await waitFor(() => read('var/log/baetyl/baetyl.log').includes('/instances/function-extra.cold.1/stop'), 'the idle instance to be stopped');
-  let gone = false;
-  for (let i = 0; i < 600 && !gone; i++) {
-    gone = !(await instancesOf('function-extra')).some((x) => x.name === 'function-extra.cold.1');
-    if (!gone) await sleep(100);
-  }
-  assert.ok(gone, 'scaled to zero');
+  await waitFor('the idle instance to be stopped', () => read('var/log/baetyl/baetyl.log').includes('/instances/function-extra.cold.1/stop'), 120_000);
+  await waitFor('scaled to zero', async () => !(await instancesOf(workdir, 'function-extra')).some((x) => x.name === 'function-extra.cold.1'), 120_000);
   got.messages.length = 0;
   await client.publishAsync('x/cold', '{"a":2}', { qos: 0 });
   await got.until((m) => m.some((x) => x.topic === 'x/cold/out'), 120_000);
   assert.equal(got.messages.find((x) => x.topic === 'x/cold/out')!.payload.toString(), '{"a": 2}');
-  const again = (await instancesOf('function-extra')).find((i) => i.name === 'function-extra.cold.1');
+  const again = (await instancesOf(workdir, 'function-extra')).find((i) => i.name === 'function-extra.cold.1');
   assert.ok(again?.process && again.process.id !== first.process!.id, 'a new process served it');
   got.stop();
 });

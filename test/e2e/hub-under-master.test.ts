@@ -4,39 +4,18 @@
 // master, and a kill -9 of the hub instance, restarted by the master's policy with nothing lost.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import mqtt from 'mqtt';
-import { MasterClient, type Inspect } from '@baetyl/core';
-import { BAETYL, freePort } from '../support/workdir.js';
+import { canConnect, freePort, startBaetyl, waitFor, type TestProcess } from '@baetyl/test-support';
+import { appRunning, instancesOf } from '../support/master-state.js';
 
 let workdir: string;
-let master: ChildProcess;
+let master: TestProcess;
 let port: number;
-const read = (f: string) => (existsSync(join(workdir, f)) ? readFileSync(join(workdir, f), 'utf8') : '');
 
-async function waitFor<T>(get: () => T | Promise<T>, what: string, limit = 60_000): Promise<NonNullable<T>> {
-  const end = Date.now() + limit;
-  for (;;) {
-    const v = await get();
-    if (v) return v as NonNullable<T>;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(50);
-  }
-}
-
-async function hubInstance() {
-  const c = new MasterClient({ address: `unix://${join(workdir, 'var/run/baetyl.sock')}`, username: '@cli', password: read('var/run/baetyl/cli.token').trim() });
-  try {
-    const inspect = (await c.inspect()) as Inspect;
-    return inspect.services.find((s) => s.name === 'localhub')?.instances[0];
-  } finally {
-    c.close();
-  }
-}
+const hubInstance = async () => (await instancesOf(workdir, 'localhub'))[0];
 
 function connect(opts: mqtt.IClientOptions): Promise<mqtt.MqttClient> {
   const client = mqtt.connect(`mqtt://127.0.0.1:${port}`, { reconnectPeriod: 0, connectTimeout: 10_000, ...opts });
@@ -98,17 +77,13 @@ logger:
   level: debug
 `,
   );
-  master = spawn(process.execPath, [BAETYL, 'start', '-w', workdir], { stdio: ['ignore', 'ignore', 'pipe'] });
-  master.stderr!.resume();
-  await waitFor(() => read('var/log/baetyl/baetyl.log').includes('services started'), 'the master');
-  await waitFor(() => read('var/db/baetyl/hub-log/service.log').includes('hub started'), 'the hub');
+  master = startBaetyl(workdir);
+  await waitFor('the services to run', () => appRunning(workdir));
+  await waitFor('the hub to listen', () => canConnect(port));
 });
 
 after(async () => {
-  if (master && master.exitCode === null) {
-    master.kill('SIGTERM');
-    await new Promise((r) => master.once('exit', r));
-  }
+  await master?.stop();
 });
 
 test('the master-started hub authenticates with the CONNACK codes of MQTT 3.1.1', async () => {
@@ -144,10 +119,10 @@ test('the rename route re-publishes t as t/topic', async () => {
 
 test('the hub reports its metrics to the master', async () => {
   // The earlier tests published; a report within a few intervals counts them.
-  const stats = await waitFor(async () => {
+  const stats = await waitFor('a metrics report counting messages', async () => {
     const s = (await hubInstance())?.broker_stats as Record<string, number> | undefined;
     return s && (s.messages_in ?? 0) >= 1 ? s : undefined;
-  }, 'a metrics report counting messages');
+  });
   assert.equal(typeof stats.clients, 'number');
   assert.equal(typeof stats.subscriptions, 'number');
 });
@@ -160,18 +135,18 @@ test('kill -9 of the hub instance: the master restarts it, and a persistent sess
   for (let i = 0; i < 20; i++) await pub.publishAsync(`q/${i}`, String(i), { qos: 1 });
   pub.end(true);
 
-  const before = await waitFor(() => hubInstance(), 'the hub instance');
+  const before = await waitFor('the hub instance', () => hubInstance());
   process.kill(before.process!.id, 'SIGKILL');
-  const after = await waitFor(async () => {
+  const after = await waitFor('the master to restart the hub', async () => {
     const i = await hubInstance();
     return i && i.status === 'running' && i.process && i.process.id !== before.process!.id ? i : undefined;
-  }, 'the master to restart the hub');
+  });
   assert.equal(after.restarts, (before.restarts as number) + 1);
-  await waitFor(() => (read('var/db/baetyl/hub-log/service.log').match(/msg="hub started"/g) ?? []).length >= 2, 'the new hub');
+  await waitFor('the new hub to listen', () => canConnect(port));
 
   const received = new Set<string>();
   const back = mqtt.connect(`mqtt://127.0.0.1:${port}`, { username: 'test', password: 'hahaha', clientId: 'keeper', clean: false, reconnectPeriod: 0 });
   back.on('message', (_t, payload) => received.add(payload.toString()));
-  await waitFor(() => received.size === 20, `the 20 queued messages (got ${received.size})`);
+  await waitFor(`the 20 queued messages (got ${received.size})`, () => received.size === 20);
   back.end(true);
 });

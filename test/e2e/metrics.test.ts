@@ -4,14 +4,15 @@
 // Prometheus server whose HTTP API gives a value back.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { appendFileSync, existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import mqtt from 'mqtt';
 import { MasterClient } from '@baetyl/core/api';
-import { BAETYL, copyExample, freePort } from '../support/workdir.js';
+import { copyExample, freePort, startBaetyl, waitFor, type TestProcess } from '@baetyl/test-support';
+import { appRunning } from '../support/master-state.js';
 import { parseExposition, prometheusMissing, promtoolCheck, sampleOf, startPrometheus, type Sample } from '../support/prometheus.js';
+import { tutorialRulesSubscribed } from '../support/tutorial.js';
 
 const RULES = [
   ['func-python27-sayhi-1', 'python27-sayhi'],
@@ -22,7 +23,7 @@ const RULES = [
 const HUB = { service: 'localhub', service_instance: 'localhub' };
 const FM = { service: 'function-manager', service_instance: 'function-manager' };
 
-let master: ChildProcess;
+let master: TestProcess;
 let workdir: string;
 let hubPort: number;
 let metricsPort: number;
@@ -39,15 +40,17 @@ async function scrape(): Promise<{ text: string; samples: Sample[] }> {
 
 /** Scrapes until `cond` holds; fails with the last exposition after a generous limit. */
 async function scrapeUntil(what: string, cond: (s: Sample[]) => boolean, limitMs = 120_000): Promise<Sample[]> {
-  const end = Date.now() + limitMs;
   let last = '';
-  while (Date.now() < end) {
-    const { text, samples } = await scrape();
-    if (cond(samples)) return samples;
-    last = text;
-    await sleep(250);
-  }
-  throw new Error(`timed out waiting for ${what}; the last scrape:\n${last}`);
+  return waitFor(
+    what,
+    async () => {
+      const { text, samples } = await scrape();
+      last = text;
+      return cond(samples) && samples;
+    },
+    limitMs,
+    () => `the last scrape:\n${last}`,
+  );
 }
 
 /** The counters the traffic moves, as a flat record. */
@@ -73,16 +76,12 @@ before(async () => {
   workdir = copyExample('native', hubPort);
   appendFileSync(join(workdir, 'etc/baetyl/conf.yml'), `metrics:\n  address: tcp://127.0.0.1:${metricsPort}\n`);
   for (const svc of ['localhub', 'function-manager']) appendFileSync(join(workdir, `var/db/baetyl/${svc}-conf/service.yml`), 'metrics:\n  report:\n    interval: 1s\n');
-  master = spawn(process.execPath, [BAETYL, 'start', '-w', workdir], { stdio: ['ignore', 'ignore', 'pipe'] });
-  master.stderr!.resume();
-  for (let i = 0; i < 1200 && !log().includes('services started'); i++) await sleep(50);
-  assert.match(log(), /services started/);
+  master = startBaetyl(workdir);
+  await waitFor('the services to run', () => appRunning(workdir));
   assert.match(log(), new RegExp(`metrics served on http://127\\.0\\.0\\.1:${metricsPort}/metrics`));
   // Messages published before the rules subscribe go nowhere (QoS 0): wait for all four.
-  const fmLog = join(workdir, 'var/db/baetyl/function-manager-log/service.log');
-  const subscribed = () => (existsSync(fmLog) ? (readFileSync(fmLog, 'utf8').match(/subscribed to t /g) ?? []).length : 0);
-  for (let i = 0; i < 1200 && subscribed() < 4; i++) await sleep(50);
-  assert.equal(subscribed(), 4, 'the four rules subscribed');
+  await waitFor('the four rules to subscribe', () => tutorialRulesSubscribed(workdir) >= 4);
+  assert.equal(tutorialRulesSubscribed(workdir), 4, 'the four rules subscribed');
   client = mqtt.connect(`mqtt://127.0.0.1:${hubPort}`, { username: 'test', password: 'hahaha', clientId: 'e2e-metrics', reconnectPeriod: 200, connectTimeout: 5000 });
   await new Promise<void>((resolve, reject) => {
     client.once('connect', () => resolve());
@@ -92,10 +91,7 @@ before(async () => {
 
 after(async () => {
   client?.end(true);
-  if (master && master.exitCode === null) {
-    master.kill('SIGTERM');
-    await new Promise((r) => master.once('exit', r));
-  }
+  await master?.stop();
   if (workdir) rmSync(workdir, { recursive: true, force: true });
 });
 
@@ -153,17 +149,20 @@ test('a real Prometheus server scrapes the endpoint, and its HTTP API gives the 
   if (prometheusMissing()) return t.skip('prometheus is not installed');
   const prometheus = await startPrometheus(await freePort(), `127.0.0.1:${metricsPort}`);
   try {
-    const end = Date.now() + 120_000;
     let up: Array<{ metric: Record<string, string>; value: number }> = [];
     let restarts: typeof up = [];
     let calls: typeof up = [];
-    while (Date.now() < end) {
-      up = await prometheus.query('up{job="baetyl"}');
-      restarts = await prometheus.query('baetyl_service_restarts_total{service="localhub"}');
-      calls = await prometheus.query('sum by (function) (baetyl_function_calls_total{function="node85-sayhi"})');
-      if (up[0]?.value === 1 && restarts.length > 0 && calls.length > 0) break;
-      await sleep(500);
-    }
+    // Until Prometheus has scraped what the asserts read (on a timeout they show what it had).
+    await waitFor(
+      'Prometheus to have scraped the target',
+      async () => {
+        up = await prometheus.query('up{job="baetyl"}');
+        restarts = await prometheus.query('baetyl_service_restarts_total{service="localhub"}');
+        calls = await prometheus.query('sum by (function) (baetyl_function_calls_total{function="node85-sayhi"})');
+        return up[0]?.value === 1 && restarts.length > 0 && calls.length > 0;
+      },
+      120_000,
+    ).catch(() => undefined);
     assert.equal(up[0]?.value, 1, `the target is up: ${prometheus.output()}`);
     // Prometheus' own `instance` label is the target; ours is service_instance, so it is not renamed.
     assert.deepEqual(restarts.map((r) => [r.metric.instance, r.metric.service_instance, r.value]), [[`127.0.0.1:${metricsPort}`, 'localhub', 1]]);

@@ -6,15 +6,16 @@
 // before and after a restart of the master, with no output published twice.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import mqtt from 'mqtt';
-import { BAETYL, copyExample, freePort } from '../support/workdir.js';
+import { copyExample, freePort, startBaetyl, waitFor, type TestProcess } from '@baetyl/test-support';
+import { extendExample } from '../support/example.js';
+import { appRunning } from '../support/master-state.js';
 import { collector, normalise, TUTORIAL, type Received } from '../support/tutorial.js';
 
-let master: ChildProcess | undefined;
+let master: TestProcess | undefined;
 let workdir: string;
 let port: number;
 let client: mqtt.MqttClient;
@@ -35,12 +36,8 @@ function extend(dir: string) {
   writeFileSync(join(dir, 'var/db/baetyl/big-js-code/big.js'), JS_CODE);
   writeFileSync(join(dir, 'var/db/baetyl/big-py-conf/service.yml'), 'functions:\n  - {name: bigpy, handler: big.big, codedir: var/db/baetyl/big}\n');
   writeFileSync(join(dir, 'var/db/baetyl/big-js-conf/service.yml'), 'functions:\n  - {name: bignode, handler: big.big, codedir: var/db/baetyl/big}\n');
-  const app = join(dir, 'var/db/baetyl/application.yml');
-  writeFileSync(
-    app,
-    readFileSync(app, 'utf8').replace(
-      'volumes:\n',
-      `  - name: function-big-py
+  extendExample(dir, {
+    services: `  - name: function-big-py
     image: hub.baidubce.com/baetyl/baetyl-function-python36
     replica: 0
     mounts:
@@ -52,55 +49,32 @@ function extend(dir: string) {
     mounts:
       - {name: big-js-conf, path: etc/baetyl, readonly: true}
       - {name: big-js-code, path: var/db/baetyl/big, readonly: true}
-volumes:
-  - {name: big-py-conf, path: var/db/baetyl/big-py-conf}
+`,
+    volumes: `  - {name: big-py-conf, path: var/db/baetyl/big-py-conf}
   - {name: big-py-code, path: var/db/baetyl/big-py-code}
   - {name: big-js-conf, path: var/db/baetyl/big-js-conf}
   - {name: big-js-code, path: var/db/baetyl/big-js-code}
 `,
-    ),
-  );
-  const fm = join(dir, 'var/db/baetyl/function-manager-conf/service.yml');
-  writeFileSync(
-    fm,
-    readFileSync(fm, 'utf8')
-      .replace(
-        'rules:\n',
-        `rules:
-  - {clientid: rule-bigpy, subscribe: {topic: x/bigpy, qos: 1}, function: {name: bigpy}, publish: {topic: x/bigpy/out, qos: 1}}
+    rules: `  - {clientid: rule-bigpy, subscribe: {topic: x/bigpy, qos: 1}, function: {name: bigpy}, publish: {topic: x/bigpy/out, qos: 1}}
   - {clientid: rule-bignode, subscribe: {topic: x/bignode, qos: 1}, function: {name: bignode}, publish: {topic: x/bignode/out, qos: 1}}
 `,
-      )
-      .replace('functions:\n', 'functions:\n  - {name: bigpy, service: function-big-py}\n  - {name: bignode, service: function-big-js}\n'),
-  );
-}
-
-async function waitFor(cond: () => boolean, what: string, limit = 120_000) {
-  const end = Date.now() + limit;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(50);
-  }
+    functions: '  - {name: bigpy, service: function-big-py}\n  - {name: bignode, service: function-big-js}\n',
+  });
 }
 
 const subscribedLines = () => (read(FM_LOG).match(/subscribed to |connected to the hub .*sessionpresent=true/g) ?? []).length;
 
 async function startMaster() {
-  const before = (read('var/log/baetyl/baetyl.log').match(/services started/g) ?? []).length;
   const rulesBefore = (read(FM_LOG).match(/msg="connected to the hub/g) ?? []).length;
-  master = spawn(process.execPath, [BAETYL, 'start', '-w', workdir], { stdio: ['ignore', 'ignore', 'pipe'] });
-  master.stderr!.resume();
-  await waitFor(() => (read('var/log/baetyl/baetyl.log').match(/services started/g) ?? []).length > before, 'the master');
+  master = startBaetyl(workdir);
+  await waitFor('the services to run', () => appRunning(workdir), 120_000);
   // Every rule connected again (a kept session keeps its subscription) and, the first time, subscribed.
-  await waitFor(() => (read(FM_LOG).match(/msg="connected to the hub/g) ?? []).length >= rulesBefore + RULES, `the ${RULES} rules to connect`);
-  await waitFor(() => subscribedLines() >= RULES, 'the rules to subscribe');
+  await waitFor(`the ${RULES} rules to connect`, () => (read(FM_LOG).match(/msg="connected to the hub/g) ?? []).length >= rulesBefore + RULES, 120_000);
+  await waitFor('the rules to subscribe', () => subscribedLines() >= RULES, 120_000);
 }
 
 async function stopMaster() {
-  if (!master || master.exitCode !== null) return;
-  const m = master;
-  m.kill('SIGTERM');
-  await new Promise((r) => m.once('exit', r));
+  await master?.stop();
 }
 
 /** Waits for one message on each topic, then a while longer, and checks nothing came twice. */

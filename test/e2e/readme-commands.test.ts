@@ -18,6 +18,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
+import { waitFor } from '@baetyl/test-support';
 
 const REPO = fileURLToPath(new URL('../../..', import.meta.url));
 const DOCS = ['README.md', 'docs/getting-started.md'];
@@ -178,14 +179,6 @@ async function run(dir: string, b: Block, limitMs = 120_000): Promise<{ code: nu
   return { code, out: sh.out() };
 }
 
-async function waitFor(cond: () => boolean, what: string, limitMs: number): Promise<void> {
-  const end = Date.now() + limitMs;
-  while (Date.now() < end) {
-    if (cond()) return;
-    await sleep(200);
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
 
 const read = (file: string) => (existsSync(file) ? readFileSync(file, 'utf8') : '');
 
@@ -214,7 +207,7 @@ test('the README and getting-started commands work as written in a fresh clone',
   shells.push(start);
   let startExit: number | null | undefined;
   void start.exited.then((c) => (startExit = c));
-  await waitFor(() => read(masterLog).includes('msg="services started"') || startExit !== undefined, `"make start" to start the services (${step('start').where})`, 1_200_000).catch((err: Error) => {
+  await waitFor(`"make start" to start the services (${step('start').where})`, () => read(masterLog).includes('msg="services started"') || startExit !== undefined, 1_200_000).catch((err: Error) => {
     throw new Error(`${err.message}\n--- make start:\n${start.out().slice(-5000)}`);
   });
   const offline = ns ? ' (in a network namespace with no network: its pnpm install must find every package in the store; run "make install" in the checkout first)' : '';
@@ -244,15 +237,15 @@ test('the README and getting-started commands work as written in a fresh clone',
   // logs -f, in a shell of its own, cut off once it showed what the tutorial's first message does.
   const follow = shell(dir, step('follow').text);
   shells.push(follow);
-  await waitFor(() => /^function-manager \| time=/m.test(follow.out()), `${step('follow').where}: the function manager's last lines`, 60_000);
+  await waitFor(`${step('follow').where}: the function manager's last lines`, () => /^function-manager \| time=/m.test(follow.out()), 60_000);
   // The rules subscribe once the manager is connected; a QoS 0 message published before is lost.
-  await waitFor(() => (read(fmLog).match(/msg="subscribed to t /g) ?? []).length >= 4, 'the function manager to subscribe its four rules', 120_000);
+  await waitFor('the function manager to subscribe its four rules', () => (read(fmLog).match(/msg="subscribed to t /g) ?? []).length >= 4, 120_000);
 
   const tutorial = shell(dir, step('tutorial').text);
   shells.push(tutorial);
   const want = ['t', 't/topic', 't/py2hi', 't/py3hi', 't/node8hi', 't/sqlfilter'];
   const got = () => want.filter((t) => new RegExp(`^${t.replace('/', '\\/')} \\{.*"id": ?1[,}]`, 'm').test(tutorial.out()));
-  await waitFor(() => got().length === want.length, `${step('tutorial').where}: the six messages of the tutorial (got ${got().join(', ')}):\n${tutorial.out()}`, 240_000).catch((err: Error) => {
+  await waitFor(`${step('tutorial').where}: the six messages of the tutorial (got ${got().join(', ')}):\n${tutorial.out()}`, () => got().length === want.length, 240_000).catch((err: Error) => {
     throw new Error(`${err.message}\n--- baetyl logs -f function-manager:\n${follow.out().slice(-5000)}`);
   });
   assert.match(tutorial.out(), /^t\/py3hi \{.*"Say": "Hello Baetyl"/m);
@@ -260,7 +253,7 @@ test('the README and getting-started commands work as written in a fresh clone',
   // mosquitto_sub runs on in the background, as in a user's terminal, until its shell ends.
   await tutorial.kill();
   // -f went on printing: the function instances the message started, as the manager logs them.
-  await waitFor(() => /^function-manager \| .*msg="instance \(function-\S+\) started"/m.test(follow.out()), `${step('follow').where}: new lines (the function instances started)`, 60_000);
+  await waitFor(`${step('follow').where}: new lines (the function instances started)`, () => /^function-manager \| .*msg="instance \(function-\S+\) started"/m.test(follow.out()), 60_000);
   await follow.kill();
 
   const stop = await run(dir, step('stop'), 180_000);

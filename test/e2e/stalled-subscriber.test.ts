@@ -6,14 +6,13 @@
 // it (before and after, in the same test: a ratio, so it holds on a slow machine).
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { setTimeout as sleep } from 'node:timers/promises';
 import mqtt from 'mqtt';
-import { BAETYL, copyExample, freePort } from '../support/workdir.js';
+import { copyExample, freePort, p99, startBaetyl, waitFor, type TestProcess } from '@baetyl/test-support';
+import { appRunning } from '../support/master-state.js';
 
 const OUTPUTS = ['t/py2hi', 't/py3hi', 't/node8hi', 't/sqlfilter'];
 const RULES = 4;
@@ -23,20 +22,12 @@ const HUB_LOG = 'var/db/baetyl/localhub-log/service.log';
 const FM_LOG = 'var/db/baetyl/function-manager-log/service.log';
 const auth = { username: 'test', password: 'hahaha' };
 
-let master: ChildProcess | undefined;
+let master: TestProcess | undefined;
 let workdir: string;
 let port: number;
 let pub: mqtt.MqttClient;
 let watcher: mqtt.MqttClient;
 const read = (f: string) => (existsSync(join(workdir, f)) ? readFileSync(join(workdir, f), 'utf8') : '');
-
-async function waitFor(what: string, cond: () => boolean, limit = 120_000) {
-  const end = Date.now() + limit;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(50);
-  }
-}
 
 /** Per sequence number: when the watcher got it on `t`, and which outputs came back for it. */
 const seen = new Map<number, { delivery?: number; outputs: Set<string> }>();
@@ -45,11 +36,6 @@ const entry = (n: number) => {
   if (!e) seen.set(n, (e = { outputs: new Set() }));
   return e;
 };
-
-function p99(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor(s.length * 0.99))]!;
-}
 
 interface Phase {
   puback: number;
@@ -94,9 +80,9 @@ async function phase(): Promise<Phase> {
     }
     return out;
   };
-  await waitFor('every message back from every rule', () => missing().length === 0).catch((err: Error) => {
+  await waitFor('every message back from every rule', () => missing().length === 0, 120_000, () => {
     const m = missing();
-    throw new Error(`${err.message}: ${m.length} missing, e.g. ${m.slice(0, 8).join(', ')}; the manager's log ends with:\n${read(FM_LOG).slice(-2000)}`);
+    return `${m.length} missing, e.g. ${m.slice(0, 8).join(', ')}; the manager's log ends with:\n${read(FM_LOG).slice(-2000)}`;
   });
   const deliveries: number[] = [];
   for (let n = first; n < first + N; n++) deliveries.push(seen.get(n)!.delivery!);
@@ -148,10 +134,9 @@ before(async () => {
   // subscriber passes it soon.
   const hub = join(workdir, 'var/db/baetyl/localhub-conf/service.yml');
   writeFileSync(hub, `${readFileSync(hub, 'utf8')}\nmessage:\n  egress:\n    drain:\n      timeout: 120s\n    bytes:\n      max: 2m\n`);
-  master = spawn(process.execPath, [BAETYL, 'start', '-w', workdir], { stdio: ['ignore', 'ignore', 'pipe'] });
-  master.stderr!.resume();
-  await waitFor('the master', () => /services started/.test(read('var/log/baetyl/baetyl.log')));
-  await waitFor(`the ${RULES} rules to subscribe`, () => (read(FM_LOG).match(/subscribed to /g) ?? []).length >= RULES);
+  master = startBaetyl(workdir);
+  await waitFor('the services to run', () => appRunning(workdir), 120_000);
+  await waitFor(`the ${RULES} rules to subscribe`, () => (read(FM_LOG).match(/subscribed to /g) ?? []).length >= RULES, 120_000);
   watcher = await mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, { ...auth, clientId: 'e2e-watcher' });
   watcher.on('message', (topic, payload) => {
     if (topic !== 't' && !OUTPUTS.includes(topic)) return;
@@ -175,11 +160,7 @@ before(async () => {
 after(async () => {
   pub?.end(true);
   watcher?.end(true);
-  if (master && master.exitCode === null) {
-    const m = master;
-    m.kill('SIGTERM');
-    await new Promise((r) => m.once('exit', r));
-  }
+  await master?.stop();
 });
 
 test('a stalled QoS 1 subscriber on # holds up neither the publisher, nor a healthy subscriber, nor the rules', async () => {

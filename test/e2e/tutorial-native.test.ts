@@ -2,15 +2,15 @@
 // master with real hub, function manager and runtime processes, and a real MQTT client.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import mqtt from 'mqtt';
-import { BAETYL, copyExample, freePort } from '../support/workdir.js';
-import { collector, normalise, TUTORIAL } from '../support/tutorial.js';
+import { copyExample, freePort, startBaetyl, waitFor, type TestProcess } from '@baetyl/test-support';
+import { appRunning } from '../support/master-state.js';
+import { collector, normalise, TUTORIAL, tutorialRulesSubscribed, watchAll } from '../support/tutorial.js';
 
-let master: ChildProcess;
+let master: TestProcess;
 let workdir: string;
 let port: number;
 let client: mqtt.MqttClient;
@@ -19,29 +19,17 @@ const log = () => (existsSync(join(workdir, 'var/log/baetyl/baetyl.log')) ? read
 before(async () => {
   port = await freePort();
   workdir = copyExample('native', port);
-  master = spawn(process.execPath, [BAETYL, 'start', '-w', workdir], { stdio: ['ignore', 'ignore', 'pipe'] });
-  master.stderr!.resume();
-  for (let i = 0; i < 1200 && !log().includes('services started'); i++) await sleep(50);
-  assert.match(log(), /services started/);
+  master = startBaetyl(workdir);
+  await waitFor('the services to run', () => appRunning(workdir));
   // Messages published before the rules subscribe go nowhere (QoS 0): wait for all four.
-  const fmLog = join(workdir, 'var/db/baetyl/function-manager-log/service.log');
-  const subscribed = () => (existsSync(fmLog) ? (readFileSync(fmLog, 'utf8').match(/subscribed to t /g) ?? []).length : 0);
-  for (let i = 0; i < 1200 && subscribed() < 4; i++) await sleep(50);
-  assert.equal(subscribed(), 4, 'the four rules subscribed');
-  client = mqtt.connect(`mqtt://127.0.0.1:${port}`, { username: 'test', password: 'hahaha', clientId: 'e2e-watcher', reconnectPeriod: 200, connectTimeout: 5000 });
-  await new Promise<void>((resolve, reject) => {
-    client.once('connect', () => resolve());
-    setTimeout(() => reject(new Error('could not connect to the hub')), 60_000).unref();
-  });
-  await client.subscribeAsync('#', { qos: 1 });
+  await waitFor('the four rules to subscribe', () => tutorialRulesSubscribed(workdir) >= 4);
+  assert.equal(tutorialRulesSubscribed(workdir), 4, 'the four rules subscribed');
+  client = await watchAll(port, 'e2e-watcher');
 });
 
 after(async () => {
   client?.end(true);
-  if (master && master.exitCode === null) {
-    master.kill('SIGTERM');
-    await new Promise((r) => master.once('exit', r));
-  }
+  await master?.stop();
 });
 
 test('{"id":1} on t at QoS 0 gives the six messages of the tutorial, byte for byte', async () => {

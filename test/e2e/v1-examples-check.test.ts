@@ -8,8 +8,7 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
-import { BAETYL } from '../support/workdir.js';
-import { APP_FILE, serviceConfigs, uncomment, v1Examples } from '@baetyl/test-support';
+import { APP_FILE, BAETYL, serviceConfigs, uncomment, v1Examples } from '@baetyl/test-support';
 
 const EXAMPLES = v1Examples();
 

@@ -4,15 +4,14 @@
 // tutorial's (deploy/example/native) is put in their code volumes.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import mqtt from 'mqtt';
-import { BAETYL, REPO, freePort } from '../support/workdir.js';
-import { collector } from '../support/tutorial.js';
-import { v1Examples } from '@baetyl/test-support';
+import { BAETYL, freePort, REPO, startBaetyl, v1Examples, waitFor, type TestProcess } from '@baetyl/test-support';
+import { appRunning } from '../support/master-state.js';
+import { collector, watchAll } from '../support/tutorial.js';
 
 const CORPUS = v1Examples();
 const DB = 'var/db/baetyl';
@@ -59,34 +58,23 @@ const RELEASES: Array<{ release: string; timerPayload: (p: Record<string, unknow
 
 for (const { release, timerPayload } of RELEASES) {
   describe(`Baetyl v1 example ${release}/native`, { skip: CORPUS ? false : 'the v1 examples corpus is not on this machine (set BAETYL_V1_EXAMPLES)' }, () => {
-    let master: ChildProcess;
+    let master: TestProcess;
     let dir: string;
     let port: number;
     let client: mqtt.MqttClient;
-    const baetylLog = () => (existsSync(join(dir, 'var/log/baetyl/baetyl.log')) ? readFileSync(join(dir, 'var/log/baetyl/baetyl.log'), 'utf8') : '');
 
     before(async () => {
       ({ dir, port } = await copyV1Example(release));
       const check = spawnSync(process.execPath, [BAETYL, 'check', '-w', dir], { encoding: 'utf8' });
       assert.equal(check.status, 0, `baetyl check: ${check.stdout}${check.stderr}`);
-      master = spawn(process.execPath, [BAETYL, 'start', '-w', dir], { stdio: ['ignore', 'ignore', 'pipe'] });
-      master.stderr!.resume();
-      for (let i = 0; i < 1200 && !baetylLog().includes('services started'); i++) await sleep(50);
-      assert.match(baetylLog(), /services started/);
-      client = mqtt.connect(`mqtt://127.0.0.1:${port}`, { username: 'test', password: 'hahaha', clientId: `v1-${release.replace(/\./g, '')}-watcher`, reconnectPeriod: 200 });
-      await new Promise<void>((resolve, reject) => {
-        client.once('connect', () => resolve());
-        setTimeout(() => reject(new Error('could not connect to the hub')), 60_000).unref();
-      });
-      await client.subscribeAsync('#', { qos: 1 });
+      master = startBaetyl(dir);
+      await waitFor('the services to run', () => appRunning(dir));
+      client = await watchAll(port, `v1-${release.replace(/\./g, '')}-watcher`);
     });
 
     after(async () => {
       client?.end(true);
-      if (master && master.exitCode === null) {
-        master.kill('SIGTERM');
-        await new Promise((r) => master.once('exit', r));
-      }
+      await master?.stop();
     });
 
     test('every long-running service runs, and the timer publishes on t as configured', async () => {

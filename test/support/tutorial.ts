@@ -1,7 +1,9 @@
 // What the tutorial's user sees (§5 of the behaviour reference), with the invoke id and the
 // timestamp written as <uuid> and <ts>.
-import type mqtt from 'mqtt';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import mqtt from 'mqtt';
+import { waitFor } from '@baetyl/test-support';
 
 export interface Received {
   topic: string;
@@ -42,15 +44,31 @@ export function collector(client: mqtt.MqttClient) {
   return {
     messages,
     async until(cond: (m: Received[]) => boolean, limitMs: number): Promise<Received[]> {
-      const end = Date.now() + limitMs;
-      while (!cond(messages)) {
-        if (Date.now() > end) throw new Error(`timed out; received: ${messages.map((m) => `${m.topic} ${m.payload}`).join(' | ')}`);
-        await sleep(50);
-      }
+      await waitFor('the messages', () => cond(messages), limitMs, () => `received: ${messages.map((m) => `${m.topic} ${m.payload}`).join(' | ')}`);
       return messages;
     },
     stop() {
       client.off('message', onMessage);
     },
   };
+}
+
+/** A client of the hub on `port` (the tutorial's user test/hahaha) subscribed to everything at QoS 1. */
+export async function watchAll(port: number, clientId: string): Promise<mqtt.MqttClient> {
+  const client = mqtt.connect(`mqtt://127.0.0.1:${port}`, { username: 'test', password: 'hahaha', clientId, reconnectPeriod: 200, connectTimeout: 5000 });
+  await new Promise<void>((resolve, reject) => {
+    client.once('connect', () => resolve());
+    setTimeout(() => reject(new Error('could not connect to the hub')), 60_000).unref();
+  });
+  await client.subscribeAsync('#', { qos: 1 });
+  return client;
+}
+
+/**
+ * How many of the example's rules (those on t) have subscribed, from the function manager's log:
+ * nothing else tells a rule's subscription (the hub counts subscriptions only in its minutely report).
+ */
+export function tutorialRulesSubscribed(workdir: string): number {
+  const fmLog = join(workdir, 'var/db/baetyl/function-manager-log/service.log');
+  return existsSync(fmLog) ? (readFileSync(fmLog, 'utf8').match(/subscribed to t /g) ?? []).length : 0;
 }

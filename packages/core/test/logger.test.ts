@@ -1,9 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { closeLogger, createLogger } from '../src/index.js';
+import { writeAged } from '@baetyl/test-support';
 
 test('text logs are logrus key=value lines with sorted extra fields', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'log-'));
@@ -52,11 +53,7 @@ test('lines below the level are dropped before formatting; children and a later 
 
 test('logger.age.max: backups last written longer ago are removed at start, never the log itself', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'log-age-'));
-  const old = (name: string, days: number) => {
-    writeFileSync(join(dir, name), 'x\n');
-    const t = new Date(Date.now() - days * 24 * 3600 * 1000);
-    utimesSync(join(dir, name), t, t);
-  };
+  const old = (name: string, days: number) => writeAged(dir, name, days);
   old('service.log', 30);
   old('service1.log', 1);
   old('service2.log.gz', 4);

@@ -1,10 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError } from '@baetyl/core';
+import { removeTempDirs, serviceDir, startNodeService, waitFor } from '@baetyl/test-support';
 import { loadFunctionManagerConfig, messageLengthMax, parseFunctionManagerConfig } from '../src/index.js';
 import { MANAGER_MAIN } from './fixtures/harness.js';
 
@@ -214,28 +215,21 @@ test('an unknown key is a warning naming the line and the closest known key; the
 });
 
 test('the function manager process logs an unknown key as a warning and starts', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'fm-warn-'));
-  mkdirSync(join(dir, 'etc/baetyl'), { recursive: true });
-  writeFileSync(join(dir, 'etc/baetyl/service.yml'), 'rules: []\nfunctions: []\nhub:\n  keepalvie: 10s\n');
-  const child = spawn(process.execPath, [MANAGER_MAIN], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
-  child.stderr!.on('data', (c: Buffer) => (out += c.toString()));
-  const exited = new Promise<number | null>((ok) => child.on('exit', (code) => ok(code)));
+  const dir = serviceDir('rules: []\nfunctions: []\nhub:\n  keepalvie: 10s\n', { prefix: 'fm-warn-' });
+  const p = startNodeService(MANAGER_MAIN, dir, { name: 'the function manager' });
   try {
     const warning = /level=warn msg="[^"]*etc\/baetyl\/service\.yml:4:3: hub\.keepalvie: unknown key \\"keepalvie\\" is ignored, as Baetyl v1 ignored it; did you mean \\"keepalive\\"\?"/;
     const started = /msg="function manager started: 0 rule\(s\), 0 function\(s\)"/;
-    const deadline = Date.now() + 30_000;
-    while (!started.test(out) && child.exitCode === null && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    await waitFor('the manager to start or exit', () => started.test(p.output()) || !p.alive(), 30_000, p.output);
+    const out = p.output();
     assert.match(out, warning);
     // Started (with no rules it then has nothing to do, and may exit 0 on its own).
     assert.match(out, started);
     assert.ok(out.search(warning) < out.search(started), out);
-    assert.notEqual(child.exitCode, 1, out);
+    assert.notEqual(p.proc.exitCode, 1, out);
   } finally {
-    child.kill('SIGTERM');
-    await exited;
-    rmSync(dir, { recursive: true, force: true });
+    await p.stop();
+    removeTempDirs();
   }
 });
 

@@ -3,16 +3,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { AuthorizePublishHandler } from 'aedes';
-import { startScenario, testClient, waitFor, type Scenario } from './fixtures/harness.js';
+import { waitFor } from '@baetyl/test-support';
+import { rulesSubscribed, startScenario, testClient } from './fixtures/harness.js';
 import { startRawHub } from './fixtures/raw-hub.js';
 
 type AuthorizePublish = Parameters<AuthorizePublishHandler>;
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
-
-function subscribed(s: Scenario, n: number): Promise<unknown> {
-  return waitFor(`${n} rule subscription(s)`, () => (s.logs().match(/subscribed to /g) ?? []).length >= n, 30_000, s.logs);
-}
 
 test('tutorial flow: publish on t, results on each rule\'s topic with QoS = min(publish.qos, input QoS)', async () => {
   const s = await startScenario({
@@ -39,7 +36,7 @@ logger: {level: debug}
 `,
   });
   try {
-    await subscribed(s, 2);
+    await rulesSubscribed(s, 2);
     // Scaled from zero: nothing runs before the first message.
     assert.equal(s.master.starts().length, 0);
     const { client, received, publish } = await testClient(s.broker.url, ['t/#'], 1);
@@ -107,7 +104,7 @@ functions:
 `,
   });
   try {
-    await subscribed(s, 2);
+    await rulesSubscribed(s, 2);
     const { client, received, publish } = await testClient(s.broker.url, ['t/out', 'u/out'], 1);
     const input = '{"op":"error","msg":"boom <&>"}';
     await publish('t', input, { qos: 1 });
@@ -167,7 +164,7 @@ functions:
     s.broker.aedes.on('ack', (packet, client) => {
       if (client?.id === 'rule-filter' && packet && 'payload' in packet) acked.push(String(packet.payload));
     });
-    await subscribed(s, 1);
+    await rulesSubscribed(s, 1);
     const { client, received, publish } = await testClient(s.broker.url, ['t/out'], 1);
     await publish('t', '{"op":"empty"}', { qos: 1 });
     // The manager's PUBACK for the filtered message reaches the hub.
@@ -211,7 +208,7 @@ functions:
     s.broker.aedes.on('ack', (packet, client) => {
       if (client?.id === 'rule-e2e' && packet && 'topic' in packet) inputAcks.push(String(packet.topic));
     });
-    await subscribed(s, 1);
+    await rulesSubscribed(s, 1);
     const sub = await testClient(s.broker.url, ['t/out'], 1);
     const pub = await testClient(s.broker.url);
     await pub.publish('t', '{"op":"echo","id":1}', { qos: 1 });

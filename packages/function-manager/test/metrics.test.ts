@@ -3,7 +3,8 @@
 // state and cold starts, from a real manager process calling real runtime processes.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startScenario, testClient, waitFor, type Scenario } from './fixtures/harness.js';
+import { waitFor } from '@baetyl/test-support';
+import { rulesSubscribed, startScenario, testClient, type Scenario } from './fixtures/harness.js';
 
 interface Family {
   name: string;
@@ -44,7 +45,7 @@ metrics:
   });
   const detail = () => `${s.logs()}\n${s.master.output()}`;
   try {
-    await waitFor('the rule to subscribe', () => /subscribed to t /.test(s.logs()), 30_000, detail);
+    await rulesSubscribed(s, 1);
     await waitFor('a first report', () => valueOf(lastReport(s), 'baetyl_function_calls_total', { rule: 'rule-m', function: 'm' }) === 0, 30_000, detail);
     const { client, received, publish } = await testClient(s.broker.url, ['t/out'], 0);
     // One call that works, one that raises on each of its 3 attempts, one that passes the timeout 3 times.

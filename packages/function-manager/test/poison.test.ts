@@ -8,7 +8,8 @@ import mqttPacket, { type Packet } from 'mqtt-packet';
 import type { AuthorizePublishHandler } from 'aedes';
 import { fittingErrorPayload, plainFailure } from '../src/call/error-payload.js';
 import { largestPayload, publishPacketSize } from '../src/publish/packet-size.js';
-import { startScenario, testClient, waitFor, type Scenario } from './fixtures/harness.js';
+import { waitFor } from '@baetyl/test-support';
+import { rulesSubscribed, startScenario, testClient } from './fixtures/harness.js';
 
 type AuthorizePublish = Parameters<AuthorizePublishHandler>;
 
@@ -56,10 +57,6 @@ test('fittingErrorPayload: in full, then without the input, then with errorMessa
   assert.equal(fittingErrorPayload(msg, failure, 40), undefined);
 });
 
-function subscribed(s: Scenario, n: number): Promise<unknown> {
-  return waitFor(`${n} rule subscription(s)`, () => (s.logs().match(/subscribed to /g) ?? []).length >= n, 30_000, s.logs);
-}
-
 test('a result over hub.message.length.max is published as the error payload, and the input is acknowledged', async () => {
   const s = await startScenario({
     services: ['function-f'],
@@ -83,7 +80,7 @@ functions:
     s.broker.aedes.on('publish', (packet, client) => {
       if (client?.id === 'rule-size') sizes.push(publishPacketSize(packet.topic, Buffer.byteLength(packet.payload), packet.qos as 0 | 1));
     });
-    await subscribed(s, 1);
+    await rulesSubscribed(s, 1);
     const sub = await testClient(s.broker.url, ['t/out'], 1);
     const pub = await testClient(s.broker.url);
     await pub.publish('t', '{"op":"big","n":1000}', { qos: 1 });
@@ -141,7 +138,7 @@ logger: {level: debug}
     s.broker.aedes.on('client', (client) => {
       if (client.id === 'rule-deny') connects++;
     });
-    await subscribed(s, 1);
+    await rulesSubscribed(s, 1);
     const pub = await testClient(s.broker.url);
     await pub.publish('t', '{"op":"echo"}', { qos: 1 });
     await waitFor('the input to be acknowledged', () => acks === 1, 60_000, s.logs);

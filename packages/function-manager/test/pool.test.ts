@@ -2,11 +2,8 @@
 // warm, and back-pressure when a function is saturated.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { maxConcurrentCalls, startScenario, testClient, waitFor, type Scenario } from './fixtures/harness.js';
-
-function subscribed(s: Scenario, n: number): Promise<unknown> {
-  return waitFor(`${n} rule subscription(s)`, () => (s.logs().match(/subscribed to /g) ?? []).length >= n, 30_000, s.logs);
-}
+import { waitFor } from '@baetyl/test-support';
+import { maxConcurrentCalls, rulesSubscribed, startScenario, testClient, type Scenario } from './fixtures/harness.js';
 
 const detail = (s: Scenario) => () => `${s.logs()}\n${s.master.output()}`;
 
@@ -28,7 +25,7 @@ functions:
 `,
   });
   try {
-    await subscribed(s, 1);
+    await rulesSubscribed(s, 1);
     assert.equal(s.master.starts().length, 0, 'nothing starts before a message needs it');
     const { client, received, publish } = await testClient(s.broker.url, ['t/out'], 1);
     for (let i = 0; i < 12; i++) await publish('t', JSON.stringify({ op: 'sleep', ms: 400, i }), { qos: 0 });
@@ -83,7 +80,7 @@ functions:
     assert.equal(s.master.stops().length, 0);
     assert.equal(s.master.running().length, 2);
 
-    await subscribed(s, 1);
+    await rulesSubscribed(s, 1);
     const { client, received, publish } = await testClient(s.broker.url, ['t/out'], 1);
     await publish('t', '{"op":"echo"}', { qos: 0 });
     await waitFor('a result', () => received.length === 1, 30_000, detail(s));
@@ -113,7 +110,7 @@ functions:
 `,
   });
   try {
-    await subscribed(s, 1);
+    await rulesSubscribed(s, 1);
     const { client, received, publish } = await testClient(s.broker.url, ['t/out'], 1);
     // 150 messages of 100 KB: far more than socket buffers hold, so where they wait is visible.
     const n = 150;
@@ -164,7 +161,7 @@ functions:
 `,
   });
   try {
-    await subscribed(s, 2);
+    await rulesSubscribed(s, 2);
     const { client, received, publish } = await testClient(s.broker.url, ['out/#'], 1);
     const sends: Array<Promise<void>> = [];
     for (let i = 0; i < 10; i++) {

@@ -10,7 +10,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import { createFunctionClient, type FunctionClient, type FunctionMessage } from '@baetyl/core/function';
-import { startScenario, waitFor, type Scenario } from './fixtures/harness.js';
+import { waitFor } from '@baetyl/test-support';
+import { startScenario, type Scenario } from './fixtures/harness.js';
 
 const RUNTIME_MAIN = fileURLToPath(new URL('../../../runtime/dist/src/main.js', import.meta.url));
 const SAYJS = readFileSync(fileURLToPath(new URL('../../../../deploy/example/native/var/db/baetyl/function-sayjs-code/index.js', import.meta.url)), 'utf8');

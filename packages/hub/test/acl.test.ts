@@ -2,9 +2,7 @@
 // refused publish, and permits that must cover the whole filter.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { startHubProcess, stopAllHubs, type HubProcess } from './hub-process.js';
-import { closed, connect, endAll, record, subscribe, waitFor } from './mqtt-client.js';
-import { connectPacket, PINGREQ, PINGRESP, rawConnect, readBytes, subscribePacket } from './raw.js';
+import { closed, connect, connectPacket, endAll, PINGREQ, PINGRESP, rawConnect, readBytes, record, startHubProcess, stopProcesses, subscribe, subscribePacket, waitFor, type HubProcess } from '@baetyl/test-support';
 
 const config = `listen:
   - tcp://127.0.0.1:0
@@ -32,7 +30,7 @@ describe('ACL', () => {
   });
   after(async () => {
     await endAll();
-    await stopAllHubs();
+    await stopProcesses();
   });
   const user = () => connect(hub.url('tcp'), { username: 'user', password: 'pw' });
   const admin = () => connect(hub.url('tcp'), { username: 'admin', password: 'admin' });

@@ -4,9 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { makePki, type Pki } from './certs.js';
-import { serviceDir, startHubProcess, stopAllHubs, type HubProcess } from './hub-process.js';
-import { connect, ConnectRefused, endAll } from './mqtt-client.js';
-import { connectPacket, rawConnect, readBytes, readUntilClosed } from './raw.js';
+import { connect, connectPacket, ConnectRefused, handBuilt, endAll, rawConnect, readBytes, readUntilClosed, startHubProcess, stopProcesses, tempDir, type HubProcess } from '@baetyl/test-support';
 
 const config = `listen:
   - tcp://127.0.0.1:0
@@ -50,7 +48,7 @@ describe('authentication', () => {
   let pki: Pki;
   let ssl: string;
   before(async () => {
-    const dir = serviceDir();
+    const dir = tempDir('hub-test-');
     pki = makePki(join(dir, 'pki'));
     pki.client('device1');
     pki.client('intruder');
@@ -60,7 +58,7 @@ describe('authentication', () => {
   });
   after(async () => {
     await endAll();
-    await stopAllHubs();
+    await stopProcesses();
   });
   const tls = () => ({ ca: pki.ca, servername: 'localhost', rejectUnauthorized: true });
 
@@ -109,7 +107,7 @@ describe('authentication', () => {
     // MQTT.js will not send this, so raw bytes.
     const s = await rawConnect(hub.url('tcp'));
     const done = readUntilClosed(s);
-    s.write(connectPacket({ clientId: '', username: 'test', password: 'hahaha', clean: false }));
+    s.write(handBuilt.connect({ clientId: '', username: 'test', password: 'hahaha', clean: false }));
     assert.deepEqual([...(await done)], [0x20, 0x02, 0x00, 0x02]);
   });
 

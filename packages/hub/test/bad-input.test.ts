@@ -3,9 +3,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { MqttClient } from 'mqtt';
-import { openConfig, startHubProcess, stopAllHubs, type HubProcess } from './hub-process.js';
-import { closed, connect, endAll, record, subscribe, waitFor, type Received } from './mqtt-client.js';
-import { connectPacket, packet, publishPacket, rawConnect, readBytes, readUntilClosed, subscribePacket } from './raw.js';
+import { closed, connect, connectPacket, endAll, handBuilt, openConfig, publishPacket, rawConnect, readBytes, readUntilClosed, record, startHubProcess, stopProcesses, subscribe, subscribePacket, waitFor, type HubProcess, type Received } from '@baetyl/test-support';
 
 const auth = { username: 'test', password: 'hahaha' };
 
@@ -22,7 +20,7 @@ describe('bad input', () => {
   });
   after(async () => {
     await endAll();
-    await stopAllHubs();
+    await stopProcesses();
   });
 
   // The hub still serves: a fresh client publishes, the long-lived bystander receives.
@@ -73,8 +71,8 @@ describe('bad input', () => {
 
   it('closes a connection that sends malformed packets', async () => {
     await closesAfter(Buffer.from([0x10, 0xff, 0xff, 0xff, 0xff, 0x7f])); // 5-byte remaining length
-    await closesAfter(packet(1, 0, Buffer.from([0x00, 0x04, 0x58, 0x58, 0x58, 0x58, 0x04, 0x02, 0x00, 0x00]))); // protocol "XXXX"
-    await closesAfter(packet(8, 0, Buffer.from([0x00, 0x01])), true); // SUBSCRIBE with wrong flags and no filter
+    await closesAfter(handBuilt.frame(1, 0, Buffer.from([0x00, 0x04, 0x58, 0x58, 0x58, 0x58, 0x04, 0x02, 0x00, 0x00]))); // protocol "XXXX"
+    await closesAfter(handBuilt.frame(8, 0, Buffer.from([0x00, 0x01])), true); // SUBSCRIBE with wrong flags and no filter
     await closesAfter(connectPacket({ clientId: 'twice', ...auth }), true); // a second CONNECT
     await stillServing();
   });
@@ -97,7 +95,7 @@ describe('slow consumers', () => {
   });
   after(async () => {
     await endAll();
-    await stopAllHubs();
+    await stopProcesses();
   });
 
   it('disconnects a consumer that stops reading, and keeps delivering to the others', async () => {

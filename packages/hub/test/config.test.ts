@@ -5,12 +5,12 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import { ConfigError } from '@baetyl/core';
 import { filterCovers, findRouteCycle, parseHubConfig, type RouteConfig } from '../src/index.js';
-import { openConfig, runHubExpectingExit, serviceDir, startHubProcess, stopAllHubs } from './hub-process.js';
+import { openConfig, runHubExpectingExit, startHubProcess, stopProcesses, tempDir } from '@baetyl/test-support';
 
 const route = (source: string, target: string): RouteConfig => ({ source: { topic: source, qos: 0 }, target: { topic: target, qos: 0 } });
 
 describe('config', () => {
-  after(stopAllHubs);
+  after(stopProcesses);
 
   it('fills Baetyl v1 defaults', () => {
     const c = parseHubConfig('listen: [tcp://0.0.0.0:1883]\n', 'service.yml');
@@ -154,7 +154,7 @@ logger: {path: var/log/baetyl/service.log, level: debug, format: json, age: {max
   });
 
   it('exits 1 when another hub holds the storage.dir', async () => {
-    const dir = serviceDir();
+    const dir = tempDir('hub-test-');
     const first = await startHubProcess({ dir, config: openConfig() });
     const { code, output } = await runHubExpectingExit({ dir, config: openConfig() });
     assert.equal(code, 1);

@@ -6,9 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type net from 'node:net';
 import type { MqttClient } from 'mqtt';
-import { openConfig, startHubProcess, stopAllHubs, type HubProcess } from './hub-process.js';
-import { connect, endAll, record, subscribe, waitFor, type Received } from './mqtt-client.js';
-import { connectPacket, packet, PINGREQ, PINGRESP, publishPacket, rawConnect, readBytes, readUntilClosed, subscribePacket, unsubscribePacket } from './raw.js';
+import { connect, connectPacket, endAll, handBuilt, openConfig, PINGREQ, PINGRESP, publishPacket, rawConnect, readBytes, readUntilClosed, record, startHubProcess, stopProcesses, subscribe, subscribePacket, unsubscribePacket, waitFor, type HubProcess, type Received } from '@baetyl/test-support';
 
 const auth = { username: 'test', password: 'hahaha' };
 const NOT_UTF8 = [
@@ -31,7 +29,7 @@ describe('MQTT 3.1.1 conformance', () => {
   });
   after(async () => {
     await endAll();
-    await stopAllHubs();
+    await stopProcesses();
   });
 
   async function connected(): Promise<net.Socket> {
@@ -72,16 +70,16 @@ describe('MQTT 3.1.1 conformance', () => {
 
   it('closes, without SUBACK, a connection that subscribes to a filter that is not UTF-8 [MQTT-1.5.3-1]', async () => {
     for (const filter of NOT_UTF8) {
-      assert.equal((await answerBeforeClose(subscribePacket(3, ['ok/1', filter], 1))).length, 0, `no SUBACK for ${filter.toString('hex')}`);
+      assert.equal((await answerBeforeClose(handBuilt.subscribe(3, ['ok/1', filter], 1))).length, 0, `no SUBACK for ${filter.toString('hex')}`);
     }
-    assert.equal((await answerBeforeClose(unsubscribePacket(4, [NOT_UTF8[0]!]))).length, 0, 'no UNSUBACK');
+    assert.equal((await answerBeforeClose(handBuilt.unsubscribe(4, [NOT_UTF8[0]!]))).length, 0, 'no UNSUBACK');
     await stillServing();
   });
 
   it('closes, with no answer, a connection whose topic or filter contains U+0000 [MQTT-1.5.3-2]', async () => {
     const nul = Buffer.from('a/\u0000b');
-    assert.equal((await answerBeforeClose(subscribePacket(3, [nul], 1))).length, 0, 'no SUBACK (0x80 was the old answer)');
-    assert.equal((await answerBeforeClose(unsubscribePacket(4, [nul]))).length, 0, 'no UNSUBACK');
+    assert.equal((await answerBeforeClose(handBuilt.subscribe(3, [nul], 1))).length, 0, 'no SUBACK (0x80 was the old answer)');
+    assert.equal((await answerBeforeClose(handBuilt.unsubscribe(4, [nul]))).length, 0, 'no UNSUBACK');
     assert.equal((await answerBeforeClose(publishPacket(nul, Buffer.from('x'), 1))).length, 0, 'no PUBACK');
     await stillServing();
   });
@@ -94,12 +92,12 @@ describe('MQTT 3.1.1 conformance', () => {
   });
 
   it('closes, without UNSUBACK, a connection that sends an UNSUBSCRIBE with no topic filter [MQTT-3.10.3-2]', async () => {
-    assert.equal((await answerBeforeClose(unsubscribePacket(5, []))).length, 0);
+    assert.equal((await answerBeforeClose(handBuilt.unsubscribe(5, []))).length, 0);
     assert.match(hub.output(), /connection closed: an UNSUBSCRIBE with no topic filter/);
   });
 
   it('closes, without SUBACK, a connection that sends a SUBSCRIBE with no topic filter [MQTT-3.8.3-3]', async () => {
-    assert.equal((await answerBeforeClose(subscribePacket(6, []))).length, 0);
+    assert.equal((await answerBeforeClose(handBuilt.subscribe(6, []))).length, 0);
   });
 
   it('closes, without SUBACK, a connection that subscribes to a malformed filter (Baetyl answered 0x80) [MQTT-4.7.1-2, MQTT-4.7.1-3, MQTT-4.7.3-1]', async () => {
@@ -122,7 +120,7 @@ describe('MQTT 3.1.1 conformance', () => {
     for (const level of [5, 6, 0]) {
       const s = await rawConnect(hub.url('tcp'));
       const done = readUntilClosed(s);
-      s.write(connectPacket({ ...auth, clientId: `level${level}`, level }));
+      s.write(handBuilt.connect({ ...auth, clientId: `level${level}`, level }));
       assert.deepEqual([...(await done)], [0x20, 0x02, 0x00, 0x01], `level ${level}`);
     }
   });
@@ -131,9 +129,9 @@ describe('MQTT 3.1.1 conformance', () => {
     const bad = [NOT_UTF8[0]!, Buffer.from('a\u0000b')];
     for (const b of bad) {
       for (const p of [
-        connectPacket({ ...auth, clientId: b }),
-        connectPacket({ ...auth, clientId: 'willbad', will: { topic: b } }),
-        connectPacket({ clientId: 'userbad', username: b, password: 'hahaha' }),
+        handBuilt.connect({ ...auth, clientId: b }),
+        handBuilt.connect({ ...auth, clientId: 'willbad', will: { topic: b } }),
+        handBuilt.connect({ clientId: 'userbad', username: b, password: 'hahaha' }),
       ]) {
         const s = await rawConnect(hub.url('tcp'));
         const done = readUntilClosed(s);
@@ -146,8 +144,8 @@ describe('MQTT 3.1.1 conformance', () => {
 
   it('closes without CONNACK a CONNECT with will QoS 3 [MQTT-3.1.2-14] or a password but no user name [MQTT-3.1.2-22]', async () => {
     for (const p of [
-      connectPacket({ ...auth, clientId: 'willqos3', will: { topic: 'w/x', qos: 3 } }),
-      connectPacket({ clientId: 'nouser', password: 'hahaha' }),
+      handBuilt.connect({ ...auth, clientId: 'willqos3', will: { topic: 'w/x', qos: 3 } }),
+      handBuilt.connect({ clientId: 'nouser', password: 'hahaha' }),
     ]) {
       const s = await rawConnect(hub.url('tcp'));
       const done = readUntilClosed(s);
@@ -191,7 +189,7 @@ describe('MQTT 3.1.1 flows', () => {
   });
   after(async () => {
     await endAll();
-    await stopAllHubs();
+    await stopProcesses();
   });
 
   /** A raw connection after its CONNACK, and a reader that keeps every byte until taken. */
@@ -222,16 +220,16 @@ describe('MQTT 3.1.1 flows', () => {
     return Object.assign(s, { readN });
   }
 
-  const id = (v: number) => Buffer.from([v >> 8, v & 0xff]);
-  const str = (t: string) => Buffer.concat([id(Buffer.byteLength(t)), Buffer.from(t)]);
+  const id = handBuilt.packetId;
+  const str = handBuilt.mqttString;
 
   it('closes, with no answer, a connection that sends reserved flags or bits set wrong [MQTT-2.2.2-2, MQTT-3.1.2-3, MQTT-3.1.2-11, MQTT-3.3.1-4, MQTT-3.6.1-1, MQTT-3.8.1-1, MQTT-3-8.3-4, MQTT-3.10.1-1, MQTT-3.14.1-1]', async () => {
     const connectBody = (flags: number) => Buffer.concat([str('MQTT'), Buffer.from([4, flags, 0, 0]), str('flags'), str('test'), str('hahaha')]);
     const beforeConnack = [
-      packet(1, 0, connectBody(0xc3)), // reserved bit 0 of the connect flags
-      packet(1, 0, connectBody(0xc2 | 0x20)), // will retain without a will
-      packet(1, 0, connectBody(0xc2 | 0x08)), // will QoS without a will
-      packet(1, 1, connectBody(0xc2)), // fixed-header flags of CONNECT
+      handBuilt.frame(1, 0, connectBody(0xc3)), // reserved bit 0 of the connect flags
+      handBuilt.frame(1, 0, connectBody(0xc2 | 0x20)), // will retain without a will
+      handBuilt.frame(1, 0, connectBody(0xc2 | 0x08)), // will QoS without a will
+      handBuilt.frame(1, 1, connectBody(0xc2)), // fixed-header flags of CONNECT
     ];
     for (const p of beforeConnack) {
       const s = await rawConnect(hub.url('tcp'));
@@ -240,14 +238,14 @@ describe('MQTT 3.1.1 flows', () => {
       assert.equal((await done).length, 0, `no CONNACK for ${p.toString('hex')}`);
     }
     const afterConnack = [
-      packet(3, 0x06, Buffer.concat([str('f/x'), id(1), Buffer.from('q3')])), // PUBLISH QoS 3
-      packet(6, 0, id(1)), // PUBREL flags 0000
-      packet(8, 0, Buffer.concat([id(1), str('f/x'), Buffer.from([0])])), // SUBSCRIBE flags 0000
-      packet(8, 2, Buffer.concat([id(1), str('f/x'), Buffer.from([3])])), // requested QoS 3
-      packet(8, 2, Buffer.concat([id(1), str('f/x'), Buffer.from([0x41])])), // reserved bits of the requested QoS
-      packet(10, 0, Buffer.concat([id(1), str('f/x')])), // UNSUBSCRIBE flags 0000
-      packet(14, 1, Buffer.alloc(0)), // DISCONNECT flags 0001
-      packet(12, 1, Buffer.alloc(0)), // PINGREQ flags 0001
+      handBuilt.frame(3, 0x06, Buffer.concat([str('f/x'), id(1), Buffer.from('q3')])), // PUBLISH QoS 3
+      handBuilt.frame(6, 0, id(1)), // PUBREL flags 0000
+      handBuilt.frame(8, 0, Buffer.concat([id(1), str('f/x'), Buffer.from([0])])), // SUBSCRIBE flags 0000
+      handBuilt.frame(8, 2, Buffer.concat([id(1), str('f/x'), Buffer.from([3])])), // requested QoS 3
+      handBuilt.frame(8, 2, Buffer.concat([id(1), str('f/x'), Buffer.from([0x41])])), // reserved bits of the requested QoS
+      handBuilt.frame(10, 0, Buffer.concat([id(1), str('f/x')])), // UNSUBSCRIBE flags 0000
+      handBuilt.frame(14, 1, Buffer.alloc(0)), // DISCONNECT flags 0001
+      handBuilt.frame(12, 1, Buffer.alloc(0)), // PINGREQ flags 0001
     ];
     for (const p of afterConnack) {
       const s = await connected();
@@ -276,11 +274,11 @@ describe('MQTT 3.1.1 flows', () => {
     await subscribe(watcher, 'q2raw/#', 2);
     const s = await connected();
     const body = Buffer.concat([str('q2raw/x'), id(300), Buffer.from('once')]);
-    s.write(packet(3, 0x04, body));
+    s.write(handBuilt.frame(3, 0x04, body));
     assert.deepEqual([...(await s.readN(4))], [0x50, 0x02, 0x01, 0x2c]);
-    s.write(packet(3, 0x0c, body)); // the same PUBLISH again, DUP set, before PUBREL
+    s.write(handBuilt.frame(3, 0x0c, body)); // the same PUBLISH again, DUP set, before PUBREL
     assert.deepEqual([...(await s.readN(4))], [0x50, 0x02, 0x01, 0x2c]);
-    s.write(packet(6, 2, id(300)));
+    s.write(handBuilt.frame(6, 2, id(300)));
     assert.deepEqual([...(await s.readN(4))], [0x70, 0x02, 0x01, 0x2c]);
     s.write(publishPacket('q2raw/end', Buffer.from('end'), 1, 301));
     await waitFor('the marker', () => got.some((m) => m.topic === 'q2raw/end'));
@@ -319,7 +317,7 @@ describe('MQTT 3.1.1 flows', () => {
     sub.write(subscribePacket(2, ['dup/x'], 1));
     assert.deepEqual([...(await sub.readN(5))], [0x90, 0x03, 0x00, 0x02, 0x01]);
     const pub = await connected();
-    pub.write(packet(3, 0x0a, Buffer.concat([str('dup/x'), id(7), Buffer.from('d')]))); // QoS 1, DUP 1
+    pub.write(handBuilt.frame(3, 0x0a, Buffer.concat([str('dup/x'), id(7), Buffer.from('d')]))); // QoS 1, DUP 1
     assert.deepEqual([...(await pub.readN(4))], [0x40, 0x02, 0x00, 0x07]);
     const forwarded = await sub.readN(2 + 2 + 5 + 2 + 1);
     assert.equal(forwarded[0]! & 0xf0, 0x30);

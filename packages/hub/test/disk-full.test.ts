@@ -8,8 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, rmSync, unlinkSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { openConfig, serviceDir, startHubProcess, stopAllHubs } from './hub-process.js';
-import { connect, endAll, record, sessionPresent, subscribe, waitFor } from './mqtt-client.js';
+import { connect, endAll, openConfig, record, sessionPresent, startHubProcess, stopProcesses, subscribe, tempDir, waitFor } from '@baetyl/test-support';
 
 const auth = { username: 'test', password: 'hahaha' };
 
@@ -57,7 +56,7 @@ describe('disk full', { skip }, () => {
   const mnt = 'dir' in mounted ? mounted.dir : '';
   after(async () => {
     await endAll();
-    await stopAllHubs();
+    await stopProcesses();
     if (mnt) {
       execFileSync('umount', [mnt]);
       rmSync(mnt, { recursive: true, force: true });
@@ -65,7 +64,7 @@ describe('disk full', { skip }, () => {
   });
 
   it('answers 0x80 to a persistent subscription it cannot store, keeps the connection, and a restart finds only what it granted', async () => {
-    const dir = serviceDir();
+    const dir = tempDir('hub-test-');
     const config = openConfig(['tcp://127.0.0.1:0'], `storage:\n  dir: ${join(mnt, 'store')}\n`);
     let hub = await startHubProcess({ dir, config });
     const filler = join(mnt, 'filler');

@@ -7,9 +7,7 @@ import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { performance } from 'node:perf_hooks';
 import type { MqttClient } from 'mqtt';
-import { openConfig, startHubProcess, stopAllHubs, type HubProcess } from './hub-process.js';
-import { connect, endAll, subscribe, waitFor } from './mqtt-client.js';
-import { p99, publishPaced, rawSubscriber, sentAt } from './egress-clients.js';
+import { connect, endAll, openConfig, p99, publishPaced, rawSubscriber, sentAt, startHubProcess, stopProcesses, subscribe, waitFor, type HubProcess } from '@baetyl/test-support';
 
 const auth = { username: 'test', password: 'hahaha' };
 const N = 5000;
@@ -80,10 +78,8 @@ function assertIsolated(before: Phase, after: Phase, bad: Phase, who: string): v
 }
 
 /** Waits, and on a timeout shows the end of the hub's log. */
-function waitLogged(hub: HubProcess, what: string, cond: () => boolean, ms: number): Promise<void> {
-  return waitFor(what, cond, ms).catch((err: Error) => {
-    throw new Error(`${err.message}; the hub's log ends with:\n${hub.output().slice(-3000)}`);
-  });
+async function waitLogged(hub: HubProcess, what: string, cond: () => boolean, ms: number): Promise<void> {
+  await waitFor(what, cond, ms, () => `the hub's log ends with:\n${hub.output().slice(-3000)}`);
 }
 
 function lines(hub: HubProcess, re: RegExp): string[] {
@@ -93,7 +89,7 @@ function lines(hub: HubProcess, re: RegExp): string[] {
 describe('egress isolation', () => {
   after(async () => {
     await endAll();
-    await stopAllHubs();
+    await stopProcesses();
   });
 
   it('a stalled QoS 1 subscriber holds up nobody, and is disconnected after message.egress.drain.timeout with one log line', async () => {

@@ -2,13 +2,12 @@
 // fixed seed and a bounded count here; `make fuzz` runs the same campaign longer, with a new seed.
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startHubProcess, stopAllHubs } from './hub-process.js';
-import { endAll } from './mqtt-client.js';
 import { fuzzHub, fuzzHubConfig } from './fuzz/campaign.js';
+import { endAll, startHubProcess, stopProcesses } from '@baetyl/test-support';
 
 after(async () => {
   await endAll();
-  await stopAllHubs();
+  await stopProcesses();
 });
 
 test('6,000 fuzzed packets (seed 20261201): the hub stays up, and a healthy QoS 1 round trip never takes over 5 s', async (t) => {

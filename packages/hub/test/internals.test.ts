@@ -31,9 +31,7 @@ import {
   type Deliver,
 } from '../src/broker/internals.js';
 import { egressOf } from '../src/broker/hooks/delivery.js';
-import { rawSubscriber } from './egress-clients.js';
-import { connect, endAll, record, subscribe, waitFor } from './mqtt-client.js';
-import { connectPacket, rawConnect, readBytes, readUntilClosed, subscribePacket } from './raw.js';
+import { connect, connectPacket, endAll, rawConnect, rawSubscriber, readBytes, readUntilClosed, record, subscribe, subscribePacket, waitFor } from '@baetyl/test-support';
 
 const CHECK = `check src/broker/internals.ts against aedes' lib/client.js, lib/handlers/ and aedes.js`;
 

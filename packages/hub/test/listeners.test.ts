@@ -5,8 +5,7 @@ import { execFile, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { makePki, type Pki } from './certs.js';
-import { openConfig, serviceDir, startHubProcess, stopAllHubs, type HubProcess } from './hub-process.js';
-import { connect, endAll, record, subscribe, waitFor } from './mqtt-client.js';
+import { connect, endAll, openConfig, record, startHubProcess, stopProcesses, subscribe, tempDir, waitFor, type HubProcess } from '@baetyl/test-support';
 
 const run = promisify(execFile);
 const hasMosquitto = spawnSync('sh', ['-c', 'command -v mosquitto_pub && command -v mosquitto_sub']).status === 0;
@@ -17,7 +16,7 @@ describe('listeners', () => {
   let hub: HubProcess;
   let pki: Pki;
   before(async () => {
-    const dir = serviceDir();
+    const dir = tempDir('hub-test-');
     pki = makePki(join(dir, 'pki'));
     hub = await startHubProcess({
       dir,
@@ -29,7 +28,7 @@ describe('listeners', () => {
   });
   after(async () => {
     await endAll();
-    await stopAllHubs();
+    await stopProcesses();
   });
 
   it('serves tcp, ssl, ws and wss together, routing between them', async () => {

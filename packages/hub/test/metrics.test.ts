@@ -4,8 +4,7 @@ import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import { join } from 'node:path';
-import { openConfig, serviceDir, startHubProcess, stopAllHubs } from './hub-process.js';
-import { connect, endAll, subscribe, waitFor } from './mqtt-client.js';
+import { connect, endAll, openConfig, startHubProcess, stopProcesses, subscribe, tempDir, waitFor } from '@baetyl/test-support';
 
 interface Report {
   path: string;
@@ -24,7 +23,7 @@ describe('metrics', () => {
   const servers: http.Server[] = [];
   after(async () => {
     await endAll();
-    await stopAllHubs();
+    await stopProcesses();
     for (const s of servers) s.close();
   });
 
@@ -46,7 +45,7 @@ describe('metrics', () => {
   const masterEnv = { BAETYL_SERVICE_NAME: 'localhub', BAETYL_SERVICE_INSTANCE_NAME: 'localhub', BAETYL_SERVICE_TOKEN: 'tok', BAETYL_MASTER_API_ADDRESS: 'unix://master.sock' };
 
   it('reports clients, subscriptions and messages to the master, and its Prometheus registry', async () => {
-    const dir = serviceDir();
+    const dir = tempDir('hub-test-');
     const reports = await fakeMaster(dir);
     const hub = await startHubProcess({
       dir,
@@ -72,7 +71,7 @@ describe('metrics', () => {
   });
 
   it('counts refused connections, subscriptions and publishes by reason, and retained messages', async () => {
-    const dir = serviceDir();
+    const dir = tempDir('hub-test-');
     const reports = await fakeMaster(dir);
     const config = openConfig(['tcp://127.0.0.1:0'], 'metrics:\n  report:\n    interval: 1s\n').replace(
       'principals:\n',

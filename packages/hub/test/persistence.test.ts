@@ -2,19 +2,18 @@
 // subscriptions, QoS 1 messages queued for them (every PUBACKed one), retained messages, wills.
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { openConfig, serviceDir, startHubProcess, stopAllHubs } from './hub-process.js';
-import { connect, endAll, record, sessionPresent, subscribe, waitFor } from './mqtt-client.js';
+import { connect, endAll, openConfig, record, sessionPresent, startHubProcess, stopProcesses, subscribe, tempDir, waitFor } from '@baetyl/test-support';
 
 const auth = { username: 'test', password: 'hahaha' };
 
 describe('persistence', () => {
   after(async () => {
     await endAll();
-    await stopAllHubs();
+    await stopProcesses();
   });
 
   it('delivers every acknowledged QoS 1 message queued for an offline persistent session after kill -9', async () => {
-    const dir = serviceDir();
+    const dir = tempDir('hub-test-');
     let hub = await startHubProcess({ dir, config: openConfig() });
     // Several offline sessions, so the hub has real work to store per message.
     const sessions = 8;
@@ -64,7 +63,7 @@ describe('persistence', () => {
   });
 
   it('a clean session discards what an earlier persistent session with its id had queued, and its QoS 1 traffic flows', async () => {
-    const dir = serviceDir();
+    const dir = tempDir('hub-test-');
     const hub = await startHubProcess({ dir, config: openConfig() });
     const first = await connect(hub.url('tcp'), { ...auth, clientId: 'shifty', clean: false });
     await subscribe(first, 'old/#', 1);
@@ -90,7 +89,7 @@ describe('persistence', () => {
   });
 
   it('queues nothing for an offline QoS 0 subscription, even when a QoS 1 subscription of another client matches', async () => {
-    const hub = await startHubProcess({ dir: serviceDir(), config: openConfig() });
+    const hub = await startHubProcess({ dir: tempDir('hub-test-'), config: openConfig() });
     // The tutorial's shape: the sql rule subscribes to t at QoS 1, the python rule at QoS 0.
     const one = await connect(hub.url('tcp'), { ...auth, clientId: 'rule-qos1', clean: false });
     const gotOne = record(one);
@@ -111,7 +110,7 @@ describe('persistence', () => {
   });
 
   it('publishes, after kill -9 and restart, the wills of clients that were connected', async () => {
-    const dir = serviceDir();
+    const dir = tempDir('hub-test-');
     let hub = await startHubProcess({ dir, config: openConfig() });
     const watcher = await connect(hub.url('tcp'), { ...auth, clientId: 'watcher', clean: false });
     await subscribe(watcher, 'wills/#', 1);
@@ -130,7 +129,7 @@ describe('persistence', () => {
   });
 
   it('stops on SIGTERM with exit 0, keeps sessions and does not publish wills', async () => {
-    const dir = serviceDir();
+    const dir = tempDir('hub-test-');
     let hub = await startHubProcess({ dir, config: openConfig() });
     const watcher = await connect(hub.url('tcp'), { ...auth, clientId: 'watcher2', clean: false });
     await subscribe(watcher, ['gw/#', 'later'], 1);

@@ -1,8 +1,7 @@
 // Wildcards, overlapping subscriptions, retained messages, wills and QoS 2.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { startHubProcess, stopAllHubs, type HubProcess } from './hub-process.js';
-import { connect, endAll, record, subscribe, waitFor } from './mqtt-client.js';
+import { connect, endAll, record, startHubProcess, stopProcesses, subscribe, waitFor, type HubProcess } from '@baetyl/test-support';
 
 const config = `listen:
   - tcp://127.0.0.1:0
@@ -28,7 +27,7 @@ describe('messages', () => {
   });
   after(async () => {
     await endAll();
-    await stopAllHubs();
+    await stopProcesses();
   });
   const admin = (opts = {}) => connect(hub.url('tcp'), { username: 'admin', password: 'admin', ...opts });
 

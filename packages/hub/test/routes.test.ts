@@ -4,8 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startHubProcess, stopAllHubs, type HubProcess } from './hub-process.js';
-import { connect, endAll, record, subscribe, waitFor } from './mqtt-client.js';
+import { connect, endAll, record, startHubProcess, stopProcesses, subscribe, waitFor, type HubProcess } from '@baetyl/test-support';
 
 // The tutorial's hub config (keys the scraped page lost restored).
 const config = `listen:
@@ -57,7 +56,7 @@ describe('rename routes', () => {
   });
   after(async () => {
     await endAll();
-    await stopAllHubs();
+    await stopProcesses();
   });
   const client = () => connect(hub.url('tcp'), { username: 'test', password: 'hahaha' });
 

@@ -4,7 +4,8 @@ import http from 'node:http';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { MasterClient, type Inspect } from '@baetyl/core';
-import { alive, clientAs, instanceEnv, makeWorkdir, startMaster, starts, waitUntil } from './helpers.js';
+import { alive, clientAs, instanceEnv, makeWorkdir, startMaster, starts } from './helpers.js';
+import { waitFor } from '@baetyl/test-support';
 
 function raw(socket: string, method: string, path: string, headers: Record<string, string> = {}, body?: string): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
@@ -28,7 +29,7 @@ test('a dynamic instance is started and stopped through the API with its env', a
   const api = await clientAs(wd, 'manager');
   try {
     await api.startInstance('runtime', 'runtime.fn.1', { BAETYL_SERVICE_INSTANCE_ADDRESS: '127.0.0.1:5555', EXTRA: 'yes' });
-    await waitUntil(() => existsSync(join(wd.out, 'runtime.fn.1.env.json')), 'the dynamic instance to run');
+    await waitFor('the dynamic instance to run', () => existsSync(join(wd.out, 'runtime.fn.1.env.json')));
     const { env, pid } = await instanceEnv(wd, 'runtime.fn.1');
     assert.equal(env.BAETYL_SERVICE_INSTANCE_ADDRESS, '127.0.0.1:5555');
     assert.equal(env.EXTRA, 'yes');

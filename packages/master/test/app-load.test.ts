@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { parseApp } from '../src/app/load.js';
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { BAETYL, makeWorkdir, runBaetyl, starts, waitUntil } from './helpers.js';
+import { BAETYL, makeWorkdir, runBaetyl, starts } from './helpers.js';
+import { waitFor } from '@baetyl/test-support';
 
 test('the v0 list shape: defaults, mounts resolved to volume paths, durations converted', () => {
   const app = parseApp(
@@ -91,8 +92,8 @@ test('-c names another conf.yml, relative to the workdir', async () => {
   assert.match(bad.stderr, /missing\.yml: cannot read the config: file not found/);
   const m = spawn(process.execPath, [BAETYL, 'start', '-w', wd.dir, '-c', 'etc/baetyl/other.yml'], { stdio: 'ignore' });
   try {
-    await waitUntil(() => starts(wd).length === 1, 'the service');
-    await waitUntil(() => readFileSync(join(wd.dir, 'var/log/other.log'), 'utf8').includes('services started'), 'the log at the other path');
+    await waitFor('the service', () => starts(wd).length === 1);
+    await waitFor('the log at the other path', () => readFileSync(join(wd.dir, 'var/log/other.log'), 'utf8').includes('services started'));
     assert.match(readFileSync(join(wd.dir, 'var/log/other.log'), 'utf8'), /grace: 1000000000;/);
   } finally {
     m.kill('SIGTERM');

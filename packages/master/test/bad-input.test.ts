@@ -2,7 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { makeWorkdir, runBaetyl, startMaster, starts, waitUntil, type Workdir } from './helpers.js';
+import { makeWorkdir, runBaetyl, startMaster, starts, type Workdir } from './helpers.js';
+import { waitFor } from '@baetyl/test-support';
 
 const APP = 'var/db/baetyl/application.yml';
 
@@ -109,7 +110,7 @@ test('a service whose program cannot run fails clearly, and the others keep runn
   assert.match(check.stderr, /service ghost: image "no-such-image" has no native program; use one of baetyl-hub, baetyl-function-manager/);
   const m = await startMaster(wd);
   try {
-    await waitUntil(() => starts(wd).length === 1, 'the good service');
+    await waitFor('the good service', () => starts(wd).length === 1);
     assert.match(m.log(), /level=error msg="failed to start instance: image \\"no-such-image\\" has no native program/);
     assert.equal(starts(wd)[0]!.service, 'fine');
     const st = await runBaetyl(['status', '-w', wd.dir]);

@@ -6,23 +6,11 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createOptions } from '../src/engine/docker/container.js';
-import type { ServiceSpec } from '../src/app/model.js';
+import { serviceSpec } from './service-spec.js';
 
 test('InstanceRequest.files become read-only binds, and the env points inside the container', () => {
   const workdir = mkdtempSync(join(tmpdir(), 'baetyl-files-'));
-  const service: ServiceSpec = {
-    name: 'function-manager',
-    image: 'baetyl-function-manager',
-    replica: 1,
-    mounts: [],
-    ports: [],
-    devices: [],
-    args: [],
-    entrypoint: [],
-    env: {},
-    restart: { policy: 'always', retry: { max: 0 }, backoff: { min: 1000, max: 300000, factor: 2, reset: 60000 } },
-    resources: {},
-  };
+  const service = serviceSpec('function-manager', { image: 'baetyl-function-manager' });
   const plan = createOptions(
     { service, instance: 'function-manager', env: { A: '1' }, files: [{ env: 'BAETYL_MASTER_API_CA', hostPath: '/etc/certs/ca.pem' }, { env: 'BAETYL_MASTER_API_KEY', hostPath: '/etc/certs/server.key' }] },
     { workdir, image: 'baetyl-function-manager' },

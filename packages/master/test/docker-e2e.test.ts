@@ -10,12 +10,11 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
 import { parse, stringify } from 'yaml';
-import { v1Examples } from '@baetyl/test-support';
-import { BAETYL, runBaetyl, startMaster, waitUntil } from './helpers.js';
+import { freePort, v1Examples, waitFor } from '@baetyl/test-support';
+import { BAETYL, runBaetyl, startMaster } from './helpers.js';
 import { containersOf, dockerSkipReason, ensureImages, nameOf, REPO, removeContainersOf } from './docker-helpers.js';
 
 const SERVICE_IMAGES = ['hub', 'function-manager', 'timer', 'function-python27', 'function-python36', 'function-node85', 'function-sql'];
@@ -43,15 +42,6 @@ const workdirs: string[] = [];
 after(async () => {
   if (!skip) for (const wd of workdirs) await removeContainersOf(wd);
 });
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 /** A copy of deploy/example/docker: the hub published on a free port, function instances idle out quickly. */
 async function tutorialWorkdir(): Promise<{ dir: string; port: number }> {
@@ -117,10 +107,11 @@ async function checkTutorial(dir: string, port: number): Promise<void> {
   client.on('message', (topic, payload, packet) => got.push({ topic, payload: payload.toString(), qos: packet.qos }));
   const outputs = ['t/py2hi', 't/py3hi', 't/node8hi', 't/sqlfilter'];
   try {
-    await waitUntil(() => client.connected, 'the hub to accept the MQTT client', 120_000);
+    await waitFor('the hub to accept the MQTT client', () => client.connected, 120_000);
     await client.subscribeAsync('#', { qos: 1 });
     let lastWarmUp = 0;
-    await waitUntil(
+    await waitFor(
+      `every function to answer a warm-up message (got: ${JSON.stringify(got.slice(-20))})`,
       async () => {
         if (outputs.every((t) => got.some((m) => m.topic === t && ofId(m.payload, 2)))) return true;
         if (Date.now() - lastWarmUp > 10_000) {
@@ -129,7 +120,6 @@ async function checkTutorial(dir: string, port: number): Promise<void> {
         }
         return false;
       },
-      `every function to answer a warm-up message (got: ${JSON.stringify(got.slice(-20))})`,
       240_000,
     );
     for (const qos of [0, 1] as const) {
@@ -138,7 +128,7 @@ async function checkTutorial(dir: string, port: number): Promise<void> {
       await client.publishAsync('t', '{"id":1}', { qos });
       const want = expected(qos);
       const round = () => got.slice(seen).filter((m) => ofId(m.payload, 1));
-      await waitUntil(() => Object.keys(want).every((t) => round().some((m) => m.topic === t)), `the six messages of §5 at QoS ${qos} (got: ${JSON.stringify(round())})`, 120_000);
+      await waitFor(`the six messages of §5 at QoS ${qos} (got: ${JSON.stringify(round())})`, () => Object.keys(want).every((t) => round().some((m) => m.topic === t)), 120_000);
       for (const [topic, w] of Object.entries(want)) {
         const msgs = round().filter((m) => m.topic === topic);
         assert.equal(msgs.length, 1, `one message on ${topic} at QoS ${qos}: ${JSON.stringify(msgs)}`);
@@ -151,9 +141,9 @@ async function checkTutorial(dir: string, port: number): Promise<void> {
       assert.ok(running.includes('localhub') && running.includes('function-manager'));
     }
     // After idletime, the function instances are gone; the hub and the manager stay.
-    await waitUntil(
-      async () => (await containersOf(dir)).map(nameOf).sort().join() === 'function-manager,localhub',
+    await waitFor(
       'the function instance containers to go after their idletime',
+      async () => (await containersOf(dir)).map(nameOf).sort().join() === 'function-manager,localhub',
       120_000,
     );
   } finally {
@@ -185,7 +175,7 @@ test('baetyl logs in docker mode: a container\'s output prefixed with its instan
   const got: string[] = [];
   client.on('message', (topic) => got.push(topic));
   try {
-    await waitUntil(() => client.connected, 'the hub to accept the MQTT client', 120_000);
+    await waitFor('the hub to accept the MQTT client', () => client.connected, 120_000);
     const hub = await runBaetyl(['logs', '-n', '5', 'localhub', '-w', dir]);
     assert.equal(hub.code, 0, hub.stderr);
     const lines = hub.stdout.split('\n').filter(Boolean);
@@ -197,15 +187,15 @@ test('baetyl logs in docker mode: a container\'s output prefixed with its instan
     assert.doesNotMatch(followed, /\|/);
     await client.subscribeAsync('t/py3hi');
     let last = 0;
-    await waitUntil(async () => {
+    await waitFor('the python36 function to answer', async () => {
       if (got.includes('t/py3hi')) return true;
       if (Date.now() - last > 10_000) {
         last = Date.now();
         await client.publishAsync('t', '{"id":3}');
       }
       return false;
-    }, 'the python36 function to answer', 240_000);
-    await waitUntil(() => /^function-python36-sayhi\.python36-sayhi\.\d+ \| .*service starting/m.test(followed), `the new instance container's lines in baetyl logs -f (got: ${followed})`, 60_000);
+    }, 240_000);
+    await waitFor(`the new instance container's lines in baetyl logs -f (got: ${followed})`, () => /^function-python36-sayhi\.python36-sayhi\.\d+ \| .*service starting/m.test(followed), 60_000);
     const unknown = await runBaetyl(['logs', 'nosuch', '-w', dir]);
     assert.equal(unknown.code, 1);
     assert.match(unknown.stderr, /no service or instance named "nosuch" .*services: localhub, function-manager, /);
@@ -234,7 +224,7 @@ test('docker-compose up on deploy/docker-compose.yml: the master in a container 
   const log = () => (existsSync(join(dir, 'var/log/baetyl/baetyl.log')) ? readFileSync(join(dir, 'var/log/baetyl/baetyl.log'), 'utf8') : '');
   assert.equal(await run(['up', '-d']), 0);
   try {
-    await waitUntil(() => log().includes('services started'), 'the master in its container to start the services', 120_000);
+    await waitFor('the master in its container to start the services', () => log().includes('services started'), 120_000);
     await checkTutorial(dir, port);
   } finally {
     assert.equal(await run(['down']), 0);
@@ -271,13 +261,13 @@ for (const release of ['stable-1', '1.0.0']) {
     const got: Array<{ topic: string; payload: string }> = [];
     client.on('message', (topic, payload) => got.push({ topic, payload: payload.toString() }));
     try {
-      await waitUntil(() => client.connected, 'the hub container to accept the MQTT client', 120_000);
+      await waitFor('the hub container to accept the MQTT client', () => client.connected, 120_000);
       await client.subscribeAsync('#', { qos: 1 });
       const running = (await containersOf(dir)).filter((c) => c.State === 'running').map((c) => c.Labels.service);
       for (const svc of ['localhub', 'function-manager', 'timer']) assert.ok(running.includes(svc), `${svc} runs (running: ${running.join(', ')})`);
       // The timer publishes every 10 s; the first answers include the runtimes' cold starts.
       const outputs = ['t', 't/topic', 't/py2hi', 't/py3hi', 't/node8hi', 't/sqlfilter'];
-      await waitUntil(() => outputs.every((t) => got.some((x) => x.topic === t)), `a timer message and every rule's answer (got: ${JSON.stringify(got.slice(-10))})`, 240_000);
+      await waitFor(`a timer message and every rule's answer (got: ${JSON.stringify(got.slice(-10))})`, () => outputs.every((t) => got.some((x) => x.topic === t)), 240_000);
       const tick = JSON.parse(got.find((x) => x.topic === 't')!.payload) as Record<string, unknown>;
       assert.equal(typeof tick.time, 'number');
       for (const [topic, fn] of [['t/py2hi', 'python27-sayhi'], ['t/py3hi', 'python36-sayhi'], ['t/node8hi', 'node85-sayhi']] as const) {

@@ -2,12 +2,13 @@
 // resources, the `baetyl` network and its DNS, the API socket, grace, dynamic instances.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer, connect } from 'node:net';
+import { connect } from 'node:net';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { MasterClient } from '@baetyl/core';
-import { runBaetyl, startMaster, waitUntil, type Workdir } from './helpers.js';
+import { runBaetyl, startMaster, type Workdir } from './helpers.js';
 import { containersOf, docker, dockerSkipReason, ensureTestImage, makeDockerWorkdir, nameOf, probe, removeContainersOf, uniq } from './docker-helpers.js';
+import { freePort, waitFor } from '@baetyl/test-support';
 
 const skip = await dockerSkipReason();
 if (!skip) await ensureTestImage();
@@ -15,15 +16,6 @@ const workdirs: Workdir[] = [];
 after(async () => {
   if (!skip) for (const wd of workdirs) await removeContainersOf(wd.dir);
 });
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 function ask(port: number): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -128,7 +120,7 @@ test('dynamic instances: started by the API as containers (replacing one of the 
     assert.notEqual(second, first);
     assert.equal((await containersOf(wd.dir)).filter((c) => nameOf(c) === inst).length, 1);
     await client.stopInstance(`${p}-fn`, inst);
-    await waitUntil(async () => !(await containersOf(wd.dir)).some((c) => nameOf(c) === inst), 'the dynamic instance to be removed');
+    await waitFor('the dynamic instance to be removed', async () => !(await containersOf(wd.dir)).some((c) => nameOf(c) === inst));
     client.close();
   } finally {
     await m.stop();

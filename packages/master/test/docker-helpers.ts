@@ -9,7 +9,8 @@ import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
 import Docker from 'dockerode';
 import { stringify } from 'yaml';
-import { waitUntil, type Workdir } from './helpers.js';
+import { type Workdir } from './helpers.js';
+import { waitFor } from '@baetyl/test-support';
 
 export const REPO = fileURLToPath(new URL('../../../../', import.meta.url));
 const FIXTURE = fileURLToPath(new URL('../../test/fixtures/docker/', import.meta.url));
@@ -122,7 +123,7 @@ export interface ProbeRecord {
 export async function probe(wd: Workdir, instance: string, until: (r: ProbeRecord) => boolean = () => true, what = 'its record'): Promise<ProbeRecord> {
   const file = join(wd.out, `${instance}.json`);
   let rec: ProbeRecord | undefined;
-  await waitUntil(() => {
+  await waitFor(`${instance} to record ${what}`, () => {
     if (!existsSync(file)) return false;
     try {
       rec = JSON.parse(readFileSync(file, 'utf8')) as ProbeRecord;
@@ -130,7 +131,7 @@ export async function probe(wd: Workdir, instance: string, until: (r: ProbeRecor
       return false;
     }
     return until(rec);
-  }, `${instance} to record ${what}`);
+  });
   return rec!;
 }
 

@@ -5,8 +5,9 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import { gzipSync } from 'node:zlib';
-import { startMaster, waitUntil } from './helpers.js';
+import { startMaster } from './helpers.js';
 import { containersOf, docker, dockerSkipReason, makeDockerWorkdir, nameOf, removeContainersOf, uniq } from './docker-helpers.js';
+import { waitFor } from '@baetyl/test-support';
 
 const skip = await dockerSkipReason();
 
@@ -93,7 +94,7 @@ test('a missing image is pulled, with progress in the log, and then runs', { ski
       assert.match(log, new RegExp(`level=info msg="image \\(${image.replace(/[.]/g, '\\.')}\\) pulled"`));
       await docker.getImage(image).inspect();
       // It runs: its /hello is no program, and what the container said reaches the master log.
-      await waitUntil(() => m.log().includes('msg="instance exited with code 126"'), 'the instance to exit');
+      await waitFor('the instance to exit', () => m.log().includes('msg="instance exited with code 126"'));
       assert.match(m.log(), new RegExp(`level=error msg="instance \\(${p}-pulled\\) .*exec /hello failed`));
       assert.deepEqual((await containersOf(wd.dir)).map(nameOf), []);
     } finally {

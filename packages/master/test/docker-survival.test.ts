@@ -3,8 +3,9 @@
 // duplicate or orphan containers (and never touches another workdir's).
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startMaster, waitUntil, type Workdir } from './helpers.js';
+import { startMaster, type Workdir } from './helpers.js';
 import { containersOf, docker, dockerSkipReason, ensureTestImage, makeDockerWorkdir, nameOf, probe, removeContainersOf, startCount, TEST_IMAGE, uniq } from './docker-helpers.js';
+import { waitFor } from '@baetyl/test-support';
 
 const skip = await dockerSkipReason();
 if (!skip) await ensureTestImage();
@@ -30,16 +31,16 @@ test('a killed container is restarted by its policy; a crash shows its stderr in
     const before = (await docker.getContainer(`${p}-always`).inspect()).Id;
     await docker.getContainer(`${p}-always`).kill();
     await docker.getContainer(`${p}-never`).kill();
-    await waitUntil(() => startCount(wd, `${p}-always`) === 2, 'the killed container to be started again');
+    await waitFor('the killed container to be started again', () => startCount(wd, `${p}-always`) === 2);
     const now = (await docker.getContainer(`${p}-always`).inspect()).Id;
     assert.notEqual(now, before);
     // The crashing one: started twice (1 restart allowed), its stderr in baetyl.log, then given up.
-    await waitUntil(() => m.log().includes('retry too much'), 'the crashing service to be given up');
+    await waitFor('the crashing service to be given up', () => m.log().includes('retry too much'));
     assert.equal(startCount(wd, `${p}-crash`), 2);
     assert.match(m.log(), new RegExp(`level=error msg="instance \\(${p}-crash\\) ${p}-crash exits with 3"`));
     assert.match(m.log(), new RegExp(`level=error msg="instance \\(${p}-crash\\) hello from ${p}-crash"`));
     // Policy `no`: not restarted. Nothing exited is left behind.
-    await waitUntil(async () => (await containersOf(wd.dir)).map(nameOf).sort().join() === `${p}-always`, 'only the restarted container to remain');
+    await waitFor('only the restarted container to remain', async () => (await containersOf(wd.dir)).map(nameOf).sort().join() === `${p}-always`);
     assert.equal(startCount(wd, `${p}-never`), 1);
   } finally {
     await m.stop();
@@ -75,7 +76,7 @@ test('SIGKILL of the master, then a new start: no duplicate or orphan containers
 
     const again = await startMaster(wd);
     try {
-      await waitUntil(() => startCount(wd, `${p}-a.i1`) === 2 && startCount(wd, `${p}-b`) === 2, 'the second start');
+      await waitFor('the second start', () => startCount(wd, `${p}-a.i1`) === 2 && startCount(wd, `${p}-b`) === 2);
       const now = await containersOf(wd.dir);
       assert.deepEqual(now.map(nameOf).sort(), [`${p}-a`, `${p}-a.i1`, `${p}-b`]);
       assert.ok(now.every((c) => !first.includes(c.Id)), 'every old container was removed');

@@ -7,8 +7,9 @@ import { spawn, spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { waitUntil } from './helpers.js';
+
 import { containersOf, docker, dockerSkipReason, ensureImages, ensureTestImage, makeDockerWorkdir, probe, removeContainersOf, REPO, uniq } from './docker-helpers.js';
+import { waitFor } from '@baetyl/test-support';
 
 const INSTALL = join(REPO, 'deploy/systemd/install.sh');
 
@@ -80,7 +81,7 @@ test('the installed command runs the master in its container, as the unit does; 
   const exited = new Promise<number | null>((r) => master.on('exit', r));
   const log = () => (existsSync(join(wd.dir, 'var/log/baetyl/baetyl.log')) ? readFileSync(join(wd.dir, 'var/log/baetyl/baetyl.log'), 'utf8') : '');
   try {
-    await waitUntil(() => log().includes('services started') || master.exitCode !== null, 'the master in its container to start', 120_000);
+    await waitFor('the master in its container to start', () => log().includes('services started') || master.exitCode !== null, 120_000);
     assert.match(log(), /mode: docker/, stderr);
     await probe(wd, `${p}-svc`);
     const status = spawnSync(bin, ['status'], { env, encoding: 'utf8' });

@@ -1,13 +1,13 @@
 // Test helpers: a temp workdir with test services packaged the Baetyl v1 native way
 // (a package.yml mounted at lib/baetyl/<image>), and a real master process started on it.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { MasterClient } from '@baetyl/core';
+import { copyExampleTree, startBaetyl, waitFor } from '@baetyl/test-support';
 import { stringify } from 'yaml';
 
 export const BAETYL = fileURLToPath(new URL('../../bin/baetyl.js', import.meta.url));
@@ -74,37 +74,22 @@ export function runBaetyl(args: string[], cwd?: string): Promise<{ code: number 
   });
 }
 
-export async function startMaster(wd: Workdir, { waitFor = 'services started', env }: { waitFor?: string; env?: NodeJS.ProcessEnv } = {}): Promise<RunningMaster> {
-  const child = spawn(process.execPath, [BAETYL, 'start', '-w', wd.dir], { stdio: ['ignore', 'ignore', 'pipe'], ...(env ? { env } : {}) });
-  let stderr = '';
-  child.stderr!.on('data', (d) => (stderr += d));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => child.on('exit', (code, signal) => r({ code, signal })));
+export async function startMaster(wd: Workdir, { until = 'services started', env }: { until?: string; env?: NodeJS.ProcessEnv } = {}): Promise<RunningMaster> {
+  const p = startBaetyl(wd.dir, env ? { env } : {});
   const log = () => (existsSync(join(wd.dir, 'var/log/baetyl/baetyl.log')) ? readFileSync(join(wd.dir, 'var/log/baetyl/baetyl.log'), 'utf8') : '');
   const m: RunningMaster = {
-    child,
-    exited,
-    stderr: () => stderr,
+    child: p.proc,
+    exited: p.exited,
+    stderr: p.output,
     log,
     stop: async () => {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-      await exited;
+      await p.stop();
     },
   };
-  let done = false;
-  void exited.then(() => (done = true));
-  await waitUntil(() => log().includes(waitFor) || done, `master to log "${waitFor}"`);
-  if (done && !log().includes(waitFor)) throw new Error(`master exited early: ${stderr}`);
+  // The end of the master's start is in its log only (the API answers before the services run).
+  await waitFor(`master to log "${until}"`, () => log().includes(until) || !p.alive());
+  if (!log().includes(until)) throw new Error(`master exited early: ${p.output()}`);
   return m;
-}
-
-/** Polls `cond` until true; fails after a generous limit (the machine may be busy). */
-export async function waitUntil(cond: () => boolean | Promise<boolean>, what: string, limitMs = 60_000): Promise<void> {
-  const end = Date.now() + limitMs;
-  while (Date.now() < end) {
-    if (await cond()) return;
-    await sleep(50);
-  }
-  throw new Error(`timed out waiting for ${what}`);
 }
 
 export function starts(wd: Workdir): Array<{ at: number; service: string; instance: string; pid: number }> {
@@ -123,7 +108,7 @@ export function starts(wd: Workdir): Array<{ at: number; service: string; instan
 /** What an instance recorded at start (waits until it has). */
 export async function instanceEnv(wd: Workdir, instance: string): Promise<{ env: Record<string, string>; cwd: string; pid: number }> {
   const file = join(wd.out, `${instance}.env.json`);
-  await waitUntil(() => existsSync(file), `${instance} to record its env`);
+  await waitFor(`${instance} to record its env`, () => existsSync(file));
   // The file is written in one call, but may be caught half-written.
   for (;;) {
     try {
@@ -140,6 +125,22 @@ export async function clientAs(wd: Workdir, service: string, instance = service)
   return new MasterClient({ address: `unix://${join(wd.dir, 'var/run/baetyl.sock')}`, username: service, password: env.BAETYL_SERVICE_TOKEN ?? '' });
 }
 
+/** A client of the master's API as the CLI is: with the token the master wrote for it at start. */
+export function cliClient(wd: Workdir, timeoutMs?: number): MasterClient {
+  const token = readFileSync(join(wd.dir, 'var/run/baetyl/cli.token'), 'utf8').trim();
+  return new MasterClient({ address: `unix://${join(wd.dir, 'var/run/baetyl.sock')}`, username: '@cli', password: token, ...(timeoutMs ? { timeout: timeoutMs } : {}) });
+}
+
+/** An instance's status (running, restarting, failed, exited...) as the master's API gives it. */
+export async function statusOf(wd: Workdir, instance: string): Promise<string | undefined> {
+  const c = cliClient(wd);
+  try {
+    return (await c.inspect()).services.flatMap((s) => s.instances).find((i) => i.name === instance)?.status;
+  } finally {
+    c.close();
+  }
+}
+
 export function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
@@ -154,27 +155,12 @@ export function alive(pid: number): boolean {
   }
 }
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-const EXAMPLE = fileURLToPath(new URL('../../../../deploy/example/native', import.meta.url));
-
 /**
  * deploy/example/native reduced to the hub (on `hubPort`), the function manager with the node85
  * rule (t -> t/node8hi) and the node runtime: real services, and only Node needed.
  */
 export function exampleWorkdir(hubPort: number, server: Record<string, string> = {}): Workdir {
-  const dir = mkdtempSync(join(tmpdir(), 'baetyl-example-'));
-  // Not what a `make start` on the example left behind: its logs, run files, stats and data.
-  cpSync(EXAMPLE, dir, { recursive: true, filter: (src) => !/\/var\/(log|run)\b|application\.stats|-data\/|-log\//.test(src.slice(EXAMPLE.length)) });
+  const dir = copyExampleTree('native');
   const db = join(dir, 'var/db/baetyl');
   writeFileSync(join(dir, 'etc/baetyl/conf.yml'), stringify({ mode: 'native', grace: '5s', server: { address: 'unix://var/run/baetyl.sock', ...server }, logger: { path: 'var/log/baetyl/baetyl.log', level: 'debug' } }));
   const hub = join(db, 'localhub-conf/service.yml');
@@ -209,7 +195,8 @@ export async function functionAnswer(hubPort: number, payload = '{"id":1}'): Pro
   };
   try {
     // Until the rule has subscribed, a QoS 0 message goes nowhere: publish until one comes back.
-    await waitUntil(
+    await waitFor(
+      'the function to answer',
       async () => {
         subscribe();
         await sleep(300);
@@ -221,7 +208,6 @@ export async function functionAnswer(hubPort: number, payload = '{"id":1}'): Pro
         await sleep(300);
         return got !== '';
       },
-      'the function to answer',
       120_000,
     );
   } finally {

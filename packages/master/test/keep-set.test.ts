@@ -8,31 +8,16 @@ import { join } from 'node:path';
 import type { AppSpec, ServiceSpec } from '../src/app/model.js';
 import { planUpdate, type RunningService } from '../src/update/keep-set.js';
 import { mountsDigest } from '../src/update/volume-digest.js';
+import { serviceSpec } from './service-spec.js';
 
-function spec(name: string, extra: Partial<ServiceSpec> = {}): ServiceSpec {
-  return {
-    name,
-    image: 'test-program',
-    replica: 1,
-    mounts: [],
-    ports: [],
-    devices: [],
-    args: [],
-    entrypoint: [],
-    env: {},
-    restart: { policy: 'always', retry: { max: 0 }, backoff: { min: 1000, max: 300000, factor: 2, reset: 60000 } },
-    resources: {},
-    ...extra,
-  };
-}
 
 const app = (services: ServiceSpec[]): AppSpec => ({ version: 'v2', services, volumes: {}, networks: {} });
 const running = (...list: Array<[ServiceSpec, string?, boolean?]>) => new Map<string, RunningService>(list.map(([s, digest = 'd', alive = true]) => [s.name, { spec: s, digest, alive }]));
 
 test('unchanged services are kept; changed, removed and given-up ones are not, each with its reason', () => {
   const plan = planUpdate(
-    running([spec('same')], [spec('env', { env: { A: '1' } })], [spec('gone')], [spec('content')], [spec('dead'), 'd', false]),
-    app([spec('new'), spec('same'), spec('env', { env: { A: '2' } }), spec('content'), spec('dead')]),
+    running([serviceSpec('same')], [serviceSpec('env', { env: { A: '1' } })], [serviceSpec('gone')], [serviceSpec('content')], [serviceSpec('dead'), 'd', false]),
+    app([serviceSpec('new'), serviceSpec('same'), serviceSpec('env', { env: { A: '2' } }), serviceSpec('content'), serviceSpec('dead')]),
     (s) => (s.name === 'content' ? 'changed' : 'd'),
   );
   assert.deepEqual(plan.keep, ['same']);
@@ -46,8 +31,8 @@ test('unchanged services are kept; changed, removed and given-up ones are not, e
 });
 
 test('a replica 0 service with no instance is kept; reordering the file restarts nothing', () => {
-  const a = spec('a');
-  const rt = spec('runtime', { replica: 0 });
+  const a = serviceSpec('a');
+  const rt = serviceSpec('runtime', { replica: 0 });
   const plan = planUpdate(running([a], [rt, 'd', false]), app([rt, a]), () => 'd');
   assert.deepEqual(plan.keep, ['runtime', 'a']);
   assert.deepEqual(plan.stop, []);
@@ -58,7 +43,7 @@ test('the digest follows read-only mounts by content, and ignores writable ones'
   mkdirSync(join(workdir, 'conf/sub'), { recursive: true });
   mkdirSync(join(workdir, 'data'));
   writeFileSync(join(workdir, 'conf/service.yml'), 'a: 1\n');
-  const s = spec('svc', {
+  const s = serviceSpec('svc', {
     mounts: [
       { volume: 'conf', source: 'conf', target: 'etc/baetyl', readonly: true },
       { volume: 'data', source: 'data', target: 'var/db/baetyl/data', readonly: false },

@@ -8,7 +8,8 @@ import { appendFileSync, mkdirSync, renameSync, symlinkSync, truncateSync, write
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
-import { BAETYL, makeWorkdir, runBaetyl, startMaster, waitUntil, type Workdir } from './helpers.js';
+import { BAETYL, makeWorkdir, runBaetyl, startMaster, type Workdir } from './helpers.js';
+import { waitFor } from '@baetyl/test-support';
 
 const LOG_PROGRAM = fileURLToPath(new URL('../../test/fixtures/log-program.js', import.meta.url));
 
@@ -77,10 +78,10 @@ test('baetyl logs SERVICE: the log file its service.yml names in its volume, eve
   const m = await startMaster(wd);
   try {
     const file = join(wd.dir, 'var/db/baetyl/svc-log/service.log');
-    await waitUntil(async () => {
+    await waitFor(`both instances' ticks in ${file}`, async () => {
       const r = await runBaetyl(['logs', '-n', 'all', 'svc', '-w', wd.dir]);
       return /^svc \| .*msg="tick 3"/m.test(r.stdout) && /^svc\.i1 \| .*msg="tick 3" instance=svc\.i1/m.test(r.stdout);
-    }, `both instances' ticks in ${file}`);
+    });
     const all = await runBaetyl(['logs', '-n', 'all', 'svc', '-w', wd.dir]);
     // An `instance` field naming another service's instance does not make it that instance's line.
     assert.match(all.stdout, /^svc \| .*msg="about another instance" instance=other\.fn\.1 service=svc$/m);
@@ -112,24 +113,24 @@ test('baetyl logs -f follows a file across appends, rotation, truncation and rem
   writeFileSync(file, 'one\ntwo\nthree\n');
   const f = follow(['-n', '2', '-w', wd.dir]);
   try {
-    await waitUntil(() => f.out() === 'two\nthree\n', `the last two lines (got ${JSON.stringify(f.out())}, stderr ${f.err()})`);
+    await waitFor(`the last two lines (got ${JSON.stringify(f.out())}, stderr ${f.err()})`, () => f.out() === 'two\nthree\n');
     appendFileSync(file, 'four\n');
-    await waitUntil(() => f.out().endsWith('three\nfour\n'), 'an appended line');
+    await waitFor('an appended line', () => f.out().endsWith('three\nfour\n'));
     // Rotation: a last line in the old file, then the new file.
     appendFileSync(file, 'five\n');
     renameSync(file, `${file}.1`);
     writeFileSync(file, 'six\n');
-    await waitUntil(() => f.out().endsWith('four\nfive\nsix\n'), `the rotated file's last line, then the new file (got ${JSON.stringify(f.out())})`);
+    await waitFor(`the rotated file's last line, then the new file (got ${JSON.stringify(f.out())})`, () => f.out().endsWith('four\nfive\nsix\n'));
     // Truncated in place, then written again.
     truncateSync(file, 0);
     await new Promise((r) => setTimeout(r, 600));
     appendFileSync(file, 'seven\n');
-    await waitUntil(() => f.out().endsWith('six\nseven\n'), `the truncated file read again from its start (got ${JSON.stringify(f.out())})`);
+    await waitFor(`the truncated file read again from its start (got ${JSON.stringify(f.out())})`, () => f.out().endsWith('six\nseven\n'));
     // Removed, then made again.
     renameSync(file, `${file}.2`);
     await new Promise((r) => setTimeout(r, 600));
     writeFileSync(file, 'eight\n');
-    await waitUntil(() => f.out().endsWith('seven\neight\n'), `the file made again (got ${JSON.stringify(f.out())})`);
+    await waitFor(`the file made again (got ${JSON.stringify(f.out())})`, () => f.out().endsWith('seven\neight\n'));
     assert.equal(f.out(), 'two\nthree\nfour\nfive\nsix\nseven\neight\n');
   } finally {
     await f.stop();
@@ -144,7 +145,7 @@ test('baetyl logs -f SERVICE with a log in each instance dir: instances that app
   const m = await startMaster(wd);
   try {
     const startsOf = (inst: string) => new Set([...f.out().matchAll(new RegExp(`^${inst.replace('.', '\\.')} \\| .*msg=started .*pid=(\\d+)`, 'gm'))].map((x) => x[1]));
-    await waitUntil(() => startsOf('crashy').size >= 2 && startsOf('crashy.i1').size >= 2, `two runs of each instance (got:\n${f.out()}\nstderr: ${f.err()})`, 90_000);
+    await waitFor(`two runs of each instance (got:\n${f.out()}\nstderr: ${f.err()})`, () => startsOf('crashy').size >= 2 && startsOf('crashy.i1').size >= 2, 90_000);
     assert.match(f.out(), /^crashy\.i1 \| .*msg="tick 1" instance=crashy\.i1/m);
   } finally {
     await f.stop();

@@ -11,7 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError } from '@baetyl/core/config';
 import { loadAll, loadMasterConfig } from '../src/workdir/load.js';
-import { freePort, makeWorkdir, runBaetyl, startMaster } from './helpers.js';
+import { makeWorkdir, runBaetyl, startMaster } from './helpers.js';
+import { freePort } from '@baetyl/test-support';
 
 let certs: string;
 const openssl = (...args: string[]) => execFileSync('openssl', args, { cwd: certs, stdio: 'pipe' });

@@ -13,6 +13,7 @@ import { BUILT_IN_IMAGES, freshBundle, ownImageName, pythonKindOf, resolveProgra
 import { localAlias } from '../src/engine/docker/images.js';
 import { NativeEngine } from '../src/engine/native/engine.js';
 import { dockerPythonEnv, hostPathOf, nativePythonProgram } from '../src/engine/python-runtime.js';
+import { serviceSpec } from './service-spec.js';
 
 function touch(file: string, secondsAgo: number): void {
   mkdirSync(join(file, '..'), { recursive: true });
@@ -56,19 +57,7 @@ test('after make build, the runtimes run from the fresh bundle and the other ser
 });
 
 function pythonService(image: string): ServiceSpec {
-  return {
-    name: 'function-python36-sayhi',
-    image,
-    replica: 0,
-    mounts: [],
-    ports: [],
-    devices: [],
-    args: [],
-    entrypoint: [],
-    env: {},
-    restart: { policy: 'always', retry: { max: 0 }, backoff: { min: 1000, max: 60000, factor: 2, reset: 60000 } },
-    resources: {},
-  };
+  return serviceSpec('function-python36-sayhi', { image, replica: 0, restart: { policy: 'always', retry: { max: 0 }, backoff: { min: 1000, max: 60000, factor: 2, reset: 60000 } } });
 }
 
 test('a python runtime image runs the interpreter itself, with the checked service.yml as JSON: no node', () => {

@@ -4,7 +4,8 @@ import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import { alive, makeWorkdir, startMaster, starts, waitUntil } from './helpers.js';
+import { alive, makeWorkdir, startMaster, starts } from './helpers.js';
+import { waitFor } from '@baetyl/test-support';
 
 function startTicks(pid: number): number {
   const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
@@ -14,15 +15,15 @@ function startTicks(pid: number): number {
 test('SIGKILL of the master leaves no orphans, and the next start runs cleanly', async () => {
   const wd = makeWorkdir([{ name: 'a', replica: 2, env: { CHILD: '1' } }, { name: 'b' }]);
   const m = await startMaster(wd);
-  await waitUntil(() => starts(wd).length === 3 && existsSync(join(wd.out, 'a.i1.child.pid')) && existsSync(join(wd.out, 'a.child.pid')), 'all instances');
+  await waitFor('all instances', () => starts(wd).length === 3 && existsSync(join(wd.out, 'a.i1.child.pid')) && existsSync(join(wd.out, 'a.child.pid')));
   const pids = [...starts(wd).map((s) => s.pid), ...['a', 'a.i1'].map((i) => Number(readFileSync(join(wd.out, `${i}.child.pid`), 'utf8')))];
   m.child.kill('SIGKILL');
   await m.exited;
-  await waitUntil(() => pids.every((p) => !alive(p)), 'every instance and child to be gone');
+  await waitFor('every instance and child to be gone', () => pids.every((p) => !alive(p)));
 
   const again = await startMaster(wd);
   try {
-    await waitUntil(() => starts(wd).length === 6, 'the second start');
+    await waitFor('the second start', () => starts(wd).length === 6);
     const second = starts(wd).slice(3);
     for (const s of second) assert.ok(alive(s.pid));
   } finally {
@@ -51,7 +52,7 @@ test('a restarted master removes the instances a previous master recorded and le
   );
   const m = await startMaster(wd);
   try {
-    await waitUntil(() => !alive(pid), 'the leftover to be removed');
+    await waitFor('the leftover to be removed', () => !alive(pid));
     assert.ok(alive(bystander.pid!), 'a reused pid is not killed');
     assert.match(m.log(), /level=warn msg="removed 1 instance\(s\) left running by a previous master"/);
   } finally {

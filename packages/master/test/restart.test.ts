@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Backoff } from '../src/supervisor/backoff.js';
-import { makeWorkdir, runBaetyl, startMaster, starts, waitUntil } from './helpers.js';
+import { makeWorkdir, runBaetyl, startMaster, starts, statusOf } from './helpers.js';
+import { waitFor } from '@baetyl/test-support';
 
 const fast = { min: '1s', max: '4s', factor: 2 };
 
@@ -16,7 +17,9 @@ test('a crashing service is restarted with growing backoff, and given up after r
   ]);
   const m = await startMaster(wd);
   try {
-    await waitUntil(() => m.log().includes('retry too much'), 'the supervisor to give up', 90_000);
+    await waitFor('the supervisor to give up', async () => (await statusOf(wd, 'crasher')) === 'failed', 90_000);
+    // The log says so too (it reaches the file a moment after the state changes).
+    await waitFor('the give-up line', () => /level=error msg="retry too much \(2\), giving up" .*instance=crasher/.test(m.log()));
     const runs = starts(wd).filter((s) => s.service === 'crasher');
     assert.equal(runs.length, 3, 'the first run and two restarts');
     const d = delays(m.log(), 'crasher');
@@ -46,9 +49,10 @@ test('on-failure does not restart a clean exit, always does, no never does', asy
   const m = await startMaster(wd);
   try {
     const count = (svc: string) => starts(wd).filter((s) => s.service === svc).length;
-    await waitUntil(() => count('onfail-bad') === 2 && count('always-ok') === 2, 'the restarts', 90_000);
-    await waitUntil(() => (m.log().match(/retry too much/g) ?? []).length === 2, 'both to give up', 90_000);
-    await waitUntil(() => m.log().includes('its restart policy does not restart it" baetyl=master engine=native instance=never'), 'never to end');
+    await waitFor('the restarts', () => count('onfail-bad') === 2 && count('always-ok') === 2, 90_000);
+    await waitFor('both to give up', async () => (await statusOf(wd, 'onfail-bad')) === 'failed' && (await statusOf(wd, 'always-ok')) === 'failed', 90_000);
+    await waitFor('never to end', async () => (await statusOf(wd, 'never')) === 'exited');
+    await waitFor('the two give-up lines and the end of never', () => (m.log().match(/retry too much/g) ?? []).length === 2 && m.log().includes('its restart policy does not restart it" baetyl=master engine=native instance=never'));
     assert.equal(count('onfail-ok'), 1, 'on-failure: exit 0 is not restarted');
     assert.equal(count('never'), 1, 'no: not restarted');
     assert.equal(count('onfail-bad'), 2, 'on-failure: exit 1 is restarted');
@@ -67,7 +71,7 @@ test('the backoff starts again at min after a healthy run', async () => {
   ]);
   const m = await startMaster(wd);
   try {
-    await waitUntil(() => delays(m.log(), 'healthy').length >= 3 && delays(m.log(), 'unhealthy').length >= 3, 'three restarts each', 120_000);
+    await waitFor('three restarts each', () => delays(m.log(), 'healthy').length >= 3 && delays(m.log(), 'unhealthy').length >= 3, 120_000);
     for (const d of delays(m.log(), 'healthy').slice(0, 3)) assert.ok(d <= 1200, `healthy delays stay near min: ${d}`);
     const u = delays(m.log(), 'unhealthy');
     assert.ok(u[2]! >= 3200, `unhealthy delays grow: ${u.join(', ')}`);

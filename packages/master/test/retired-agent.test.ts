@@ -4,23 +4,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import { runBaetyl, startMaster, waitUntil } from './helpers.js';
-
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
-}
+import { runBaetyl, startMaster } from './helpers.js';
+import { freePort, waitFor } from '@baetyl/test-support';
 
 function publish(port: number): Promise<{ code: number; stderr: string }> {
   return new Promise((resolve) => {
@@ -67,7 +55,7 @@ test('an agent service fails at start with the reason; the hub next to it runs',
     assert.match(master.log(), /failed to start instance: image \\"hub\.baidubce\.com\/baetyl\/baetyl-agent:1\.0\.0\\": Baetyl v1's agent .* no longer exists.*" .*service=agent/);
     // The hub runs: a real client publishes to it at QoS 1.
     let last = { code: -1, stderr: '' };
-    await waitUntil(async () => (last = await publish(port)).code === 0, `a QoS 1 publish to the hub on port ${port} (last: ${last.stderr})`);
+    await waitFor(`a QoS 1 publish to the hub on port ${port} (last: ${last.stderr})`, async () => (last = await publish(port)).code === 0);
     // The agent failed for good: tried once, listed as failed with the reason, not retried.
     const status = await runBaetyl(['status', '-w', dir]);
     assert.equal(status.code, 0, status.stderr);

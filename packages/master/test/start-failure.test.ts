@@ -1,14 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { MasterClient, type Inspect } from '@baetyl/core';
-import { makeWorkdir, runBaetyl, startMaster, starts, waitUntil, type Workdir } from './helpers.js';
+import type { Inspect } from '@baetyl/core';
+import { cliClient, makeWorkdir, runBaetyl, startMaster, starts, statusOf, type Workdir } from './helpers.js';
+import { waitFor } from '@baetyl/test-support';
 
-function cliClient(wd: Workdir): MasterClient {
-  const token = readFileSync(join(wd.dir, 'var/run/baetyl/cli.token'), 'utf8').trim();
-  return new MasterClient({ address: `unix://${join(wd.dir, 'var/run/baetyl.sock')}`, username: '@cli', password: token });
-}
 
 /** A package whose program cannot be spawned: its interpreter does not exist (ENOENT). */
 function brokenPackage(wd: Workdir, name: string): string {
@@ -49,7 +46,7 @@ test('a failed start shows in status with its reason and next start, and is retr
   const api = cliClient(wd);
   try {
     assert.match(m.log(), /level=warn msg="services started, but 3 instance\(s\) did not start \(flaky, capped, once\): \\"baetyl status\\" says why"/);
-    await waitUntil(() => failures(m.log(), 'flaky') === 2, 'the second failed start of flaky');
+    await waitFor('the second failed start of flaky', () => failures(m.log(), 'flaky') === 2);
     // Between the attempts: restarting, why, and when the next one is.
     const doc = await api.inspect();
     const inst = instanceOf(doc, 'flaky')!;
@@ -63,15 +60,17 @@ test('a failed start shows in status with its reason and next start, and is retr
 
     // Repaired before the third attempt: it starts and runs, and the error is gone.
     copyFileSync(join(wd.dir, 'pkg/bin/program.js'), join(flaky, 'bin/program.js'));
-    await waitUntil(() => starts(wd).some((s) => s.service === 'flaky'), 'flaky to run');
+    await waitFor('flaky to run', () => starts(wd).some((s) => s.service === 'flaky'));
     assert.equal(failures(m.log(), 'flaky'), 2, 'two failed starts, then one that worked');
-    await waitUntil(async () => instanceOf(await api.inspect(), 'flaky')?.status === 'running', 'flaky to be running');
+    await waitFor('flaky to be running', async () => instanceOf(await api.inspect(), 'flaky')?.status === 'running');
     const running = instanceOf(await api.inspect(), 'flaky')!;
     assert.equal(running.error, undefined);
     assert.equal(running.next_start, undefined);
 
     // retry.max 1: the first attempt and one restart, then failed with the reason.
-    await waitUntil(() => m.log().includes('retry too much (1), giving up" baetyl=master engine=native instance=capped'), 'capped to give up');
+    await waitFor('capped to give up', async () => (await statusOf(wd, 'capped')) === 'failed');
+    // The log says so too (it reaches the file a moment after the state changes).
+    await waitFor('the give-up line of capped', () => m.log().includes('retry too much (1), giving up" baetyl=master engine=native instance=capped'));
     assert.equal(failures(m.log(), 'capped'), 2);
     // policy no: one attempt.
     assert.equal(failures(m.log(), 'once'), 1);
@@ -100,7 +99,7 @@ test("a dead instance's last output is copied into baetyl.log at each line's own
   const wd = makeWorkdir([{ name: 'talker', env: { EXIT_CODE: '1', EXIT_AFTER: '300', OUTPUT: output }, restart: { policy: 'no' } }]);
   const m = await startMaster(wd);
   try {
-    await waitUntil(() => m.log().includes('talker exits with 1'), 'the copy of its output');
+    await waitFor('the copy of its output', () => m.log().includes('talker exits with 1'));
     const copied = m
       .log()
       .split('\n')

@@ -2,7 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import { join } from 'node:path';
-import { alive, instanceEnv, makeWorkdir, runBaetyl, startMaster, starts, waitUntil } from './helpers.js';
+import { alive, instanceEnv, makeWorkdir, runBaetyl, startMaster, starts } from './helpers.js';
+import { waitFor } from '@baetyl/test-support';
 
 test('services start in list order with their replicas, env and mounts, and stop on SIGTERM', async () => {
   const wd = makeWorkdir(
@@ -17,7 +18,7 @@ test('services start in list order with their replicas, env and mounts, and stop
   );
   const m = await startMaster(wd);
   try {
-    await waitUntil(() => starts(wd).length === 5, 'five instances');
+    await waitFor('five instances', () => starts(wd).length === 5);
     // The master starts instances in list order (each process then boots at its own pace).
     const order = [...m.log().matchAll(/msg="instance started" .*instance=(\S+)/g)].map((x) => x[1]);
     assert.deepEqual(order, ['first', 'second', 'second.i1', 'second.i2', 'last']);
@@ -73,7 +74,7 @@ test('services start in list order with their replicas, env and mounts, and stop
 test('an instance that ignores SIGTERM is killed after grace, and the master still exits 0', async () => {
   const wd = makeWorkdir([{ name: 'stubborn', env: { IGNORE_TERM: '1', CHILD: '1' } }], { grace: '1s' });
   const m = await startMaster(wd);
-  await waitUntil(() => existsSync(join(wd.out, 'stubborn.child.pid')), 'the child to start');
+  await waitFor('the child to start', () => existsSync(join(wd.out, 'stubborn.child.pid')));
   const child = Number(readFileSync(join(wd.out, 'stubborn.child.pid'), 'utf8'));
   const pid = starts(wd)[0]!.pid;
   m.child.kill('SIGTERM');

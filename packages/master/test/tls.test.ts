@@ -9,7 +9,8 @@ import https from 'node:https';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { exampleWorkdir, freePort, functionAnswer, runBaetyl, startMaster, type Workdir } from './helpers.js';
+import { exampleWorkdir, functionAnswer, runBaetyl, startMaster, type Workdir } from './helpers.js';
+import { freePort } from '@baetyl/test-support';
 
 let certs: string;
 

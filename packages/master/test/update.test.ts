@@ -5,8 +5,9 @@ import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
-import { MasterClient, MasterApiError } from '@baetyl/core';
-import { alive, clientAs, exampleWorkdir, freePort, functionAnswer, instanceEnv, makeWorkdir, runBaetyl, startMaster, starts, waitUntil, type Workdir } from './helpers.js';
+import { MasterApiError } from '@baetyl/core';
+import { alive, cliClient, clientAs, exampleWorkdir, functionAnswer, instanceEnv, makeWorkdir, runBaetyl, startMaster, starts, type Workdir } from './helpers.js';
+import { freePort, waitFor } from '@baetyl/test-support';
 
 const APP = 'var/db/baetyl/application.yml';
 
@@ -29,14 +30,10 @@ function pids(wd: Workdir): Record<string, number> {
 
 /** Waits until each instance has recorded its start, and returns the pids. */
 async function started(wd: Workdir, names: string[]): Promise<Record<string, number>> {
-  await waitUntil(() => names.every((n) => pids(wd)[n] !== undefined), `${names.join(', ')} to start`);
+  await waitFor(`${names.join(', ')} to start`, () => names.every((n) => pids(wd)[n] !== undefined));
   return pids(wd);
 }
 
-function cliClient(wd: Workdir): MasterClient {
-  const token = readFileSync(join(wd.dir, 'var/run/baetyl/cli.token'), 'utf8').trim();
-  return new MasterClient({ address: `unix://${join(wd.dir, 'var/run/baetyl.sock')}`, username: '@cli', password: token, timeout: 120_000 });
-}
 
 function otaLines(wd: Workdir): Array<Record<string, string>> {
   const file = join(wd.dir, 'var/db/baetyl/ota.log');
@@ -91,7 +88,7 @@ test('baetyl update keeps unchanged services, restarts only the runtime whose co
 
     // The kept services are the same processes; the runtime's instance and the removed service are gone.
     assert.ok(alive(before.localhub!) && alive(before['function-manager']!), 'kept services still run');
-    await waitUntil(() => pids(wd).arriving !== undefined, 'the new service to start');
+    await waitFor('the new service to start', () => pids(wd).arriving !== undefined);
     const after = pids(wd);
     assert.equal(after.localhub, before.localhub);
     assert.equal(after['function-manager'], before['function-manager']);
@@ -117,7 +114,7 @@ test('baetyl update keeps unchanged services, restarts only the runtime whose co
 
 /** instance -> pid, from the running master's inspect. */
 async function inspectPids(wd: Workdir): Promise<Record<string, number>> {
-  const api = cliClient(wd);
+  const api = cliClient(wd, 120_000);
   try {
     const out: Record<string, number> = {};
     for (const svc of (await api.inspect()).services) for (const i of svc.instances) if (i.process) out[i.name] = i.process.id;
@@ -222,7 +219,7 @@ test('a new service that fails to start rolls the app back: the old file and ser
     mkdirSync(dir, { recursive: true });
     writeFileSync(join(dir, 'application.yml'), stringify(app));
 
-    const api = cliClient(wd);
+    const api = cliClient(wd, 120_000);
     let body = '';
     try {
       await api.request('PUT', '/system/update', { type: 'APP', path: 'var/db/baetyl/ota/app/v9', trace: 'trace-9', wait: true });
@@ -240,7 +237,7 @@ test('a new service that fails to start rolls the app back: the old file and ser
 
     assert.match(m.log(), /level=info msg="app is rolled back"/);
     assert.equal(readFileSync(join(wd.dir, APP), 'utf8'), original, 'the previous application.yml is restored');
-    await waitUntil(async () => (await instanceEnv(wd, 'changing')).env.WHICH === 'old', 'the old changing to run again');
+    await waitFor('the old changing to run again', async () => (await instanceEnv(wd, 'changing')).env.WHICH === 'old');
     const after = pids(wd);
     assert.equal(after.steady, before.steady, 'the kept service was never touched');
     assert.notEqual(after.changing, before.changing);
@@ -264,7 +261,7 @@ test('a new service that fails to start rolls the app back: the old file and ser
 test('an image with no program rolls back; an OTA by path is applied in the background and logged in ota.log', async () => {
   const wd = makeWorkdir([{ name: 'steady' }]);
   const m = await startMaster(wd);
-  const api = cliClient(wd);
+  const api = cliClient(wd, 120_000);
   try {
     const app = readApp(wd);
     app.services.push({ name: 'ghost', image: 'no-such-image', replica: 1, env: {}, mounts: [] });
@@ -281,7 +278,7 @@ test('an image with no program rolls back; an OTA by path is applied in the back
     ok.services[0]!.env.NEW = '1';
     writeFileSync(join(wd.dir, 'v10.yml'), stringify(ok));
     await api.request('PUT', '/system/update', { type: 'APP', file: 'v10.yml', trace: 'abc' });
-    await waitUntil(() => otaLines(wd).some((l) => l.step === 'UPDATED'), 'the update to finish');
+    await waitFor('the update to finish', () => otaLines(wd).some((l) => l.step === 'UPDATED'));
     const last = otaLines(wd).slice(-2);
     assert.deepEqual(last.map((l) => [l.step, l.trace, l.msg]), [
       ['UPDATING', 'abc', 'app is updating'],

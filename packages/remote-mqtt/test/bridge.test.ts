@@ -104,7 +104,7 @@ describe('remote-mqtt over TCP', { skip }, () => {
     const waits = lines.map((l) => refused.exec(l)?.[2]).filter((w): w is string => w !== undefined).map(Number);
     assert.deepEqual(waits.slice(0, 4), [500, 1000, 2000, 2000], 'the wait doubles up to interval (2s)');
     cloud.setUsers({ cloud: 'wrong', tester: 'tester' });
-    await bad.waitFor(/connected to the remote \\"cloud\\"/, { timeout: 20_000 });
+    await bad.waitFor(/connected to the remote \\"cloud\\"/, { timeoutMs: 20_000 });
     assert.equal(await bad.stop(), 0);
     cloud.setUsers({ cloud: 'secret', tester: 'tester' });
   });

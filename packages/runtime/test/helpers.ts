@@ -1,12 +1,11 @@
 // Test helpers: a temp service dir, the runtime started as a real process the way the master
 // starts it, and a real gRPC client.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import type { ChildProcess } from 'node:child_process';
+import { readFileSync, readdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type * as grpc from '@grpc/grpc-js';
+import { freePort, startProcess, tempDir, writeFiles } from '@baetyl/test-support';
 import { createFunctionClient, openFunctionStream, type FunctionClient, type FunctionMessage, type StreamCall, type StreamResult } from '@baetyl/core';
 import { pythonLaunch } from '../src/python/instance.js';
 
@@ -25,36 +24,11 @@ export function launchOf(kind: string, dir: string, env: NodeJS.ProcessEnv, args
   return { command: process.execPath, args: [MAIN_JS, '--runtime', kind, ...args], env };
 }
 
+/** A fresh service directory holding `files` (path -> text). */
 export function serviceDir(files: Record<string, string>): string {
-  const dir = mkdtempSync(join(tmpdir(), 'baetyl-runtime-'));
-  for (const [rel, text] of Object.entries(files)) {
-    mkdirSync(dirname(join(dir, rel)), { recursive: true });
-    writeFileSync(join(dir, rel), text);
-  }
+  const dir = tempDir('baetyl-runtime-');
+  writeFiles(dir, files);
   return dir;
-}
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-/** Polls until `check` returns a value (not undefined), or fails after `ms`. */
-export async function waitFor<T>(what: string, check: () => T | undefined | Promise<T | undefined>, ms = 60000): Promise<T> {
-  const until = Date.now() + ms;
-  for (;;) {
-    const v = await check();
-    if (v !== undefined) return v;
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 export interface RuntimeProc {
@@ -71,46 +45,37 @@ export interface StartOpts {
   args?: string[];
 }
 
-/** Spawns the runtime; resolves once it listens, rejects with its stderr if it exits first. */
+/** Spawns the runtime; resolves once it logs its start, rejects with its output if it exits first. */
 export async function startRuntimeProcess(kind: string, dir: string, opts: StartOpts = {}): Promise<RuntimeProc> {
   const port = await freePort();
   const address = `127.0.0.1:${port}`;
   const launch = launchOf(kind, dir, { ...process.env, BAETYL_SERVICE_INSTANCE_ADDRESS: address, BAETYL_SERVICE_INSTANCE_NAME: `${kind}-test.1`, ...opts.env }, opts.args);
-  const child = spawn(launch.command, launch.args, { cwd: dir, env: launch.env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let err = '';
-  child.stderr!.on('data', (c: Buffer) => (err += c.toString()));
-  child.stdout!.on('data', (c: Buffer) => (err += c.toString()));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  let exitCode: number | null | undefined;
-  void exited.then((c) => (exitCode = c));
-  await waitFor(`the ${kind} runtime to listen`, () => {
-    if (exitCode !== undefined) throw new Error(`runtime exited with ${exitCode}:\n${err}`);
-    return err.includes('service starting') ? true : undefined;
-  });
+  const p = startProcess(launch.command, launch.args, { cwd: dir, env: launch.env, keepBaetylEnv: true, name: `the ${kind} runtime` });
+  // Its start line, not a probe of the port: the tests read the lines up to it (the address it
+  // serves on, the config's warnings), and it serves where its config says when told no address.
+  await p.waitFor(/service starting/);
   const client = createFunctionClient(address);
+  const exited = p.exited.then((e) => e.code);
   return {
-    child,
+    child: p.proc,
     address,
     client,
-    stderr: () => err,
+    stderr: p.output,
     exited,
     async stop() {
       client.close();
-      if (exitCode === undefined) child.kill('SIGTERM');
-      return exited;
+      return p.stop();
     },
   };
 }
 
-/** Starts the runtime and expects it to fail; resolves with exit code and stderr. */
+/** Starts the runtime and expects it to fail; resolves with exit code and output. */
 export async function failedStart(kind: string, dir: string, opts: StartOpts = {}): Promise<{ code: number | null; stderr: string }> {
   const port = await freePort();
   const launch = launchOf(kind, dir, { ...process.env, BAETYL_SERVICE_INSTANCE_ADDRESS: `127.0.0.1:${port}`, ...opts.env }, opts.args);
-  const child = spawn(launch.command, launch.args, { cwd: dir, env: launch.env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let err = '';
-  child.stderr!.on('data', (c: Buffer) => (err += c.toString()));
-  const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
-  return { code, stderr: err };
+  const p = startProcess(launch.command, launch.args, { cwd: dir, env: launch.env, keepBaetylEnv: true, name: `the ${kind} runtime` });
+  const { code } = await p.exited;
+  return { code, stderr: p.output() };
 }
 
 export interface CallOutcome {

@@ -64,7 +64,8 @@ test('the pool grows on demand up to max and stops spare workers after runtime.i
   const { createLogger } = await import('@baetyl/core');
   const { WorkerPool } = await import('../src/host/pool.js');
   const { nodeLaunch } = await import('../src/node/launch.js');
-  const { serviceDir, waitFor } = await import('./helpers.js');
+  const { serviceDir } = await import('./helpers.js');
+  const { waitFor } = await import('@baetyl/test-support');
   // Each call waits until three have started, so three workers must exist at once.
   const dir = serviceDir({
     // node85 workers are threads of one process: the thread id names the worker.

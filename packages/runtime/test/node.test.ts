@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { status } from '@grpc/grpc-js';
 import { SAYHI_JS, SAYJS_CONF } from './fixtures.js';
+import { waitFor } from '@baetyl/test-support';
 import {
   call,
   childrenOf,
@@ -15,7 +16,6 @@ import {
   message,
   serviceDir,
   startRuntimeProcess,
-  waitFor,
   type RuntimeProc,
 } from './helpers.js';
 

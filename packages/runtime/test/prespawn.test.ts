@@ -5,7 +5,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, realpathSync } from 'node:fs';
 import { SAYJS_CONF } from './fixtures.js';
-import { call, childrenOf, cleanup, failedStart, message, serviceDir, startRuntimeProcess, waitFor } from './helpers.js';
+import { waitFor } from '@baetyl/test-support';
+import { call, childrenOf, cleanup, failedStart, message, serviceDir, startRuntimeProcess } from './helpers.js';
 
 /** Live processes whose working directory is `dir`. */
 function processesIn(dir: string): number[] {

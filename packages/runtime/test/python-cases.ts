@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { status } from '@grpc/grpc-js';
 import { findPython } from '../src/python/interpreter.js';
 import { SAYHI_PY, SAYHI_PY_CONF } from './fixtures.js';
+import { waitFor } from '@baetyl/test-support';
 import {
   call,
   childrenOf,
@@ -18,7 +19,6 @@ import {
   message,
   serviceDir,
   startRuntimeProcess,
-  waitFor,
   type RuntimeProc,
 } from './helpers.js';
 

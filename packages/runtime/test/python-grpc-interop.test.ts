@@ -13,7 +13,8 @@ import { connect as tlsConnect } from 'node:tls';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { createFunctionClient, openFunctionStream, type FunctionClient, type FunctionMessage, type StreamCall, type StreamResult } from '@baetyl/core';
-import { call, cleanup, serviceDir, startRuntimeProcess, waitFor, type RuntimeProc } from './helpers.js';
+import { waitFor } from '@baetyl/test-support';
+import { call, cleanup, message, serviceDir, startRuntimeProcess, type RuntimeProc } from './helpers.js';
 import { grpcioSkip, runGrpcio, wireMsg, type StreamOutcome, type UnaryOutcome } from './support/grpcio.js';
 import { stopShared } from './support/instance.js';
 
@@ -72,16 +73,7 @@ function binary(n: number, seed: number): Buffer {
 }
 
 function msg(fn: string, payload: Buffer | string, extra: Partial<FunctionMessage> = {}): FunctionMessage {
-  return {
-    ID: 7,
-    QOS: 1,
-    Topic: 'interop/t',
-    Payload: Buffer.isBuffer(payload) ? payload : Buffer.from(payload),
-    Timestamp: 1700000123,
-    FunctionName: fn,
-    FunctionInvokeID: '0f8c5f1e-2b7d-4a55-9c1e-6d2b9a3e4f10',
-    ...extra,
-  };
+  return message(fn, payload, { ID: 7, QOS: 1, Topic: 'interop/t', Timestamp: 1700000123, FunctionInvokeID: '0f8c5f1e-2b7d-4a55-9c1e-6d2b9a3e4f10', ...extra }) as FunctionMessage;
 }
 
 /** A grpc-js unary call that also collects the response metadata and the status' trailers. */

@@ -11,7 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { createFunctionClient, decodeStreamResult, encodeStreamCall, openFunctionStream, type FunctionClient, type FunctionMessage, type StreamResult } from '@baetyl/core';
-import { call, cleanup, message, serviceDir, startRuntimeProcess, waitFor, type RuntimeProc } from './helpers.js';
+import { waitFor } from '@baetyl/test-support';
+import { call, cleanup, message, serviceDir, startRuntimeProcess, type RuntimeProc } from './helpers.js';
 import {
   ACK,
   CANCEL,

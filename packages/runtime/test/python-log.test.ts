@@ -3,11 +3,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, utimesSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { findPython } from '../src/python/interpreter.js';
+import { writeAged } from '@baetyl/test-support';
 
 const PY_ROOT = fileURLToPath(new URL('../../python', import.meta.url));
 
@@ -15,11 +16,7 @@ for (const kind of ['python27', 'python36'] as const) {
   test(`${kind}: logger.age.max removes old backups, never the log itself`, () => {
     const python = findPython({ runtime: kind, configFile: 'service.yml' });
     const dir = mkdtempSync(join(tmpdir(), `pylog-${kind}-`));
-    const old = (name: string, days: number) => {
-      writeFileSync(join(dir, name), 'x\n');
-      const t = new Date(Date.now() - days * 24 * 3600 * 1000);
-      utimesSync(join(dir, name), t, t);
-    };
+    const old = (name: string, days: number) => writeAged(dir, name, days);
     old('service.log', 30);
     old('service1.log', 1);
     old('service2.log', 4);

@@ -11,7 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { status } from '@grpc/grpc-js';
 import type { FunctionMessage } from '@baetyl/core';
-import { childrenOf, cleanup, isRunning, serviceDir, startRuntimeProcess, StreamCaller, waitFor, type RuntimeProc } from './helpers.js';
+import { waitFor } from '@baetyl/test-support';
+import { childrenOf, cleanup, isRunning, serviceDir, startRuntimeProcess, StreamCaller, type RuntimeProc } from './helpers.js';
 
 const PY = `import os, sys, time
 n = 0

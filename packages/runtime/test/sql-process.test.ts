@@ -80,7 +80,7 @@ test('a bad config stops the runtime with the file, line and field', async () =>
 });
 
 test('without an instance address, server.address from the config is used', async () => {
-  const { freePort } = await import('./helpers.js');
+  const { freePort } = await import('@baetyl/test-support');
   const port = await freePort();
   const dir = serviceDir({ 'etc/baetyl/service.yml': `${FILTER_CONF}server:\n  address: 127.0.0.1:${port}\n` });
   const rt = await startRuntimeProcess('sql', dir, { env: { BAETYL_SERVICE_INSTANCE_ADDRESS: '' } });

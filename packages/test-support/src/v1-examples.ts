@@ -2,10 +2,7 @@
 // shared/reference, not in it). A test skips when they are missing, unless CI requires them.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-
-/** The repository root, from this file (packages/test-support/dist/src/). */
-const REPO = fileURLToPath(new URL('../../../../', import.meta.url));
+import { REPO } from './repo.js';
 
 /** The corpus folder (holding `stable-1/` and `1.0.0/`), or undefined when this machine has none. */
 export function v1Examples(): string | undefined {

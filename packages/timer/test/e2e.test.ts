@@ -4,10 +4,15 @@ import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import mqtt, { type IPublishPacket, type MqttClient } from 'mqtt';
-import { cleanup, freePort, HUB_MAIN, hubConfig, serviceDir, startService, TIMER_MAIN } from './processes.js';
+import { freePort, openConfig, serviceDir, startHubProcess, startNodeService, stopProcesses } from '@baetyl/test-support';
 
-after(cleanup);
+const TIMER_MAIN = fileURLToPath(new URL('../src/main.js', import.meta.url));
+const startTimer = (dir: string) => startNodeService(TIMER_MAIN, dir, { name: 'the timer' });
+const hubConfig = (port: number) => openConfig([`tcp://127.0.0.1:${port}`]);
+
+after(stopProcesses);
 
 interface Received {
   topic: string;
@@ -70,9 +75,7 @@ function checkPayload(text: string): void {
 
 test('the timer publishes its template on the topic at QoS 1, and again after the hub restarts', { timeout: 180_000 }, async () => {
   const port = await freePort();
-  const hubDir = serviceDir(hubConfig(port));
-  let hub = startService(HUB_MAIN, hubDir);
-  await hub.waitFor(/msg="hub started"/);
+  let hub = await startHubProcess({ config: hubConfig(port) });
 
   const timerDir = serviceDir(`hub:
   address: tcp://127.0.0.1:${port}
@@ -90,7 +93,7 @@ logger:
   path: var/log/baetyl/service.log
   level: debug
 `);
-  const timer = startService(TIMER_MAIN, timerDir);
+  const timer = startTimer(timerDir);
   await timer.waitFor(/msg="connected to the hub \(tcp:\/\/127\.0\.0\.1:\d+\)"/);
   const sub = await subscriber(port, 't');
   for (const m of await sub.next(3)) {
@@ -102,11 +105,10 @@ logger:
   // The hub dies; the timer keeps running and reconnects once it is back on the same port.
   const mark = timer.output().length;
   await hub.kill9();
-  await timer.waitFor(/msg="disconnected from the hub; reconnecting in \d+ ms"/, 30_000, mark);
+  await timer.waitFor(/msg="disconnected from the hub; reconnecting in \d+ ms"/, { timeoutMs: 30_000, from: mark });
   assert.equal(timer.proc.exitCode, null, 'the timer is still running');
-  hub = startService(HUB_MAIN, hubDir);
-  await hub.waitFor(/msg="hub started"/);
-  await timer.waitFor(/msg="connected to the hub/, 60_000, mark);
+  hub = await startHubProcess({ config: hubConfig(port), dir: hub.dir });
+  // Connected again: its messages flow.
   for (const m of await sub.next(3, 60_000)) {
     assert.equal(m.qos, 1);
     checkPayload(m.payload);
@@ -127,10 +129,8 @@ logger:
 
 test('the map form publishes v1 0.1.x\'s JSON at QoS 0', { timeout: 60_000 }, async () => {
   const port = await freePort();
-  const hub = startService(HUB_MAIN, serviceDir(hubConfig(port)));
-  await hub.waitFor(/msg="hub started"/);
-  const timer = startService(
-    TIMER_MAIN,
+  const hub = await startHubProcess({ config: hubConfig(port) });
+  const timer = startTimer(
     serviceDir(
       `# {{.TIMER_TEST_UNSET_VAR}}\nhub:\n  address: tcp://127.0.0.1:${port}\n  username: test\n  password: hahaha\n  clientid: timer-2\n  subscriptions: [{topic: x}]\n` +
         'timer:\n  interval: 200ms\npublish:\n  topic: t/map\n  payload:\n    id: 1\n',
@@ -151,7 +151,7 @@ test('the map form publishes v1 0.1.x\'s JSON at QoS 0', { timeout: 60_000 }, as
 
 test('a bad template stops the timer at start with the file, the line and publish.payload', { timeout: 30_000 }, async () => {
   const dir = serviceDir('hub:\n  address: tcp://127.0.0.1:1\npublish:\n  payload: "{{.Rand.Intn 0}}"\n');
-  const timer = startService(TIMER_MAIN, dir);
-  assert.equal(await timer.exited, 1);
+  const timer = startTimer(dir);
+  assert.equal((await timer.exited).code, 1);
   assert.match(timer.output(), /baetyl-timer: bad config:\n.*etc\/baetyl\/service\.yml:4:\d+: publish\.payload: bad template: \{\{\.Rand\.Intn 0\}\}: the argument of \.Rand\.Intn must be more than 0/);
 });

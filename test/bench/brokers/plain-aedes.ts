@@ -4,7 +4,7 @@ import { createRequire } from 'node:module';
 import { createServer, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { REPO } from '../../support/workdir.js';
+import { REPO } from '@baetyl/test-support';
 
 // aedes is the hub's dependency; load the very copy the hub uses.
 const require = createRequire(join(REPO, 'packages/hub/package.json'));

@@ -9,8 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { REPO, freePort } from '../../support/workdir.js';
-import { memoryOf, waitFor } from '../support/procs.js';
+import { freePort, REPO, waitFor } from '@baetyl/test-support';
+import { memoryOf } from '../support/procs.js';
 import type { Report } from '../report.js';
 
 export const IDLE_CONNECTIONS = 10_000;
@@ -46,7 +46,7 @@ async function oneRun(n: number, log: (s: string) => void): Promise<RunResult> {
   hub.stderr!.on('data', (c: Buffer) => (hubOut += c.toString()));
   let opener: ChildProcess | undefined;
   try {
-    await waitFor(() => /msg="hub started"/.test(hubOut), 'the hub to start', 60_000);
+    await waitFor('the hub to start', () => /msg="hub started"/.test(hubOut), 60_000);
     await sleep(2000);
     const idle = memoryOf(hub.pid!).rss;
     const script = fileURLToPath(new URL('./connections-opener.js', import.meta.url));
@@ -54,7 +54,7 @@ async function oneRun(n: number, log: (s: string) => void): Promise<RunResult> {
     let out = '';
     opener.stdout!.on('data', (c: Buffer) => (out += c.toString()));
     opener.stderr!.on('data', (c: Buffer) => (out += c.toString()));
-    await waitFor(() => /open \d+ failed \d+/.test(out), `${n} connections to open`, 300_000);
+    await waitFor(`${n} connections to open`, () => /open \d+ failed \d+/.test(out), 300_000);
     const [, opened, failed] = /open (\d+) failed (\d+)/.exec(out)!;
     if (Number(failed) > 0) throw new Error(`${failed} of ${n} connections failed (fd limit? ${out.trim()})`);
     await sleep(3000);

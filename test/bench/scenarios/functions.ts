@@ -6,8 +6,9 @@ import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { jsonCodec, runLoad, type LoadResult } from '../load/run.js';
 import { RawClient } from '../wire/client.js';
-import { cpuBetween, cpuSnapshot, footprintOf, instanceProcesses, memoryOf, startStack, waitFor, type CpuSnapshot, type FunctionSetup, type Stack } from '../support/procs.js';
+import { cpuBetween, cpuSnapshot, footprintOf, instanceProcesses, memoryOf, startStack, type CpuSnapshot, type FunctionSetup, type Stack } from '../support/procs.js';
 import { median, type Report } from '../report.js';
+import { waitFor } from '@baetyl/test-support';
 
 const TUTORIAL_USER = { username: 'test', password: 'hahaha' };
 
@@ -39,7 +40,7 @@ export interface FunctionBenchOptions {
 export async function pipelineStack(p: Pipeline, qos: 0 | 1, instance: FunctionSetup['instance']): Promise<Stack> {
   const stack = await startStack({ rule: { subscribe: 't', publish: p.output, function: p.fn, qos }, instance });
   // The warm instances are up before anything is measured.
-  await waitFor(() => startedInstances(stack) >= instance.min, `${instance.min} warm ${p.fn} instances`);
+  await waitFor(`${instance.min} warm ${p.fn} instances`, () => startedInstances(stack) >= instance.min, 120_000);
   return stack;
 }
 
@@ -240,7 +241,7 @@ export async function coldStartBench(report: Report, o: FunctionBenchOptions, lo
     try {
       const times: number[] = [];
       for (let i = 0; i < o.coldSamples; i++) {
-        await waitFor(async () => (await stack.pidOf(p.service)).length === 0, `${p.fn} to scale to zero`);
+        await waitFor(`${p.fn} to scale to zero`, async () => (await stack.pidOf(p.service)).length === 0, 120_000);
         await sleep(300);
         const t = await coldStart(stack, p, i + 1);
         times.push(t);

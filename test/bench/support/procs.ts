@@ -2,13 +2,12 @@
 // and the whole native stack (master, hub, function manager, runtimes) on a copy of the example.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { MasterClient, type Inspect } from '@baetyl/core';
-import { BAETYL, REPO, copyExample, freePort } from '../../support/workdir.js';
+import type { Inspect } from '@baetyl/core';
+import { BAETYL, canConnect, copyExample, freePort, REPO, waitFor } from '@baetyl/test-support';
+import { appRunning, inspectOf } from '../../support/master-state.js';
 
 export interface Running {
   port: number;
@@ -16,24 +15,6 @@ export interface Running {
   stop(): Promise<void>;
 }
 
-export async function waitFor(cond: () => boolean | Promise<boolean>, what: string, limit = 120_000): Promise<void> {
-  const end = Date.now() + limit;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(50);
-  }
-}
-
-function canConnect(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = connect({ port, host: '127.0.0.1' });
-    s.once('connect', () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.once('error', () => resolve(false));
-  });
-}
 
 function stopper(proc: ChildProcess, cleanup?: () => void): () => Promise<void> {
   return async () => {
@@ -55,7 +36,7 @@ export async function startPlainAedes(): Promise<Running> {
   const port = await freePort();
   const script = fileURLToPath(new URL('../brokers/plain-aedes.js', import.meta.url));
   const proc = spawn(process.execPath, [...nodeFlags(), script, String(port)], { stdio: ['ignore', 'ignore', 'inherit'] });
-  await waitFor(() => canConnect(port), 'plain aedes to listen', 30_000);
+  await waitFor('plain aedes to listen', () => canConnect(port), 30_000);
   return { port, proc, stop: stopper(proc) };
 }
 
@@ -92,7 +73,7 @@ logger:
   // The hub logs to stderr as well as to its file; the file is enough here.
   const proc = spawn(process.execPath, [...nodeFlags(), main], { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
   proc.stderr!.resume();
-  await waitFor(() => canConnect(port), 'the hub to listen', 30_000);
+  await waitFor('the hub to listen', () => canConnect(port), 30_000);
   return { port, proc, stop: stopper(proc, () => rmSync(dir, { recursive: true, force: true })) };
 }
 
@@ -171,17 +152,12 @@ logger:
   const proc = spawn(process.execPath, [BAETYL, 'start', '-w', workdir], { stdio: ['ignore', 'ignore', 'pipe'] });
   proc.stderr!.resume();
   const read = (f: string) => (existsSync(join(workdir, f)) ? readFileSync(join(workdir, f), 'utf8') : '');
-  await waitFor(() => read('var/log/baetyl/baetyl.log').includes('services started'), 'the master to start its services');
-  await waitFor(() => read('var/db/baetyl/function-manager-log/service.log').includes('subscribed to '), 'the rule to subscribe');
-  const api = () =>
-    new MasterClient({ address: `unix://${join(workdir, 'var/run/baetyl.sock')}`, username: '@cli', password: read('var/run/baetyl/cli.token').trim() });
-  const inspect = async () => {
-    const c = api();
-    try {
-      return await c.inspect();
-    } finally {
-      c.close();
-    }
+  await waitFor('the master to start its services', () => appRunning(workdir), 120_000);
+  await waitFor('the rule to subscribe', () => read('var/db/baetyl/function-manager-log/service.log').includes('subscribed to '), 120_000);
+  const inspect = async (): Promise<Inspect> => {
+    const got = await inspectOf(workdir);
+    if (!got) throw new Error(`the master on ${workdir} does not answer`);
+    return got;
   };
   const pidOf = async (service: string, instancePrefix?: string) => {
     const s = (await inspect()).services.find((x) => x.name === service);

@@ -1,8 +1,10 @@
-// A bare MQTT 3.1.1 client on a raw socket, for load generation. It encodes only the packets a
-// benchmark needs (CONNECT, SUBSCRIBE, PUBLISH at QoS 0/1, PUBACK), batches writes per event-loop
-// turn and parses incoming bytes without allocating per message beyond the payload slice, so the
+// A bare MQTT 3.1.1 client on a raw socket, for load generation. CONNECT and SUBSCRIBE come from
+// mqtt-packet (test-support); the per-message packets (PUBLISH at QoS 0/1, PUBACK) are written
+// here as a header in front of the payload, never copied, with writes batched per event-loop turn
+// and incoming bytes parsed without allocating per message beyond the payload slice, so that the
 // client costs far less per message than the broker it measures (MQTT.js would hide the hub's cost).
 import { connect, type Socket } from 'node:net';
+import { connectPacket, handBuilt, subscribePacket } from '@baetyl/test-support';
 
 export interface Incoming {
   topic: string;
@@ -28,27 +30,8 @@ export interface ClientOptions {
   onPuback?: (id: number) => void;
 }
 
-function lengthBytes(n: number): number[] {
-  const out: number[] = [];
-  do {
-    let b = n % 128;
-    n = Math.floor(n / 128);
-    if (n > 0) b |= 0x80;
-    out.push(b);
-  } while (n > 0);
-  return out;
-}
 
-function str(s: string): Buffer {
-  const b = Buffer.from(s);
-  const h = Buffer.alloc(2);
-  h.writeUInt16BE(b.length);
-  return Buffer.concat([h, b]);
-}
 
-function packet(header: number, body: Buffer): Buffer {
-  return Buffer.concat([Buffer.from([header, ...lengthBytes(body.length)]), body]);
-}
 
 export class RawClient {
   private socket!: Socket;
@@ -80,28 +63,24 @@ export class RawClient {
       this.socket.once('connect', resolve);
       this.socket.once('error', reject);
     });
-    let flags = this.opts.persistent ? 0 : 0x02; // clean session unless persistent
-    const parts = [str('MQTT'), Buffer.from([4]), Buffer.alloc(1), Buffer.from([0, 60]), str(this.opts.clientId)];
-    if (this.opts.username !== undefined) {
-      flags |= 0x80;
-      parts.push(str(this.opts.username));
-    }
-    if (this.opts.password !== undefined) {
-      flags |= 0x40;
-      parts.push(str(this.opts.password));
-    }
-    parts[2]![0] = flags;
     const ack = this.expect(0x20);
-    this.socket.write(packet(0x10, Buffer.concat(parts)));
+    this.socket.write(
+      connectPacket({
+        clientId: this.opts.clientId,
+        clean: !this.opts.persistent,
+        keepalive: 60,
+        ...(this.opts.username !== undefined ? { username: this.opts.username } : {}),
+        ...(this.opts.password !== undefined ? { password: this.opts.password } : {}),
+      }),
+    );
     const body = await ack;
     if (body[1] !== 0) throw new Error(`${this.opts.clientId}: CONNACK return code ${body[1]}`);
   }
 
   async subscribe(filter: string, qos: number): Promise<number> {
     const id = this.id();
-    const body = Buffer.concat([Buffer.from([id >> 8, id & 0xff]), str(filter), Buffer.from([qos])]);
     const ack = this.expect(0x90);
-    this.socket.write(packet(0x82, body));
+    this.socket.write(subscribePacket(id, [filter], qos as 0 | 1 | 2));
     const res = await ack;
     return res[2]!;
   }
@@ -112,7 +91,7 @@ export class RawClient {
     const id = qos ? this.id() : 0;
     const varLen = 2 + t.length + (qos ? 2 : 0);
     const len = varLen + payload.length;
-    const lb = lengthBytes(len);
+    const lb = handBuilt.remainingLength(len);
     const head = Buffer.allocUnsafe(1 + lb.length + varLen);
     let o = 0;
     head[o++] = 0x30 | (qos << 1);

@@ -3,12 +3,10 @@
 // PRNG seeded from the run's seed and the connection's number, so a seed replays the run.
 import { setTimeout as sleep } from 'node:timers/promises';
 import type net from 'node:net';
-import type { HubProcess } from '../hub-process.js';
-import { connect, subscribe } from '../mqtt-client.js';
-import { rawConnect } from '../raw.js';
 import { mutate } from './mutate.js';
 import { connect as connectPacket, other } from './packets.js';
 import { Random } from './random.js';
+import { connect, OPEN_AUTH, openConfig, rawConnect, subscribe, type HubProcess } from '@baetyl/test-support';
 
 export interface FuzzOptions {
   seed: number;
@@ -32,24 +30,12 @@ export interface FuzzResult {
   problems: string[];
 }
 
-const AUTH = { username: 'test', password: 'hahaha' };
+const AUTH = OPEN_AUTH;
 const HEALTHY_TOPIC = 'healthy/rt';
 
 /** A hub service.yml for fuzzing: one principal allowed everything, info-level logs. */
 export function fuzzHubConfig(): string {
-  return `listen:
-  - tcp://127.0.0.1:0
-principals:
-  - username: test
-    password: hahaha
-    permissions:
-      - action: pub
-        permit: ['#']
-      - action: sub
-        permit: ['#']
-logger:
-  level: info
-`;
+  return openConfig(['tcp://127.0.0.1:0'], '', 'info');
 }
 
 /** The packets of connection `n`: a CONNECT first (mostly valid), then a few of any kind. */

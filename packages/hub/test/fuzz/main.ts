@@ -1,8 +1,8 @@
 // `make fuzz`: the fuzz campaign of fuzz.test.ts, longer and with a fresh seed, printed first so
 // a failure can be replayed: FUZZ_SEED=<seed> make fuzz. FUZZ_PACKETS sets the length.
-import { startHubProcess, stopAllHubs } from '../hub-process.js';
 import { fuzzHub, fuzzHubConfig } from './campaign.js';
 import { randomSeed } from './random.js';
+import { startHubProcess, stopProcesses } from '@baetyl/test-support';
 
 const seed = process.env.FUZZ_SEED ? Number(process.env.FUZZ_SEED) >>> 0 : randomSeed();
 const packets = Number(process.env.FUZZ_PACKETS ?? 300_000);
@@ -13,7 +13,7 @@ let result;
 try {
   result = await fuzzHub(hub, { seed, packets });
 } finally {
-  await stopAllHubs();
+  await stopProcesses();
 }
 const { problems, ...figures } = result;
 console.log(`fuzz: ${JSON.stringify(figures)} in ${((Date.now() - started) / 1000).toFixed(1)} s`);

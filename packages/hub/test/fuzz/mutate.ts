@@ -1,5 +1,6 @@
 // Damages a valid packet the ways a broken client or a bad link would: flipped bits, bytes
 // inserted or deleted, a wrong remaining length, a cut, a wrong type or flags.
+import { handBuilt } from '@baetyl/test-support';
 import type { Random } from './random.js';
 
 function remainingLengthEnd(p: Buffer): number {
@@ -8,16 +9,6 @@ function remainingLengthEnd(p: Buffer): number {
   return Math.min(i + 1, p.length);
 }
 
-function encodeLength(n: number): Buffer {
-  const out: number[] = [];
-  do {
-    let b = n % 128;
-    n = Math.floor(n / 128);
-    if (n > 0) b |= 0x80;
-    out.push(b);
-  } while (n > 0 && out.length < 4);
-  return Buffer.from(out);
-}
 
 const MUTATIONS: Array<(r: Random, p: Buffer) => Buffer> = [
   // a bit flipped
@@ -48,7 +39,7 @@ const MUTATIONS: Array<(r: Random, p: Buffer) => Buffer> = [
     const end = remainingLengthEnd(p);
     const body = p.length - end;
     const n = r.chance(0.7) ? Math.max(0, body + r.int(9) - 4) : r.int(268_435_455);
-    return Buffer.concat([p.subarray(0, 1), encodeLength(n), p.subarray(end)]);
+    return Buffer.concat([p.subarray(0, 1), handBuilt.remainingLength(n), p.subarray(end)]);
   },
   // cut short
   (r, p) => p.subarray(0, r.int(p.length)),

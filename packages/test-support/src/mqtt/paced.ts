@@ -1,10 +1,11 @@
-// Clients for the egress tests: a raw-socket QoS 1 subscriber that reads at a chosen pace (never,
-// about 120 KB/s, or as fast as it can) and acknowledges what it reads, and a paced publisher
-// that measures PUBACK and delivery latencies.
+// Clients that pace their side of a flow: a raw-socket QoS 1 subscriber that reads never, at
+// about 120 KB/s or as fast as it can (and acknowledges what it reads), and a publisher that
+// keeps a window of QoS 1 messages in flight and measures each PUBACK's latency. Payloads
+// carry their send time and a sequence number, so a receiver can tell order, loss and delay.
 import type net from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { MqttClient } from 'mqtt';
-import { connectPacket, rawConnect, readBytes, subscribePacket } from './raw.js';
+import { connectPacket, packetReader, pubackPacket, rawConnect, readBytes, subscribePacket } from './raw.js';
 
 export type Pace = 'stalled' | 'slow' | 'fast';
 
@@ -30,9 +31,9 @@ export async function rawSubscriber(url: string, opts: { clientId: string; filte
   if (connack[0] !== 0x20 || connack[3] !== 0) throw new Error(`CONNACK ${connack.toString('hex')}`);
   s.write(subscribePacket(1, [opts.filter], opts.qos));
   // Messages already stored for a persistent session may follow the SUBACK in the same read.
-  let buf = await readBytes(s, 5);
-  if (buf[0] !== 0x90) throw new Error(`SUBACK expected, got ${buf.subarray(0, 5).toString('hex')}`);
-  buf = buf.subarray(5);
+  const first = await readBytes(s, 5);
+  if (first[0] !== 0x90) throw new Error(`SUBACK expected, got ${first.subarray(0, 5).toString('hex')}`);
+  let timer: NodeJS.Timeout | undefined;
   const sub: RawSubscriber = {
     socket: s,
     seqs: [],
@@ -47,38 +48,12 @@ export async function rawSubscriber(url: string, opts: { clientId: string; filte
     sub.closed = true;
     clearInterval(timer);
   });
-  const consume = (chunk: Buffer) => {
-    buf = buf.length ? Buffer.concat([buf, chunk]) : chunk;
-    for (;;) {
-      if (buf.length < 2) return;
-      let len = 0;
-      let mul = 1;
-      let at = 1;
-      for (;;) {
-        if (at >= buf.length) return;
-        const b = buf[at++]!;
-        len += (b & 0x7f) * mul;
-        mul *= 128;
-        if ((b & 0x80) === 0) break;
-      }
-      if (buf.length < at + len) return;
-      const type = buf[0]! >> 4;
-      const qos = (buf[0]! >> 1) & 3;
-      const body = buf.subarray(at, at + len);
-      buf = buf.subarray(at + len);
-      if (type !== 3) continue;
-      const topicLen = body.readUInt16BE(0);
-      let off = 2 + topicLen;
-      if (qos > 0) {
-        const id = body.readUInt16BE(off);
-        off += 2;
-        s.write(Buffer.from([0x40, 0x02, id >> 8, id & 0xff]));
-      }
-      sub.seqs.push(body.readUInt32BE(off + 8));
-    }
-  };
-  let timer: NodeJS.Timeout | undefined;
-  const onData = (c: Buffer) => consume(c);
+  const reader = packetReader((p) => {
+    if (p.cmd !== 'publish') return;
+    if (p.qos > 0) s.write(pubackPacket(p.messageId!));
+    sub.seqs.push(seqOf(p.payload as Buffer));
+  });
+  const onData = (c: Buffer) => reader.feed(c);
   const setPace = (pace: Pace) => {
     clearInterval(timer);
     s.off('data', onData);
@@ -89,15 +64,11 @@ export async function rawSubscriber(url: string, opts: { clientId: string; filte
     } else if (pace === 'slow') {
       timer = setInterval(() => {
         const c = (s.read(SLOW_CHUNK) ?? s.read()) as Buffer | null;
-        if (c) consume(c);
+        if (c) reader.feed(c);
       }, SLOW_TICK_MS);
     }
   };
-  if (buf.length) {
-    const rest = buf;
-    buf = Buffer.alloc(0);
-    consume(rest);
-  }
+  reader.feed(first.subarray(5));
   setPace(opts.pace);
   return sub;
 }
@@ -112,6 +83,10 @@ export function payload(seq: number, size: number): Buffer {
 
 export function sentAt(p: Buffer): number {
   return p.readDoubleBE(0);
+}
+
+export function seqOf(p: Buffer): number {
+  return p.readUInt32BE(8);
 }
 
 export function p99(xs: number[]): number {

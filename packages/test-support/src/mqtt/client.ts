@@ -1,5 +1,5 @@
-// MQTT.js helpers for the tests: connect (rejecting with the CONNACK code), wait for messages,
-// and wait for a condition by polling.
+// MQTT.js clients for tests: connect once (rejecting with the CONNACK code), record what comes,
+// subscribe and see the SUBACK codes, and close every client at the end.
 import mqtt, { type IClientOptions, type MqttClient, type Packet } from 'mqtt';
 
 export interface Received {
@@ -56,13 +56,6 @@ export function record(client: MqttClient): Received[] {
   return got;
 }
 
-export async function waitFor(what: string, cond: () => boolean, timeoutMs = 20_000): Promise<void> {
-  const start = Date.now();
-  while (!cond()) {
-    if (Date.now() - start > timeoutMs) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 /** Resolves when the client's connection closes (the hub closed it). */
 export function closed(client: MqttClient): Promise<void> {
