@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import type { IClientOptions } from 'mqtt';
 import { parseHubConfig } from '../src/config/load.js';
 import { startHub, type Hub } from '../src/broker/hub.js';
-import { closed, connect, ConnectRefused, connectPacket, endAll, rawConnect, readBytes, readUntilClosed, record, subscribe, waitFor } from '@baetyl/test-support';
+import { closed, connect, ConnectRefused, connectPacket, endAll, handBuilt, rawConnect, readBytes, readUntilClosed, record, subscribe, waitFor } from '@baetyl/test-support';
 
 const CONFIG = `listen: [tcp://127.0.0.1:0]
 principals:
@@ -63,9 +63,9 @@ describe('the hub hooks, in process', () => {
   it('authenticate: a bad client id, or an empty one without a clean session, gets CONNACK 2', async () => {
     assert.equal(await refusal(admin({ clientId: 'has space' })), 2);
     assert.equal(await refusal(admin({ clientId: 'x'.repeat(129) })), 2);
-    // Raw bytes: MQTT.js does not send an empty id without a clean session.
+    // Hand-built bytes: neither MQTT.js nor mqtt-packet writes an empty id without a clean session.
     const s = await rawConnect(hub.addresses[0]!);
-    s.write(connectPacket({ clientId: '', clean: false, username: 'admin', password: 'admin' }));
+    s.write(handBuilt.connect({ clientId: '', clean: false, username: 'admin', password: 'admin' }));
     assert.deepEqual([...(await readBytes(s, 4))], [0x20, 0x02, 0x00, 0x02]);
     s.destroy();
     await admin({ clientId: 'x'.repeat(128) });
