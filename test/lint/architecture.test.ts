@@ -1,7 +1,8 @@
 // ARCHITECTURE.md stays true where a machine can tell: the paths it names exist, each symbol of
 // the message walk-through is in the file named before it in its step, the deadline layers are
-// those of DEADLINE_LAYERS in their order, the packages import only what its table allows, and
-// the BAETYL_REQUIRE_* variables it lists are those .ci/run sets.
+// those of DEADLINE_LAYERS in their order, every function of the two internals modules is
+// listed, the packages import only what its table allows, and the BAETYL_REQUIRE_* variables it
+// lists are those .ci/run sets.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
@@ -101,6 +102,16 @@ test('the deadline layers are those of DEADLINE_LAYERS, in its order, with the f
   const named = new Set(codeSpans(deadlines));
   for (const layer of DEADLINE_LAYERS) {
     for (const file of layer.where) assert.ok(named.has(file), `deadline layer "${layer.name}": ${file} is not named in the Deadlines section`);
+  }
+});
+
+test('every function of the internals modules (aedes, MQTT.js) is named where the internals are listed', () => {
+  const named = new Set(codeSpans(section('Library internals relied on')));
+  for (const module of ['packages/hub/src/broker/internals.ts', 'packages/core/src/mqtt/internals.ts']) {
+    assert.ok(named.has(module), `the internals section does not name ${module}`);
+    const exported = [...readFileSync(join(ROOT, module), 'utf8').matchAll(/^export (?:function|const) (\w+)/gm)].map((m) => m[1]!);
+    assert.ok(exported.length >= 5, `only ${exported.length} exports found in ${module}`);
+    for (const name of exported) assert.ok(named.has(name), `${module} exports ${name}, which the internals section of ARCHITECTURE.md does not name`);
   }
 });
 
