@@ -164,10 +164,11 @@ writeFileSync(
   { mode: 0o755 },
 );
 
-// The runtime host (node85 and sql images): the native engine's bundle, and the node85 worker,
-// which imports nothing but node's own modules, where the bundle looks for it.
+// The runtime host (node85 and sql images): the native engine's bundle, and the node85 worker
+// (it imports core's error texts), bundled where the host looks for it.
 await runtimeBundle(join(app('runtime'), 'packages', 'runtime', 'dist', 'bundle'));
-copy(app('runtime'), 'packages/runtime/package.json', 'packages/runtime/dist/src/node/worker.js');
+sizes.runtime = await serviceBundle(app('runtime'), 'packages/runtime/dist/src/node/worker.js');
+copy(app('runtime'), 'packages/runtime/package.json');
 
 // The python runtimes: dependency-free Python, no Node (compiled to .pyc in the image).
 cpSync(join(repo, 'packages', 'runtime', 'python'), join(app('python'), 'runtime-python'), {
