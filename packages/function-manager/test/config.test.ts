@@ -5,7 +5,8 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError } from '@baetyl/core';
-import { loadFunctionManagerConfig, messageLengthMax, parseFunctionManagerConfig } from '../src/index.js';
+import { loadFunctionManagerConfig, parseFunctionManagerConfig } from '../src/config/load.js';
+import { messageLengthMax } from '../src/config/schema.js';
 import { MANAGER_MAIN } from './fixtures/harness.js';
 
 // The tutorial's function manager service.yml, with the keys its scrape lost put back.
