@@ -11,6 +11,12 @@ export default tseslint.config(
     rules: {
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       '@typescript-eslint/no-explicit-any': 'error',
+      // A package's boundary (its index and "exports" files) names what it gives other packages;
+      // `export *` would make every internal of a module public with it.
+      'no-restricted-syntax': [
+        'error',
+        { selector: 'ExportAllDeclaration', message: 'Name each export (export { a, type B } from ...): `export *` makes every internal of that module public.' },
+      ],
     },
   },
 );

@@ -1,12 +1,10 @@
-// Everything @baetyl/core has. A service imports the subpaths it uses instead (package.json
-// "exports": config, log, topic, context, api, function, mqtt, service, metrics, pool), so that it loads only those.
-export * from './config/index.js';
-export * from './log/logger.js';
-export * from './topic/topic.js';
-export * from './context/env.js';
-export * from './api/index.js';
-export * from './function/index.js';
-export * from './mqtt/index.js';
-export * from './service/run.js';
-export * from './metrics/index.js';
-export * from './pool/lending.js';
+// The names other packages' tests take from @baetyl/core itself. Services import the subpath that
+// holds what they use (package.json "exports": config, log, topic, context, api, function, mqtt,
+// service, metrics, pool), so that they load only that. Where a subpath would load more than is
+// used (grpc-js, prom-client), the runtime and the master import single modules (function/errors,
+// metrics/report, ...): each is an exports entry of its own.
+export { ConfigError } from './config/errors.js';
+export { createLogger } from './log/logger.js';
+export { MasterApiError, MasterClient, type Inspect, type InstanceStats } from './api/client.js';
+export { createFunctionClient, loadFunctionProto, type FunctionClient, type FunctionMessage } from './function/proto.js';
+export { decodeStreamResult, encodeStreamCall, functionStreamService, openFunctionStream, type StreamCall, type StreamResult } from './function/stream.js';

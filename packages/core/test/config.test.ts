@@ -3,7 +3,10 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConfigError, expandEnv, loadConfig, parseConfig, parseDuration, parseSize, type Schema } from '../src/index.js';
+import { ConfigError } from '../src/config/errors.js';
+import { loadConfig, parseConfig, type Schema } from '../src/config/load.js';
+import { expandEnv } from '../src/config/template.js';
+import { parseDuration, parseSize } from '../src/config/units.js';
 
 const schema: Schema = {
   type: 'object',

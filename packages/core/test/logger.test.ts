@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { closeLogger, createLogger } from '../src/index.js';
+import { closeLogger, createLogger } from '../src/log/logger.js';
 import { writeAged } from '@baetyl/test-support';
 
 test('text logs are logrus key=value lines with sorted extra fields', async () => {

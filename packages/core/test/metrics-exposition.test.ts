@@ -3,7 +3,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
-import { checkMetricFamilies, mergeExposition, type MetricFamily } from '../src/metrics/index.js';
+import { mergeExposition } from '../src/metrics/exposition.js';
+import { checkMetricFamilies, type MetricFamily } from '../src/metrics/report.js';
 
 /** A registry's JSON as the master receives it: through JSON text, then checked. */
 async function reported(registry: Registry): Promise<MetricFamily[]> {

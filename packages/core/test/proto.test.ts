@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as grpc from '@grpc/grpc-js';
-import { createFunctionClient, loadFunctionProto, type FunctionMessage } from '../src/index.js';
+import { createFunctionClient, loadFunctionProto, type FunctionMessage } from '../src/function/proto.js';
 
 test('function.proto round-trips a message over a real gRPC server, Timestamp as sint64', async () => {
   const proto = loadFunctionProto();
@@ -70,7 +70,7 @@ test('the wire bytes are those of Baetyl v1 (field numbers 1-4 and 10-12, Timest
 test('the hand-written codec and proto-loader read function.proto the same way, both directions', async () => {
   const { createRequire } = await import('node:module');
   const protoLoader = createRequire(import.meta.url)('@grpc/proto-loader') as typeof import('@grpc/proto-loader');
-  const { FUNCTION_PROTO_PATH } = await import('../src/index.js');
+  const { FUNCTION_PROTO_PATH } = await import('../src/function/proto.js');
   const def = protoLoader.loadSync(FUNCTION_PROTO_PATH, { keepCase: true, longs: Number, defaults: true, bytes: Buffer });
   const reference = (grpc.loadPackageDefinition(def) as unknown as { baetyl: { Function: grpc.ServiceClientConstructor } }).baetyl.Function.service.Call!;
   const ours = loadFunctionProto().service.Call!;
@@ -114,7 +114,8 @@ test('the hand-written codec and proto-loader read function.proto the same way, 
 test('the stream codec and proto-loader read function-stream.proto the same way, both directions', async () => {
   const { createRequire } = await import('node:module');
   const protoLoader = createRequire(import.meta.url)('@grpc/proto-loader') as typeof import('@grpc/proto-loader');
-  const { FUNCTION_PROTO_PATH, encodeStreamCall, decodeStreamCall, encodeStreamResult, decodeStreamResult } = await import('../src/index.js');
+  const { FUNCTION_PROTO_PATH } = await import('../src/function/proto.js');
+  const { encodeStreamCall, decodeStreamCall, encodeStreamResult, decodeStreamResult } = await import('../src/function/stream.js');
   const file = FUNCTION_PROTO_PATH.replace(/function\.proto$/, 'function-stream.proto');
   const def = protoLoader.loadSync(file, { keepCase: true, longs: Number, defaults: true, bytes: Buffer, includeDirs: [FUNCTION_PROTO_PATH.replace(/\/function\.proto$/, '')] });
   const calls = (grpc.loadPackageDefinition(def) as unknown as { baetyl: { FunctionStream: grpc.ServiceClientConstructor } }).baetyl.FunctionStream.service.Calls!;

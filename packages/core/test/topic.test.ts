@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { topicFilterProblem, topicMatches, topicNameProblem } from '../src/index.js';
+import { topicFilterProblem, topicMatches, topicNameProblem } from '../src/topic/topic.js';
 
 test('MQTT wildcard matching', () => {
   assert.ok(topicMatches('a/+/c', 'a/b/c'));

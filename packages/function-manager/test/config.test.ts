@@ -6,7 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError } from '@baetyl/core';
 import { removeTempDirs, serviceDir, startNodeService, waitFor } from '@baetyl/test-support';
-import { loadFunctionManagerConfig, messageLengthMax, parseFunctionManagerConfig } from '../src/index.js';
+import { loadFunctionManagerConfig, parseFunctionManagerConfig } from '../src/config/load.js';
+import { messageLengthMax } from '../src/config/schema.js';
 import { MANAGER_MAIN } from './fixtures/harness.js';
 
 // The tutorial's function manager service.yml, with the keys its scrape lost put back.

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as grpc from '@grpc/grpc-js';
-import { errorPayload, goCodeName, goJsonString, grpcFailure, plainFailure } from '../src/index.js';
+import { errorPayload, goCodeName, goJsonString, grpcFailure, plainFailure } from '../src/call/error-payload.js';
 
 test('the error payload is byte-exact Go JSON: sorted keys, struct order, zero fields omitted', () => {
   const msg = {

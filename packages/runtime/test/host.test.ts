@@ -4,7 +4,8 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readdirSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { findPython, InterpreterError, bindAddress } from '../src/index.js';
+import { bindAddress } from '../src/host/server.js';
+import { findPython, InterpreterError } from '../src/python/interpreter.js';
 import { cleanup } from './helpers.js';
 
 test('addresses in Baetyl form bind as the server expects', () => {

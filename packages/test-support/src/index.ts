@@ -11,5 +11,7 @@ export { v1Examples } from './v1-examples.js';
 export { APP_FILE, serviceConfigs, uncomment } from './workdir-files.js';
 export { connect, record, sessionPresent, closed, subscribe, endAll, ConnectRefused, mqtt, type Received } from './mqtt/client.js';
 export { rawConnect, encode, connectPacket, publishPacket, subscribePacket, unsubscribePacket, pubackPacket, PINGREQ, PINGRESP, readUntilClosed, readBytes, packetReader, type ConnectOptions, type Packet } from './mqtt/raw.js';
-export * as handBuilt from './mqtt/hand-built.js';
+// Bytes built by hand, for packets malformed on purpose (mqtt-packet refuses to write them).
+import * as handBuilt from './mqtt/hand-built.js';
+export { handBuilt };
 export { rawSubscriber, publishPaced, payload, sentAt, seqOf, p99, type Pace, type RawSubscriber } from './mqtt/paced.js';

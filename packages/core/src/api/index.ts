@@ -1,3 +1,3 @@
 // @baetyl/core/api: the master API's address and its client.
-export * from './address.js';
-export * from './client.js';
+export { parseApiAddress } from './address.js';
+export { MasterApiError, MasterClient, type Inspect } from './client.js';

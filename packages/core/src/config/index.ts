@@ -1,5 +1,14 @@
-// @baetyl/core/config: the one loader for every config file, its errors, templating and units.
-export * from './errors.js';
-export * from './load.js';
-export * from './template.js';
-export * from './units.js';
+// @baetyl/core/config: the one loader for every config file, its errors and units.
+export { ConfigError, formatPath, formatProblems, type ConfigProblem } from './errors.js';
+export {
+  loadConfig,
+  parseConfig,
+  parseYaml,
+  problemAt,
+  readConfigText,
+  validateConfig,
+  type LoadOptions,
+  type ParsedYaml,
+  type Schema,
+} from './load.js';
+export { formatDuration, parseSize } from './units.js';
