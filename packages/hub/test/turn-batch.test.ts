@@ -154,3 +154,25 @@ test('the hub store: a message queued for many sessions is one batch, then its p
   assert.equal(other.length, 1, 'the other sessions keep theirs');
   await store.close();
 });
+
+test('reads of keys written lately agree with LevelDB after puts, dels, failed batches and range deletes', async () => {
+  const { db, batched } = await openLevel();
+  const both = async (key: string) => [(await batched.get(key))?.toString(), (await db.get(key))?.toString()];
+  await batched.put('x', b('1'));
+  assert.deepEqual(await both('x'), ['1', '1']);
+  await batched.put('x', b('2'));
+  assert.deepEqual(await both('x'), ['2', '2']);
+  await batched.del('x');
+  assert.deepEqual(await both('x'), [undefined, undefined]);
+  await batched.put('y', b('kept'));
+  await Promise.allSettled([batched.put('y', b('lost')), batched.put('bad', null as unknown as Buffer)]);
+  assert.deepEqual(await both('y'), ['kept', 'kept'], 'a failed batch changes nothing a read sees');
+  await batched.clear({ gte: 'y', lt: 'z' });
+  assert.deepEqual(await both('y'), [undefined, undefined], 'a range delete drops what it removed');
+  // More keys than are kept for reads: the oldest are read from LevelDB, and still right.
+  const many = Array.from({ length: 5000 }, (_, i) => batched.put(`m:${i}`, b(String(i))));
+  await Promise.all(many);
+  assert.deepEqual(await both('m:0'), ['0', '0']);
+  assert.deepEqual(await both('m:4999'), ['4999', '4999']);
+  await batched.close();
+});

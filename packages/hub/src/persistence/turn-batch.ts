@@ -15,6 +15,13 @@
 //   none of them is kept.
 // Within a batch only the last write of a key is kept: LevelDB would apply the earlier ones and
 // overwrite them in the same atomic step, so nobody could ever read them.
+//
+// Reads of keys written lately are answered from what was written, without a trip to LevelDB:
+// at QoS 1 aedes reads back the message it stored a moment ago, once for its packet id and once
+// at PUBACK. This is exact because everything the store writes goes through here: a key put by a
+// written batch holds that value in LevelDB until the next write of it, which updates or drops
+// the copy. Only puts are kept (a del drops the copy), at most RECENT of them, and a failed batch
+// or a range delete drops what they touch.
 
 export type WriteOp = { type: 'put'; key: string; value: Buffer } | { type: 'del'; key: string };
 
@@ -54,6 +61,8 @@ interface Clear {
 type Job = Batch | Clear;
 
 const BUFFER = { valueEncoding: 'buffer' };
+/** How many written values are kept for reads: a few times the messages a busy hub has in flight. */
+const RECENT = 2048;
 
 function deferred<T extends Job['kind']>(kind: T): Extract<Job, { kind: T }> {
   let resolve!: () => void;
@@ -76,6 +85,8 @@ export class TurnBatchedLevel {
   private scheduled = false;
   /** The latest write of each key not yet written (queued or being written), for reads. */
   private readonly unwritten = new Map<string, { op: WriteOp; batch: Batch }>();
+  /** Values put by written batches, as LevelDB holds them now; oldest first. */
+  private readonly recent = new Map<string, Buffer>();
   private clears = 0;
   /** Batches handed to LevelDB so far, and the writes they held (for tests and profiling). */
   batches = 0;
@@ -110,7 +121,7 @@ export class TurnBatchedLevel {
     while (this.clears > 0) await this.allWritten();
     const pending = this.unwritten.get(key);
     if (pending) return pending.op.type === 'put' ? pending.op.value : undefined;
-    return this.db.get(key, options);
+    return this.recent.get(key) ?? this.db.get(key, options);
   }
 
   clear(range: object): Promise<void> {
@@ -188,9 +199,18 @@ export class TurnBatchedLevel {
     if (job.kind === 'batch') {
       // Written (or failed as a whole): reads go to LevelDB again for its keys, unless a later
       // batch wrote them since.
-      for (const key of job.ops.keys()) if (this.unwritten.get(key)?.batch === job) this.unwritten.delete(key);
+      for (const [key, op] of job.ops) {
+        if (this.unwritten.get(key)?.batch === job) this.unwritten.delete(key);
+        this.recent.delete(key);
+        if (error === undefined && op.type === 'put') this.recent.set(key, op.value);
+      }
+      for (const key of this.recent.keys()) {
+        if (this.recent.size <= RECENT) break;
+        this.recent.delete(key);
+      }
     } else {
       this.clears--;
+      this.recent.clear();
     }
     this.writeNext();
     if (error === undefined) job.resolve();
