@@ -29,9 +29,17 @@ export type WriteOp = { type: 'put'; key: string; value: Buffer } | { type: 'del
 export interface LevelBackend {
   get(key: string, options?: object): Promise<Buffer | undefined>;
   batch(ops: WriteOp[], options?: object): Promise<void>;
-  clear(range: object): Promise<void>;
+  clear(range: KeyRange): Promise<void>;
   values(options?: object): AsyncIterable<Buffer>;
   close(): Promise<void>;
+}
+
+/** A range of keys, as LevelDB takes it for clear() and values(). */
+export interface KeyRange {
+  gt?: string;
+  gte?: string;
+  lt?: string;
+  lte?: string;
 }
 
 /** What aedes-persistence-level's chained batch (`db.batch()`) offers. */
@@ -52,7 +60,7 @@ interface Batch {
 /** A range delete: nothing after it is written before it is done. */
 interface Clear {
   kind: 'clear';
-  range: object;
+  range: KeyRange;
   done: Promise<void>;
   resolve(): void;
   reject(error: unknown): void;
@@ -87,7 +95,8 @@ export class TurnBatchedLevel {
   private readonly unwritten = new Map<string, { op: WriteOp; batch: Batch }>();
   /** Values put by written batches, as LevelDB holds them now; oldest first. */
   private readonly recent = new Map<string, Buffer>();
-  private clears = 0;
+  /** Range deletes queued or being written. */
+  private readonly clears = new Set<Clear>();
   /** Batches handed to LevelDB so far, and the writes they held (for tests and profiling). */
   batches = 0;
   writes = 0;
@@ -118,16 +127,16 @@ export class TurnBatchedLevel {
 
   async get(key: string, options?: object): Promise<Buffer | undefined> {
     // A range delete waiting or running may remove the key: read once it is done.
-    while (this.clears > 0) await this.allWritten();
+    for (let clear = this.clearing(key); clear; clear = this.clearing(key)) await clear.done.catch(() => undefined);
     const pending = this.unwritten.get(key);
     if (pending) return pending.op.type === 'put' ? pending.op.value : undefined;
     return this.recent.get(key) ?? this.db.get(key, options);
   }
 
-  clear(range: object): Promise<void> {
+  clear(range: KeyRange): Promise<void> {
     const job = deferred('clear');
     job.range = range;
-    this.clears++;
+    this.clears.add(job);
     this.queue.push(job);
     this.writeNext();
     return job.done;
@@ -150,6 +159,23 @@ export class TurnBatchedLevel {
     if (!last) return;
     this.writeNext();
     await last.done.catch(() => undefined);
+  }
+
+  /** The last range delete not yet done whose range holds `key` (compared as LevelDB does: UTF-8 bytes). */
+  private clearing(key: string): Clear | undefined {
+    let found: Clear | undefined;
+    if (this.clears.size === 0) return found;
+    const k = Buffer.from(key);
+    const cmp = (bound: string) => Buffer.compare(k, Buffer.from(bound));
+    for (const c of this.clears) {
+      const r = c.range;
+      if (r.gt !== undefined && cmp(r.gt) <= 0) continue;
+      if (r.gte !== undefined && cmp(r.gte) < 0) continue;
+      if (r.lt !== undefined && cmp(r.lt) >= 0) continue;
+      if (r.lte !== undefined && cmp(r.lte) > 0) continue;
+      found = c;
+    }
+    return found;
   }
 
   private add(ops: WriteOp[]): Promise<void> {
@@ -209,7 +235,7 @@ export class TurnBatchedLevel {
         this.recent.delete(key);
       }
     } else {
-      this.clears--;
+      this.clears.delete(job);
       this.recent.clear();
     }
     this.writeNext();
