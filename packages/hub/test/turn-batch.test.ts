@@ -122,6 +122,13 @@ test('a range delete takes effect between the writes before and after it', async
   const keys: string[] = [];
   for await (const k of db.keys()) keys.push(k);
   assert.deepEqual(keys, ['p:3', 'q:1']);
+  // A read outside the range does not wait for the range delete.
+  const order: string[] = [];
+  void batched.put('q:2', b('q2'));
+  const clearing = batched.clear({ gte: 'p:', lt: 'p;' }).then(() => void order.push('clear'));
+  const read = batched.get('q:2').then((v) => void order.push(`get ${v?.toString()}`));
+  await Promise.all([clearing, read]);
+  assert.deepEqual(order, ['get q2', 'clear']);
   await batched.close();
 });
 
