@@ -20,8 +20,8 @@
 // at QoS 1 aedes reads back the message it stored a moment ago, once for its packet id and once
 // at PUBACK. This is exact because everything the store writes goes through here: a key put by a
 // written batch holds that value in LevelDB until the next write of it, which updates or drops
-// the copy. Only puts are kept (a del drops the copy), at most RECENT of them, and a failed batch
-// or a range delete drops what they touch.
+// the copy. Only puts are kept (a del drops the copy), at most RECENT of them; a failed batch
+// drops the copies of its keys, and a range delete drops them all.
 
 export type WriteOp = { type: 'put'; key: string; value: Buffer } | { type: 'del'; key: string };
 
