@@ -297,7 +297,9 @@ test("the hub's deliveries go through its egress queue, and arrive", async () =>
     const sub = await rawSubscriber(hub.addresses[0]!, { clientId: 'pinned', filter: 'a/#', qos: 1, pace: 'fast', auth: { username: 't', password: 'p' } });
     const client = clientNamed(hub.broker, 'pinned');
     assert.ok(client);
-    assert.equal(client.connected, true);
+    // aedes reads the client on (and it may subscribe) before its connect steps end with the
+    // stored queue read: connected is set then.
+    await waitFor('aedes to mark the client connected', () => client.connected === true);
     assert.equal(client.closed, false);
     assert.equal(client.clean, true);
     const pub: MqttClient = await connect(hub.addresses[0]!.replace('tcp:', 'mqtt:'), { username: 't', password: 'p' });

@@ -36,6 +36,12 @@ export interface LoadOptions {
   /** How long to wait for stragglers after publishing stops. */
   drainMs?: number;
   clientPrefix?: string;
+  /**
+   * Subscribers keep persistent sessions (clean session off), so the broker stores every QoS 1
+   * message for them until its PUBACK. Each session is wiped (a clean connect) before and after the
+   * run, so no run inherits another's queue or leaves a subscribed offline session behind.
+   */
+  persistentSubs?: boolean;
 }
 
 export interface LoadResult {
@@ -91,8 +97,16 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
   };
 
   const subs: RawClient[] = [];
+  const wipeSessions = async () => {
+    for (let i = 0; i < o.subscribers; i++) {
+      const c = new RawClient({ port: o.port, clientId: `${prefix}-sub-${i}`, username: o.username, password: o.password });
+      await c.connect();
+      c.close();
+    }
+  };
+  if (o.persistentSubs) await wipeSessions();
   for (let i = 0; i < o.subscribers; i++) {
-    const c = new RawClient({ port: o.port, clientId: `${prefix}-sub-${i}`, username: o.username, password: o.password, onMessage });
+    const c = new RawClient({ port: o.port, clientId: `${prefix}-sub-${i}`, username: o.username, password: o.password, onMessage, persistent: o.persistentSubs });
     await c.connect();
     const granted = await c.subscribe(o.subTopic, o.subQos);
     if (granted === 0x80) throw new Error(`subscription to ${o.subTopic} refused`);
@@ -161,6 +175,7 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
     }
   }
   for (const c of [...pubs, ...subs]) c.close();
+  if (o.persistentSubs) await wipeSessions();
 
   let lost = 0;
   let duplicates = 0;

@@ -17,11 +17,14 @@ interface Shape {
   qos: 0 | 1;
   window: number;
   target?: boolean;
+  /** The subscriber keeps a persistent session (as the tutorial's rules do); aedes then runs on LevelDB too. */
+  persistent?: boolean;
 }
 
 export const SHAPES: Shape[] = [
   { label: '1 pub -> 1 sub, QoS 0', publishers: 1, subscribers: 1, qos: 0, window: 1000, target: true },
   { label: '1 pub -> 1 sub, QoS 1', publishers: 1, subscribers: 1, qos: 1, window: 1000, target: true },
+  { label: '1 pub -> 1 persistent sub, QoS 1', publishers: 1, subscribers: 1, qos: 1, window: 1000, persistent: true },
   { label: '100 pubs -> 1 sub, QoS 0', publishers: 100, subscribers: 1, qos: 0, window: 1000 },
   { label: '1 pub -> 100 subs, QoS 0', publishers: 1, subscribers: 100, qos: 0, window: 100 },
 ];
@@ -40,22 +43,26 @@ function shapeLoad(port: number, auth: boolean, shape: Shape, o: HubBenchOptions
     window: shape.window,
     warmupMs: o.warmupMs,
     measureMs: o.measureMs,
+    persistentSubs: shape.persistent,
   });
 }
 
 /** The hub group. Returns plain aedes' QoS 0 1 -> 1 rates, the reference other groups take ratios to. */
 export async function hubBench(report: Report, o: HubBenchOptions, log: (s: string) => void): Promise<{ aedesQos0: number[] }> {
   const aedes = await startPlainAedes();
+  // Persistent sessions are stored: against aedes on the hub's own store (LevelDB), not in memory.
+  const aedesLevel = await startPlainAedes({ level: true });
   const hub = await startHub();
   let aedesQos0: number[] = [];
   try {
     for (const shape of SHAPES) {
+      const baseline = shape.persistent ? aedesLevel : aedes;
       const ours: number[] = [];
       const plain: number[] = [];
       const ratios: number[] = [];
       const lossy: string[] = [];
       for (let r = 0; r < o.runs; r++) {
-        const a = await shapeLoad(aedes.port, false, shape, o);
+        const a = await shapeLoad(baseline.port, false, shape, o);
         const h = await shapeLoad(hub.port, true, shape, o);
         plain.push(a.rate);
         ours.push(h.rate);
@@ -65,12 +72,13 @@ export async function hubBench(report: Report, o: HubBenchOptions, log: (s: stri
       }
       const note = lossy.length ? lossy.join('; ') : undefined;
       if (shape === SHAPES[0]) aedesQos0 = plain;
-      report.add('hub', `${shape.label}: plain aedes`, 'msgs/s', plain);
+      report.add('hub', `${shape.label}: plain aedes${shape.persistent ? ' (LevelDB store)' : ''}`, 'msgs/s', plain);
       report.add('hub', `${shape.label}: our hub (auth, ACL, route)`, 'msgs/s', ours, { note });
       report.add('hub', `${shape.label}: ratio hub/aedes`, 'x', ratios, shape.target ? { target: { op: '>=', value: 0.85, text: '>= 0.85x' } } : {});
     }
   } finally {
     await hub.stop();
+    await aedesLevel.stop();
     await aedes.stop();
   }
   return { aedesQos0 };

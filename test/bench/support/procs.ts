@@ -32,12 +32,14 @@ function stopper(proc: ChildProcess, cleanup?: () => void): () => Promise<void> 
 /** Extra node flags for the processes under test (e.g. --cpu-prof), from BENCH_NODE_FLAGS. */
 const nodeFlags = (): string[] => (process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean);
 
-export async function startPlainAedes(): Promise<Running> {
+/** Plain aedes; with `level`, on aedes-persistence-level in a temporary LevelDB (the hub's store). */
+export async function startPlainAedes(opts: { level?: boolean } = {}): Promise<Running> {
   const port = await freePort();
   const script = fileURLToPath(new URL('../brokers/plain-aedes.js', import.meta.url));
-  const proc = spawn(process.execPath, [...nodeFlags(), script, String(port)], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const dir = opts.level ? mkdtempSync(join(tmpdir(), 'baetyl-bench-aedes-')) : undefined;
+  const proc = spawn(process.execPath, [...nodeFlags(), script, String(port), ...(dir ? [dir] : [])], { stdio: ['ignore', 'ignore', 'inherit'] });
   await waitFor('plain aedes to listen', () => canConnect(port), 30_000);
-  return { port, proc, stop: stopper(proc) };
+  return { port, proc, stop: stopper(proc, dir ? () => rmSync(dir, { recursive: true, force: true }) : undefined) };
 }
 
 export const HUB_USER = { username: 'bench', password: 'bench-secret' };

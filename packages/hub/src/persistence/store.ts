@@ -1,13 +1,15 @@
 // The hub's embedded store: aedes-persistence-level on LevelDB (level 10) under storage.dir.
 // Sessions, their subscriptions, queued QoS 1 messages, retained messages and wills live here.
 // LevelDB appends every write to its log with write(2) before the promise resolves, so what
-// the hub has acknowledged survives the process being killed (kill -9).
+// the hub has acknowledged survives the process being killed (kill -9). The writes of one
+// event-loop turn go to LevelDB as one batch (turn-batch.ts).
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import AsyncLevelPersistence from 'aedes-persistence-level/asyncPersistence.js';
 import { Level } from 'level';
 import { NOTHING, PublishOrder } from './publish-order.js';
+import { TurnBatchedLevel, type LevelBackend } from './turn-batch.js';
 
 /**
  * aedes looks up every PUBACK in the store (a LevelDB read) to clear the in-flight message, even
@@ -140,6 +142,8 @@ export class HubPersistence extends AsyncLevelPersistence {
 export interface Store {
   dir: string;
   persistence: HubPersistence;
+  /** The database the persistence writes through, batched per turn. */
+  db: TurnBatchedLevel;
   close(): Promise<void>;
 }
 
@@ -158,12 +162,14 @@ export async function openStore(storageDir: string, cwd: string): Promise<Store>
     const locked = /lock/i.test(cause);
     throw new Error(`storage.dir: cannot open the store in ${dir}: ${cause}${locked ? ' (is another hub using this storage.dir?)' : ''}`);
   }
-  const persistence = new HubPersistence(db);
+  const batched = new TurnBatchedLevel(db as unknown as LevelBackend);
+  const persistence = new HubPersistence(batched);
   return {
     dir,
     persistence,
+    db: batched,
     async close() {
-      await db.close();
+      await batched.close();
     },
   };
 }
