@@ -40,7 +40,7 @@ export interface ApiHandlers {
   stopRequested(): void;
 }
 
-type Handler = (params: Record<string, string>, body: Buffer, who: string) => Promise<unknown>;
+type Handler = (params: Record<string, string>, body: Buffer, caller: string) => Promise<unknown>;
 
 interface Route {
   method: string;
@@ -161,7 +161,7 @@ export class ApiServer {
     if (this.socketPath) rmSync(this.socketPath, { force: true });
   }
 
-  private who(req: http.IncomingMessage): string | undefined {
+  private callerOf(req: http.IncomingMessage): string | undefined {
     const user = header(req, 'x-openedge-username') ?? header(req, 'x-baetyl-username');
     const pass = header(req, 'x-openedge-password') ?? header(req, 'x-baetyl-password');
     if (!user || !pass) return undefined;
@@ -180,15 +180,15 @@ export class ApiServer {
       res.writeHead(status, { 'content-type': typeof payload === 'object' ? 'application/json' : 'text/plain; charset=utf-8' });
       res.end(text);
     };
-    const who = this.who(req);
-    if (!who) return send(401, 'account unauthorized');
+    const caller = this.callerOf(req);
+    if (!caller) return send(401, 'account unauthorized');
     const route = this.routes.find((r) => r.method === method && r.pattern.test(url));
     if (!route) return send(404, `no such API: ${method} ${url}`);
-    if (route.cliOnly && who !== CLI_USER) return send(401, 'account unauthorized');
+    if (route.cliOnly && caller !== CLI_USER) return send(401, 'account unauthorized');
     const m = route.pattern.exec(url)!;
     const params = Object.fromEntries(route.keys.map((k, i) => [k, decodeURIComponent(m[i + 1]!)]));
     try {
-      const out = await route.handler(params, body, who);
+      const out = await route.handler(params, body, caller);
       send(200, out);
     } catch (err) {
       const status = err instanceof HttpError ? err.status : 400;

@@ -66,9 +66,9 @@ export class DockerInstance implements RunningInstance {
         // The engine restarting or a dropped connection: look again, a little later.
         await sleep(Math.min(5000, 250 * 2 ** Math.min(attempt, 5)));
         try {
-          const st = await this.container.inspect();
-          if (!st.State.Running) {
-            code = st.State.ExitCode;
+          const info = await this.container.inspect();
+          if (!info.State.Running) {
+            code = info.State.ExitCode;
             break;
           }
         } catch (e) {
@@ -102,39 +102,39 @@ export class DockerInstance implements RunningInstance {
 
   async totals(): Promise<ResourceTotals | undefined> {
     if (this.done) return undefined;
-    let st: Docker.ContainerStats;
+    let usage: Docker.ContainerStats;
     try {
-      st = await this.container.stats({ stream: false, 'one-shot': true });
+      usage = await this.container.stats({ stream: false, 'one-shot': true });
     } catch {
       return undefined;
     }
-    const stats = (st.memory_stats?.stats ?? {}) as Record<string, number>;
+    const stats = (usage.memory_stats?.stats ?? {}) as Record<string, number>;
     // total_usage is in nanoseconds; memory as usage() counts it (no page cache), resident as the cgroup sees it.
     return {
-      cpuSeconds: (st.cpu_stats?.cpu_usage?.total_usage ?? 0) / 1e9,
-      rssBytes: stats.anon ?? stats.rss ?? stats.total_rss ?? Math.max(0, (st.memory_stats?.usage ?? 0) - (stats.inactive_file ?? stats.total_inactive_file ?? stats.cache ?? 0)),
+      cpuSeconds: (usage.cpu_stats?.cpu_usage?.total_usage ?? 0) / 1e9,
+      rssBytes: stats.anon ?? stats.rss ?? stats.total_rss ?? Math.max(0, (usage.memory_stats?.usage ?? 0) - (stats.inactive_file ?? stats.total_inactive_file ?? stats.cache ?? 0)),
     };
   }
 
   async usage(): Promise<ResourceUsage | undefined> {
     if (this.done) return undefined;
-    let st: Docker.ContainerStats;
+    let usage: Docker.ContainerStats;
     try {
-      st = await this.container.stats({ stream: false, 'one-shot': true });
+      usage = await this.container.stats({ stream: false, 'one-shot': true });
     } catch {
       return undefined;
     }
     const time = new Date().toISOString();
-    const cpu = st.cpu_stats?.cpu_usage?.total_usage ?? 0;
-    const system = st.cpu_stats?.system_cpu_usage ?? 0;
-    const cores = st.cpu_stats?.online_cpus || st.cpu_stats?.cpu_usage?.percpu_usage?.length || 1;
+    const cpu = usage.cpu_stats?.cpu_usage?.total_usage ?? 0;
+    const system = usage.cpu_stats?.system_cpu_usage ?? 0;
+    const cores = usage.cpu_stats?.online_cpus || usage.cpu_stats?.cpu_usage?.percpu_usage?.length || 1;
     let percent = 0;
     if (this.last && system > this.last.system) percent = ((cpu - this.last.cpu) / (system - this.last.system)) * cores * 100;
     this.last = { cpu, system };
-    const stats = (st.memory_stats?.stats ?? {}) as Record<string, number>;
+    const stats = (usage.memory_stats?.stats ?? {}) as Record<string, number>;
     // As `docker stats` shows it: usage without the page cache.
-    const used = Math.max(0, (st.memory_stats?.usage ?? 0) - (stats.inactive_file ?? stats.total_inactive_file ?? stats.cache ?? 0));
-    const total = st.memory_stats?.limit ?? 0;
+    const used = Math.max(0, (usage.memory_stats?.usage ?? 0) - (stats.inactive_file ?? stats.total_inactive_file ?? stats.cache ?? 0));
+    const total = usage.memory_stats?.limit ?? 0;
     return {
       cpu: { time, used_percent: Number(percent.toFixed(2)) },
       mem: { time, total, used, used_percent: total ? Number(((used / total) * 100).toFixed(2)) : 0 },
