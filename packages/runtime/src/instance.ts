@@ -1,10 +1,10 @@
 // The runtime host process, after start-early.ts (see main.ts): reads the config, starts the
 // logger and the runtime, and stops on SIGTERM/SIGINT.
 import { resolve } from 'node:path';
-import { closeLogger, createLogger, type Logger } from '@baetyl/core/log/logger';
 import { parseArgs, USAGE, type Args } from './args.js';
 import { loadConfigOffThread, type ConfigRequest } from './config/off-thread.js';
 import type { RuntimeConfig } from './config/config.js';
+import { hostLogger } from './log/logger.js';
 import { PYTHON_IS_PYTHON, startRuntime, type RunningRuntime } from './runtime.js';
 
 /**
@@ -44,7 +44,7 @@ async function main(): Promise<void> {
     process.stderr.write(`baetyl-function-${args.runtime}: ${(err as Error).message}\n`);
     process.exit(1);
   }
-  const logger: Logger = createLogger(cfg.logger, {}, { cwd });
+  const { logger, close: closeLogger } = await hostLogger(cfg.logger, cwd);
   for (const w of warnings) logger.warn(w);
 
   let running: RunningRuntime | undefined;
@@ -55,7 +55,7 @@ async function main(): Promise<void> {
     logger.info(`received ${signal}, stopping`);
     const done = async () => {
       await running?.close();
-      await closeLogger(logger);
+      await closeLogger();
       process.exit(0);
     };
     void done();
@@ -68,7 +68,7 @@ async function main(): Promise<void> {
   } catch (err) {
     const text = `cannot start the ${args.runtime} runtime: ${(err as Error).message}`;
     logger.error(text);
-    await closeLogger(logger);
+    await closeLogger();
     // The log line escapes quotes and newlines; say it once more as plain text for whoever reads stderr.
     process.stderr.write(`baetyl-function-${args.runtime}: ${text}\n`);
     process.exit(1);

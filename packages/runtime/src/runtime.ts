@@ -1,6 +1,6 @@
 // One runtime instance: the executor for its language behind the gRPC server.
 import { formatDuration } from '@baetyl/core/config/units';
-import type { Logger } from '@baetyl/core/log/logger';
+import type { RuntimeLogger } from './log/logger.js';
 import type { RuntimeConfig, RuntimeKind } from './config/config.js';
 import { FUNCTION_NOT_FOUND } from '@baetyl/core/function/errors';
 import type { Executor } from './host/executor.js';
@@ -32,7 +32,7 @@ export interface StartOptions {
   cwd: string;
   /** The config file, for messages. */
   configFile: string;
-  logger: Logger;
+  logger: RuntimeLogger;
   env?: NodeJS.ProcessEnv;
 }
 

@@ -16,7 +16,7 @@ import type { Worker } from 'node:worker_threads';
 import { cannotStartWorker, killedAtDeadline, NO_WORKER_IN_TIME, RUNTIME_STOPPING, workerCrashed } from '@baetyl/core/function/errors';
 import type { FunctionMessage } from '@baetyl/core/function/message';
 import { membersToStart, pickMember, type MemberView } from '@baetyl/core/pool';
-import type { Logger } from '@baetyl/core/log/logger';
+import type { RuntimeLogger } from '../log/logger.js';
 import { status } from '../grpc/status.js';
 import { deadlineExceeded, type CallResult, type Executor } from './executor.js';
 import type { FunctionSpec } from './protocol.js';
@@ -45,7 +45,7 @@ export interface PoolOptions {
   idleMs: number;
   /** The text a caller sees for an unknown function name. */
   notFoundDetails: string;
-  logger: Logger;
+  logger: RuntimeLogger;
   /** Calls queued on one worker at most (1 = no pipelining). */
   depth?: number;
   /** See DEFAULT_STALL_MS. */

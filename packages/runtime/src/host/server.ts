@@ -2,7 +2,7 @@
 // whose Payload is replaced by the result (Baetyl v1 §4.1), and baetyl.FunctionStream/Calls, many
 // calls on one stream. Served by the node:http2 server in ../grpc; language work happens in an Executor.
 import { readFileSync } from 'node:fs';
-import type { Logger } from '@baetyl/core/log/logger';
+import type { RuntimeLogger } from '../log/logger.js';
 import { decodeFunctionMessage, encodeFunctionMessage } from '@baetyl/core/function/codec';
 import { resultTooLarge, RUNTIME_STOPPING, tooManyCalls } from '@baetyl/core/function/errors';
 import type { FunctionMessage } from '@baetyl/core/function/message';
@@ -20,7 +20,7 @@ export interface ServerOptions {
   concurrentMax?: number;
   maxMessageLength: number;
   tls?: { ca?: string; key: string; cert: string };
-  logger: Logger;
+  logger: RuntimeLogger;
 }
 
 export interface RunningServer {

@@ -6,7 +6,7 @@
 // only way arbitrary JavaScript can be: terminate() ends the thread, and the pool starts another.
 import { createInterface } from 'node:readline';
 import type { Worker } from 'node:worker_threads';
-import type { Logger } from '@baetyl/core/log/logger';
+import type { RuntimeLogger } from '../log/logger.js';
 import { startThread, type ThreadLaunch } from './launch.js';
 import type { CallFrame, InitFrame, WorkerFrame } from './protocol.js';
 
@@ -72,7 +72,7 @@ export class WorkerThread {
   /** `started`: a thread already running `launch` (one started early, host/prespawn.ts); else one is started. */
   constructor(
     private readonly launch: ThreadLaunch,
-    private readonly logger: Logger,
+    private readonly logger: RuntimeLogger,
     started?: Worker,
   ) {
     this.worker = started ?? startThread(launch);

@@ -3,7 +3,7 @@
 import { applicationError, FUNCTION_NOT_FOUND } from '@baetyl/core/function/errors';
 import { status } from '../grpc/status.js';
 import type { FunctionMessage } from '@baetyl/core/function/message';
-import type { Logger } from '@baetyl/core/log/logger';
+import type { RuntimeLogger } from '../log/logger.js';
 import type { FunctionConfig } from '../config/config.js';
 import type { CallResult, Executor } from '../host/executor.js';
 import { LoadError } from '../host/thread.js';
@@ -35,7 +35,7 @@ export class SqlExecutor implements Executor {
 
   constructor(
     private readonly functions: FunctionConfig[],
-    private readonly logger: Logger,
+    private readonly logger: RuntimeLogger,
   ) {}
 
   async start(): Promise<void> {
