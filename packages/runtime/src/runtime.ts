@@ -4,12 +4,8 @@ import type { RuntimeLogger } from './log/logger.js';
 import type { RuntimeConfig, RuntimeKind } from './config/config.js';
 import { FUNCTION_NOT_FOUND } from '@baetyl/core/function/errors';
 import type { Executor } from './host/executor.js';
-import { WorkerPool } from './host/pool.js';
-import { takePrespawned } from './host/prespawn.js';
 import type { FunctionSpec } from './host/protocol.js';
 import { serveFunctions, type RunningServer } from './host/server.js';
-import { nodeLaunch } from './node/launch.js';
-import { SqlExecutor } from './sql/executor.js';
 
 /** The python runtimes are Python programs of their own (packages/runtime/python), not this host. */
 export const PYTHON_IS_PYTHON =
@@ -42,20 +38,26 @@ export interface RunningRuntime {
   close(): Promise<void>;
 }
 
-function createExecutor(cfg: RuntimeConfig, opts: StartOptions): Executor {
+/** Each kind loads only its own executor: sql never loads the worker pool, node85 never the SQL engine. */
+async function createExecutor(cfg: RuntimeConfig, opts: StartOptions): Promise<Executor> {
   const env = opts.env ?? process.env;
-  if (opts.kind === 'sql') return new SqlExecutor(cfg.functions, opts.logger);
+  if (opts.kind === 'sql') {
+    const { SqlExecutor } = await import('./sql/executor.js');
+    return new SqlExecutor(cfg.functions, opts.logger);
+  }
+  if (opts.kind !== 'node85') throw new Error(PYTHON_IS_PYTHON);
+  const [{ WorkerPool }, { takePrespawned }, { nodeLaunch }] = await Promise.all([import('./host/pool.js'), import('./host/prespawn.js'), import('./node/launch.js')]);
   const functions: FunctionSpec[] = cfg.functions.map((f) => ({ name: f.name, handler: f.handler, codedir: f.codedir ?? '.' }));
-  const common = {
+  return new WorkerPool({
     runtime: opts.kind,
     functions,
     max: cfg.server.workers.max ?? DEFAULT_NODE_THREADS,
     idleMs: cfg.runtime.idle ?? DEFAULT_IDLE_MS,
     notFoundDetails: FUNCTION_NOT_FOUND,
     logger: opts.logger,
-  };
-  if (opts.kind === 'node85') return new WorkerPool({ ...common, launch: () => nodeLaunch(opts.cwd, env), takeStarted: takePrespawned });
-  throw new Error(PYTHON_IS_PYTHON);
+    launch: () => nodeLaunch(opts.cwd, env),
+    takeStarted: takePrespawned,
+  });
 }
 
 /**
@@ -64,7 +66,7 @@ function createExecutor(cfg: RuntimeConfig, opts: StartOptions): Executor {
  * a message for the user) if anything is wrong.
  */
 export async function startRuntime(cfg: RuntimeConfig, opts: StartOptions): Promise<RunningRuntime> {
-  const executor = createExecutor(cfg, opts);
+  const executor = await createExecutor(cfg, opts);
   const serving = serveFunctions(executor, {
     address: cfg.server.address ?? '',
     timeoutMs: cfg.server.timeout,
