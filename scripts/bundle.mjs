@@ -7,17 +7,20 @@
 // (docs/performance.md). main.mjs is small: it starts the config loader's thread (config-thread.mjs,
 // an entry of its own) and a node85 instance's first worker thread, then loads the rest of the
 // host, a chunk of its own, so that those threads boot while node compiles that chunk
-// (packages/runtime/src/main.ts).
+// (packages/runtime/src/main.ts). The config loader is also there as config-loader.cjs with V8's
+// code cache of it (config-loader.cjs.v8cache), made here by loading a sample config once
+// (packages/runtime/src/config/code-cache.ts).
 //
 // `node scripts/bundle.mjs --images <dir>` (run by scripts/images/build.sh): each image's own
 // files, as they lie in the image, under <dir>/<name>/ (docs/docker.md, "What an image holds"):
 // every Node service as a bundle in place of its compiled entry (packages/<pkg>/dist/src/main.js,
 // with the chunks of its lazy imports beside it) and its package.json; the runtime as the bundle
 // above. Dependencies are whatever the entry imports: nothing here lists modules.
+import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, posix, relative, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
 
 const repo = join(fileURLToPath(new URL('.', import.meta.url)), '..');
@@ -27,6 +30,23 @@ const repo = join(fileURLToPath(new URL('.', import.meta.url)), '..');
 const banner = { js: "import { createRequire as __bundleRequire } from 'node:module'; const require = __bundleRequire(import.meta.url);" };
 
 const common = { bundle: true, splitting: true, platform: 'node', format: 'esm', target: 'node20', logLevel: 'warning', banner };
+
+/** A service.yml with every block, loaded once at build time so that the code cache holds what a load runs. */
+const CACHE_SAMPLE = `server:
+  address: 127.0.0.1:50051
+  timeout: 30s
+  workers: {max: 1}
+  concurrent: {max: 10}
+  message: {length: {max: 4m}}
+functions:
+  - name: f
+    handler: index.handler
+    codedir: var/db/baetyl/code
+logger:
+  level: info
+runtime:
+  idle: 5m
+`;
 
 /** The native runtime bundle (and the runtime image's): packages/runtime/dist/bundle/. */
 async function runtimeBundle(out) {
@@ -42,6 +62,24 @@ async function runtimeBundle(out) {
     // Next to main.mjs: the code finds its workers relative to its own file.
     chunkNames: '[name]-[hash]',
   });
+  // The config loader once more, as CommonJS with V8's code cache beside it (config/code-cache.ts).
+  await build({
+    entryPoints: [join(src, 'config', 'config.js')],
+    outfile: join(tmp, 'config-loader.cjs'),
+    bundle: true,
+    platform: 'node',
+    format: 'cjs',
+    target: 'node20',
+    logLevel: 'warning',
+  });
+  // Made by a node with the instances' own flags: V8 refuses a cache made under other heap flags.
+  const { INSTANCE_NODE_FLAGS } = await import(join(src, 'config', 'kinds.js'));
+  const sample = join(tmp, 'sample-service.yml');
+  writeFileSync(sample, CACHE_SAMPLE);
+  const script = `import { writeCodeCache } from ${JSON.stringify(pathToFileURL(join(src, 'config', 'code-cache.js')).href)}; writeCodeCache(${JSON.stringify(tmp)}, ${JSON.stringify(sample)});`;
+  const made = spawnSync(process.execPath, [...INSTANCE_NODE_FLAGS, '--input-type=module', '-e', script], { stdio: 'inherit' });
+  if (made.status !== 0) throw new Error(`making the config loader's code cache failed (exit ${made.status})`);
+  rmSync(sample);
   // Swapped in whole: an instance starting meanwhile sees the old files or the new ones.
   rmSync(old, { recursive: true, force: true });
   if (existsSync(out)) renameSync(out, old);

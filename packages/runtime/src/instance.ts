@@ -13,7 +13,8 @@ import { PYTHON_IS_PYTHON, startRuntime, type RunningRuntime } from './runtime.j
  * is the shortest, loads it here (a chunk of its own in the bundle, imported only then).
  */
 async function loadConfigHere(request: ConfigRequest): Promise<{ cfg: RuntimeConfig; warnings: string[] }> {
-  const { loadRuntimeConfig } = await import('./config/config.js');
+  const { loadConfigModule } = await import('./config/code-cache.js');
+  const { loadRuntimeConfig } = await loadConfigModule();
   const warnings: string[] = [];
   return { cfg: loadRuntimeConfig(request.file, request.kind, process.env, (m) => warnings.push(m)), warnings };
 }

@@ -6,7 +6,7 @@ import type { LoggerConfig } from '@baetyl/core/log/logger';
 import { loggerSchema } from '@baetyl/core/log/schema';
 import type { RuntimeKind } from './kinds.js';
 
-export { RUNTIMES, type RuntimeKind } from './kinds.js';
+export { INSTANCE_NODE_FLAGS, RUNTIMES, type RuntimeKind } from './kinds.js';
 
 export interface FunctionConfig {
   name: string;

@@ -5,6 +5,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
+import { INSTANCE_NODE_FLAGS } from '@baetyl/runtime/config';
 import type { PythonKind } from '@baetyl/runtime/python';
 import { PermanentStartError } from '../engine.js';
 import { shortImageName, V1_0_IMAGE_NAMES } from '../../app/image-names.js';
@@ -23,13 +24,7 @@ interface BuiltIn {
   python?: PythonKind;
 }
 
-// node85 and sql instances (docs/performance.md, round 7): one V8 worker thread, and a young
-// generation of at most 2 MB per semi-space: an idle sql instance 5 MB smaller, and under a flood
-// about 17 MB less (the default lets it grow to 16 MB) at no measurable CPU per call. Not 1 MB: sql
-// then spent about a third more CPU per call. The flags must be on the command line: set at run
-// time (v8.setFlagsFromString), they do not resize a heap that exists.
-const RUNTIME_FLAGS = ['--v8-pool-size=1', '--max-semi-space-size=2'];
-const RUNTIME = (lang: string): BuiltIn => ({ pkg: 'runtime', args: ['--runtime', lang], node: RUNTIME_FLAGS, bundles: ['runtime', 'core'] });
+const RUNTIME = (lang: string): BuiltIn => ({ pkg: 'runtime', args: ['--runtime', lang], node: [...INSTANCE_NODE_FLAGS], bundles: ['runtime', 'core'] });
 const PYTHON = (kind: PythonKind): BuiltIn => ({ pkg: 'runtime', args: [], python: kind });
 
 const mtime = (file: string): number => {
