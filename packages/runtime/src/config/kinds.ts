@@ -5,7 +5,7 @@ export type RuntimeKind = (typeof RUNTIMES)[number];
 
 /**
  * Node's flags for a node85 or sql instance (the native engine's, packages/master/src/engine/native/images.ts;
- * docs/performance.md, round 7): one V8 worker thread, and a young generation of at most 2 MB per
+ * docs/performance.md, round 8): one V8 worker thread, and a young generation of at most 2 MB per
  * semi-space: an idle sql instance 5 MB smaller, and under a flood about 17 MB less (by default it
  * grows to 16 MB) at no measurable CPU per call. Not 1 MB: sql then spent about a third more CPU
  * per call. They must be on the command line (v8.setFlagsFromString does not resize a heap that
