@@ -1,7 +1,8 @@
 // The config loader (yaml, ajv, the schemas: about 550 KB of JS) run from V8's code cache. In the
 // host's bundle it is a CommonJS file of its own, config-loader.cjs, with the cache V8 made of it
 // at build time beside it (scripts/bundle.mjs): node then skips parsing and compiling it, about
-// 15-20 ms of every node85 and sql cold start. Node 20 has no code cache for ES modules, hence
+// 15-20 ms of the config load (sql's start waits for it; node85's runs beside the start of its
+// first worker thread). Node 20 has no code cache for ES modules, hence
 // CommonJS. A cache V8 refuses (another node version) only costs that compile; without the file
 // (tsc's output, the tests) the loader is imported as usual.
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
