@@ -121,6 +121,17 @@ test('the hub, function manager, remote-mqtt and timer images start node with th
   }
 });
 
+test('the node85 and sql images start node with the flags the native engine gives their instances (the config loader\'s code cache is made under them)', () => {
+  const images = fileURLToPath(new URL('../../../../images/', import.meta.url));
+  for (const [image, lang] of [['baetyl-function-node85', 'node85'], ['baetyl-function-sql', 'sql']] as const) {
+    const dockerfile = readFileSync(join(images, `function-${lang}`, 'Dockerfile'), 'utf8');
+    const entry = JSON.parse(/^ENTRYPOINT (\[.*\])$/m.exec(dockerfile)?.[1] ?? 'null') as string[] | null;
+    const flags = BUILT_IN_IMAGES[image]!.node ?? [];
+    assert.ok(flags.length > 0, `${image} has node flags`);
+    assert.deepEqual(entry, ['node', ...flags, '/opt/baetyl/packages/runtime/dist/bundle/main.mjs', '--runtime', lang]);
+  }
+});
+
 test('the image names of every v1 release run our services, with any registry and tag', () => {
   const dir = mkdtempSync(join(tmpdir(), 'inst-'));
   // The docker image names (0.1, 1.0, the tutorial): python27, python36, node85, sql; v1.0's native package names: python2, python3, node8.
