@@ -5,7 +5,7 @@ SHELL := /bin/bash
 PNPM ?= COREPACK_ENABLE_DOWNLOAD_PROMPT=0 COREPACK_INTEGRITY_KEYS=0 corepack pnpm
 WORKDIR ?= deploy/example/native
 
-.PHONY: install build start test lint bench images clean
+.PHONY: install build start test lint format bench images clean
 
 node_modules/.modules.yaml: package.json pnpm-lock.yaml $(wildcard packages/*/package.json)
 	$(PNPM) install --frozen-lockfile
@@ -36,11 +36,16 @@ bench: build
 fuzz: build
 	node packages/hub/dist/test/fuzz/main.js
 
-# Style (eslint), no import cycles between files or packages (scripts/import-cycles.mjs), types.
+# Formatting (prettier), style (eslint), no import cycles between files or packages (scripts/import-cycles.mjs), types.
 lint: install
 	node scripts/import-cycles.mjs
+	$(PNPM) exec prettier --check --log-level warn .
 	$(PNPM) exec eslint .
 	$(PNPM) exec tsc -b
+
+# Rewrites the TypeScript and JavaScript sources as the formatter wants them (make lint checks it).
+format: install
+	$(PNPM) exec prettier --write --log-level warn .
 
 clean:
 	rm -rf packages/*/dist packages/*/tsconfig.tsbuildinfo

@@ -21,7 +21,7 @@ const ts = createRequire(join(here, '..', 'package.json'))('typescript');
 
 const args = process.argv.slice(2);
 const rootAt = args.indexOf('--root');
-const root = resolve(rootAt >= 0 ? args[rootAt + 1] ?? '.' : join(here, '..'));
+const root = resolve(rootAt >= 0 ? (args[rootAt + 1] ?? '.') : join(here, '..'));
 
 const SKIP = new Set(['node_modules', 'dist']);
 
@@ -50,7 +50,7 @@ function readPackages() {
     const file = join(pkgsDir, name, 'package.json');
     if (!existsSync(file)) continue;
     const pkg = JSON.parse(readFileSync(file, 'utf8'));
-    const exportsMap = typeof pkg.exports === 'string' ? { '.': pkg.exports } : pkg.exports ?? { '.': pkg.main ?? './dist/src/index.js' };
+    const exportsMap = typeof pkg.exports === 'string' ? { '.': pkg.exports } : (pkg.exports ?? { '.': pkg.main ?? './dist/src/index.js' });
     byName.set(pkg.name, { dir: join(pkgsDir, name), exports: exportsMap });
   }
   return byName;
@@ -204,7 +204,13 @@ for (const file of files) {
 const problems = [];
 for (const comp of cycles(fileGraph)) {
   const circle = circleIn(fileGraph, comp);
-  const more = comp.length > circle.length - 1 ? ` (${comp.length} files are tied in it: ${comp.map((f) => relative(root, f)).sort().join(', ')})` : '';
+  const more =
+    comp.length > circle.length - 1
+      ? ` (${comp.length} files are tied in it: ${comp
+          .map((f) => relative(root, f))
+          .sort()
+          .join(', ')})`
+      : '';
   problems.push(`import cycle: ${circle.map((f) => relative(root, f)).join(' -> ')}${more}`);
 }
 for (const comp of cycles(folderGraph)) {
@@ -213,7 +219,9 @@ for (const comp of cycles(folderGraph)) {
   problems.push(`import cycle between folders: ${circle.join(' -> ')}\n${why.join('\n')}`);
 }
 if (problems.length > 0) {
-  process.stderr.write(`${problems.join('\n')}\n${problems.length} import cycle(s) in ${relative(process.cwd(), root) || '.'}: break each one (move what both sides need into a module of its own, or pass it in)\n`);
+  process.stderr.write(
+    `${problems.join('\n')}\n${problems.length} import cycle(s) in ${relative(process.cwd(), root) || '.'}: break each one (move what both sides need into a module of its own, or pass it in)\n`,
+  );
   process.exit(1);
 }
 process.stdout.write(`no import cycles (${files.length} files)\n`);

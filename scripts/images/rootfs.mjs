@@ -24,7 +24,13 @@ const opt = (name) => {
   const i = rest.indexOf(name);
   return i >= 0 ? rest[i + 1] : undefined;
 };
-const csv = (s) => (s ? s.split(',').map((x) => x.trim()).filter(Boolean) : []);
+const csv = (s) =>
+  s
+    ? s
+        .split(',')
+        .map((x) => x.trim())
+        .filter(Boolean)
+    : [];
 const without = new Set(csv(opt('--without')));
 const belowFile = opt('--below');
 const below = new Set(belowFile ? readFileSync(belowFile, 'utf8').split('\n').filter(Boolean) : []);
@@ -47,7 +53,12 @@ for (const stanza of readFileSync(join(tree, 'var/lib/dpkg/status'), 'utf8').spl
     .filter(Boolean)
     .join(',')
     .split(',')
-    .map((group) => group.split('|').map((alt) => alt.trim().split(/[\s:(]/)[0]).filter(Boolean))
+    .map((group) =>
+      group
+        .split('|')
+        .map((alt) => alt.trim().split(/[\s:(]/)[0])
+        .filter(Boolean),
+    )
     .filter((alts) => alts.length);
   installed.set(fields.Package, { name: fields.Package, arch: fields.Architecture, deps });
   for (const p of csv(fields.Provides)) {
@@ -116,7 +127,8 @@ function copyPath(rel) {
     const base = path.slice(path.lastIndexOf('/') + 1, -3);
     const cache = join(dirname(path), '__pycache__');
     copyPath(`${path}c`);
-    if (existsSync(join(tree, cache))) for (const f of readdirSync(join(tree, cache))) if (f.startsWith(`${base}.`) && f.endsWith('.pyc')) copyPath(join(cache, f));
+    if (existsSync(join(tree, cache)))
+      for (const f of readdirSync(join(tree, cache))) if (f.startsWith(`${base}.`) && f.endsWith('.pyc')) copyPath(join(cache, f));
   }
 }
 for (const pkg of chosen) {

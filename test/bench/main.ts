@@ -71,7 +71,7 @@ if ((want('pipeline') || want('ondemand')) && (!fnOpts.only || fnOpts.only.inclu
     aedesQos0 = await plainAedesQos0({ runs, warmupMs: 500, measureMs: 1000 }, log);
     report.add('pipeline', 'plain aedes, 1 pub -> 1 sub, QoS 0 (the reference of the ratios below)', 'msgs/s', aedesQos0);
   }
-  log('python36 pipeline, on-demand pool (and the stack\'s memory before and after its flood)');
+  log("python36 pipeline, on-demand pool (and the stack's memory before and after its flood)");
   await onDemandBench(report, fnOpts, aedesQos0, log);
 }
 if (want('cold')) {
@@ -93,6 +93,17 @@ process.stdout.write(missed.length ? `\ntargets missed: ${missed.length}\n` : '\
 const out = resolve(REPO, values.out);
 writeFileSync(
   out,
-  JSON.stringify({ started: started.toISOString(), seconds: Math.round((Date.now() - started.getTime()) / 1000), machine: { ...machine, loadAfter: loadavg().map((x) => +x.toFixed(2)) }, runs, table, figures: report.figures }, null, 2) + '\n',
+  JSON.stringify(
+    {
+      started: started.toISOString(),
+      seconds: Math.round((Date.now() - started.getTime()) / 1000),
+      machine: { ...machine, loadAfter: loadavg().map((x) => +x.toFixed(2)) },
+      runs,
+      table,
+      figures: report.figures,
+    },
+    null,
+    2,
+  ) + '\n',
 );
 process.stdout.write(`results written to ${out}\n`);

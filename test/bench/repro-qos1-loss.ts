@@ -27,8 +27,23 @@ const relay: RawClient = new RawClient({
 await relay.connect();
 await relay.subscribe('bench/in', 1);
 for (let i = 0; i < 2; i++) {
-  const r = await runLoad({ port: broker.port, ...auth, publishers: 1, subscribers: 1, pubTopic: 'bench/in', subTopic: 'bench/out', qos: 1, subQos: 1, codec: binaryCodec(), window: 200, warmupMs: 500, measureMs: 2000 });
-  console.log(`${plain ? 'plain aedes' : 'our hub'}, ${persistent ? 'persistent' : 'clean'} relay: sent ${r.sent}, lost ${r.lost}, first lost: ${r.lostSample.join(' ')}`);
+  const r = await runLoad({
+    port: broker.port,
+    ...auth,
+    publishers: 1,
+    subscribers: 1,
+    pubTopic: 'bench/in',
+    subTopic: 'bench/out',
+    qos: 1,
+    subQos: 1,
+    codec: binaryCodec(),
+    window: 200,
+    warmupMs: 500,
+    measureMs: 2000,
+  });
+  console.log(
+    `${plain ? 'plain aedes' : 'our hub'}, ${persistent ? 'persistent' : 'clean'} relay: sent ${r.sent}, lost ${r.lost}, first lost: ${r.lostSample.join(' ')}`,
+  );
 }
 relay.close();
 await broker.stop();

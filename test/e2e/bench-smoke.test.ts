@@ -4,7 +4,19 @@ import { spawn } from 'node:child_process';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { binaryCodec, runLoad } from '../bench/load/run.js';
-import { HUB_USER, cpuBetween, cpuMsOf, cpuSnapshot, footprintOf, groupOf, instanceProcesses, startHub, startPlainAedes, stackProcesses, treeOf } from '../bench/support/procs.js';
+import {
+  HUB_USER,
+  cpuBetween,
+  cpuMsOf,
+  cpuSnapshot,
+  footprintOf,
+  groupOf,
+  instanceProcesses,
+  startHub,
+  startPlainAedes,
+  stackProcesses,
+  treeOf,
+} from '../bench/support/procs.js';
 import { PIPELINES, coldStart, pipelineLoad, pipelineStack } from '../bench/scenarios/functions.js';
 import { waitFor } from '@baetyl/test-support';
 
@@ -66,11 +78,20 @@ test('process accounting: an instance is its process group and its subtree, what
 });
 
 test('CPU accounting: a process started between two snapshots counts from zero, and a reaped child in its parent', async () => {
-  const before = new Map([['1@5', 100], ['2@7', 50]]);
-  const after = new Map([['1@5', 150], ['3@9', 30]]);
+  const before = new Map([
+    ['1@5', 100],
+    ['2@7', 50],
+  ]);
+  const after = new Map([
+    ['1@5', 150],
+    ['3@9', 30],
+  ]);
   assert.equal(cpuBetween(before, after), 80);
   // The inner shell burns some CPU and ends; the outer one waits for it, then sleeps.
-  const outer = spawn('/bin/sh', ['-c', `sh -c 'i=0; while [ $i -lt 300000 ]; do i=$((i+1)); done'; echo done; sleep 60`], { detached: true, stdio: ['ignore', 'pipe', 'ignore'] });
+  const outer = spawn('/bin/sh', ['-c', `sh -c 'i=0; while [ $i -lt 300000 ]; do i=$((i+1)); done'; echo done; sleep 60`], {
+    detached: true,
+    stdio: ['ignore', 'pipe', 'ignore'],
+  });
   try {
     await new Promise((r) => outer.stdout!.once('data', r));
     assert.ok(cpuMsOf(outer.pid!, true) > cpuMsOf(outer.pid!), "the reaped child's CPU is counted with reaped");
@@ -89,7 +110,8 @@ test('python36 and sql pipelines: every input gives its right output; a cold sta
     try {
       // With no instance: the master and its services are the stack.
       const idle = await stack.processes();
-      for (const q of [stack.proc.pid!, ...(await stack.pidOf('localhub')), ...(await stack.pidOf('function-manager'))]) assert.ok(idle.includes(q), `process ${q} is in the idle stack`);
+      for (const q of [stack.proc.pid!, ...(await stack.pidOf('localhub')), ...(await stack.pidOf('function-manager'))])
+        assert.ok(idle.includes(q), `process ${q} is in the idle stack`);
       assert.equal(footprintOf(idle).processes, idle.length);
       const cpuBefore = cpuSnapshot(idle, true);
       const res = await pipelineLoad(stack, p, 0, { warmupMs: 0, measureMs: 60_000, window: 5, maxMessages: 100 });

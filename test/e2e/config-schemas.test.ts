@@ -32,7 +32,7 @@ function problems(validate: ValidateFunction, file: string): string[] {
   return (validate.errors ?? []).map((e) => `${file}: ${e.instancePath || '/'}: ${e.message ?? e.keyword} ${JSON.stringify(e.params)}`);
 }
 
-test('schemas/ holds what the loaders\' schemas generate, and nothing else', () => {
+test("schemas/ holds what the loaders' schemas generate, and nothing else", () => {
   const generated = generateSchemas();
   for (const [file, schema] of generated) {
     const path = join(SCHEMAS, file);
@@ -110,25 +110,32 @@ describe('every example workdir validates against the schemas', () => {
 
   const examples = v1Examples();
   for (const app of ['stable-1/native', 'stable-1/docker', '1.0.0/native', '1.0.0/docker']) {
-    test(`Baetyl v1's ${app}, as shipped and with its commented-out services enabled`, { skip: examples ? false : 'the v1 examples corpus is not on this machine (set BAETYL_V1_EXAMPLES)' }, () => {
-      const shipped = checkWorkdir(join(examples!, app), compiled);
-      assert.deepEqual(shipped.unchecked, [], `every service ${app} runs has a schema`);
-      const dir = mkdtempSync(join(tmpdir(), `schemas-${app.replace('/', '-')}-`));
-      try {
-        cpSync(join(examples!, app), dir, { recursive: true });
-        writeFileSync(join(dir, APP_FILE), uncomment(readFileSync(join(dir, APP_FILE), 'utf8')));
-        const all = checkWorkdir(dir, compiled);
-        // The agent's image is gone (remote-mqtt replaces it) and mosquitto is not ours: no schema for them.
-        assert.deepEqual(
-          all.unchecked.map((s) => s.split(' ')[0]),
-          [...serviceConfigs(dir)].filter(([, s]) => /baetyl-agent|mosquitto/.test(s.image)).map(([n]) => n),
-        );
-        assert.ok(all.found.some((f) => f.includes('remote-mqtt.schema.json')) && all.found.some((f) => f.includes('timer.schema.json')), all.found.join('\n'));
-        assert.ok(all.found.length > shipped.found.length);
-      } finally {
-        rmSync(dir, { recursive: true, force: true });
-      }
-    });
+    test(
+      `Baetyl v1's ${app}, as shipped and with its commented-out services enabled`,
+      { skip: examples ? false : 'the v1 examples corpus is not on this machine (set BAETYL_V1_EXAMPLES)' },
+      () => {
+        const shipped = checkWorkdir(join(examples!, app), compiled);
+        assert.deepEqual(shipped.unchecked, [], `every service ${app} runs has a schema`);
+        const dir = mkdtempSync(join(tmpdir(), `schemas-${app.replace('/', '-')}-`));
+        try {
+          cpSync(join(examples!, app), dir, { recursive: true });
+          writeFileSync(join(dir, APP_FILE), uncomment(readFileSync(join(dir, APP_FILE), 'utf8')));
+          const all = checkWorkdir(dir, compiled);
+          // The agent's image is gone (remote-mqtt replaces it) and mosquitto is not ours: no schema for them.
+          assert.deepEqual(
+            all.unchecked.map((s) => s.split(' ')[0]),
+            [...serviceConfigs(dir)].filter(([, s]) => /baetyl-agent|mosquitto/.test(s.image)).map(([n]) => n),
+          );
+          assert.ok(
+            all.found.some((f) => f.includes('remote-mqtt.schema.json')) && all.found.some((f) => f.includes('timer.schema.json')),
+            all.found.join('\n'),
+          );
+          assert.ok(all.found.length > shipped.found.length);
+        } finally {
+          rmSync(dir, { recursive: true, force: true });
+        }
+      },
+    );
   }
 });
 
@@ -141,34 +148,42 @@ function globRegExp(glob: string): RegExp {
   return new RegExp(`(?:^|/)${body}$`);
 }
 
-test('docs/editors.md: each glob of its settings.json matches example files, each of them a file of that schema', { skip: v1Examples() ? false : 'the v1 examples corpus is not on this machine' }, () => {
-  const doc = readFileSync(join(REPO, 'docs/editors.md'), 'utf8');
-  const block = /```json\n(\{\n\s+"yaml\.schemas"[\s\S]*?)```/.exec(doc)?.[1];
-  assert.ok(block, 'docs/editors.md shows a settings.json with yaml.schemas');
-  const settings = JSON.parse(block) as { 'yaml.schemas': Record<string, string[]> };
-  const compiled = compileAll();
-  const files = new Map<string, string>();
-  const dirs = ['native', 'docker'].map((n) => join(REPO, 'deploy/example', n));
-  for (const app of ['stable-1/native', 'stable-1/docker', '1.0.0/native', '1.0.0/docker']) {
-    const dir = mkdtempSync(join(tmpdir(), `schemas-doc-${app.replace('/', '-')}-`));
-    cpSync(join(v1Examples()!, app), dir, { recursive: true });
-    writeFileSync(join(dir, APP_FILE), uncomment(readFileSync(join(dir, APP_FILE), 'utf8')));
-    dirs.push(dir);
-  }
-  try {
-    for (const dir of dirs) for (const [file, schemaFile] of checkWorkdir(dir, compiled).files) files.set(file, schemaFile);
-  } finally {
-    for (const dir of dirs.slice(2)) rmSync(dir, { recursive: true, force: true });
-  }
-  assert.deepEqual(Object.keys(settings['yaml.schemas']).sort(), CONFIG_SCHEMAS.map((e) => `./schemas/${e.file}`).sort(), 'every schema, by its path in the repository');
-  for (const [path, globs] of Object.entries(settings['yaml.schemas'])) {
-    for (const glob of globs) {
-      const matched = [...files].filter(([file]) => globRegExp(glob).test(file));
-      assert.ok(matched.length > 0, `${glob} matches an example file`);
-      for (const [file, schemaFile] of matched) assert.equal(`./schemas/${schemaFile}`, path, `${glob} matches ${file}, a file of ${schemaFile}`);
+test(
+  'docs/editors.md: each glob of its settings.json matches example files, each of them a file of that schema',
+  { skip: v1Examples() ? false : 'the v1 examples corpus is not on this machine' },
+  () => {
+    const doc = readFileSync(join(REPO, 'docs/editors.md'), 'utf8');
+    const block = /```json\n(\{\n\s+"yaml\.schemas"[\s\S]*?)```/.exec(doc)?.[1];
+    assert.ok(block, 'docs/editors.md shows a settings.json with yaml.schemas');
+    const settings = JSON.parse(block) as { 'yaml.schemas': Record<string, string[]> };
+    const compiled = compileAll();
+    const files = new Map<string, string>();
+    const dirs = ['native', 'docker'].map((n) => join(REPO, 'deploy/example', n));
+    for (const app of ['stable-1/native', 'stable-1/docker', '1.0.0/native', '1.0.0/docker']) {
+      const dir = mkdtempSync(join(tmpdir(), `schemas-doc-${app.replace('/', '-')}-`));
+      cpSync(join(v1Examples()!, app), dir, { recursive: true });
+      writeFileSync(join(dir, APP_FILE), uncomment(readFileSync(join(dir, APP_FILE), 'utf8')));
+      dirs.push(dir);
     }
-  }
-});
+    try {
+      for (const dir of dirs) for (const [file, schemaFile] of checkWorkdir(dir, compiled).files) files.set(file, schemaFile);
+    } finally {
+      for (const dir of dirs.slice(2)) rmSync(dir, { recursive: true, force: true });
+    }
+    assert.deepEqual(
+      Object.keys(settings['yaml.schemas']).sort(),
+      CONFIG_SCHEMAS.map((e) => `./schemas/${e.file}`).sort(),
+      'every schema, by its path in the repository',
+    );
+    for (const [path, globs] of Object.entries(settings['yaml.schemas'])) {
+      for (const glob of globs) {
+        const matched = [...files].filter(([file]) => globRegExp(glob).test(file));
+        assert.ok(matched.length > 0, `${glob} matches an example file`);
+        for (const [file, schemaFile] of matched) assert.equal(`./schemas/${schemaFile}`, path, `${glob} matches ${file}, a file of ${schemaFile}`);
+      }
+    }
+  },
+);
 
 describe('a file the loader refuses or warns about, the schema refuses, at the same place', () => {
   const compiled = compileAll();
@@ -195,13 +210,13 @@ describe('a file the loader refuses or warns about, the schema refuses, at the s
     return (validate.errors ?? []).filter((e) => e.keyword !== 'if').map((e) => `${e.instancePath} ${e.keyword} ${JSON.stringify(e.params)}`);
   }
 
-  test('a bad duration in the hub\'s service.yml', () => {
+  test("a bad duration in the hub's service.yml", () => {
     const text = 'listen: [tcp://0.0.0.0:1883]\nshutdown:\n  timeout: 10 minutes\n';
     assert.match(loader('hub.schema.json', text).errors.join('\n'), /^shutdown\.timeout: expected a duration like "30s", "1m30s" or "500ms"/m);
     assert.match(schema('hub.schema.json', text).join('\n'), /^\/shutdown\/timeout pattern /m);
   });
 
-  test('a bad size, and a duration with no unit, in the function manager\'s', () => {
+  test("a bad size, and a duration with no unit, in the function manager's", () => {
     const text = 'functions:\n  - name: f\n    service: s\n    timeout: "30"\n    message:\n      length:\n        max: 4 megs\n';
     const fromLoader = loader('function-manager.schema.json', text).errors.join('\n');
     assert.match(fromLoader, /^functions\[0\]\.timeout: expected a duration/m);
@@ -211,10 +226,13 @@ describe('a file the loader refuses or warns about, the schema refuses, at the s
     assert.match(fromSchema, /^\/functions\/0\/message\/length\/max pattern /m);
   });
 
-  test('an unknown key in the hub\'s service.yml (a warning of the loader, which then ignores it)', () => {
+  test("an unknown key in the hub's service.yml (a warning of the loader, which then ignores it)", () => {
     const text = 'listen: [tcp://0.0.0.0:1883]\nprincipal:\n  - username: test\n';
     assert.deepEqual(loader('hub.schema.json', text).errors, []);
-    assert.match(loader('hub.schema.json', text).warnings.join('\n'), /principal: unknown key "principal" is ignored, as Baetyl v1 ignored it; did you mean "principals"\?/);
+    assert.match(
+      loader('hub.schema.json', text).warnings.join('\n'),
+      /principal: unknown key "principal" is ignored, as Baetyl v1 ignored it; did you mean "principals"\?/,
+    );
     assert.deepEqual(schema('hub.schema.json', text), [' additionalProperties {"additionalProperty":"principal"}']);
   });
 

@@ -62,15 +62,17 @@ function extend(dir: string) {
   });
 }
 
-
-
 before(async () => {
   const port = await freePort();
   workdir = copyExample('native', port);
   extend(workdir);
   master = startBaetyl(workdir);
   await waitFor('the services to run', () => appRunning(workdir), 120_000);
-  await waitFor('the seven rules to subscribe', () => (read('var/db/baetyl/function-manager-log/service.log').match(/subscribed to /g) ?? []).length === 7, 120_000);
+  await waitFor(
+    'the seven rules to subscribe',
+    () => (read('var/db/baetyl/function-manager-log/service.log').match(/subscribed to /g) ?? []).length === 7,
+    120_000,
+  );
   client = mqtt.connect(`mqtt://127.0.0.1:${port}`, { username: 'test', password: 'hahaha', clientId: 'e2e-faults' });
   await new Promise<void>((resolve) => client.once('connect', () => resolve()));
   await client.subscribeAsync('x/#', { qos: 1 });

@@ -75,14 +75,21 @@ before(async () => {
   metricsPort = await freePort();
   workdir = copyExample('native', hubPort);
   appendFileSync(join(workdir, 'etc/baetyl/conf.yml'), `metrics:\n  address: tcp://127.0.0.1:${metricsPort}\n`);
-  for (const svc of ['localhub', 'function-manager']) appendFileSync(join(workdir, `var/db/baetyl/${svc}-conf/service.yml`), 'metrics:\n  report:\n    interval: 1s\n');
+  for (const svc of ['localhub', 'function-manager'])
+    appendFileSync(join(workdir, `var/db/baetyl/${svc}-conf/service.yml`), 'metrics:\n  report:\n    interval: 1s\n');
   master = startBaetyl(workdir);
   await waitFor('the services to run', () => appRunning(workdir));
   assert.match(log(), new RegExp(`metrics served on http://127\\.0\\.0\\.1:${metricsPort}/metrics`));
   // Messages published before the rules subscribe go nowhere (QoS 0): wait for all four.
   await waitFor('the four rules to subscribe', () => tutorialRulesSubscribed(workdir) >= 4);
   assert.equal(tutorialRulesSubscribed(workdir), 4, 'the four rules subscribed');
-  client = mqtt.connect(`mqtt://127.0.0.1:${hubPort}`, { username: 'test', password: 'hahaha', clientId: 'e2e-metrics', reconnectPeriod: 200, connectTimeout: 5000 });
+  client = mqtt.connect(`mqtt://127.0.0.1:${hubPort}`, {
+    username: 'test',
+    password: 'hahaha',
+    clientId: 'e2e-metrics',
+    reconnectPeriod: 200,
+    connectTimeout: 5000,
+  });
   await new Promise<void>((resolve, reject) => {
     client.once('connect', () => resolve());
     setTimeout(() => reject(new Error('could not connect to the hub')), 60_000).unref();
@@ -97,7 +104,12 @@ after(async () => {
 
 test('the tutorial traffic moves the hub and function manager counters by exactly what was sent', async () => {
   // Reports that know this client: the hub and the manager have reported since the stack is up.
-  const base = counters(await scrapeUntil('the hub and the manager to report', (s) => sampleOf(s, 'baetyl_hub_connections', HUB) === 5 && !Object.values(counters(s)).some(Number.isNaN)));
+  const base = counters(
+    await scrapeUntil(
+      'the hub and the manager to report',
+      (s) => sampleOf(s, 'baetyl_hub_connections', HUB) === 5 && !Object.values(counters(s)).some(Number.isNaN),
+    ),
+  );
   for (let i = 0; i < 3; i++) await client.publishAsync('t', `{"id":${i + 1}}`, { qos: 0 });
   for (let i = 0; i < 2; i++) await client.publishAsync('t', `{"id":${i + 4}}`, { qos: 1 });
   // 5 messages on t reach the 4 rules. The python and node rules subscribe at QoS 0, so they get
@@ -120,12 +132,16 @@ test('the tutorial traffic moves the hub and function manager counters by exactl
   assert.deepEqual(moved((await scrape()).samples), expected);
 
   const { samples } = await scrape();
-  for (const [, fn] of RULES) assert.ok((sampleOf(samples, 'baetyl_function_call_duration_seconds_sum', { ...FM, function: fn }) ?? 0) > 0, `${fn}: time was spent in calls`);
+  for (const [, fn] of RULES)
+    assert.ok((sampleOf(samples, 'baetyl_function_call_duration_seconds_sum', { ...FM, function: fn }) ?? 0) > 0, `${fn}: time was spent in calls`);
   for (const svc of ['localhub', 'function-manager']) {
     assert.equal(sampleOf(samples, 'baetyl_service_up', { service: svc, service_instance: svc }), 1);
     assert.ok((sampleOf(samples, 'baetyl_service_memory_rss_bytes', { service: svc, service_instance: svc }) ?? 0) > 10_000_000, `${svc} holds memory`);
   }
-  assert.ok(samples.some((s) => s.name === 'baetyl_function_instances' && s.labels.function === 'node85-sayhi' && s.labels.state === 'idle' && s.value >= 1), 'the node instance is idle');
+  assert.ok(
+    samples.some((s) => s.name === 'baetyl_function_instances' && s.labels.function === 'node85-sayhi' && s.labels.state === 'idle' && s.value >= 1),
+    'the node instance is idle',
+  );
 });
 
 test('promtool check metrics accepts the exposition', async (t) => {
@@ -165,8 +181,14 @@ test('a real Prometheus server scrapes the endpoint, and its HTTP API gives the 
     ).catch(() => undefined);
     assert.equal(up[0]?.value, 1, `the target is up: ${prometheus.output()}`);
     // Prometheus' own `instance` label is the target; ours is service_instance, so it is not renamed.
-    assert.deepEqual(restarts.map((r) => [r.metric.instance, r.metric.service_instance, r.value]), [[`127.0.0.1:${metricsPort}`, 'localhub', 1]]);
-    assert.deepEqual(calls.map((c) => c.value), [5]);
+    assert.deepEqual(
+      restarts.map((r) => [r.metric.instance, r.metric.service_instance, r.value]),
+      [[`127.0.0.1:${metricsPort}`, 'localhub', 1]],
+    );
+    assert.deepEqual(
+      calls.map((c) => c.value),
+      [5],
+    );
   } finally {
     await prometheus.stop();
   }

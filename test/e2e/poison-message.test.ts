@@ -115,7 +115,13 @@ before(async () => {
   workdir = copyExample('native', port);
   extend(workdir);
   await startMaster();
-  client = mqtt.connect(`mqtt://127.0.0.1:${port}`, { username: 'test', password: 'hahaha', clientId: 'e2e-poison', reconnectPeriod: 200, connectTimeout: 5000 });
+  client = mqtt.connect(`mqtt://127.0.0.1:${port}`, {
+    username: 'test',
+    password: 'hahaha',
+    clientId: 'e2e-poison',
+    reconnectPeriod: 200,
+    connectTimeout: 5000,
+  });
   await new Promise<void>((resolve) => client.once('connect', () => resolve()));
   await client.subscribeAsync(['t/#', 'x/#'], { qos: 1 });
 });

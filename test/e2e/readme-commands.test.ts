@@ -89,7 +89,9 @@ function portFree(port: number): Promise<boolean> {
 async function networkNamespace(): Promise<{ enter: string[]; holder: ChildProcess } | undefined> {
   if (!commandWorks('nsenter', ['--version']) || !commandWorks('ip', ['-V'])) return undefined;
   const root = process.getuid?.() === 0;
-  const holder = spawn('unshare', [...(root ? ['-n'] : ['-r', '-n']), 'sh', '-c', 'ip link set lo up && echo up && exec sleep 100000'], { stdio: ['ignore', 'pipe', 'ignore'] });
+  const holder = spawn('unshare', [...(root ? ['-n'] : ['-r', '-n']), 'sh', '-c', 'ip link set lo up && echo up && exec sleep 100000'], {
+    stdio: ['ignore', 'pipe', 'ignore'],
+  });
   const up = await new Promise<boolean>((resolve) => {
     holder.stdout!.once('data', () => resolve(true));
     holder.once('exit', () => resolve(false));
@@ -110,7 +112,8 @@ const ns = mosquitto && git ? await networkNamespace() : undefined;
 let skip: string | undefined;
 if (!git) skip = 'git is not installed';
 else if (!mosquitto) skip = 'mosquitto_pub/mosquitto_sub are not installed (apt-get install mosquitto-clients)';
-else if (!ns && !(await portFree(1883))) skip = 'no network namespace can be made here (unshare -n), and port 1883, which the README uses, is taken on this host';
+else if (!ns && !(await portFree(1883)))
+  skip = 'no network namespace can be made here (unshare -n), and port 1883, which the README uses, is taken on this host';
 if (skip) {
   if (process.env.BAETYL_REQUIRE_README === '1') throw new Error(`${skip}, and BAETYL_REQUIRE_README=1 says the README test must run`);
   process.stderr.write(`# README commands test skipped: ${skip}\n`);
@@ -122,7 +125,11 @@ if (skip) {
  * namespace has none of); the clone uses the checkout's store, as a second clone on one machine does.
  */
 function checkoutStore(): string | undefined {
-  const res = spawnSync('corepack', ['pnpm', 'store', 'path'], { cwd: REPO, encoding: 'utf8', env: { ...process.env, COREPACK_ENABLE_DOWNLOAD_PROMPT: '0', COREPACK_INTEGRITY_KEYS: '0' } });
+  const res = spawnSync('corepack', ['pnpm', 'store', 'path'], {
+    cwd: REPO,
+    encoding: 'utf8',
+    env: { ...process.env, COREPACK_ENABLE_DOWNLOAD_PROMPT: '0', COREPACK_INTEGRITY_KEYS: '0' },
+  });
   return res.status === 0 && res.stdout.trim() ? res.stdout.trim() : undefined;
 }
 const store = skip ? undefined : checkoutStore();
@@ -179,7 +186,6 @@ async function run(dir: string, b: Block, limitMs = 120_000): Promise<{ code: nu
   return { code, out: sh.out() };
 }
 
-
 const read = (file: string) => (existsSync(file) ? readFileSync(file, 'utf8') : '');
 
 const shells: Shell[] = [];
@@ -207,10 +213,16 @@ test('the README and getting-started commands work as written in a fresh clone',
   shells.push(start);
   let startExit: number | null | undefined;
   void start.exited.then((c) => (startExit = c));
-  await waitFor(`"make start" to start the services (${step('start').where})`, () => read(masterLog).includes('msg="services started"') || startExit !== undefined, 1_200_000).catch((err: Error) => {
+  await waitFor(
+    `"make start" to start the services (${step('start').where})`,
+    () => read(masterLog).includes('msg="services started"') || startExit !== undefined,
+    1_200_000,
+  ).catch((err: Error) => {
     throw new Error(`${err.message}\n--- make start:\n${start.out().slice(-5000)}`);
   });
-  const offline = ns ? ' (in a network namespace with no network: its pnpm install must find every package in the store; run "make install" in the checkout first)' : '';
+  const offline = ns
+    ? ' (in a network namespace with no network: its pnpm install must find every package in the store; run "make install" in the checkout first)'
+    : '';
   assert.equal(startExit, undefined, `make start ended early (${startExit})${offline}:\n${start.out().slice(-5000)}`);
 
   const check = await run(dir, step('check'));
@@ -229,7 +241,8 @@ test('the README and getting-started commands work as written in a fresh clone',
   assert.equal(logs.code, 0, `${step('logs').where}:\n${logs.out}`);
   const hubLines = logs.out.split('\n').filter(Boolean);
   assert.ok(hubLines.length > 0 && hubLines.length <= 10, `${step('logs').where}: the hub's last lines (got ${hubLines.length}):\n${logs.out}`);
-  for (const l of hubLines) assert.match(l, /^localhub \| time=\S+ level=\w+ msg=/, `${step('logs').where}: a line of the hub's log, prefixed with its instance`);
+  for (const l of hubLines)
+    assert.match(l, /^localhub \| time=\S+ level=\w+ msg=/, `${step('logs').where}: a line of the hub's log, prefixed with its instance`);
   // They are the lines of the hub's own log file, where its service.yml and its volume put it.
   const hubFile = read(join(dir, WORKDIR, 'var/db/baetyl/localhub-log/service.log'));
   for (const l of hubLines) assert.ok(hubFile.includes(l.slice('localhub | '.length)), `a line of localhub-log/service.log: ${l}`);
@@ -245,7 +258,11 @@ test('the README and getting-started commands work as written in a fresh clone',
   shells.push(tutorial);
   const want = ['t', 't/topic', 't/py2hi', 't/py3hi', 't/node8hi', 't/sqlfilter'];
   const got = () => want.filter((t) => new RegExp(`^${t.replace('/', '\\/')} \\{.*"id": ?1[,}]`, 'm').test(tutorial.out()));
-  await waitFor(`${step('tutorial').where}: the six messages of the tutorial (got ${got().join(', ')}):\n${tutorial.out()}`, () => got().length === want.length, 240_000).catch((err: Error) => {
+  await waitFor(
+    `${step('tutorial').where}: the six messages of the tutorial (got ${got().join(', ')}):\n${tutorial.out()}`,
+    () => got().length === want.length,
+    240_000,
+  ).catch((err: Error) => {
     throw new Error(`${err.message}\n--- baetyl logs -f function-manager:\n${follow.out().slice(-5000)}`);
   });
   assert.match(tutorial.out(), /^t\/py3hi \{.*"Say": "Hello Baetyl"/m);
@@ -253,7 +270,11 @@ test('the README and getting-started commands work as written in a fresh clone',
   // mosquitto_sub runs on in the background, as in a user's terminal, until its shell ends.
   await tutorial.kill();
   // -f went on printing: the function instances the message started, as the manager logs them.
-  await waitFor(`${step('follow').where}: new lines (the function instances started)`, () => /^function-manager \| .*msg="instance \(function-\S+\) started"/m.test(follow.out()), 60_000);
+  await waitFor(
+    `${step('follow').where}: new lines (the function instances started)`,
+    () => /^function-manager \| .*msg="instance \(function-\S+\) started"/m.test(follow.out()),
+    60_000,
+  );
   await follow.kill();
 
   const stop = await run(dir, step('stop'), 180_000);

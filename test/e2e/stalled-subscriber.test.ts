@@ -80,10 +80,15 @@ async function phase(): Promise<Phase> {
     }
     return out;
   };
-  await waitFor('every message back from every rule', () => missing().length === 0, 120_000, () => {
-    const m = missing();
-    return `${m.length} missing, e.g. ${m.slice(0, 8).join(', ')}; the manager's log ends with:\n${read(FM_LOG).slice(-2000)}`;
-  });
+  await waitFor(
+    'every message back from every rule',
+    () => missing().length === 0,
+    120_000,
+    () => {
+      const m = missing();
+      return `${m.length} missing, e.g. ${m.slice(0, 8).join(', ')}; the manager's log ends with:\n${read(FM_LOG).slice(-2000)}`;
+    },
+  );
   const deliveries: number[] = [];
   for (let n = first; n < first + N; n++) deliveries.push(seen.get(n)!.delivery!);
   return { puback: p99(pubacks), delivery: p99(deliveries), endedAt: Date.now() };
@@ -124,7 +129,10 @@ async function fill(bytes: number) {
   await pub.publishAsync('fill/end', 'x', { qos: 1 });
 }
 
-const closedLines = (clientId: string) => read(HUB_LOG).split('\n').filter((l) => l.includes(`client=${clientId}`) && /msg="client closed/.test(l));
+const closedLines = (clientId: string) =>
+  read(HUB_LOG)
+    .split('\n')
+    .filter((l) => l.includes(`client=${clientId}`) && /msg="client closed/.test(l));
 
 before(async () => {
   port = await freePort();

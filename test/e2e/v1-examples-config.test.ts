@@ -16,7 +16,10 @@ describe("v1 examples' service configs", { skip: CORPUS ? false : 'the v1 exampl
     const cfg = loadFunctionManagerConfig(join(CORPUS!, 'stable-1/native', DB, 'function-manager-conf/service.yml'), { onWarning: (w) => warnings.push(w) });
     assert.equal(cfg.hub.keepalive, 0);
     assert.deepEqual(warnings, []);
-    assert.deepEqual(cfg.functions.map((f) => f.name), ['node8-sayhi', 'python3-sayhi', 'python2-sayhi']);
+    assert.deepEqual(
+      cfg.functions.map((f) => f.name),
+      ['node8-sayhi', 'python3-sayhi', 'python2-sayhi'],
+    );
   });
 
   test('every timer config of both releases loads with its interval, topic and client id', () => {

@@ -27,7 +27,8 @@ async function copyV1Example(release: string): Promise<{ dir: string; port: numb
     writeFileSync(path, change(readFileSync(path, 'utf8')));
   };
   edit('localhub-conf/service.yml', (t) => t.replace('tcp://0.0.0.0:1883', `tcp://0.0.0.0:${port}`).replace('ssl://0.0.0.0:8883', `ssl://0.0.0.0:${tlsPort}`));
-  for (const svc of ['function-manager-conf', 'timer-conf', 'remote-iothub-conf']) edit(`${svc}/service.yml`, (t) => t.replace('tcp://0.0.0.0:1883', `tcp://127.0.0.1:${port}`));
+  for (const svc of ['function-manager-conf', 'timer-conf', 'remote-iothub-conf'])
+    edit(`${svc}/service.yml`, (t) => t.replace('tcp://0.0.0.0:1883', `tcp://127.0.0.1:${port}`));
   // The cloud is gone: the (commented-out) bridge would point at a local broker instead.
   edit('remote-iothub-conf/service.yml', (t) => t.replace(/ssl:\/\/[a-z0-9.]+\.baidubce\.com:\d+/, `ssl://127.0.0.1:${tlsPort}`));
   const code = join(REPO, 'deploy/example/native', DB);
@@ -80,7 +81,8 @@ for (const { release, timerPayload } of RELEASES) {
     test('every long-running service runs, and the timer publishes on t as configured', async () => {
       const status = spawnSync(process.execPath, [BAETYL, 'status', '-w', dir], { encoding: 'utf8' });
       assert.equal(status.status, 0, status.stderr);
-      for (const svc of ['localhub', 'function-manager', 'timer']) assert.match(status.stdout, new RegExp(`^${svc}\\s+\\S+\\s+running`, 'm'), `${svc} in:\n${status.stdout}`);
+      for (const svc of ['localhub', 'function-manager', 'timer'])
+        assert.match(status.stdout, new RegExp(`^${svc}\\s+\\S+\\s+running`, 'm'), `${svc} in:\n${status.stdout}`);
       const got = collector(client);
       // The example's interval is 10s (stable-1) or v1's default.
       const msgs = await got.until((m) => m.some((x) => x.topic === 't'), 90_000);
@@ -93,7 +95,11 @@ for (const { release, timerPayload } of RELEASES) {
       const got = collector(client);
       const want = ['t/topic', 't/py2hi', 't/py3hi', 't/node8hi'];
       const msgs = await got.until((m) => want.every((t) => m.some((x) => x.topic === t)), 120_000);
-      for (const [topic, fn] of [['t/py2hi', 'python2-sayhi'], ['t/py3hi', 'python3-sayhi'], ['t/node8hi', 'node8-sayhi']] as const) {
+      for (const [topic, fn] of [
+        ['t/py2hi', 'python2-sayhi'],
+        ['t/py3hi', 'python3-sayhi'],
+        ['t/node8hi', 'node8-sayhi'],
+      ] as const) {
         const out = JSON.parse(msgs.find((x) => x.topic === topic)!.payload.toString()) as Record<string, unknown>;
         assert.equal(out.Say, 'Hello Baetyl', topic);
         assert.equal(out.functionName, fn, topic);

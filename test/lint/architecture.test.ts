@@ -136,7 +136,8 @@ test("each package's src imports only the packages the table allows, and package
   for (const dir of dirs) {
     const allowed = rows.get(dir)!;
     const pkg = JSON.parse(readFileSync(join(ROOT, 'packages', dir, 'package.json'), 'utf8')) as { name: string; dependencies?: Record<string, string> };
-    for (const name of allowed) assert.ok(pkg.dependencies?.[name], `packages/${dir}: the table allows ${name}, which its package.json dependencies do not have`);
+    for (const name of allowed)
+      assert.ok(pkg.dependencies?.[name], `packages/${dir}: the table allows ${name}, which its package.json dependencies do not have`);
     for (const file of sourceFiles(join(ROOT, 'packages', dir, 'src'))) {
       const text = readFileSync(file, 'utf8');
       for (const m of text.matchAll(/(?:from\s+|import\s*\(\s*|import\s+)['"](@baetyl\/[\w-]+)/g)) {
@@ -149,7 +150,9 @@ test("each package's src imports only the packages the table allows, and package
 });
 
 test('the BAETYL_REQUIRE_* variables named are those .ci/run sets', () => {
-  const set = new Set([...readFileSync(join(ROOT, '.ci/run'), 'utf8').matchAll(/export [^\n]*/g)].flatMap((m) => [...m[0].matchAll(/(BAETYL_REQUIRE_\w+)=/g)].map((x) => x[1]!)));
+  const set = new Set(
+    [...readFileSync(join(ROOT, '.ci/run'), 'utf8').matchAll(/export [^\n]*/g)].flatMap((m) => [...m[0].matchAll(/(BAETYL_REQUIRE_\w+)=/g)].map((x) => x[1]!)),
+  );
   const named = new Set([...section('Tests').matchAll(/`(BAETYL_REQUIRE_\w+)`/g)].map((m) => m[1]!));
   assert.ok(set.size >= 5, `only ${set.size} BAETYL_REQUIRE_* variables found in .ci/run`);
   assert.deepEqual([...named].sort(), [...set].sort());

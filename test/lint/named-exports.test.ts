@@ -18,7 +18,9 @@ async function boundaryProblems(text: string): Promise<string[]> {
 }
 
 test('export * and export type * at a package boundary fail lint, naming what to write instead', async () => {
-  const problems = await boundaryProblems("export * from './config/errors.js';\nexport type * from './api/client.js';\nexport * as log from './log/logger.js';\n");
+  const problems = await boundaryProblems(
+    "export * from './config/errors.js';\nexport type * from './api/client.js';\nexport * as log from './log/logger.js';\n",
+  );
   assert.equal(problems.length, 3, problems.join('\n'));
   for (const [i, p] of problems.entries()) {
     assert.match(p, new RegExp(`^${i + 1}: `));

@@ -16,5 +16,7 @@ export interface ExampleAdditions {
 export function extendExample(dir: string, add: ExampleAdditions): void {
   const edit = (file: string, change: (text: string) => string) => writeFileSync(join(dir, file), change(readFileSync(join(dir, file), 'utf8')));
   edit('var/db/baetyl/application.yml', (t) => t.replace('volumes:\n', `${add.services}volumes:\n${add.volumes}`));
-  edit('var/db/baetyl/function-manager-conf/service.yml', (t) => t.replace('rules:\n', `rules:\n${add.rules}`).replace('functions:\n', `functions:\n${add.functions}`));
+  edit('var/db/baetyl/function-manager-conf/service.yml', (t) =>
+    t.replace('rules:\n', `rules:\n${add.rules}`).replace('functions:\n', `functions:\n${add.functions}`),
+  );
 }

@@ -24,9 +24,12 @@ export const TUTORIAL = {
   qos0: {
     t: '{"id":1}',
     't/topic': '{"id":1}',
-    't/py2hi': '{"messageTopic": "t", "functionName": "python27-sayhi", "functionInvokeID": "<uuid>", "messageTimestamp": <ts>, "messageQOS": 0, "Say": "Hello Baetyl", "id": 1}',
-    't/py3hi': '{"id": 1, "messageQOS": 0, "messageTopic": "t", "messageTimestamp": <ts>, "functionName": "python36-sayhi", "functionInvokeID": "<uuid>", "Say": "Hello Baetyl"}',
-    't/node8hi': '{"id":1,"messageQOS":0,"messageTopic":"t","messageTimestamp":<ts>,"functionName":"node85-sayhi","functionInvokeID":"<uuid>","Say":"Hello Baetyl"}',
+    't/py2hi':
+      '{"messageTopic": "t", "functionName": "python27-sayhi", "functionInvokeID": "<uuid>", "messageTimestamp": <ts>, "messageQOS": 0, "Say": "Hello Baetyl", "id": 1}',
+    't/py3hi':
+      '{"id": 1, "messageQOS": 0, "messageTopic": "t", "messageTimestamp": <ts>, "functionName": "python36-sayhi", "functionInvokeID": "<uuid>", "Say": "Hello Baetyl"}',
+    't/node8hi':
+      '{"id":1,"messageQOS":0,"messageTopic":"t","messageTimestamp":<ts>,"functionName":"node85-sayhi","functionInvokeID":"<uuid>","Say":"Hello Baetyl"}',
     't/sqlfilter': '{"id":1,"qos":0,"topic":"t"}',
   } as Record<string, string>,
   error(fn: string, details: string): string {
@@ -44,7 +47,12 @@ export function collector(client: mqtt.MqttClient) {
   return {
     messages,
     async until(cond: (m: Received[]) => boolean, limitMs: number): Promise<Received[]> {
-      await waitFor('the messages', () => cond(messages), limitMs, () => `received: ${messages.map((m) => `${m.topic} ${m.payload}`).join(' | ')}`);
+      await waitFor(
+        'the messages',
+        () => cond(messages),
+        limitMs,
+        () => `received: ${messages.map((m) => `${m.topic} ${m.payload}`).join(' | ')}`,
+      );
       return messages;
     },
     stop() {

@@ -7,7 +7,10 @@ import { join } from 'node:path';
 import mqtt from 'mqtt';
 import { clientInfoProperties, isSecureAddress, mqttClientOptions, type ClientInfo } from '../src/mqtt/client-info.js';
 
-const schema: Schema = { type: 'object', properties: { hub: { type: 'object', additionalProperties: false, default: {}, properties: clientInfoProperties() } } };
+const schema: Schema = {
+  type: 'object',
+  properties: { hub: { type: 'object', additionalProperties: false, default: {}, properties: clientInfoProperties() } },
+};
 const load = (yaml: string) => parseConfig<{ hub: ClientInfo }>(yaml, 'service.yml', schema).hub;
 
 test("v1's keepalive: -1 (no ping/pong) loads as no keep-alive, and MQTT.js gets 0", () => {
@@ -20,7 +23,10 @@ test("v1's keepalive: -1 (no ping/pong) loads as no keep-alive, and MQTT.js gets
 
 test("ClientInfo's defaults are v1's, and a bare integer duration is Go nanoseconds", () => {
   const hub = load('hub: {clientid: c1, keepalive: 30000000000}');
-  assert.deepEqual({ k: hub.keepalive, t: hub.timeout, i: hub.interval, b: hub.buffersize, c: hub.cleansession }, { k: 30_000, t: 30_000, i: 60_000, b: 10, c: false });
+  assert.deepEqual(
+    { k: hub.keepalive, t: hub.timeout, i: hub.interval, b: hub.buffersize, c: hub.cleansession },
+    { k: 30_000, t: 30_000, i: 60_000, b: 10, c: false },
+  );
   const opts = mqttClientOptions(hub, { cwd: '/', label: 'hub' });
   assert.equal(opts.keepalive, 30);
   assert.equal(opts.clientId, 'c1');

@@ -66,11 +66,18 @@ test('an unknown key inside one branch of an anyOf no longer decides it', () => 
   const s: Schema = {
     type: 'object',
     properties: {
-      net: { anyOf: [{ type: 'string' }, { type: 'object', additionalProperties: false, properties: { alias: { type: 'string' }, wait: { type: 'string', duration: true } } }] },
+      net: {
+        anyOf: [
+          { type: 'string' },
+          { type: 'object', additionalProperties: false, properties: { alias: { type: 'string' }, wait: { type: 'string', duration: true } } },
+        ],
+      },
     },
   };
   const warnings: string[] = [];
-  const cfg = parseConfig<{ net: { alias: string; wait: number } }>('net:\n  alias: x\n  wait: 2s\n  alais: y\n', 'n.yml', s, { onWarning: (w) => warnings.push(w) });
+  const cfg = parseConfig<{ net: { alias: string; wait: number } }>('net:\n  alias: x\n  wait: 2s\n  alais: y\n', 'n.yml', s, {
+    onWarning: (w) => warnings.push(w),
+  });
   // The second run starts again from the file: 2s is converted once.
   assert.deepEqual(cfg.net, { alias: 'x', wait: 2000 });
   assert.deepEqual(warnings, ['n.yml:4:3: net.alais: unknown key "alais" is ignored, as Baetyl v1 ignored it; did you mean "alias"?']);
@@ -157,14 +164,19 @@ test('duration and size units', () => {
 test('YAML anchors and aliases are each validated on their own copy', () => {
   const text = 'services:\n  - &a {name: a}\n  - *a\n';
   const cfg = parseConfig<{ services: Array<{ name: string; replica: number }> }>(text, 'a.yml', schema);
-  assert.deepEqual(cfg.services, [{ name: 'a', replica: 0 }, { name: 'a', replica: 0 }]);
+  assert.deepEqual(cfg.services, [
+    { name: 'a', replica: 0 },
+    { name: 'a', replica: 0 },
+  ]);
 });
 
 test('a bare duration under a millisecond loads as v1 loaded it (nanoseconds), with a warning at its line', () => {
   const warnings: string[] = [];
   const cfg = parseConfig<{ grace: number }>('mode: native\ngrace: 30\n', 'g.yml', schema, { onWarning: (w) => warnings.push(w) });
   assert.equal(cfg.grace, 30e-6);
-  assert.deepEqual(warnings, ['g.yml:2:8: grace: 30 is 30 nanoseconds: a bare number here is nanoseconds (as in Baetyl v1); if you meant seconds, write "30s"']);
+  assert.deepEqual(warnings, [
+    'g.yml:2:8: grace: 30 is 30 nanoseconds: a bare number here is nanoseconds (as in Baetyl v1); if you meant seconds, write "30s"',
+  ]);
   warnings.length = 0;
   assert.equal(parseConfig<{ grace: number }>('grace: 30000000000\n', 'g.yml', schema, { onWarning: (w) => warnings.push(w) }).grace, 30_000);
   assert.deepEqual(warnings, []);

@@ -65,7 +65,13 @@ test('a QoS 1 message is acknowledged when the service acks it, not before; a re
     const two = new Promise<void>((ok) => (delivered = () => deliveries.length === 2 && ok()));
     sock.write(Buffer.concat([publishQos1('t', 7, 'seven'), publishQos1('t', 8, 'eight')]));
     await two;
-    assert.deepEqual(deliveries.map((d) => [d.packet.messageId, String(d.packet.payload)]), [[7, 'seven'], [8, 'eight']]);
+    assert.deepEqual(
+      deliveries.map((d) => [d.packet.messageId, String(d.packet.payload)]),
+      [
+        [7, 'seven'],
+        [8, 'eight'],
+      ],
+    );
     // The same id again while 7 is in progress: the handler does not see it.
     sock.write(publishQos1('t', 7, 'seven', true));
     // Acknowledged out of order: had MQTT.js sent its own PUBACKs, PUBACK 7 would come first.

@@ -29,7 +29,48 @@ function loaderTakes(schema: Schema, value: unknown): boolean {
 const VALUES: Record<string, { node: Schema; values: unknown[] }> = {
   duration: {
     node: { type: ['string', 'integer'], duration: true },
-    values: ['30s', '1m30s', '500ms', '1.5h', '.5s', '1.s', '0', '0s', '+5s', ' 5s ', '1µs', '2us', '3ns', '1h2m3s4ms', 0, 30, 1e9, '', '5', '5 s', '-5s', '-1', 'abc', '1d', '1.5', '1m-30s', '++1s', '+', '+0', '00', '1S', 's', 1.5, -5, -1.5, true, false, null, [], {}],
+    values: [
+      '30s',
+      '1m30s',
+      '500ms',
+      '1.5h',
+      '.5s',
+      '1.s',
+      '0',
+      '0s',
+      '+5s',
+      ' 5s ',
+      '1µs',
+      '2us',
+      '3ns',
+      '1h2m3s4ms',
+      0,
+      30,
+      1e9,
+      '',
+      '5',
+      '5 s',
+      '-5s',
+      '-1',
+      'abc',
+      '1d',
+      '1.5',
+      '1m-30s',
+      '++1s',
+      '+',
+      '+0',
+      '00',
+      '1S',
+      's',
+      1.5,
+      -5,
+      -1.5,
+      true,
+      false,
+      null,
+      [],
+      {},
+    ],
   },
   'duration or off': {
     node: { type: ['string', 'integer'], duration: 'or-off' },
@@ -37,12 +78,44 @@ const VALUES: Record<string, { node: Schema; values: unknown[] }> = {
   },
   size: {
     node: { type: ['string', 'integer'], size: true },
-    values: ['32k', '8m', '1g', '1.5g', '512', '4kb', '4KiB', '4 MB', ' 7 ', '2t', '1P', 'k', '-1k', '1e3', '', '1.k', '10x', 'abc', 0, 512, 1.5, 0.5, -1, -1.5, true, false, null, []],
+    values: [
+      '32k',
+      '8m',
+      '1g',
+      '1.5g',
+      '512',
+      '4kb',
+      '4KiB',
+      '4 MB',
+      ' 7 ',
+      '2t',
+      '1P',
+      'k',
+      '-1k',
+      '1e3',
+      '',
+      '1.k',
+      '10x',
+      'abc',
+      0,
+      512,
+      1.5,
+      0.5,
+      -1,
+      -1.5,
+      true,
+      false,
+      null,
+      [],
+    ],
   },
   string: { node: { type: 'string' }, values: ['a', '', 123, 1.5, true, false, null, [], {}] },
   'string with minLength 1': { node: { type: 'string', minLength: 1 }, values: ['a', '', 123, 0, true, false, null, []] },
   'string with enum': { node: { type: 'string', enum: ['native', 'docker'] }, values: ['native', 'x', '', 1, true, null] },
-  'string with pattern': { node: { type: 'string', pattern: '^(unix|tcp)://.+', 'x-hint': 'write tcp://host:port' }, values: ['tcp://a:1', 'udp://a', '', 5, true, null] },
+  'string with pattern': {
+    node: { type: 'string', pattern: '^(unix|tcp)://.+', 'x-hint': 'write tcp://host:port' },
+    values: ['tcp://a:1', 'udp://a', '', 5, true, null],
+  },
   boolean: { node: { type: 'boolean' }, values: [true, false, 'yes', 2, []] },
   integer: { node: { type: 'integer', minimum: 1 }, values: [1, 5, 0, -1, 1.5, [], {}] },
 };
@@ -54,7 +127,10 @@ describe('the JSON Schema accepts what the loader accepts', () => {
       const loaderSchema = wrap(node);
       const validate = ajv.compile(toJsonSchema(loaderSchema, { ...meta, id: `urn:test:${kind.replace(/ /g, '-')}` }));
       // Both verdicts occur, so a harness that refuses everything cannot pass.
-      assert.ok(values.some((v) => loaderTakes(loaderSchema, v)) && values.some((v) => !loaderTakes(loaderSchema, v)), `${kind}: the values cover both verdicts`);
+      assert.ok(
+        values.some((v) => loaderTakes(loaderSchema, v)) && values.some((v) => !loaderTakes(loaderSchema, v)),
+        `${kind}: the values cover both verdicts`,
+      );
       const differ = values.filter((v) => loaderTakes(loaderSchema, v) !== validate({ v: structuredClone(v) }));
       assert.deepEqual(
         differ.map((v) => `${JSON.stringify(v)}: the loader ${loaderTakes(loaderSchema, v) ? 'takes' : 'refuses'} it, the JSON Schema does not`),
@@ -72,7 +148,15 @@ test('the loader keywords become standard ones: a strict ajv compiles the result
     default: {},
     properties: {
       list: { type: 'array', default: [], items: { type: 'object', additionalProperties: false, properties: { every: d } } },
-      map: { type: 'object', additionalProperties: { anyOf: [{ type: 'string', size: true }, { type: 'object', properties: { t: d } }] } },
+      map: {
+        type: 'object',
+        additionalProperties: {
+          anyOf: [
+            { type: 'string', size: true },
+            { type: 'object', properties: { t: d } },
+          ],
+        },
+      },
       pick: { if: { type: 'object', required: ['a'], properties: { a: {} } }, then: { type: 'object', properties: { a: d } }, else: { type: 'object' } },
     },
   };
@@ -93,7 +177,10 @@ test('the loader keywords become standard ones: a strict ajv compiles the result
 });
 
 test('a keyword it does not know stops the generation, naming where it is', () => {
-  assert.throws(() => toJsonSchema(wrap({ type: 'string', 'x-secret': true }), meta), /^Error: #\/properties\/v: "x-secret" is not a JSON Schema draft-07 keyword/);
+  assert.throws(
+    () => toJsonSchema(wrap({ type: 'string', 'x-secret': true }), meta),
+    /^Error: #\/properties\/v: "x-secret" is not a JSON Schema draft-07 keyword/,
+  );
 });
 
 test('hints, defaults and units are what an editor shows: description, markdownDescription, patternErrorMessage', () => {
@@ -119,7 +206,11 @@ test('a key the loader reports as unused is accepted, with a deprecation message
   const loaderSchema: Schema = {
     type: 'object',
     additionalProperties: false,
-    properties: { old: { type: 'object', properties: { knob: { type: 'integer' } } }, pprof: {}, list: { type: 'array', items: { type: 'object', properties: { subs: { type: 'array' } } } } },
+    properties: {
+      old: { type: 'object', properties: { knob: { type: 'integer' } } },
+      pprof: {},
+      list: { type: 'array', items: { type: 'object', properties: { subs: { type: 'array' } } } },
+    },
   };
   const out = toJsonSchema(loaderSchema, {
     ...meta,

@@ -12,7 +12,9 @@ test('text logs are logrus key=value lines with sorted extra fields', async () =
   log.info('instance started', { service: 'localhub', instance: 'localhub', engine: 'native' });
   log.debug('plain');
   await closeLogger(log);
-  const lines = readFileSync(join(dir, 'x', 'baetyl.log'), 'utf8').trim().split('\n');
+  const lines = readFileSync(join(dir, 'x', 'baetyl.log'), 'utf8')
+    .trim()
+    .split('\n');
   assert.match(lines[0]!, /^time=\S+ level=info msg="instance started" baetyl=master engine=native instance=localhub service=localhub$/);
   assert.match(lines[1]!, /level=debug msg=plain baetyl=master$/);
 });
@@ -37,7 +39,12 @@ test('lines below the level are dropped before formatting; children and a later 
   const log = createLogger({ path: join(dir, 'l.log'), level: 'warn' }, { baetyl: 'x' }, { stderr: false });
   const child = log.child({ rule: 'r1' });
   let formatted = 0;
-  const fields = { get k() { formatted++; return 'v'; } };
+  const fields = {
+    get k() {
+      formatted++;
+      return 'v';
+    },
+  };
   log.info('dropped', fields);
   child.debug('dropped too', fields);
   assert.equal(formatted, 0, 'a dropped line never reaches the formatter');

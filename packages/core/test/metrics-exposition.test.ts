@@ -30,7 +30,10 @@ test('every source gets its labels; a family reported by several is written once
   assert.match(text, /^x_messages_total\{qos="1",service="localhub",service_instance="localhub\.i1"\} 7$/m);
   assert.match(text, /^x_connections\{service="localhub",service_instance="localhub\.i1"\} 2$/m);
   // The two families stay in one block each: every series of a family follows its TYPE line.
-  const blocks = text.split('\n\n').map((b) => b.trim()).filter(Boolean);
+  const blocks = text
+    .split('\n\n')
+    .map((b) => b.trim())
+    .filter(Boolean);
   assert.equal(blocks.length, 2);
 });
 
@@ -44,7 +47,10 @@ test('label values are escaped, and the source labels replace reported ones of t
 
 test('a histogram keeps its buckets (+Inf included), sum and count per source', async () => {
   const sources = [];
-  for (const [instance, values] of [['a', [0.002, 0.2]], ['b', [3]]] as const) {
+  for (const [instance, values] of [
+    ['a', [0.002, 0.2]],
+    ['b', [3]],
+  ] as const) {
     const r = new Registry();
     const h = new Histogram({ name: 'x_call_duration_seconds', help: 'Calls.', labelNames: ['function'], buckets: [0.01, 1], registers: [r] });
     for (const v of values) h.observe({ function: 'f' }, v);
@@ -79,11 +85,27 @@ test('a bad report is refused, saying where and what', () => {
     [[{ name: 'bad name', help: '', type: 'gauge', values: [] }], /^prometheus\[0\]\.name: must be a Prometheus metric name, got "bad name"/],
     [[{ name: 'x', help: '', type: 'untyped', values: [] }], /^prometheus\[0\]\.type: must be one of counter, gauge, histogram, summary/],
     [[{ name: 'x', help: '', type: 'gauge', values: [{ value: '1', labels: {} }] }], /^prometheus\[0\]\.values\[0\]\.value: must be a number/],
-    [[{ name: 'x', help: '', type: 'gauge', values: [{ value: 1, labels: { 'a-b': '1' } }] }], /^prometheus\[0\]\.values\[0\]\.labels: "a-b" is not a Prometheus label name/],
-    [[{ name: 'x', help: '', type: 'histogram', values: [{ value: 1, labels: {}, metricName: 'y_count' }] }], /^prometheus\[0\]\.values\[0\]\.metricName: must be a metric name that starts with x/],
+    [
+      [{ name: 'x', help: '', type: 'gauge', values: [{ value: 1, labels: { 'a-b': '1' } }] }],
+      /^prometheus\[0\]\.values\[0\]\.labels: "a-b" is not a Prometheus label name/,
+    ],
+    [
+      [{ name: 'x', help: '', type: 'histogram', values: [{ value: 1, labels: {}, metricName: 'y_count' }] }],
+      /^prometheus\[0\]\.values\[0\]\.metricName: must be a metric name that starts with x/,
+    ],
   ];
   for (const [value, message] of bad) assert.throws(() => checkMetricFamilies(value), { message });
   // A NaN gauge reaches the master as null: that series is left out, the rest is kept.
-  const ok = checkMetricFamilies([{ name: 'x', help: 'h', type: 'gauge', values: [{ value: null, labels: {} }, { value: 1, labels: { a: 'b' } }] }]);
+  const ok = checkMetricFamilies([
+    {
+      name: 'x',
+      help: 'h',
+      type: 'gauge',
+      values: [
+        { value: null, labels: {} },
+        { value: 1, labels: { a: 'b' } },
+      ],
+    },
+  ]);
   assert.deepEqual(ok[0]!.values, [{ value: 1, labels: { a: 'b' } }]);
 });

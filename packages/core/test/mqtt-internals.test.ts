@@ -9,7 +9,14 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import mqtt, { type MqttClient, type Packet } from 'mqtt';
-import { awaitsAcknowledgement, connectionOf, pendingPublishCallback, reconnectDelayOf, setReconnectDelay, VERIFIED_MQTT_VERSION } from '../src/mqtt/internals.js';
+import {
+  awaitsAcknowledgement,
+  connectionOf,
+  pendingPublishCallback,
+  reconnectDelayOf,
+  setReconnectDelay,
+  VERIFIED_MQTT_VERSION,
+} from '../src/mqtt/internals.js';
 import { backoffReconnects } from '../src/mqtt/reconnect.js';
 import { FIRST_RECONNECT_DELAY } from '../src/mqtt/client-info.js';
 

@@ -16,7 +16,9 @@ test('function.proto round-trips a message over a real gRPC server, Timestamp as
   );
   const client = createFunctionClient(`127.0.0.1:${port}`);
   const res = await new Promise<FunctionMessage>((resolve, reject) =>
-    client.Call({ ID: 7, QOS: 1, Topic: 't', Payload: Buffer.from('x'), Timestamp: -5, FunctionName: 'f', FunctionInvokeID: 'u' }, (e, r) => (e || !r ? reject(e) : resolve(r))),
+    client.Call({ ID: 7, QOS: 1, Topic: 't', Payload: Buffer.from('x'), Timestamp: -5, FunctionName: 'f', FunctionInvokeID: 'u' }, (e, r) =>
+      e || !r ? reject(e) : resolve(r),
+    ),
   );
   assert.equal(res.Payload.toString(), 'echo x');
   assert.equal(res.Timestamp, -5);
@@ -43,11 +45,14 @@ test('the wire bytes are those of Baetyl v1 (field numbers 1-4 and 10-12, Timest
   const ts = 1574000000n;
   const str = (tag: number, s: string) => [tag, s.length, ...Buffer.from(s)];
   const baetyl = Buffer.from([
-    0x08, ...varint(7n), // 1: ID uint64
-    0x10, 1, // 2: QOS uint32
+    0x08,
+    ...varint(7n), // 1: ID uint64
+    0x10,
+    1, // 2: QOS uint32
     ...str(0x1a, 't'), // 3: Topic
     ...str(0x22, '{"id":1}'), // 4: Payload bytes
-    0x50, ...varint(ts * 2n), // 10: Timestamp sint64, zigzag: 2n for n >= 0
+    0x50,
+    ...varint(ts * 2n), // 10: Timestamp sint64, zigzag: 2n for n >= 0
     ...str(0x5a, 'python36-sayhi'), // 11: FunctionName
     ...str(0x62, '37bbbddc-44f0-4850-af87-47013c7f70f6'), // 12: FunctionInvokeID
   ]);
@@ -106,7 +111,10 @@ test('the hand-written codec and proto-loader read function.proto the same way, 
     assert.deepEqual(ours.responseDeserialize(a), expected, `we read our own bytes of ${what}`);
   }
   // Unknown fields (a newer peer) are skipped, as protobuf does.
-  const extra = Buffer.concat([Buffer.from([0x30, 0x05, 0x3a, 0x02, 0x68, 0x69, 0x45, 1, 2, 3, 4, 0x39, 1, 2, 3, 4, 5, 6, 7, 8]), ours.requestSerialize({ Topic: 'x' } as FunctionMessage)]);
+  const extra = Buffer.concat([
+    Buffer.from([0x30, 0x05, 0x3a, 0x02, 0x68, 0x69, 0x45, 1, 2, 3, 4, 0x39, 1, 2, 3, 4, 5, 6, 7, 8]),
+    ours.requestSerialize({ Topic: 'x' } as FunctionMessage),
+  ]);
   assert.equal((ours.requestDeserialize(extra) as FunctionMessage).Topic, 'x');
   assert.throws(() => ours.requestDeserialize(Buffer.from([0x1a, 0x05, 0x41])), /truncated/);
 });
@@ -117,11 +125,26 @@ test('the stream codec and proto-loader read function-stream.proto the same way,
   const { FUNCTION_PROTO_PATH } = await import('../src/function/proto.js');
   const { encodeStreamCall, decodeStreamCall, encodeStreamResult, decodeStreamResult } = await import('../src/function/stream.js');
   const file = FUNCTION_PROTO_PATH.replace(/function\.proto$/, 'function-stream.proto');
-  const def = protoLoader.loadSync(file, { keepCase: true, longs: Number, defaults: true, bytes: Buffer, includeDirs: [FUNCTION_PROTO_PATH.replace(/\/function\.proto$/, '')] });
-  const calls = (grpc.loadPackageDefinition(def) as unknown as { baetyl: { FunctionStream: grpc.ServiceClientConstructor } }).baetyl.FunctionStream.service.Calls!;
+  const def = protoLoader.loadSync(file, {
+    keepCase: true,
+    longs: Number,
+    defaults: true,
+    bytes: Buffer,
+    includeDirs: [FUNCTION_PROTO_PATH.replace(/\/function\.proto$/, '')],
+  });
+  const calls = (grpc.loadPackageDefinition(def) as unknown as { baetyl: { FunctionStream: grpc.ServiceClientConstructor } }).baetyl.FunctionStream.service
+    .Calls!;
   const rnd = (n: number) => Math.floor(Math.random() * n);
   for (let i = 0; i < 100; i++) {
-    const msg = { ID: rnd(65536), QOS: rnd(2), Topic: `t/${rnd(9)}`, Payload: Buffer.from(Array.from({ length: rnd(64) }, () => rnd(256))), Timestamp: rnd(2 ** 31) - 2 ** 30, FunctionName: 'f', FunctionInvokeID: rnd(2) ? 'id' : '' };
+    const msg = {
+      ID: rnd(65536),
+      QOS: rnd(2),
+      Topic: `t/${rnd(9)}`,
+      Payload: Buffer.from(Array.from({ length: rnd(64) }, () => rnd(256))),
+      Timestamp: rnd(2 ** 31) - 2 ** 30,
+      FunctionName: 'f',
+      FunctionInvokeID: rnd(2) ? 'id' : '',
+    };
     const call = { seq: rnd(2 ** 40), timeout: rnd(2) ? rnd(60_000) : 0, msg };
     const ref = calls.requestDeserialize(encodeStreamCall(call)) as { seq: number; timeout: number; msg: typeof msg };
     assert.equal(ref.seq, call.seq);

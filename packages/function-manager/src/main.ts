@@ -12,7 +12,11 @@ main({
   start: async (config, { logger, cwd }) => {
     const fm = await startFunctionManager(config, { logger, cwd });
     // Its Prometheus metrics go to the master every metrics.report.interval (docs/metrics.md).
-    const reporter = startReporter({ intervalMs: config.metrics.report.interval, logger, body: async () => ({ [REPORT_KEY]: await fm.metrics.registry.getMetricsAsJSON() }) });
+    const reporter = startReporter({
+      intervalMs: config.metrics.report.interval,
+      logger,
+      body: async () => ({ [REPORT_KEY]: await fm.metrics.registry.getMetricsAsJSON() }),
+    });
     return {
       fm,
       close: () => {

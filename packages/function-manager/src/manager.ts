@@ -75,7 +75,10 @@ export async function startFunctionManager(config: FunctionManagerConfig, deps: 
 
   const cwd = deps.cwd ?? process.cwd();
   const hubLimit = resolveHubLimit(config.hub.message?.length?.max, config.hub.address, cwd);
-  if (config.rules.length > 0) log.info(`the hub's message.length.max is ${hubLimit.max} bytes (from ${hubLimit.from}): a result whose PUBLISH is larger becomes the rule's error payload`);
+  if (config.rules.length > 0)
+    log.info(
+      `the hub's message.length.max is ${hubLimit.max} bytes (from ${hubLimit.from}): a result whose PUBLISH is larger becomes the rule's error payload`,
+    );
   const rules = config.rules.map((rc, i) => {
     const pool = pools.get(rc.function.name);
     // The config loader already rejects this; kept so a hand-built config fails clearly too.

@@ -43,7 +43,15 @@ async function server(withStream: boolean, counts: Counts): Promise<{ port: numb
   return { port, stop: () => s.forceShutdown() };
 }
 
-const msg = (payload: string): FunctionMessage => ({ ID: 0, QOS: 0, Topic: 't', Payload: Buffer.from(payload), Timestamp: 0, FunctionName: 'f', FunctionInvokeID: 'x' });
+const msg = (payload: string): FunctionMessage => ({
+  ID: 0,
+  QOS: 0,
+  Topic: 't',
+  Payload: Buffer.from(payload),
+  Timestamp: 0,
+  FunctionName: 'f',
+  FunctionInvokeID: 'x',
+});
 
 test('calls go on one stream when the runtime serves it; answers are matched by seq', async () => {
   const counts = { unary: 0, streamed: 0 };

@@ -72,7 +72,10 @@ test('the tutorial config loads with Baetyl defaults', () => {
   assert.deepEqual(sql!.publish, { topic: 't/sqlfilter', qos: 1 });
   const [f1, f2] = cfg.functions;
   assert.deepEqual({ min: f1!.instance.min, max: f1!.instance.max }, { min: 0, max: 10 });
-  assert.deepEqual({ min: f2!.instance.min, max: f2!.instance.max, idle: f2!.instance.idletime, evict: f2!.instance.evicttime }, { min: 0, max: 1, idle: 600_000, evict: 60_000 });
+  assert.deepEqual(
+    { min: f2!.instance.min, max: f2!.instance.max, idle: f2!.instance.idletime, evict: f2!.instance.evicttime },
+    { min: 0, max: 1, idle: 600_000, evict: 60_000 },
+  );
   assert.equal(f2!.timeout, 30_000);
   assert.equal(f2!.backoff.max, 60_000);
   assert.equal(messageLengthMax(f2!), 4 * 1024 * 1024);
@@ -134,13 +137,22 @@ logger:
 test('a rule naming an unknown function is an error naming the rule and the function', () => {
   const text = TUTORIAL.replace('name: sql-filter\n    publish', 'name: sql-filtre\n    publish');
   const msg = problem(text);
-  assert.match(msg, /service\.yml:\d+:\d+: rules\[1\]\.function\.name: rule "func-sql-filter-1" names function "sql-filtre", which is not defined in functions; defined functions: python27-sayhi, sql-filter/);
+  assert.match(
+    msg,
+    /service\.yml:\d+:\d+: rules\[1\]\.function\.name: rule "func-sql-filter-1" names function "sql-filtre", which is not defined in functions; defined functions: python27-sayhi, sql-filter/,
+  );
 });
 
 test('bad topics are errors that say why', () => {
-  const text = TUTORIAL.replace('topic: t/py2hi', "topic: 't/+/x'").replace("subscribe:\n      topic: t\n      qos: 1", "subscribe:\n      topic: 't/#/x'\n      qos: 1");
+  const text = TUTORIAL.replace('topic: t/py2hi', "topic: 't/+/x'").replace(
+    'subscribe:\n      topic: t\n      qos: 1',
+    "subscribe:\n      topic: 't/#/x'\n      qos: 1",
+  );
   const msg = problem(text);
-  assert.match(msg, /rules\[0\]\.publish\.topic: rule "func-python27-sayhi-1": "t\/\+\/x" is not a valid topic to publish on: a topic name cannot contain the wildcards/);
+  assert.match(
+    msg,
+    /rules\[0\]\.publish\.topic: rule "func-python27-sayhi-1": "t\/\+\/x" is not a valid topic to publish on: a topic name cannot contain the wildcards/,
+  );
   assert.match(msg, /rules\[1\]\.subscribe\.topic: rule "func-sql-filter-1": "t\/#\/x" is not a valid topic filter: # must be a whole level, and the last one/);
   assert.match(problem(TUTORIAL.replace('topic: t/py2hi', 'topic: $SYS/x')), /topics starting with \$ are reserved/);
   assert.match(problem(TUTORIAL.replace('topic: t/py2hi', `topic: ${'a/'.repeat(9)}b`)), /at most 9 levels/);
@@ -151,9 +163,17 @@ test('QoS 2, min above max and a missing hub address are refused', () => {
   assert.match(problem(TUTORIAL.replace('min: 0', 'min: 20')), /functions\[0\]\.instance\.min: min \(20\) is more than max \(10\)/);
   assert.match(problem(TUTORIAL.replace('address: tcp://localhub:1883', 'clientid: x')), /hub: hub\.address is required when there are rules/);
   assert.match(problem(TUTORIAL.replace('tcp://localhub:1883', 'localhub:1883')), /hub\.address: "localhub:1883" is not a broker address/);
-  assert.match(problem(TUTORIAL.replace('func-sql-filter-1', 'func-python27-sayhi-1')), /rules\[1\]\.clientid: clientid "func-python27-sayhi-1" is already used by rules\[0\]/);
-  assert.match(problem(TUTORIAL.replace('- name: sql-filter', '- name: python27-sayhi')), /functions\[1\]\.name: function "python27-sayhi" is already defined at functions\[0\]/);
-  const shared = TUTORIAL.replace('password: hahaha', 'password: hahaha\n  clientid: fm').replace('- clientid: func-python27-sayhi-1\n   ', '-').replace('- clientid: func-sql-filter-1\n   ', '-');
+  assert.match(
+    problem(TUTORIAL.replace('func-sql-filter-1', 'func-python27-sayhi-1')),
+    /rules\[1\]\.clientid: clientid "func-python27-sayhi-1" is already used by rules\[0\]/,
+  );
+  assert.match(
+    problem(TUTORIAL.replace('- name: sql-filter', '- name: python27-sayhi')),
+    /functions\[1\]\.name: function "python27-sayhi" is already defined at functions\[0\]/,
+  );
+  const shared = TUTORIAL.replace('password: hahaha', 'password: hahaha\n  clientid: fm')
+    .replace('- clientid: func-python27-sayhi-1\n   ', '-')
+    .replace('- clientid: func-sql-filter-1\n   ', '-');
   assert.match(problem(shared), /rules\[1\]: clientid "fm" \(from hub\.clientid\) is already used by rules\[0\]/);
 });
 
@@ -163,10 +183,16 @@ test('server: the address must be host:port, tcp:// or unix://, and TLS needs ke
   assert.equal(ok('  address: tcp://0.0.0.0:50050\n').timeout, 120_000);
   assert.equal(ok('  address: unix://var/run/fm.sock\n').address, 'unix://var/run/fm.sock');
   assert.equal(ok('  address: "[::1]:50050"\n').address, '[::1]:50050');
-  assert.match(problem(`${fn}server:\n  address: http://x:1\n`), /service\.yml:5:12: server\.address: "http:\/\/x:1" is not an address to listen on; use host:port \(like 0\.0\.0\.0:50050\), tcp:\/\/host:port or unix:\/\/path/);
+  assert.match(
+    problem(`${fn}server:\n  address: http://x:1\n`),
+    /service\.yml:5:12: server\.address: "http:\/\/x:1" is not an address to listen on; use host:port \(like 0\.0\.0\.0:50050\), tcp:\/\/host:port or unix:\/\/path/,
+  );
   assert.match(problem(`${fn}server:\n  address: x:99999\n`), /server\.address: "x:99999" is not an address/);
   assert.match(problem(`${fn}server:\n  address: x:1\n  key: k\n`), /server: TLS needs both server\.key and server\.cert/);
-  assert.match(problem(`${fn}server:\n  address: x:1\n  ca: c\n`), /server\.ca: server\.ca checks client certificates over TLS, which needs server\.key and server\.cert too/);
+  assert.match(
+    problem(`${fn}server:\n  address: x:1\n  ca: c\n`),
+    /server\.ca: server\.ca checks client certificates over TLS, which needs server\.key and server\.cert too/,
+  );
   assert.match(problem(`${fn}server:\n  key: k\n  cert: c\n`), /server: server\.ca\/cert\/key are set but server\.address is not/);
   assert.match(problem(`${fn}server:\n  address: x:1\n  timeout: 0s\n`), /server\.timeout: must be more than 0/);
 });
@@ -212,14 +238,18 @@ test('an unknown key is a warning naming the line and the closest known key; the
   assert.equal(cfg.functions[0]!.instance.max, 10);
   assert.ok(!('maxx' in cfg.functions[0]!.instance));
   assert.equal(warnings.length, 1);
-  assert.match(warnings[0]!, /^service\.yml:\d+:7: functions\[0\]\.instance\.maxx: unknown key "maxx" is ignored, as Baetyl v1 ignored it; did you mean "max"\?$/);
+  assert.match(
+    warnings[0]!,
+    /^service\.yml:\d+:7: functions\[0\]\.instance\.maxx: unknown key "maxx" is ignored, as Baetyl v1 ignored it; did you mean "max"\?$/,
+  );
 });
 
 test('the function manager process logs an unknown key as a warning and starts', async () => {
   const dir = serviceDir('rules: []\nfunctions: []\nhub:\n  keepalvie: 10s\n', { prefix: 'fm-warn-' });
   const p = startNodeService(MANAGER_MAIN, dir, { name: 'the function manager' });
   try {
-    const warning = /level=warn msg="[^"]*etc\/baetyl\/service\.yml:4:3: hub\.keepalvie: unknown key \\"keepalvie\\" is ignored, as Baetyl v1 ignored it; did you mean \\"keepalive\\"\?"/;
+    const warning =
+      /level=warn msg="[^"]*etc\/baetyl\/service\.yml:4:3: hub\.keepalvie: unknown key \\"keepalvie\\" is ignored, as Baetyl v1 ignored it; did you mean \\"keepalive\\"\?"/;
     const started = /msg="function manager started: 0 rule\(s\), 0 function\(s\)"/;
     await waitFor('the manager to start or exit', () => started.test(p.output()) || !p.alive(), 30_000, p.output);
     const out = p.output();
@@ -239,5 +269,8 @@ test("hub.message.length.max (ours) is the hub's limit on a packet: unset unless
   assert.equal(cfg.hub.message.length.max, undefined);
   const big = parseFunctionManagerConfig(TUTORIAL.replace('hub:\n', 'hub:\n  message:\n    length:\n      max: 1m\n'), 'service.yml');
   assert.equal(big.hub.message.length.max, 1024 * 1024);
-  assert.match(problem(TUTORIAL.replace('hub:\n', 'hub:\n  message:\n    length:\n      max: 10\n')), /hub\.message\.length\.max: 10 bytes is not a packet size a hub can have; set the hub's message\.length\.max/);
+  assert.match(
+    problem(TUTORIAL.replace('hub:\n', 'hub:\n  message:\n    length:\n      max: 10\n')),
+    /hub\.message\.length\.max: 10 bytes is not a packet size a hub can have; set the hub's message\.length\.max/,
+  );
 });

@@ -32,7 +32,7 @@ test('strings are escaped as Go does, HTML characters included', () => {
   assert.equal(goJsonString('\b\f'), '"\\u0008\\u000c"');
 });
 
-test('gRPC code names are Go\'s', () => {
+test("gRPC code names are Go's", () => {
   assert.equal(goCodeName(grpc.status.UNKNOWN), 'Unknown');
   assert.equal(goCodeName(grpc.status.DEADLINE_EXCEEDED), 'DeadlineExceeded');
   assert.equal(goCodeName(grpc.status.UNAVAILABLE), 'Unavailable');

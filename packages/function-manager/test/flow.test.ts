@@ -11,7 +11,7 @@ type AuthorizePublish = Parameters<AuthorizePublishHandler>;
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
-test('tutorial flow: publish on t, results on each rule\'s topic with QoS = min(publish.qos, input QoS)', async () => {
+test("tutorial flow: publish on t, results on each rule's topic with QoS = min(publish.qos, input QoS)", async () => {
   const s = await startScenario({
     services: ['function-echo'],
     config: `
@@ -122,7 +122,10 @@ functions:
     );
     const attempts = s.runtimeEvents().filter((e) => e.ev === 'start' && e.op === 'error');
     assert.equal(attempts.length, 3, 'retry.max defaults to 3 attempts');
-    assert.ok(attempts.every((e) => e.invokeId === fm.FunctionInvokeID), 'the same invoke id on every attempt');
+    assert.ok(
+      attempts.every((e) => e.invokeId === fm.FunctionInvokeID),
+      'the same invoke id on every attempt',
+    );
     // A user's exception does not cost an instance: all attempts ran on the one instance, never stopped.
     assert.deepEqual([...new Set(attempts.map((e) => e.inst))], ['function-f.f.1']);
     assert.equal(s.master.stops().length, 0);
@@ -265,10 +268,15 @@ functions:
     hub.send({ cmd: 'publish', topic: 't', payload, qos: 1, messageId: 7, dup: false, retain: false });
     await waitFor('the call', () => s.runtimeEvents().some((e) => e.ev === 'start'), 30_000, s.logs);
     hub.send({ cmd: 'publish', topic: 't', payload, qos: 1, messageId: 7, dup: true, retain: false });
-    const ackAt = await waitFor('the PUBACK', () => {
-      const i = hub.received.findIndex((p) => p.cmd === 'puback');
-      return i >= 0 ? i + 1 : undefined;
-    }, 30_000, s.logs);
+    const ackAt = await waitFor(
+      'the PUBACK',
+      () => {
+        const i = hub.received.findIndex((p) => p.cmd === 'puback');
+        return i >= 0 ? i + 1 : undefined;
+      },
+      30_000,
+      s.logs,
+    );
     // The result (QoS 0 here) went out before the input was acknowledged.
     const outAt = hub.received.findIndex((p) => p.cmd === 'publish' && p.topic === 't/out') + 1;
     assert.ok(outAt > 0 && outAt < ackAt, 'the output precedes the PUBACK');

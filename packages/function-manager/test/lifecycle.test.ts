@@ -100,7 +100,10 @@ test('docker mode: the runtime listens on 0.0.0.0:50051 and is dialled by instan
       OPENEDGE_SERVICE_ADDRESS: '0.0.0.0:50051',
     });
     // Outside docker the name does not resolve: the create fails, the instance is stopped again.
-    assert.deepEqual(s.master.stops().map((e) => e.instance), ['function-f.f.1']);
+    assert.deepEqual(
+      s.master.stops().map((e) => e.instance),
+      ['function-f.f.1'],
+    );
     const out = JSON.parse(r.payload.toString()) as ErrorPayload;
     assert.equal(out.errorType, '*errors.errorString');
     assert.match(out.errorMessage, /^instance \(function-f\.f\.1\) of function \(f\) did not answer on function-f\.f\.1:50051 within 30s/);
@@ -122,7 +125,10 @@ test('an instance the master cannot start fails the attempts with a plain error;
     for (const r of received) {
       const out = JSON.parse(r.payload.toString()) as ErrorPayload;
       assert.equal(out.errorType, '*errors.errorString');
-      assert.match(out.errorMessage, /^failed to start instance \(function-f\.f\.1\) of function \(f\) through the master API: .*400 service \(function-f\) not found$/);
+      assert.match(
+        out.errorMessage,
+        /^failed to start instance \(function-f\.f\.1\) of function \(f\) through the master API: .*400 service \(function-f\) not found$/,
+      );
     }
     // 3 attempts for each message; each failed start is followed by a stop, in case it half happened.
     assert.equal(s.master.stops().length, 6);
@@ -162,7 +168,16 @@ test('SIGTERM: the running call finishes and is published, every instance is sto
     assert.equal(code, 0, s.logs());
     assert.equal(received.length, 1, 'the call in flight was finished and published');
     assert.match(received[0]!.payload.toString(), /"last":true/);
-    assert.deepEqual(s.master.stops().map((e) => e.instance).sort(), s.master.starts().map((e) => e.instance).sort());
+    assert.deepEqual(
+      s.master
+        .stops()
+        .map((e) => e.instance)
+        .sort(),
+      s.master
+        .starts()
+        .map((e) => e.instance)
+        .sort(),
+    );
     assert.equal(s.master.running().length, 0);
     assert.match(s.logs(), /function manager stopped/);
     await client.endAsync();

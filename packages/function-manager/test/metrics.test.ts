@@ -22,7 +22,7 @@ function valueOf(families: Family[], name: string, labels: Record<string, string
   return family?.values.find((v) => (v.metricName ?? family.name) === metricName && Object.entries(labels).every(([k, l]) => String(v.labels[k]) === l))?.value;
 }
 
-test('a rule\'s calls, errors, retries and timeouts are counted per rule and function, with their latency', async () => {
+test("a rule's calls, errors, retries and timeouts are counted per rule and function, with their latency", async () => {
   const s = await startScenario({
     services: ['function-m'],
     config: `
@@ -65,7 +65,11 @@ metrics:
     assert.equal(valueOf(f, 'baetyl_function_call_duration_seconds', { ...labels, le: '+Inf' }, 'baetyl_function_call_duration_seconds_bucket'), 7);
     // The three timeouts alone took at least 3 x 1.2 s, and fall above the 1 s bucket.
     assert.ok(valueOf(f, 'baetyl_function_call_duration_seconds', labels, 'baetyl_function_call_duration_seconds_sum')! >= 3.6);
-    assert.equal(valueOf(f, 'baetyl_function_call_duration_seconds', { ...labels, le: '1' }, 'baetyl_function_call_duration_seconds_bucket'), 4, 'the 4 answered calls, not the 3 timed out');
+    assert.equal(
+      valueOf(f, 'baetyl_function_call_duration_seconds', { ...labels, le: '1' }, 'baetyl_function_call_duration_seconds_bucket'),
+      4,
+      'the 4 answered calls, not the 3 timed out',
+    );
     // The first call started the first instance; two timeouts in a row replaced it (another cold start).
     assert.equal(valueOf(f, 'baetyl_function_cold_starts_total', { function: 'm' }), s.master.starts().length);
     assert.ok(s.master.starts().length >= 2, `instances started: ${s.master.starts().length}`);

@@ -86,7 +86,10 @@ functions:
     await pub.publish('t', '{"op":"big","n":1000}', { qos: 1 });
     await waitFor('the error payload', () => sub.received.length === 1, 30_000, s.logs);
     const e = JSON.parse(sub.received[0]!.payload.toString()) as { errorMessage: string; errorType: string; functionMessage: { Payload?: string } };
-    assert.match(e.errorMessage, /^result of 1000 bytes is over the limit of 588 bytes \(message\.length\.max\): published on t\/out it would be a packet of 1012 bytes, 412 more than the hub's message\.length\.max of 600$/);
+    assert.match(
+      e.errorMessage,
+      /^result of 1000 bytes is over the limit of 588 bytes \(message\.length\.max\): published on t\/out it would be a packet of 1012 bytes, 412 more than the hub's message\.length\.max of 600$/,
+    );
     assert.equal(e.errorType, '*errors.errorString');
     assert.equal(Buffer.from(e.functionMessage.Payload!, 'base64').toString(), '{"op":"big","n":1000}', 'the small input is echoed in full');
     await waitFor('the input PUBACK', () => acks.length === 1, 30_000, s.logs);
@@ -94,7 +97,10 @@ functions:
     await pub.publish('t', '{"op":"echo"}', { qos: 1 });
     await waitFor('the next result', () => sub.received.length === 2, 30_000, s.logs);
     assert.equal((JSON.parse(sub.received[1]!.payload.toString()) as { Say: string }).Say, 'Hello Baetyl');
-    assert.ok(sizes.every((n) => n <= 600), `every packet fits: ${sizes.join(' ')}`);
+    assert.ok(
+      sizes.every((n) => n <= 600),
+      `every packet fits: ${sizes.join(' ')}`,
+    );
     assert.match(s.logs(), /its result cannot be published: result of \d+ bytes is over the limit/);
     await sub.client.endAsync();
     await pub.client.endAsync();
@@ -241,10 +247,17 @@ logger: {level: debug}
       await new Promise((r) => setTimeout(r, 1000));
       assert.equal(s.runtimeEvents().filter((e) => e.ev === 'start').length, 1, 'the function ran once');
       const outputs = hub.received.filter((r) => r.p.cmd === 'publish' && (r.p as { topic: string }).topic === 't/out');
-      assert.deepEqual(outputs.map((r) => r.conn), [1, 2], 'the output was sent once, and once again by MQTT.js on the new connection');
+      assert.deepEqual(
+        outputs.map((r) => r.conn),
+        [1, 2],
+        'the output was sent once, and once again by MQTT.js on the new connection',
+      );
       assert.equal(new Set(outputs.map((r) => (r.p as { messageId: number }).messageId)).size, 1, 'as the same packet');
       const acks = hub.received.filter((r) => r.p.cmd === 'puback');
-      assert.deepEqual(acks.map((r) => [r.conn, (r.p as { messageId: number }).messageId]), [[2, 7]]);
+      assert.deepEqual(
+        acks.map((r) => [r.conn, (r.p as { messageId: number }).messageId]),
+        [[2, 7]],
+      );
       assert.equal(hub.conns(), 2);
     } finally {
       await s.cleanup();

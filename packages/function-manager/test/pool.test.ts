@@ -42,7 +42,13 @@ functions:
 
     // Idle for more than idletime: every instance is stopped through the master API.
     await waitFor('all instances stopped', () => s.master.stops().length === 3 && s.master.running().length === 0, 30_000, detail(s));
-    assert.deepEqual(s.master.stops().map((e) => e.instance).sort(), ['function-slow.slow.1', 'function-slow.slow.2', 'function-slow.slow.3']);
+    assert.deepEqual(
+      s.master
+        .stops()
+        .map((e) => e.instance)
+        .sort(),
+      ['function-slow.slow.1', 'function-slow.slow.2', 'function-slow.slow.3'],
+    );
 
     // And it scales from 0 again, with a recycled id.
     await publish('t', '{"op":"echo","again":true}', { qos: 0 });
@@ -74,7 +80,13 @@ functions:
   try {
     // Before any message (Baetyl waited for the first evictor tick).
     await waitFor('2 warm instances', () => s.runtimeEvents().filter((e) => e.ev === 'up').length === 2, 30_000, detail(s));
-    assert.deepEqual(s.master.starts().map((e) => e.instance).sort(), ['function-warm.warm.1', 'function-warm.warm.2']);
+    assert.deepEqual(
+      s.master
+        .starts()
+        .map((e) => e.instance)
+        .sort(),
+      ['function-warm.warm.1', 'function-warm.warm.2'],
+    );
     // Many evictor ticks and idle periods later, they are still there (Baetyl evicted and re-created them).
     await new Promise((r) => setTimeout(r, 2000));
     assert.equal(s.master.stops().length, 0);
@@ -131,7 +143,11 @@ functions:
     }
     assert.ok(heldAtHub > 2 * 1024 * 1024, `the hub held ${heldAtHub} bytes for the rule at most`);
     const ids = received.map((r) => (JSON.parse(r.payload.toString()) as { i: number }).i).sort((a, b) => a - b);
-    assert.deepEqual(ids, Array.from({ length: n }, (_, i) => i), 'each message exactly once');
+    assert.deepEqual(
+      ids,
+      Array.from({ length: n }, (_, i) => i),
+      'each message exactly once',
+    );
     assert.equal(maxConcurrentCalls(s.runtimeEvents()), 1);
     assert.equal(s.master.starts().length, 1);
     await client.endAsync();

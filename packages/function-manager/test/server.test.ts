@@ -61,10 +61,26 @@ logger: {level: debug}
     assert.match(s.logs(), /server\.workers\.max \(4\) is not used by the function manager/);
     client = createFunctionClient(grpcTarget(address));
 
-    const { res, err } = await call(client, { FunctionName: 'sayjs', Topic: 't', QOS: 1, ID: 7, Timestamp: 1575534283, Payload: Buffer.from('{"id":1}'), FunctionInvokeID: 'invoke-1' });
+    const { res, err } = await call(client, {
+      FunctionName: 'sayjs',
+      Topic: 't',
+      QOS: 1,
+      ID: 7,
+      Timestamp: 1575534283,
+      Payload: Buffer.from('{"id":1}'),
+      FunctionInvokeID: 'invoke-1',
+    });
     assert.equal(err, undefined, `${err?.message}\n${detail()}`);
     const out = JSON.parse(res!.Payload.toString()) as Record<string, unknown>;
-    assert.deepEqual(out, { id: 1, messageQOS: 1, messageTopic: 't', messageTimestamp: 1575534283, functionName: 'sayjs', functionInvokeID: 'invoke-1', Say: 'Hello Baetyl' });
+    assert.deepEqual(out, {
+      id: 1,
+      messageQOS: 1,
+      messageTopic: 't',
+      messageTimestamp: 1575534283,
+      functionName: 'sayjs',
+      functionInvokeID: 'invoke-1',
+      Say: 'Hello Baetyl',
+    });
     assert.equal(s.master.starts().length, 1, 'the pool started an instance for the call');
     assert.match(s.master.starts()[0]!.instance, /^function-sayjs\.sayjs\.1$/);
 
@@ -141,7 +157,23 @@ function makeCerts(dir: string): void {
   writeFileSync(join(dir, 'san.cnf'), 'subjectAltName=DNS:localhost,IP:127.0.0.1\n');
   for (const name of ['server', 'client']) {
     ssl('req', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${name === 'server' ? 'localhost' : 'caller'}`);
-    ssl('x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', `${name}.pem`, '-days', '2', '-extfile', 'san.cnf');
+    ssl(
+      'x509',
+      '-req',
+      '-in',
+      `${name}.csr`,
+      '-CA',
+      'ca.pem',
+      '-CAkey',
+      'ca.key',
+      '-CAcreateserial',
+      '-out',
+      `${name}.pem`,
+      '-days',
+      '2',
+      '-extfile',
+      'san.cnf',
+    );
   }
 }
 
@@ -167,7 +199,9 @@ server:
     const address = await serverAddress(s);
     assert.match(s.logs(), /tls="client certificates required"/);
     const target = grpcTarget(address);
-    const withCert = createFunctionClient(target, grpc.credentials.createSsl(pem('ca.pem'), pem('client.key'), pem('client.pem')), { 'grpc.ssl_target_name_override': 'localhost' });
+    const withCert = createFunctionClient(target, grpc.credentials.createSsl(pem('ca.pem'), pem('client.key'), pem('client.pem')), {
+      'grpc.ssl_target_name_override': 'localhost',
+    });
     clients.push(withCert);
     const ok = await call(withCert, { FunctionName: 'f', Payload: Buffer.from('{"op":"echo","tls":true}') });
     assert.equal(JSON.parse(ok.res!.Payload.toString()).tls, true, `${ok.err?.message}\n${s.logs()}`);

@@ -2,7 +2,23 @@
 // refused publish, and permits that must cover the whole filter.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { closed, connect, connectPacket, endAll, PINGREQ, PINGRESP, rawConnect, readBytes, record, startHubProcess, stopProcesses, subscribe, subscribePacket, waitFor, type HubProcess } from '@baetyl/test-support';
+import {
+  closed,
+  connect,
+  connectPacket,
+  endAll,
+  PINGREQ,
+  PINGRESP,
+  rawConnect,
+  readBytes,
+  record,
+  startHubProcess,
+  stopProcesses,
+  subscribe,
+  subscribePacket,
+  waitFor,
+  type HubProcess,
+} from '@baetyl/test-support';
 
 const config = `listen:
   - tcp://127.0.0.1:0
@@ -74,7 +90,11 @@ describe('ACL', () => {
     const watcher = await admin();
     const got = record(watcher);
     await subscribe(watcher, ['#'], 1);
-    const c = await connect(hub.url('tcp'), { username: 'user', password: 'pw', will: { topic: 'log/will', payload: Buffer.from('gone'), qos: 1, retain: false } });
+    const c = await connect(hub.url('tcp'), {
+      username: 'user',
+      password: 'pw',
+      will: { topic: 'log/will', payload: Buffer.from('gone'), qos: 1, retain: false },
+    });
     let acked = false;
     c.publish('secret/x', 'nope', { qos: 1 }, (err) => {
       if (!err) acked = true;
@@ -92,7 +112,7 @@ describe('ACL', () => {
     await closed(c);
   });
 
-  it('closes the connection of a publish to a topic over Baetyl\'s limits (9 levels, 255 bytes)', async () => {
+  it("closes the connection of a publish to a topic over Baetyl's limits (9 levels, 255 bytes)", async () => {
     const watcher = await admin();
     const got = record(watcher);
     await subscribe(watcher, '#', 0);

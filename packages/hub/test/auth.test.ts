@@ -4,7 +4,20 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { makePki, type Pki } from './certs.js';
-import { connect, connectPacket, ConnectRefused, handBuilt, endAll, rawConnect, readBytes, readUntilClosed, startHubProcess, stopProcesses, tempDir, type HubProcess } from '@baetyl/test-support';
+import {
+  connect,
+  connectPacket,
+  ConnectRefused,
+  handBuilt,
+  endAll,
+  rawConnect,
+  readBytes,
+  readUntilClosed,
+  startHubProcess,
+  stopProcesses,
+  tempDir,
+  type HubProcess,
+} from '@baetyl/test-support';
 
 const config = `listen:
   - tcp://127.0.0.1:0

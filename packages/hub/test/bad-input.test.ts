@@ -3,7 +3,26 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { MqttClient } from 'mqtt';
-import { closed, connect, connectPacket, endAll, handBuilt, openConfig, publishPacket, rawConnect, readBytes, readUntilClosed, record, startHubProcess, stopProcesses, subscribe, subscribePacket, waitFor, type HubProcess, type Received } from '@baetyl/test-support';
+import {
+  closed,
+  connect,
+  connectPacket,
+  endAll,
+  handBuilt,
+  openConfig,
+  publishPacket,
+  rawConnect,
+  readBytes,
+  readUntilClosed,
+  record,
+  startHubProcess,
+  stopProcesses,
+  subscribe,
+  subscribePacket,
+  waitFor,
+  type HubProcess,
+  type Received,
+} from '@baetyl/test-support';
 
 const auth = { username: 'test', password: 'hahaha' };
 
@@ -91,7 +110,9 @@ describe('bad input', () => {
 describe('slow consumers', () => {
   let hub: HubProcess;
   before(async () => {
-    hub = await startHubProcess({ config: openConfig(['tcp://127.0.0.1:0'], 'message:\n  length:\n    max: 128k\n  egress:\n    drain:\n      timeout: 2s\n    bytes:\n      max: 64m\n') });
+    hub = await startHubProcess({
+      config: openConfig(['tcp://127.0.0.1:0'], 'message:\n  length:\n    max: 128k\n  egress:\n    drain:\n      timeout: 2s\n    bytes:\n      max: 64m\n'),
+    });
   });
   after(async () => {
     await endAll();

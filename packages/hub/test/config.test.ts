@@ -36,7 +36,8 @@ describe('config', () => {
 
   it('accepts every key of Baetyl v1, including the ignored ones', () => {
     const warnings: string[] = [];
-    const c = parseHubConfig(`listen: [tcp://0.0.0.0:1883, ssl://0.0.0.0:1884, ws://0.0.0.0:8080/mqtt, wss://0.0.0.0:8884/mqtt]
+    const c = parseHubConfig(
+      `listen: [tcp://0.0.0.0:1883, ssl://0.0.0.0:1884, ws://0.0.0.0:8080/mqtt, wss://0.0.0.0:8884/mqtt]
 certificate: {ca: ca.pem, cert: s.pem, key: s.key}
 message:
   length: {max: 4m}
@@ -53,7 +54,10 @@ metrics: {report: {interval: 10s}}
 pprof: {port: 8005}
 status: {logging: {enable: true, interval: 1m}}
 logger: {path: var/log/baetyl/service.log, level: debug, format: json, age: {max: 3}, size: {max: 5}, backup: {max: 2}}
-`, 'service.yml', { onWarning: (w) => warnings.push(w) });
+`,
+      'service.yml',
+      { onWarning: (w) => warnings.push(w) },
+    );
     assert.equal(c.message.length.max, 4 * 1024 * 1024);
     // What has nothing to act on here is said, each with its line.
     assert.deepEqual(
@@ -86,7 +90,11 @@ logger: {path: var/log/baetyl/service.log, level: debug, format: json, age: {max
   const bad: Array<[string, string, RegExp]> = [
     ['a wrong type', 'listen: tcp://0.0.0.0:1883\n', /listen: expected array, got "tcp:\/\/0\.0\.0\.0:1883"/],
     ['a bad listener', 'listen: [http://0.0.0.0:1883]\n', /listen\[0\]/],
-    ['a bad permit', 'principals:\n  - username: u\n    password: p\n    permissions:\n      - action: sub\n        permit: ["a/#/b"]\n', /principals\[0\]\.permissions\[0\]\.permit\[0\]/],
+    [
+      'a bad permit',
+      'principals:\n  - username: u\n    password: p\n    permissions:\n      - action: sub\n        permit: ["a/#/b"]\n',
+      /principals\[0\]\.permissions\[0\]\.permit\[0\]/,
+    ],
     ['a bad action', 'principals:\n  - username: u\n    permissions:\n      - action: publish\n', /principals\[0\]\.permissions\[0\]\.action/],
     ['a duplicate username', 'principals:\n  - username: u\n    password: p\n  - username: u\n    password: q\n', /principals\[1\]\.username.*unique/],
     ['a route cycle', 'subscriptions:\n  - source: {topic: a}\n    target: {topic: b}\n  - source: {topic: b}\n    target: {topic: a}\n', /found cycle/],
@@ -99,12 +107,15 @@ logger: {path: var/log/baetyl/service.log, level: debug, format: json, age: {max
   ];
   for (const [what, yaml, expected] of bad) {
     it(`refuses ${what}, naming the line and the field`, () => {
-      assert.throws(() => parseHubConfig(yaml, 'etc/baetyl/service.yml'), (err: Error) => {
-        assert.ok(err instanceof ConfigError, String(err));
-        assert.match(err.message, expected);
-        assert.match(err.message, /^etc\/baetyl\/service\.yml:\d+:\d+: /m);
-        return true;
-      });
+      assert.throws(
+        () => parseHubConfig(yaml, 'etc/baetyl/service.yml'),
+        (err: Error) => {
+          assert.ok(err instanceof ConfigError, String(err));
+          assert.match(err.message, expected);
+          assert.match(err.message, /^etc\/baetyl\/service\.yml:\d+:\d+: /m);
+          return true;
+        },
+      );
     });
   }
 
@@ -118,7 +129,10 @@ logger: {path: var/log/baetyl/service.log, level: debug, format: json, age: {max
   it('the hub process runs with an unknown key and logs the warning', async () => {
     const hub = await startHubProcess({ config: openConfig(['tcp://127.0.0.1:0'], 'shutdwon:\n  timeout: 5s\n') });
     try {
-      assert.match(hub.output(), /level=warn msg="[^"]*etc\/baetyl\/service\.yml:\d+:1: shutdwon: unknown key \\"shutdwon\\" is ignored, as Baetyl v1 ignored it; did you mean \\"shutdown\\"\?"/);
+      assert.match(
+        hub.output(),
+        /level=warn msg="[^"]*etc\/baetyl\/service\.yml:\d+:1: shutdwon: unknown key \\"shutdwon\\" is ignored, as Baetyl v1 ignored it; did you mean \\"shutdown\\"\?"/,
+      );
     } finally {
       await hub.stop();
     }

@@ -6,7 +6,28 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type net from 'node:net';
 import type { MqttClient } from 'mqtt';
-import { connect, connectPacket, endAll, handBuilt, openConfig, PINGREQ, PINGRESP, publishPacket, rawConnect, readBytes, readUntilClosed, record, startHubProcess, stopProcesses, subscribe, subscribePacket, unsubscribePacket, waitFor, type HubProcess, type Received } from '@baetyl/test-support';
+import {
+  connect,
+  connectPacket,
+  endAll,
+  handBuilt,
+  openConfig,
+  PINGREQ,
+  PINGRESP,
+  publishPacket,
+  rawConnect,
+  readBytes,
+  readUntilClosed,
+  record,
+  startHubProcess,
+  stopProcesses,
+  subscribe,
+  subscribePacket,
+  unsubscribePacket,
+  waitFor,
+  type HubProcess,
+  type Received,
+} from '@baetyl/test-support';
 
 const auth = { username: 'test', password: 'hahaha' };
 const NOT_UTF8 = [
@@ -261,7 +282,12 @@ describe('MQTT 3.1.1 flows', () => {
     await subscribe(watcher, 'refused/#', 1);
     const s = await rawConnect(hub.url('tcp'));
     const done = readUntilClosed(s);
-    s.write(Buffer.concat([connectPacket({ clientId: 'refused', username: 'test', password: 'wrong', clean: false }), publishPacket('refused/x', Buffer.from('sneaky'), 1, 1)]));
+    s.write(
+      Buffer.concat([
+        connectPacket({ clientId: 'refused', username: 'test', password: 'wrong', clean: false }),
+        publishPacket('refused/x', Buffer.from('sneaky'), 1, 1),
+      ]),
+    );
     assert.deepEqual([...(await done)], [0x20, 0x02, 0x00, 0x04]);
     await watcher.publishAsync('refused/end', 'end', { qos: 1 });
     await waitFor('the marker', () => got.some((m) => m.topic === 'refused/end'));
@@ -308,7 +334,10 @@ describe('MQTT 3.1.1 flows', () => {
       assert.deepEqual([...(await s.readN(4))], [0x40, 0x02, 0x00, 0x2a]);
     }
     await waitFor('both messages', () => got.length >= 2);
-    assert.deepEqual(got.map((m) => m.payload), ['first', 'second']);
+    assert.deepEqual(
+      got.map((m) => m.payload),
+      ['first', 'second'],
+    );
     s.destroy();
   });
 
@@ -361,7 +390,7 @@ describe('MQTT 3.1.1 flows', () => {
     // The PUBLISH packets among small packets (one-byte remaining lengths).
     const publishes = (buf: Buffer): Delivery[] => {
       const out: Delivery[] = [];
-      for (let at = 0; at + 2 <= buf.length; ) {
+      for (let at = 0; at + 2 <= buf.length;) {
         const len = buf[at + 1]!;
         if (at + 2 + len > buf.length) break;
         if (buf[at]! >> 4 === 3) {
@@ -391,16 +420,32 @@ describe('MQTT 3.1.1 flows', () => {
 
   it('resends unacknowledged QoS 1 messages to a resumed session, in order, with their packet ids; session present 0 then 1 [MQTT-4.4.0-1, MQTT-4.6.0-1, MQTT-2.3.1-4, MQTT-3.2.2-2, MQTT-3.2.2-3]', async () => {
     const { sent, resent, connacks } = await resentAfterReconnect('inflight-order');
-    assert.deepEqual(connacks, [[0x20, 0x02, 0x00, 0x00], [0x20, 0x02, 0x01, 0x00]]);
-    assert.deepEqual(sent.map((m) => [m.payload, m.dup]), [['m1', false], ['m2', false], ['m3', false]]);
-    assert.deepEqual(resent.map((m) => [m.payload, m.id]), sent.map((m) => [m.payload, m.id]));
+    assert.deepEqual(connacks, [
+      [0x20, 0x02, 0x00, 0x00],
+      [0x20, 0x02, 0x01, 0x00],
+    ]);
+    assert.deepEqual(
+      sent.map((m) => [m.payload, m.dup]),
+      [
+        ['m1', false],
+        ['m2', false],
+        ['m3', false],
+      ],
+    );
+    assert.deepEqual(
+      resent.map((m) => [m.payload, m.id]),
+      sent.map((m) => [m.payload, m.id]),
+    );
   });
 
   // Known to fail: aedes resends a stored in-flight PUBLISH as it was first sent, DUP 0. The fix
   // belongs to the delivery path (per-client queues, issue 14 item 1).
   it('sets DUP on those resends [MQTT-3.3.1-1]', async () => {
     const { resent } = await resentAfterReconnect('inflight-dup');
-    assert.deepEqual(resent.map((m) => m.dup), [true, true, true]);
+    assert.deepEqual(
+      resent.map((m) => m.dup),
+      [true, true, true],
+    );
   });
 
   it('replaces a subscription to the same filter: one copy, at the new QoS [MQTT-3.8.4-3]', async () => {
@@ -412,7 +457,13 @@ describe('MQTT 3.1.1 flows', () => {
     await p.publishAsync('resub/x', 'one', { qos: 1 });
     await p.publishAsync('resub/x', 'end', { qos: 1 });
     await waitFor('both messages', () => got.some((m) => m.payload === 'end'));
-    assert.deepEqual(got.map((m) => [m.payload, m.qos]), [['one', 1], ['end', 1]]);
+    assert.deepEqual(
+      got.map((m) => [m.payload, m.qos]),
+      [
+        ['one', 1],
+        ['end', 1],
+      ],
+    );
   });
 
   async function inOrder(sessions: Array<[string, MqttClient]>): Promise<void> {
@@ -422,7 +473,11 @@ describe('MQTT 3.1.1 flows', () => {
     for (const [name, c] of sessions) {
       const got = record(c);
       await waitFor(`${count} messages at the ${name} session`, () => got.length >= count);
-      assert.deepEqual(got.map((m) => Number(m.payload)), Array.from({ length: count }, (_, i) => i), `in order at the ${name} session`);
+      assert.deepEqual(
+        got.map((m) => Number(m.payload)),
+        Array.from({ length: count }, (_, i) => i),
+        `in order at the ${name} session`,
+      );
     }
     p.end(true);
   }
@@ -432,7 +487,10 @@ describe('MQTT 3.1.1 flows', () => {
     const zero = await connect(hub.url('tcp'), { ...auth, clientId: 'order-qos0' });
     await subscribe(one, 'order/x', 1);
     await subscribe(zero, 'order/x', 0);
-    await inOrder([['QoS 1', one], ['QoS 0', zero]]);
+    await inOrder([
+      ['QoS 1', one],
+      ['QoS 0', zero],
+    ]);
     // QoS 1 messages reach a QoS 0 subscription at QoS 0 [MQTT-3.8.4-6].
     assert.ok(record(zero).every((m) => m.qos === 0));
     one.end(true);
@@ -441,12 +499,15 @@ describe('MQTT 3.1.1 flows', () => {
 
   // aedes' per-message store writes for the persistent session finish in any order; the hub keeps
   // the messages in the order they came (src/persistence/publish-order.ts).
-  it("keeps that order when a persistent session subscribes to the topic too [MQTT-4.6.0-6]", async () => {
+  it('keeps that order when a persistent session subscribes to the topic too [MQTT-4.6.0-6]', async () => {
     const clean = await connect(hub.url('tcp'), { ...auth, clientId: 'order-clean' });
     const kept = await connect(hub.url('tcp'), { ...auth, clientId: 'order-kept', clean: false });
     await subscribe(clean, 'order/x', 1);
     await subscribe(kept, 'order/x', 1);
-    await inOrder([['clean', clean], ['persistent', kept]]);
+    await inOrder([
+      ['clean', clean],
+      ['persistent', kept],
+    ]);
   });
 
   it('over WebSocket, takes packets split across binary frames, and closes on a text frame [MQTT-6.0.0-1, MQTT-6.0.0-2, MQTT-6.0.0-4]', async () => {

@@ -75,7 +75,10 @@ describe('disk full', { skip }, () => {
     assert.deepEqual(await subscribe(keeper, 'kept/#', 1), [0x80]);
     const lost = await connect(hub.url('tcp'), { ...auth, clientId: 'lost', clean: false });
     assert.deepEqual(await subscribe(lost, 'lost/#', 1), [0x80]);
-    assert.match(hub.output(), /level=error msg="subscription refused: the store cannot keep it" client=keeper .*error=.*No space left on device.* topic="kept\/#"/);
+    assert.match(
+      hub.output(),
+      /level=error msg="subscription refused: the store cannot keep it" client=keeper .*error=.*No space left on device.* topic="kept\/#"/,
+    );
     assert.ok(keeper.connected && lost.connected, 'the connections stay open');
     // Nothing was granted in memory either: a message on the topic does not reach keeper.
     const got = record(keeper);
@@ -110,13 +113,19 @@ describe('disk full', { skip }, () => {
     assert.equal(sessionPresent(back), true);
     const gotBack = record(back);
     await waitFor('the message queued for keeper', () => gotBack.some((m) => m.payload === 'queued'));
-    assert.deepEqual(gotBack.map((m) => [m.topic, m.qos]), [['kept/after', 1]]);
+    assert.deepEqual(
+      gotBack.map((m) => [m.topic, m.qos]),
+      [['kept/after', 1]],
+    );
     const lostBack = await connect(hub.url('tcp'), { ...auth, clientId: 'lost', clean: false });
     assert.equal(sessionPresent(lostBack), false, 'the refused subscription was never kept');
     // A message queued for it would come before this probe, sent on the same socket after it.
     assert.deepEqual(await subscribe(lostBack, 'probe/lost', 1), [1]);
     await pub2.publishAsync('probe/lost', 'probe', { qos: 1 });
     await waitFor('the probe', () => record(lostBack).length > 0);
-    assert.deepEqual(record(lostBack).map((m) => m.topic), ['probe/lost']);
+    assert.deepEqual(
+      record(lostBack).map((m) => m.topic),
+      ['probe/lost'],
+    );
   });
 });

@@ -7,7 +7,20 @@ import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { performance } from 'node:perf_hooks';
 import type { MqttClient } from 'mqtt';
-import { connect, endAll, openConfig, p99, publishPaced, rawSubscriber, sentAt, startHubProcess, stopProcesses, subscribe, waitFor, type HubProcess } from '@baetyl/test-support';
+import {
+  connect,
+  endAll,
+  openConfig,
+  p99,
+  publishPaced,
+  rawSubscriber,
+  sentAt,
+  startHubProcess,
+  stopProcesses,
+  subscribe,
+  waitFor,
+  type HubProcess,
+} from '@baetyl/test-support';
 
 const auth = { username: 'test', password: 'hahaha' };
 const N = 5000;
@@ -52,10 +65,14 @@ async function bench(hub: HubProcess): Promise<Bench> {
       const first = b.seq;
       b.seq += N;
       const pubacks = await publishPaced(pub, 'x/y', first, N, SIZE);
-      await waitFor(`${N} messages at the healthy subscriber`, () => {
-        for (let i = first; i < first + N; i++) if (!delivered.has(i)) return false;
-        return true;
-      }, 120_000);
+      await waitFor(
+        `${N} messages at the healthy subscriber`,
+        () => {
+          for (let i = first; i < first + N; i++) if (!delivered.has(i)) return false;
+          return true;
+        },
+        120_000,
+      );
       const lat: number[] = [];
       for (let i = first; i < first + N; i++) lat.push(delivered.get(i)!);
       return { puback: p99(pubacks), delivery: p99(lat), endedAt: Date.now() };
@@ -83,7 +100,10 @@ async function waitLogged(hub: HubProcess, what: string, cond: () => boolean, ms
 }
 
 function lines(hub: HubProcess, re: RegExp): string[] {
-  return hub.output().split('\n').filter((l) => re.test(l));
+  return hub
+    .output()
+    .split('\n')
+    .filter((l) => re.test(l));
 }
 
 describe('egress isolation', () => {
@@ -93,7 +113,12 @@ describe('egress isolation', () => {
   });
 
   it('a stalled QoS 1 subscriber holds up nobody, and is disconnected after message.egress.drain.timeout with one log line', async () => {
-    const hub = await startHubProcess({ config: openConfig(['tcp://127.0.0.1:0'], 'message:\n  egress:\n    drain:\n      timeout: 15s\n    bytes:\n      max: 64m\n').replace('level: debug', 'level: info') });
+    const hub = await startHubProcess({
+      config: openConfig(['tcp://127.0.0.1:0'], 'message:\n  egress:\n    drain:\n      timeout: 15s\n    bytes:\n      max: 64m\n').replace(
+        'level: debug',
+        'level: info',
+      ),
+    });
     const b = await bench(hub);
     const base = await b.phase();
     const stalled = await rawSubscriber(hub.url('tcp'), { clientId: 'stalled', filter: '#', qos: 1, pace: 'stalled', auth });
@@ -115,7 +140,9 @@ describe('egress isolation', () => {
   });
 
   it('a slow clean-session reader (about 120 KB/s) holds up nobody, and is disconnected when its queue passes message.egress.bytes.max', async () => {
-    const hub = await startHubProcess({ config: openConfig(['tcp://127.0.0.1:0'], 'message:\n  egress:\n    bytes:\n      max: 2m\n').replace('level: debug', 'level: info') });
+    const hub = await startHubProcess({
+      config: openConfig(['tcp://127.0.0.1:0'], 'message:\n  egress:\n    bytes:\n      max: 2m\n').replace('level: debug', 'level: info'),
+    });
     const b = await bench(hub);
     const base = await b.phase();
     const slow = await rawSubscriber(hub.url('tcp'), { clientId: 'slow', filter: '#', qos: 1, pace: 'slow', auth });
@@ -132,7 +159,9 @@ describe('egress isolation', () => {
   });
 
   it('a slow persistent session holds up nobody, keeps its QoS 1 messages in the store, and gets every one when it reads again', async () => {
-    const hub = await startHubProcess({ config: openConfig(['tcp://127.0.0.1:0'], 'message:\n  egress:\n    qos1:\n      buffer:\n        size: 100\n      batch:\n        max: 50\n') });
+    const hub = await startHubProcess({
+      config: openConfig(['tcp://127.0.0.1:0'], 'message:\n  egress:\n    qos1:\n      buffer:\n        size: 100\n      batch:\n        max: 50\n'),
+    });
     const b = await bench(hub);
     // The baseline includes the persistent session (its store writes), reading as fast as it can.
     const slow = await rawSubscriber(hub.url('tcp'), { clientId: 'slowpersistent', filter: '#', qos: 1, pace: 'fast', clean: false, auth });
@@ -154,7 +183,10 @@ describe('egress isolation', () => {
       throw new Error(`${err.message}: ${missing().length} missing, e.g. ${missing().slice(0, 5).join(', ')}`);
     });
     assert.equal(slow.closed, false, 'a session that keeps reading is not disconnected');
-    assert.ok(lines(hub, /msg="client reads slowly: its QoS 1 messages wait in the session store" client=slowpersistent/).length >= 1, 'the queue spilled to the store');
+    assert.ok(
+      lines(hub, /msg="client reads slowly: its QoS 1 messages wait in the session store" client=slowpersistent/).length >= 1,
+      'the queue spilled to the store',
+    );
     assertIsolated(base, await b.phase(), withSlow, 'a slow persistent subscriber');
     slow.close();
     await hub.stop();
@@ -186,7 +218,9 @@ describe('egress isolation', () => {
   });
 
   it('a stalled QoS 0 subscriber is disconnected with one log line', async () => {
-    const hub = await startHubProcess({ config: openConfig(['tcp://127.0.0.1:0'], 'message:\n  egress:\n    drain:\n      timeout: 2s\n').replace('level: debug', 'level: info') });
+    const hub = await startHubProcess({
+      config: openConfig(['tcp://127.0.0.1:0'], 'message:\n  egress:\n    drain:\n      timeout: 2s\n').replace('level: debug', 'level: info'),
+    });
     const stalled = await rawSubscriber(hub.url('tcp'), { clientId: 'stalled0', filter: 'q/#', qos: 0, pace: 'stalled', auth });
     const pub = await connect(hub.url('tcp'), { ...auth, clientId: 'flood' });
     const body = Buffer.alloc(SIZE, 0x62);

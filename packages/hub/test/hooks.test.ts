@@ -9,7 +9,20 @@ import { join } from 'node:path';
 import type { IClientOptions } from 'mqtt';
 import { parseHubConfig } from '../src/config/load.js';
 import { startHub, type Hub } from '../src/broker/hub.js';
-import { closed, connect, ConnectRefused, connectPacket, endAll, handBuilt, rawConnect, readBytes, readUntilClosed, record, subscribe, waitFor } from '@baetyl/test-support';
+import {
+  closed,
+  connect,
+  ConnectRefused,
+  connectPacket,
+  endAll,
+  handBuilt,
+  rawConnect,
+  readBytes,
+  readUntilClosed,
+  record,
+  subscribe,
+  waitFor,
+} from '@baetyl/test-support';
 
 const CONFIG = `listen: [tcp://127.0.0.1:0]
 principals:

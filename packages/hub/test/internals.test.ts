@@ -31,12 +31,27 @@ import {
   type Deliver,
 } from '../src/broker/internals.js';
 import { egressOf } from '../src/broker/hooks/delivery.js';
-import { connect, connectPacket, endAll, rawConnect, rawSubscriber, readBytes, readUntilClosed, record, subscribe, subscribePacket, waitFor } from '@baetyl/test-support';
+import {
+  connect,
+  connectPacket,
+  endAll,
+  rawConnect,
+  rawSubscriber,
+  readBytes,
+  readUntilClosed,
+  record,
+  subscribe,
+  subscribePacket,
+  waitFor,
+} from '@baetyl/test-support';
 
 const CHECK = `check src/broker/internals.ts against aedes' lib/client.js, lib/handlers/ and aedes.js`;
 
 /** A plain aedes broker on a loopback port; `onClient` runs right after aedes made each client. */
-async function plainAedes(opts: AedesOptions = {}, onClient: (c: Client) => void = () => undefined): Promise<{ url: string; broker: Aedes; close(): Promise<void> }> {
+async function plainAedes(
+  opts: AedesOptions = {},
+  onClient: (c: Client) => void = () => undefined,
+): Promise<{ url: string; broker: Aedes; close(): Promise<void> }> {
   const broker = await Aedes.createBroker(opts);
   const server: Server = createServer((sock) => onClient(broker.handle(sock)));
   await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
@@ -57,7 +72,7 @@ const clientNamed = (broker: Aedes, id: string): Client | undefined => [...conne
 test(`aedes is ${VERIFIED_AEDES_VERSION} in the lockfile and installed: the version src/broker/internals.ts was checked against`, () => {
   const lock = readFileSync(fileURLToPath(new URL('../../../../pnpm-lock.yaml', import.meta.url)), 'utf8');
   const locked = /\n {2}packages\/hub:\n[\s\S]*?\n {6}aedes:\n {8}specifier: [^\n]*\n {8}version: ([0-9][^\s(]*)/.exec(lock)?.[1];
-  assert.ok(locked, 'pnpm-lock.yaml has the hub\'s aedes version');
+  assert.ok(locked, "pnpm-lock.yaml has the hub's aedes version");
   assert.equal(locked, VERIFIED_AEDES_VERSION, `the lockfile now has aedes ${locked}: ${CHECK}, run these tests, then update VERIFIED_AEDES_VERSION`);
   assert.equal(aedesVersion(), VERIFIED_AEDES_VERSION, `aedes ${aedesVersion()} is installed: ${CHECK}, then update VERIFIED_AEDES_VERSION`);
 });
@@ -151,15 +166,40 @@ test("replaceDeliver and passDuplicateFilter: every delivery goes through the re
     // aedes' own filter: a brokerCounter not above the last one forwarded is dropped.
     const client = clientNamed(b.broker, 'dedupe')!;
     const send = (topic: string, counter: number) =>
-      new Promise<void>((ok) => originals!.deliver0({ cmd: 'publish', topic, payload: Buffer.from('p'), qos: 0, retain: false, dup: false, brokerId: 'other', brokerCounter: counter } as AedesPublishPacket, ok));
+      new Promise<void>((ok) =>
+        originals!.deliver0(
+          {
+            cmd: 'publish',
+            topic,
+            payload: Buffer.from('p'),
+            qos: 0,
+            retain: false,
+            dup: false,
+            brokerId: 'other',
+            brokerCounter: counter,
+          } as AedesPublishPacket,
+          ok,
+        ),
+      );
     await send('d/c10', 10);
     await send('d/c5', 5);
-    const c7 = { cmd: 'publish', topic: 'd/c7', payload: Buffer.from('p'), qos: 0, retain: false, dup: false, brokerId: 'other', brokerCounter: 7 } as AedesPublishPacket;
+    const c7 = {
+      cmd: 'publish',
+      topic: 'd/c7',
+      payload: Buffer.from('p'),
+      qos: 0,
+      retain: false,
+      dup: false,
+      brokerId: 'other',
+      brokerCounter: 7,
+    } as AedesPublishPacket;
     passDuplicateFilter(client, c7);
     await new Promise<void>((ok) => originals!.deliver0(c7, ok));
     await waitFor('d/c7', () => record(c).some((m) => m.topic === 'd/c7'));
     assert.deepEqual(
-      record(c).slice(2).map((m) => m.topic),
+      record(c)
+        .slice(2)
+        .map((m) => m.topic),
       ['d/c10', 'd/c7'],
       `aedes' duplicate filter (client.duplicates) no longer drops counter 5 after 10, or passDuplicateFilter() no longer lets 7 through: ${CHECK}`,
     );
@@ -221,7 +261,11 @@ test('replacePublish and isClientPublish: a QoS 1 PUBLISH reaches authorizePubli
     // Resolves on the PUBACK: aedes acknowledged before its broker.publish went on.
     await pub.publishAsync('q/1', 'one', { qos: 1 });
     await waitFor('broker.publish', () => calls.length === 1);
-    assert.equal(calls[0]!.packet, authorized[0], `broker.publish no longer gets the object authorizePublish got (hooks/publish-with-routes.ts relies on it): ${CHECK}`);
+    assert.equal(
+      calls[0]!.packet,
+      authorized[0],
+      `broker.publish no longer gets the object authorizePublish got (hooks/publish-with-routes.ts relies on it): ${CHECK}`,
+    );
     assert.equal(calls[0]!.client?.id, 'pub', 'broker.publish gets the publishing client');
     assert.equal(isClientPublish(authorized[0]!), true, "a client's PUBLISH has cmd 'publish'");
     calls[0]!.done();
@@ -235,7 +279,7 @@ test('replacePublish and isClientPublish: a QoS 1 PUBLISH reaches authorizePubli
     // The two-argument form (the documented one) reaches the replacement with a null client.
     let published = false;
     b.broker.publish({ cmd: 'publish', topic: 'own/1', payload: Buffer.from('o'), qos: 0, retain: false, dup: false }, () => (published = true));
-    await waitFor('the broker\'s own publish', () => calls.length === 3);
+    await waitFor("the broker's own publish", () => calls.length === 3);
     assert.equal(calls[2]!.client, null);
     calls[2]!.done();
     await waitFor('its callback', () => published);
@@ -274,7 +318,9 @@ test("nextBrokerCounter: aedes numbers each message with ++broker.counter as pub
       ),
     );
     const expected = nextBrokerCounter(b.broker);
-    const done = new Promise<void>((ok, fail) => b.broker.publish({ cmd: 'publish', topic: 'n/x', payload: Buffer.from('one'), qos: 1, retain: false, dup: false }, (err) => (err ? fail(err) : ok())));
+    const done = new Promise<void>((ok, fail) =>
+      b.broker.publish({ cmd: 'publish', topic: 'n/x', payload: Buffer.from('one'), qos: 1, retain: false, dup: false }, (err) => (err ? fail(err) : ok())),
+    );
     assert.equal(nextBrokerCounter(b.broker), expected + 1, `the counter is no longer taken synchronously as publish starts: ${CHECK}`);
     await done;
     assert.equal(seen, expected, 'the message carries the counter nextBrokerCounter() announced');
@@ -317,7 +363,13 @@ test("the hub's deliveries go through its egress queue, and arrive", async () =>
 test('QoS 0 messages beyond message.egress.qos0.buffer.size for a stalled client are dropped and counted', async () => {
   const hub = await inProcessHub('message: {egress: {qos0: {buffer: {size: 100}}, drain: {timeout: 60s}}}\n');
   try {
-    const stalled = await rawSubscriber(hub.addresses[0]!, { clientId: 'stalled', filter: 'q/#', qos: 0, pace: 'stalled', auth: { username: 't', password: 'p' } });
+    const stalled = await rawSubscriber(hub.addresses[0]!, {
+      clientId: 'stalled',
+      filter: 'q/#',
+      qos: 0,
+      pace: 'stalled',
+      auth: { username: 't', password: 'p' },
+    });
     const pub = await connect(hub.addresses[0]!.replace('tcp:', 'mqtt:'), { username: 't', password: 'p' });
     const body = Buffer.alloc(1024, 1);
     // 12 MB: more than the socket buffers take, then more than 100 waiting.

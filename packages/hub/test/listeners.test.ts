@@ -10,7 +10,8 @@ import { connect, endAll, openConfig, record, startHubProcess, stopProcesses, su
 const run = promisify(execFile);
 const hasMosquitto = spawnSync('sh', ['-c', 'command -v mosquitto_pub && command -v mosquitto_sub']).status === 0;
 // CI installs the clients and sets this, so that the test cannot silently skip there.
-if (process.env.BAETYL_REQUIRE_MOSQUITTO === '1' && !hasMosquitto) throw new Error('BAETYL_REQUIRE_MOSQUITTO=1 but mosquitto_pub/mosquitto_sub are not on PATH');
+if (process.env.BAETYL_REQUIRE_MOSQUITTO === '1' && !hasMosquitto)
+  throw new Error('BAETYL_REQUIRE_MOSQUITTO=1 but mosquitto_pub/mosquitto_sub are not on PATH');
 
 describe('listeners', () => {
   let hub: HubProcess;
@@ -54,30 +55,54 @@ describe('listeners', () => {
     await assert.rejects(connect(hub.url('ssl').replace('ssl://', 'mqtts://'), { username: 'test', password: 'hahaha', rejectUnauthorized: true }));
   });
 
-  it('works with mosquitto_pub and mosquitto_sub over tcp and ssl', { skip: hasMosquitto ? false : 'mosquitto_pub/mosquitto_sub not installed (apt-get install -y mosquitto-clients)' }, async () => {
-    const tcp = new URL(hub.url('tcp').replace('tcp://', 'http://'));
-    const ssl = new URL(hub.url('ssl').replace('ssl://', 'http://'));
-    const common = ['-h', '127.0.0.1', '-u', 'test', '-P', 'hahaha'];
-    const watcher = await connect(hub.url('tcp'), { username: 'test', password: 'hahaha' });
-    const seen = record(watcher);
-    await subscribe(watcher, 'mosq/#', 1);
-    const sub = run('mosquitto_sub', [...common, '-p', ssl.port, '--cafile', pki.caPath, '-t', 'mosq/#', '-C', '2', '-v', '-W', '30', '-q', '1', '-i', 'mosqsub']);
-    // Publish until the subscriber is surely subscribed: its subscription is visible to the hub's metrics only
-    // indirectly, so retry the pair of publishes until mosquitto_sub has its two messages.
-    let result: { stdout: string } | undefined;
-    sub.then((r) => (result = r), () => undefined);
-    let n = 0;
-    while (!result && n < 100) {
-      await run('mosquitto_pub', [...common, '-p', tcp.port, '-t', 'mosq/a', '-m', 'hello', '-q', '1']);
-      n++;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    await sub;
-    assert.match(result!.stdout, /mosq\/a hello/);
-    await waitFor('the MQTT.js watcher to see mosquitto_pub', () => seen.some((m) => m.topic === 'mosq/a' && m.payload === 'hello'));
-    // Wrong password: mosquitto_pub reports the refusal and exits non-zero.
-    const bad = spawnSync('mosquitto_pub', ['-h', '127.0.0.1', '-p', tcp.port, '-u', 'test', '-P', 'nope', '-t', 'x', '-m', 'y'], { encoding: 'utf8' });
-    assert.notEqual(bad.status, 0);
-    assert.match(bad.stderr, /not authori[sz]ed|bad user name or password|refused/i);
-  });
+  it(
+    'works with mosquitto_pub and mosquitto_sub over tcp and ssl',
+    { skip: hasMosquitto ? false : 'mosquitto_pub/mosquitto_sub not installed (apt-get install -y mosquitto-clients)' },
+    async () => {
+      const tcp = new URL(hub.url('tcp').replace('tcp://', 'http://'));
+      const ssl = new URL(hub.url('ssl').replace('ssl://', 'http://'));
+      const common = ['-h', '127.0.0.1', '-u', 'test', '-P', 'hahaha'];
+      const watcher = await connect(hub.url('tcp'), { username: 'test', password: 'hahaha' });
+      const seen = record(watcher);
+      await subscribe(watcher, 'mosq/#', 1);
+      const sub = run('mosquitto_sub', [
+        ...common,
+        '-p',
+        ssl.port,
+        '--cafile',
+        pki.caPath,
+        '-t',
+        'mosq/#',
+        '-C',
+        '2',
+        '-v',
+        '-W',
+        '30',
+        '-q',
+        '1',
+        '-i',
+        'mosqsub',
+      ]);
+      // Publish until the subscriber is surely subscribed: its subscription is visible to the hub's metrics only
+      // indirectly, so retry the pair of publishes until mosquitto_sub has its two messages.
+      let result: { stdout: string } | undefined;
+      sub.then(
+        (r) => (result = r),
+        () => undefined,
+      );
+      let n = 0;
+      while (!result && n < 100) {
+        await run('mosquitto_pub', [...common, '-p', tcp.port, '-t', 'mosq/a', '-m', 'hello', '-q', '1']);
+        n++;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      await sub;
+      assert.match(result!.stdout, /mosq\/a hello/);
+      await waitFor('the MQTT.js watcher to see mosquitto_pub', () => seen.some((m) => m.topic === 'mosq/a' && m.payload === 'hello'));
+      // Wrong password: mosquitto_pub reports the refusal and exits non-zero.
+      const bad = spawnSync('mosquitto_pub', ['-h', '127.0.0.1', '-p', tcp.port, '-u', 'test', '-P', 'nope', '-t', 'x', '-m', 'y'], { encoding: 'utf8' });
+      assert.notEqual(bad.status, 0);
+      assert.match(bad.stderr, /not authori[sz]ed|bad user name or password|refused/i);
+    },
+  );
 });

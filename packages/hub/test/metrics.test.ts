@@ -34,7 +34,12 @@ describe('metrics', () => {
       let text = '';
       req.on('data', (c: Buffer) => (text += c.toString()));
       req.on('end', () => {
-        reports.push({ path: req.url ?? '', user: String(req.headers['x-openedge-username']), password: String(req.headers['x-openedge-password']), body: JSON.parse(text || '{}') });
+        reports.push({
+          path: req.url ?? '',
+          user: String(req.headers['x-openedge-username']),
+          password: String(req.headers['x-openedge-password']),
+          body: JSON.parse(text || '{}'),
+        });
         res.end();
       });
     });
@@ -42,7 +47,12 @@ describe('metrics', () => {
     await new Promise<void>((ok) => master.listen(join(dir, 'master.sock'), () => ok()));
     return reports;
   }
-  const masterEnv = { BAETYL_SERVICE_NAME: 'localhub', BAETYL_SERVICE_INSTANCE_NAME: 'localhub', BAETYL_SERVICE_TOKEN: 'tok', BAETYL_MASTER_API_ADDRESS: 'unix://master.sock' };
+  const masterEnv = {
+    BAETYL_SERVICE_NAME: 'localhub',
+    BAETYL_SERVICE_INSTANCE_NAME: 'localhub',
+    BAETYL_SERVICE_TOKEN: 'tok',
+    BAETYL_MASTER_API_ADDRESS: 'unix://master.sock',
+  };
 
   it('reports clients, subscriptions and messages to the master, and its Prometheus registry', async () => {
     const dir = tempDir('hub-test-');
@@ -56,7 +66,14 @@ describe('metrics', () => {
     await subscribe(c, ['m/#', 'n'], 0);
     await c.publishAsync('m/1', 'x');
     await waitFor('a report with the client, its subscriptions and messages', () =>
-      reports.some((r) => r.body.broker_stats?.clients === 1 && r.body.broker_stats.subscriptions === 2 && r.body.broker_stats.messages_in >= 1 && r.body.broker_stats.messages_out >= 1));
+      reports.some(
+        (r) =>
+          r.body.broker_stats?.clients === 1 &&
+          r.body.broker_stats.subscriptions === 2 &&
+          r.body.broker_stats.messages_in >= 1 &&
+          r.body.broker_stats.messages_out >= 1,
+      ),
+    );
     // The same counts in the Prometheus metrics of the same report (docs/metrics.md): by QoS.
     const last = reports.findLast((r) => r.body.broker_stats?.clients === 1 && r.body.broker_stats.messages_in >= 1)!;
     assert.equal(valueOf(last, 'baetyl_hub_connections'), 1);

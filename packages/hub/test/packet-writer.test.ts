@@ -13,7 +13,7 @@ import { aedesPacketWriter } from '../src/broker/internals.js';
 // Built by hand: mqtt-packet's generate() would fill the very cache this test pins as empty.
 import { handBuilt, rawConnect, readBytes } from '@baetyl/test-support';
 
-test("aedes writes through the mqtt-packet the hub configures, with no number cache", async () => {
+test('aedes writes through the mqtt-packet the hub configures, with no number cache', async () => {
   const writer = aedesPacketWriter() as unknown as { writeToStream: ((...a: unknown[]) => boolean) & { cacheNumbers: boolean } };
   const original = writer.writeToStream;
   let writes = 0;
@@ -50,7 +50,9 @@ test("aedes writes through the mqtt-packet the hub configures, with no number ca
     assert.equal(publish.subarray(13).toString(), 'hi');
     assert.ok(writes > 0, "aedes' packets went through the mqtt-packet copy the hub switched");
     assert.equal(original.cacheNumbers, false);
-    const numbers = createRequire(createRequire(import.meta.resolve('aedes').replace('file://', '')).resolve('mqtt-packet'))('./numbers.js') as { cache: object };
+    const numbers = createRequire(createRequire(import.meta.resolve('aedes').replace('file://', '')).resolve('mqtt-packet'))('./numbers.js') as {
+      cache: object;
+    };
     assert.equal(Object.keys(numbers.cache).length, 0, 'the number cache was not made');
   } finally {
     writer.writeToStream = original;

@@ -85,7 +85,10 @@ describe('persistence', () => {
     await subscribe(again, 'check/#', 1);
     await pub.publishAsync('check/q', 'marker', { qos: 1 });
     await waitFor('the marker', () => got2.some((m) => m.payload === 'marker'));
-    assert.deepEqual(got2.map((m) => m.payload), ['marker']);
+    assert.deepEqual(
+      got2.map((m) => m.payload),
+      ['marker'],
+    );
   });
 
   it('queues nothing for an offline QoS 0 subscription, even when a QoS 1 subscription of another client matches', async () => {
@@ -106,7 +109,10 @@ describe('persistence', () => {
     const gotBack = record(back);
     await pub.publishAsync('t', 'live', { qos: 1 });
     await waitFor('the live message', () => gotBack.some((m) => m.payload === 'live'));
-    assert.deepEqual(gotBack.map((m) => [m.payload, m.qos]), [['live', 0]]);
+    assert.deepEqual(
+      gotBack.map((m) => [m.payload, m.qos]),
+      [['live', 0]],
+    );
   });
 
   it('publishes, after kill -9 and restart, the wills of clients that were connected', async () => {

@@ -40,7 +40,10 @@ test('a failed write rejects its own message only, in its turn', async () => {
   order.enter(1);
   order.enter(2);
   const results: string[] = [];
-  void order.after(1, a.promise).then(() => results.push('1 ok'), (e: Error) => results.push(`1 ${e.message}`));
+  void order.after(1, a.promise).then(
+    () => results.push('1 ok'),
+    (e: Error) => results.push(`1 ${e.message}`),
+  );
   void order.after(2, b.promise).then(() => results.push('2 ok'));
   b.resolve();
   a.reject(new Error('disk full'));

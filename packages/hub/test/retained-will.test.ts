@@ -88,7 +88,10 @@ describe('messages', () => {
     await waitFor('the public retained message', () => got.length === 1);
     await p.publishAsync('public/end', 'end');
     await waitFor('the marker', () => got.some((m) => m.topic === 'public/end'));
-    assert.deepEqual(got.map((m) => m.topic), ['public/r', 'public/end']);
+    assert.deepEqual(
+      got.map((m) => m.topic),
+      ['public/r', 'public/end'],
+    );
   });
 
   it('publishes the will when a client vanishes, not when it disconnects', async () => {

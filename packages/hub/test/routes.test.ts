@@ -66,7 +66,10 @@ describe('rename routes', () => {
     await subscribe(c, '#', 0);
     await c.publishAsync('t', '{"id":1}', { qos: 0 });
     await waitFor('t and t/topic', () => got.length === 2);
-    assert.deepEqual(got.map((m) => [m.topic, m.payload]).sort(), [['t', '{"id":1}'], ['t/topic', '{"id":1}']]);
+    assert.deepEqual(got.map((m) => [m.topic, m.payload]).sort(), [
+      ['t', '{"id":1}'],
+      ['t/topic', '{"id":1}'],
+    ]);
   });
 
   it('routes with QoS target.qos only when min(message QoS, source.qos) is 1', async () => {

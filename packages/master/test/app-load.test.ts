@@ -59,7 +59,10 @@ volumes:
     'application.yml',
   );
   assert.equal(app.version, 'v5');
-  assert.deepEqual(app.services.map((s) => s.name), ['localhub', 'function-manager']);
+  assert.deepEqual(
+    app.services.map((s) => s.name),
+    ['localhub', 'function-manager'],
+  );
   const fm = app.services[1]!;
   assert.deepEqual(fm.mounts, [{ volume: 'fm-conf', source: 'var/db/baetyl/fm-conf', target: 'etc/baetyl', readonly: true }]);
   assert.deepEqual(fm.env, { A: '1', B: 'x=y' });
@@ -74,7 +77,10 @@ test('the compose shape refuses a dependency cycle and an unknown dependency', (
     () => parseApp('services:\n  a: {image: x, depends_on: [b]}\n  b: {image: x, depends_on: [a]}\n', 'app.yml'),
     /app\.yml:\d+:\d+: services\.a\.depends_on: dependency cycle: a -> b -> a; remove one depends_on/,
   );
-  assert.throws(() => parseApp('services:\n  a: {image: x, depends_on: [ghost]}\n', 'app.yml'), /services\.a\.depends_on\[0\]: depends on unknown service "ghost"/);
+  assert.throws(
+    () => parseApp('services:\n  a: {image: x, depends_on: [ghost]}\n', 'app.yml'),
+    /services\.a\.depends_on\[0\]: depends on unknown service "ghost"/,
+  );
 });
 
 test('network_mode and networks together are refused', () => {

@@ -41,7 +41,10 @@ test('an unknown key is a warning that names the line, the path and the closest 
   );
   const check = await runBaetyl(['check', '-w', wd.dir]);
   assert.equal(check.code, 0, check.stderr);
-  assert.match(check.stderr, /warning: \S*application\.yml:5:5: services\[0\]\.replicas: unknown key "replicas" is ignored, as Baetyl v1 ignored it; did you mean "replica"\?/);
+  assert.match(
+    check.stderr,
+    /warning: \S*application\.yml:5:5: services\[0\]\.replicas: unknown key "replicas" is ignored, as Baetyl v1 ignored it; did you mean "replica"\?/,
+  );
   assert.match(check.stderr, /OK!/);
 });
 
@@ -60,7 +63,15 @@ test('a bad conf.yml is named too', async () => {
 });
 
 test('a mount that names an unknown volume', async () => {
-  const wd = makeWorkdir([{ name: 'svc', mounts: [{ name: 'pkg', path: 'lib/baetyl/test-program' }, { name: 'nowhere', path: 'etc/baetyl' }] }]);
+  const wd = makeWorkdir([
+    {
+      name: 'svc',
+      mounts: [
+        { name: 'pkg', path: 'lib/baetyl/test-program' },
+        { name: 'nowhere', path: 'etc/baetyl' },
+      ],
+    },
+  ]);
   await refused(wd, /services\[0\]\.mounts\[1\]\.name: mount names unknown volume "nowhere"; defined volumes are: pkg/);
 });
 

@@ -27,7 +27,13 @@ function workdir(services: Svc[], mode = 'docker'): string {
     mkdirSync(join(dir, `var/db/baetyl/${s.name}-conf`), { recursive: true });
     writeFileSync(join(dir, `var/db/baetyl/${s.name}-conf/service.yml`), s.conf);
     volumes.push({ name: `${s.name}-conf`, path: `var/db/baetyl/${s.name}-conf` });
-    return { name: s.name, image: s.image, replica: s.replica ?? 1, args: s.args ?? [], mounts: [{ name: `${s.name}-conf`, path: 'etc/baetyl', readonly: true }] };
+    return {
+      name: s.name,
+      image: s.image,
+      replica: s.replica ?? 1,
+      args: s.args ?? [],
+      mounts: [{ name: `${s.name}-conf`, path: 'etc/baetyl', readonly: true }],
+    };
   });
   mkdirSync(join(dir, 'var/db/baetyl'), { recursive: true });
   writeFileSync(join(dir, 'var/db/baetyl/application.yml'), stringify({ version: 'v1', services: app, volumes }));
@@ -46,7 +52,10 @@ test("each service's config is checked by its own loader; a bad value fails chec
     const res = await runBaetyl(['check', '-w', dir]);
     assert.equal(res.code, 1, res.stderr);
     const hubFile = join(dir, 'var/db/baetyl/localhub-conf/service.yml');
-    assert.match(res.stderr, new RegExp(`^warning: ${hubFile}:2:1: listen_: unknown key "listen_" is ignored, as Baetyl v1 ignored it; did you mean "listen"\\?$`, 'm'));
+    assert.match(
+      res.stderr,
+      new RegExp(`^warning: ${hubFile}:2:1: listen_: unknown key "listen_" is ignored, as Baetyl v1 ignored it; did you mean "listen"\\?$`, 'm'),
+    );
     assert.match(res.stderr, new RegExp(`^service localhub \\(hub\\.baidubce\\.com/baetyl/baetyl-hub:1\\.0\\.0\\): ${hubFile}: OK$`, 'm'));
     // The function manager's own loader: a duration that is not one.
     assert.match(res.stderr, /function-manager-conf\/service\.yml:3:14: hub\.keepalive: expected a duration like "30s"/);
@@ -72,7 +81,10 @@ test('a service whose config is in none of its mounts is an error; -c in its arg
     writeFileSync(join(dir, 'var/db/baetyl/other-conf/hub.yml'), 'listen: tcp://0.0.0.0:1884\n');
     const res = await runBaetyl(['check', '-w', dir]);
     assert.equal(res.code, 1, res.stderr);
-    assert.match(res.stderr, /service localhub \(baetyl-hub\): its config etc\/baetyl\/service\.yml is not in any of its mounts; mount the volume holding its service\.yml at etc\/baetyl/);
+    assert.match(
+      res.stderr,
+      /service localhub \(baetyl-hub\): its config etc\/baetyl\/service\.yml is not in any of its mounts; mount the volume holding its service\.yml at etc\/baetyl/,
+    );
     assert.match(res.stderr, /other-conf\/hub\.yml:1:9: listen: expected array, got "tcp:\/\/0\.0\.0\.0:1884"/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -81,13 +93,23 @@ test('a service whose config is in none of its mounts is an error; -c in its arg
 
 test('native mode: a python runtime with no interpreter to run on is a warning (only that service will fail)', async () => {
   const dir = workdir(
-    [{ name: 'sayhi3', image: 'baetyl-function-python3', replica: 0, conf: 'functions:\n  - name: f\n    handler: index.handler\n    codedir: code\nruntime:\n  python: /nonexistent/python3.6\n' }],
+    [
+      {
+        name: 'sayhi3',
+        image: 'baetyl-function-python3',
+        replica: 0,
+        conf: 'functions:\n  - name: f\n    handler: index.handler\n    codedir: code\nruntime:\n  python: /nonexistent/python3.6\n',
+      },
+    ],
     'native',
   );
   try {
     const res = await runBaetyl(['check', '-w', dir]);
     assert.equal(res.code, 0, res.stderr);
-    assert.match(res.stderr, /^warning: service sayhi3 \(baetyl-function-python3\) will fail at start: the python36 runtime cannot run the Python interpreter "\/nonexistent\/python3\.6" set by runtime\.python/m);
+    assert.match(
+      res.stderr,
+      /^warning: service sayhi3 \(baetyl-function-python3\) will fail at start: the python36 runtime cannot run the Python interpreter "\/nonexistent\/python3\.6" set by runtime\.python/m,
+    );
     assert.match(res.stderr, /^service sayhi3 \(baetyl-function-python3\): \S+sayhi3-conf\/service\.yml: OK$/m);
   } finally {
     rmSync(dir, { recursive: true, force: true });

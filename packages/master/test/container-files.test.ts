@@ -12,7 +12,15 @@ test('InstanceRequest.files become read-only binds, and the env points inside th
   const workdir = mkdtempSync(join(tmpdir(), 'baetyl-files-'));
   const service = serviceSpec('function-manager', { image: 'baetyl-function-manager' });
   const plan = createOptions(
-    { service, instance: 'function-manager', env: { A: '1' }, files: [{ env: 'BAETYL_MASTER_API_CA', hostPath: '/etc/certs/ca.pem' }, { env: 'BAETYL_MASTER_API_KEY', hostPath: '/etc/certs/server.key' }] },
+    {
+      service,
+      instance: 'function-manager',
+      env: { A: '1' },
+      files: [
+        { env: 'BAETYL_MASTER_API_CA', hostPath: '/etc/certs/ca.pem' },
+        { env: 'BAETYL_MASTER_API_KEY', hostPath: '/etc/certs/server.key' },
+      ],
+    },
     { workdir, image: 'baetyl-function-manager' },
   );
   const binds = plan.options.HostConfig!.Binds!;

@@ -76,15 +76,21 @@ function expected(qos: 0 | 1): Record<string, { payload: RegExp; qos: number }> 
     t: { payload: exact('{"id":1}'), qos },
     't/topic': { payload: exact('{"id":1}'), qos: 0 },
     't/py2hi': {
-      payload: exact('{"messageTopic": "t", "functionName": "python27-sayhi", "functionInvokeID": "<uuid>", "messageTimestamp": <ts>, "messageQOS": 0, "Say": "Hello Baetyl", "id": 1}'),
+      payload: exact(
+        '{"messageTopic": "t", "functionName": "python27-sayhi", "functionInvokeID": "<uuid>", "messageTimestamp": <ts>, "messageQOS": 0, "Say": "Hello Baetyl", "id": 1}',
+      ),
       qos: 0,
     },
     't/py3hi': {
-      payload: exact('{"id": 1, "messageQOS": 0, "messageTopic": "t", "messageTimestamp": <ts>, "functionName": "python36-sayhi", "functionInvokeID": "<uuid>", "Say": "Hello Baetyl"}'),
+      payload: exact(
+        '{"id": 1, "messageQOS": 0, "messageTopic": "t", "messageTimestamp": <ts>, "functionName": "python36-sayhi", "functionInvokeID": "<uuid>", "Say": "Hello Baetyl"}',
+      ),
       qos: 0,
     },
     't/node8hi': {
-      payload: exact('{"id":1,"messageQOS":0,"messageTopic":"t","messageTimestamp":<ts>,"functionName":"node85-sayhi","functionInvokeID":"<uuid>","Say":"Hello Baetyl"}'),
+      payload: exact(
+        '{"id":1,"messageQOS":0,"messageTopic":"t","messageTimestamp":<ts>,"functionName":"node85-sayhi","functionInvokeID":"<uuid>","Say":"Hello Baetyl"}',
+      ),
       qos: 0,
     },
     't/sqlfilter': { payload: exact(`{"id":1,"qos":${qos},"topic":"t"}`), qos },
@@ -102,7 +108,13 @@ function ofId(payload: string, id: number): boolean {
  * only once the function manager is connected, and a QoS 0 message published before is lost.
  */
 async function checkTutorial(dir: string, port: number): Promise<void> {
-  const client = mqtt.connect(`mqtt://127.0.0.1:${port}`, { username: 'test', password: 'hahaha', clientId: `e2e-${process.pid}`, reconnectPeriod: 500, connectTimeout: 5000 });
+  const client = mqtt.connect(`mqtt://127.0.0.1:${port}`, {
+    username: 'test',
+    password: 'hahaha',
+    clientId: `e2e-${process.pid}`,
+    reconnectPeriod: 500,
+    connectTimeout: 5000,
+  });
   const got: Array<{ topic: string; payload: string; qos: number }> = [];
   client.on('message', (topic, payload, packet) => got.push({ topic, payload: payload.toString(), qos: packet.qos }));
   const outputs = ['t/py2hi', 't/py3hi', 't/node8hi', 't/sqlfilter'];
@@ -128,7 +140,11 @@ async function checkTutorial(dir: string, port: number): Promise<void> {
       await client.publishAsync('t', '{"id":1}', { qos });
       const want = expected(qos);
       const round = () => got.slice(seen).filter((m) => ofId(m.payload, 1));
-      await waitFor(`the six messages of §5 at QoS ${qos} (got: ${JSON.stringify(round())})`, () => Object.keys(want).every((t) => round().some((m) => m.topic === t)), 120_000);
+      await waitFor(
+        `the six messages of §5 at QoS ${qos} (got: ${JSON.stringify(round())})`,
+        () => Object.keys(want).every((t) => round().some((m) => m.topic === t)),
+        120_000,
+      );
       for (const [topic, w] of Object.entries(want)) {
         const msgs = round().filter((m) => m.topic === topic);
         assert.equal(msgs.length, 1, `one message on ${topic} at QoS ${qos}: ${JSON.stringify(msgs)}`);
@@ -137,7 +153,11 @@ async function checkTutorial(dir: string, port: number): Promise<void> {
       }
       // The function instances run as containers, started on demand (docker ps).
       const running = (await containersOf(dir)).filter((c) => c.State === 'running').map(nameOf);
-      for (const svc of FUNCTION_SERVICES) assert.ok(running.some((n) => n.startsWith(`${svc}.`)), `an instance container of ${svc} in ${running.join(', ')}`);
+      for (const svc of FUNCTION_SERVICES)
+        assert.ok(
+          running.some((n) => n.startsWith(`${svc}.`)),
+          `an instance container of ${svc} in ${running.join(', ')}`,
+        );
       assert.ok(running.includes('localhub') && running.includes('function-manager'));
     }
     // After idletime, the function instances are gone; the hub and the manager stay.
@@ -164,47 +184,64 @@ test('the tutorial in docker mode: every message of §5 at QoS 0 and 1, instance
   assert.equal((await containersOf(dir)).length, 0, 'the master removed every container it started');
 });
 
-test('baetyl logs in docker mode: a container\'s output prefixed with its instance, and -f picks up a new instance\'s container', { skip, timeout: 600_000 }, async () => {
-  const { dir, port } = await tutorialWorkdir();
-  const m = await startMaster({ dir, out: dir });
-  const follow = spawn(process.execPath, [BAETYL, 'logs', '-f', 'function-python36-sayhi', '-w', dir], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let followed = '';
-  follow.stdout.on('data', (d) => (followed += d));
-  follow.stderr.on('data', (d) => (followed += d));
-  const client = mqtt.connect(`mqtt://127.0.0.1:${port}`, { username: 'test', password: 'hahaha', clientId: `e2e-logs-${process.pid}`, reconnectPeriod: 500 });
-  const got: string[] = [];
-  client.on('message', (topic) => got.push(topic));
-  try {
-    await waitFor('the hub to accept the MQTT client', () => client.connected, 120_000);
-    const hub = await runBaetyl(['logs', '-n', '5', 'localhub', '-w', dir]);
-    assert.equal(hub.code, 0, hub.stderr);
-    const lines = hub.stdout.split('\n').filter(Boolean);
-    assert.ok(lines.length > 0 && lines.length <= 5, hub.stdout);
-    for (const l of lines) assert.match(l, /^localhub \| time=\S+ level=\w+ msg=/);
-    // The master's own log, with no name, in docker mode too.
-    assert.match((await runBaetyl(['logs', '-n', 'all', '-w', dir])).stdout, /msg="services started"/);
-    // No python36 instance runs yet: the follower waits for one, and shows it from its start.
-    assert.doesNotMatch(followed, /\|/);
-    await client.subscribeAsync('t/py3hi');
-    let last = 0;
-    await waitFor('the python36 function to answer', async () => {
-      if (got.includes('t/py3hi')) return true;
-      if (Date.now() - last > 10_000) {
-        last = Date.now();
-        await client.publishAsync('t', '{"id":3}');
-      }
-      return false;
-    }, 240_000);
-    await waitFor(`the new instance container's lines in baetyl logs -f (got: ${followed})`, () => /^function-python36-sayhi\.python36-sayhi\.\d+ \| .*service starting/m.test(followed), 60_000);
-    const unknown = await runBaetyl(['logs', 'nosuch', '-w', dir]);
-    assert.equal(unknown.code, 1);
-    assert.match(unknown.stderr, /no service or instance named "nosuch" .*services: localhub, function-manager, /);
-  } finally {
-    follow.kill('SIGTERM');
-    client.end(true);
-    await m.stop();
-  }
-});
+test(
+  "baetyl logs in docker mode: a container's output prefixed with its instance, and -f picks up a new instance's container",
+  { skip, timeout: 600_000 },
+  async () => {
+    const { dir, port } = await tutorialWorkdir();
+    const m = await startMaster({ dir, out: dir });
+    const follow = spawn(process.execPath, [BAETYL, 'logs', '-f', 'function-python36-sayhi', '-w', dir], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let followed = '';
+    follow.stdout.on('data', (d) => (followed += d));
+    follow.stderr.on('data', (d) => (followed += d));
+    const client = mqtt.connect(`mqtt://127.0.0.1:${port}`, {
+      username: 'test',
+      password: 'hahaha',
+      clientId: `e2e-logs-${process.pid}`,
+      reconnectPeriod: 500,
+    });
+    const got: string[] = [];
+    client.on('message', (topic) => got.push(topic));
+    try {
+      await waitFor('the hub to accept the MQTT client', () => client.connected, 120_000);
+      const hub = await runBaetyl(['logs', '-n', '5', 'localhub', '-w', dir]);
+      assert.equal(hub.code, 0, hub.stderr);
+      const lines = hub.stdout.split('\n').filter(Boolean);
+      assert.ok(lines.length > 0 && lines.length <= 5, hub.stdout);
+      for (const l of lines) assert.match(l, /^localhub \| time=\S+ level=\w+ msg=/);
+      // The master's own log, with no name, in docker mode too.
+      assert.match((await runBaetyl(['logs', '-n', 'all', '-w', dir])).stdout, /msg="services started"/);
+      // No python36 instance runs yet: the follower waits for one, and shows it from its start.
+      assert.doesNotMatch(followed, /\|/);
+      await client.subscribeAsync('t/py3hi');
+      let last = 0;
+      await waitFor(
+        'the python36 function to answer',
+        async () => {
+          if (got.includes('t/py3hi')) return true;
+          if (Date.now() - last > 10_000) {
+            last = Date.now();
+            await client.publishAsync('t', '{"id":3}');
+          }
+          return false;
+        },
+        240_000,
+      );
+      await waitFor(
+        `the new instance container's lines in baetyl logs -f (got: ${followed})`,
+        () => /^function-python36-sayhi\.python36-sayhi\.\d+ \| .*service starting/m.test(followed),
+        60_000,
+      );
+      const unknown = await runBaetyl(['logs', 'nosuch', '-w', dir]);
+      assert.equal(unknown.code, 1);
+      assert.match(unknown.stderr, /no service or instance named "nosuch" .*services: localhub, function-manager, /);
+    } finally {
+      follow.kill('SIGTERM');
+      client.end(true);
+      await m.stop();
+    }
+  },
+);
 
 test('docker-compose up on deploy/docker-compose.yml: the master in a container runs the same stack', { skip: composeSkip, timeout: 600_000 }, async () => {
   const { dir, port } = await tutorialWorkdir();
@@ -254,34 +291,51 @@ const v1Skip = skip ?? (corpus ? undefined : 'the v1 examples corpus is not on t
 
 // Config untouched but for the published ports; the tutorial's function code in their code volumes.
 for (const release of ['stable-1', '1.0.0']) {
-  test(`Baetyl v1 example ${release}/docker: the services run as containers under v1's image names, and the rules answer the timer's messages`, { skip: v1Skip ?? false, timeout: 600_000 }, async () => {
-    const { dir, port } = await copyDockerExample(release);
-    const m = await startMaster({ dir, out: dir });
-    const client = mqtt.connect(`mqtt://127.0.0.1:${port}`, { username: 'test', password: 'hahaha', clientId: `v1-docker-${release.replace(/\./g, '')}`, reconnectPeriod: 500 });
-    const got: Array<{ topic: string; payload: string }> = [];
-    client.on('message', (topic, payload) => got.push({ topic, payload: payload.toString() }));
-    try {
-      await waitFor('the hub container to accept the MQTT client', () => client.connected, 120_000);
-      await client.subscribeAsync('#', { qos: 1 });
-      const running = (await containersOf(dir)).filter((c) => c.State === 'running').map((c) => c.Labels.service);
-      for (const svc of ['localhub', 'function-manager', 'timer']) assert.ok(running.includes(svc), `${svc} runs (running: ${running.join(', ')})`);
-      // The timer publishes every 10 s; the first answers include the runtimes' cold starts.
-      const outputs = ['t', 't/topic', 't/py2hi', 't/py3hi', 't/node8hi', 't/sqlfilter'];
-      await waitFor(`a timer message and every rule's answer (got: ${JSON.stringify(got.slice(-10))})`, () => outputs.every((t) => got.some((x) => x.topic === t)), 240_000);
-      const tick = JSON.parse(got.find((x) => x.topic === 't')!.payload) as Record<string, unknown>;
-      assert.equal(typeof tick.time, 'number');
-      for (const [topic, fn] of [['t/py2hi', 'python27-sayhi'], ['t/py3hi', 'python36-sayhi'], ['t/node8hi', 'node85-sayhi']] as const) {
-        const out = JSON.parse(got.find((x) => x.topic === topic)!.payload) as Record<string, unknown>;
-        assert.equal(out.Say, 'Hello Baetyl', topic);
-        assert.equal(out.functionName, fn, topic);
-        assert.equal(typeof out.id, 'number', topic);
+  test(
+    `Baetyl v1 example ${release}/docker: the services run as containers under v1's image names, and the rules answer the timer's messages`,
+    { skip: v1Skip ?? false, timeout: 600_000 },
+    async () => {
+      const { dir, port } = await copyDockerExample(release);
+      const m = await startMaster({ dir, out: dir });
+      const client = mqtt.connect(`mqtt://127.0.0.1:${port}`, {
+        username: 'test',
+        password: 'hahaha',
+        clientId: `v1-docker-${release.replace(/\./g, '')}`,
+        reconnectPeriod: 500,
+      });
+      const got: Array<{ topic: string; payload: string }> = [];
+      client.on('message', (topic, payload) => got.push({ topic, payload: payload.toString() }));
+      try {
+        await waitFor('the hub container to accept the MQTT client', () => client.connected, 120_000);
+        await client.subscribeAsync('#', { qos: 1 });
+        const running = (await containersOf(dir)).filter((c) => c.State === 'running').map((c) => c.Labels.service);
+        for (const svc of ['localhub', 'function-manager', 'timer']) assert.ok(running.includes(svc), `${svc} runs (running: ${running.join(', ')})`);
+        // The timer publishes every 10 s; the first answers include the runtimes' cold starts.
+        const outputs = ['t', 't/topic', 't/py2hi', 't/py3hi', 't/node8hi', 't/sqlfilter'];
+        await waitFor(
+          `a timer message and every rule's answer (got: ${JSON.stringify(got.slice(-10))})`,
+          () => outputs.every((t) => got.some((x) => x.topic === t)),
+          240_000,
+        );
+        const tick = JSON.parse(got.find((x) => x.topic === 't')!.payload) as Record<string, unknown>;
+        assert.equal(typeof tick.time, 'number');
+        for (const [topic, fn] of [
+          ['t/py2hi', 'python27-sayhi'],
+          ['t/py3hi', 'python36-sayhi'],
+          ['t/node8hi', 'node85-sayhi'],
+        ] as const) {
+          const out = JSON.parse(got.find((x) => x.topic === topic)!.payload) as Record<string, unknown>;
+          assert.equal(out.Say, 'Hello Baetyl', topic);
+          assert.equal(out.functionName, fn, topic);
+          assert.equal(typeof out.id, 'number', topic);
+        }
+        const sql = JSON.parse(got.find((x) => x.topic === 't/sqlfilter')!.payload) as Record<string, unknown>;
+        // The timer publishes at QoS 0 (its publish.qos is not set), so the sql rule sees qos 0.
+        assert.deepEqual([sql.topic, sql.qos, typeof sql.id], ['t', 0, 'number']);
+      } finally {
+        client.end(true);
+        await m.stop();
       }
-      const sql = JSON.parse(got.find((x) => x.topic === 't/sqlfilter')!.payload) as Record<string, unknown>;
-      // The timer publishes at QoS 0 (its publish.qos is not set), so the sql rule sees qos 0.
-      assert.deepEqual([sql.topic, sql.qos, typeof sql.id], ['t', 0, 'number']);
-    } finally {
-      client.end(true);
-      await m.stop();
-    }
-  });
+    },
+  );
 }

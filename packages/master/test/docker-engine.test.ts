@@ -65,7 +65,12 @@ test('each instance is a labelled container with its mounts, env, args, ports, r
 
     const info = await docker.getContainer(`${p}-a`).inspect();
     assert.deepEqual(
-      { baetyl: info.Config.Labels.baetyl, service: info.Config.Labels.service, instance: info.Config.Labels.instance, workdir: info.Config.Labels['baetyl.workdir'] },
+      {
+        baetyl: info.Config.Labels.baetyl,
+        service: info.Config.Labels.service,
+        instance: info.Config.Labels.instance,
+        workdir: info.Config.Labels['baetyl.workdir'],
+      },
       { baetyl: 'baetyl', service: `${p}-a`, instance: `${p}-a`, workdir: wd.dir },
     );
     const binds = info.HostConfig.Binds ?? [];
@@ -86,7 +91,9 @@ test('each instance is a labelled container with its mounts, env, args, ports, r
     assert.deepEqual(names, [`${p}-a`, `${p}-a.i1`, `${p}-b`, `${p}-c`]);
     // Inspect shows containers and their usage.
     const client = new MasterClient({ address: `unix://${join(wd.dir, 'var/run/baetyl.sock')}`, username: `${p}-a`, password: a.env.BAETYL_SERVICE_TOKEN! });
-    const ins = (await client.inspect()) as { services: Array<{ name: string; instances: Array<{ name: string; container?: { id: string }; mem_stats?: { used: number } }> }> };
+    const ins = (await client.inspect()) as {
+      services: Array<{ name: string; instances: Array<{ name: string; container?: { id: string }; mem_stats?: { used: number } }> }>;
+    };
     client.close();
     const inst = ins.services.find((s) => s.name === `${p}-a`)!.instances.find((i) => i.name === `${p}-a`)!;
     assert.equal(inst.container?.id, info.Id);
@@ -136,7 +143,10 @@ test('missing images: a clear error naming the image and what to do; the other s
     await probe(wd, `${p}-ok`);
     const log = m.log();
     assert.match(log, /level=info msg="pulling image \(no-such-registry\.invalid\/acme\/no-such-image:1\.0\)"/);
-    assert.match(log, /image no-such-registry\.invalid\/acme\/no-such-image:1\.0 is not present and cannot be pulled \(.+\): get it onto this machine with `docker pull/);
+    assert.match(
+      log,
+      /image no-such-registry\.invalid\/acme\/no-such-image:1\.0 is not present and cannot be pulled \(.+\): get it onto this machine with `docker pull/,
+    );
     assert.match(log, new RegExp(`level=error msg="failed to start instance: image .*" .*instance=${p}-bad`));
   } finally {
     await m.stop();
@@ -147,7 +157,10 @@ test('an unreachable Docker engine is a clear error that says what to do', async
   const wd = makeDockerWorkdir([{ name: 'x' }]);
   const { spawn } = await import('node:child_process');
   const { BAETYL } = await import('./helpers.js');
-  const child = spawn(process.execPath, [BAETYL, 'start', '-w', wd.dir], { env: { ...process.env, DOCKER_HOST: `unix://${join(wd.dir, 'no-docker.sock')}` }, stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, [BAETYL, 'start', '-w', wd.dir], {
+    env: { ...process.env, DOCKER_HOST: `unix://${join(wd.dir, 'no-docker.sock')}` },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   let stderr = '';
   child.stderr.on('data', (d) => (stderr += d));
   const code = await new Promise<number | null>((r) => child.on('exit', r));

@@ -154,7 +154,11 @@ export function nameOf(c: Docker.ContainerInfo): string {
 
 /** Removes whatever a test left (a failed test must not leave containers running). */
 export async function removeContainersOf(workdir: string): Promise<void> {
-  for (const c of await containersOf(workdir)) await docker.getContainer(c.Id).remove({ force: true }).catch(() => undefined);
+  for (const c of await containersOf(workdir))
+    await docker
+      .getContainer(c.Id)
+      .remove({ force: true })
+      .catch(() => undefined);
 }
 
 /** The newest modification time of the compiled packages (what the images are built from). */
@@ -194,6 +198,9 @@ export async function ensureImages(names: string[]): Promise<void> {
   }
   if (!stale.length) return;
   process.stderr.write(`# building images: ${stale.join(' ')}\n`);
-  const res = spawnSync(join(REPO, 'scripts/images/build.sh'), [], { env: { ...process.env, IMAGES: stale.join(' '), BAETYL_IMAGES_QUIET: '1' }, stdio: ['ignore', 'ignore', 'inherit'] });
+  const res = spawnSync(join(REPO, 'scripts/images/build.sh'), [], {
+    env: { ...process.env, IMAGES: stale.join(' '), BAETYL_IMAGES_QUIET: '1' },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
   if (res.status !== 0) throw new Error(`scripts/images/build.sh failed for ${stale.join(' ')}: see its output above`);
 }

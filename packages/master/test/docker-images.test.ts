@@ -19,13 +19,29 @@ const network = `${prefix}-net`;
 const started: string[] = [];
 after(async () => {
   if (skip) return;
-  for (const id of started) await docker.getContainer(id).remove({ force: true }).catch(() => undefined);
-  await docker.getNetwork(network).remove().catch(() => undefined);
+  for (const id of started)
+    await docker
+      .getContainer(id)
+      .remove({ force: true })
+      .catch(() => undefined);
+  await docker
+    .getNetwork(network)
+    .remove()
+    .catch(() => undefined);
 });
 
 const hubConfig = {
   listen: ['tcp://0.0.0.0:1883'],
-  principals: [{ username: 'test', password: 'hahaha', permissions: [{ action: 'pub', permit: ['#'] }, { action: 'sub', permit: ['#'] }] }],
+  principals: [
+    {
+      username: 'test',
+      password: 'hahaha',
+      permissions: [
+        { action: 'pub', permit: ['#'] },
+        { action: 'sub', permit: ['#'] },
+      ],
+    },
+  ],
   logger: { level: 'debug' },
 };
 
@@ -106,8 +122,14 @@ test('baetyl-remote-mqtt from its image forwards hub -> remote and remote -> hub
   const local = await client(localPort, 'edge-app');
   const cloud = await client(cloudPort, 'cloud-app');
   try {
-    assert.equal(await relayed(cloud, local, 'up', 'to the cloud').catch(async (e: Error) => assert.fail(`${e.message}\nbridge:\n${await logsOf('bridge')}`)), 'to the cloud');
-    assert.equal(await relayed(local, cloud, 'down', 'to the edge').catch(async (e: Error) => assert.fail(`${e.message}\nbridge:\n${await logsOf('bridge')}`)), 'to the edge');
+    assert.equal(
+      await relayed(cloud, local, 'up', 'to the cloud').catch(async (e: Error) => assert.fail(`${e.message}\nbridge:\n${await logsOf('bridge')}`)),
+      'to the cloud',
+    );
+    assert.equal(
+      await relayed(local, cloud, 'down', 'to the edge').catch(async (e: Error) => assert.fail(`${e.message}\nbridge:\n${await logsOf('bridge')}`)),
+      'to the edge',
+    );
   } finally {
     local.end(true);
     cloud.end(true);

@@ -22,7 +22,12 @@ function tar(files: Record<string, string>): Buffer {
     h.write('0000000\0', 108);
     h.write('0000000\0', 116);
     h.write(`${body.length.toString(8).padStart(11, '0')}\0`, 124);
-    h.write(`${Math.floor(Date.now() / 1000).toString(8).padStart(11, '0')}\0`, 136);
+    h.write(
+      `${Math.floor(Date.now() / 1000)
+        .toString(8)
+        .padStart(11, '0')}\0`,
+      136,
+    );
     h.write('        ', 148);
     h.write('0', 156);
     h.write('ustar\0', 257);
@@ -60,7 +65,12 @@ function registry(name: string, tag: string): Promise<{ server: Server; port: nu
   const server = createServer((req, res) => {
     const url = req.url ?? '';
     const send = (status: number, body: Buffer, type: string, digest?: string) => {
-      res.writeHead(status, { 'content-type': type, 'content-length': body.length, 'docker-distribution-api-version': 'registry/2.0', ...(digest ? { 'docker-content-digest': digest } : {}) });
+      res.writeHead(status, {
+        'content-type': type,
+        'content-length': body.length,
+        'docker-distribution-api-version': 'registry/2.0',
+        ...(digest ? { 'docker-content-digest': digest } : {}),
+      });
       res.end(req.method === 'HEAD' ? undefined : body);
     };
     if (url === '/v2/' || url === '/v2') return send(200, Buffer.from('{}'), 'application/json');
@@ -102,6 +112,9 @@ test('a missing image is pulled, with progress in the log, and then runs', { ski
     }
   } finally {
     server.close();
-    await docker.getImage(image).remove({ force: true }).catch(() => undefined);
+    await docker
+      .getImage(image)
+      .remove({ force: true })
+      .catch(() => undefined);
   }
 });

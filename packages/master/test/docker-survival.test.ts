@@ -4,7 +4,19 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startMaster, type Workdir } from './helpers.js';
-import { containersOf, docker, dockerSkipReason, ensureTestImage, makeDockerWorkdir, nameOf, probe, removeContainersOf, startCount, TEST_IMAGE, uniq } from './docker-helpers.js';
+import {
+  containersOf,
+  docker,
+  dockerSkipReason,
+  ensureTestImage,
+  makeDockerWorkdir,
+  nameOf,
+  probe,
+  removeContainersOf,
+  startCount,
+  TEST_IMAGE,
+  uniq,
+} from './docker-helpers.js';
 import { waitFor } from '@baetyl/test-support';
 
 const skip = await dockerSkipReason();
@@ -54,11 +66,18 @@ test('SIGKILL of the master, then a new start: no duplicate or orphan containers
   workdirs.push(wd);
   // A container of another workdir's master, and one that is not Baetyl's at all.
   const strangers = await Promise.all(
-    ([
-      { name: `${p}-other`, Labels: { baetyl: 'baetyl', service: 'x', instance: `${p}-other`, 'baetyl.workdir': '/somewhere/else' } },
-      { name: `${p}-plain`, Labels: {} },
-    ] as Array<{ name: string; Labels: Record<string, string> }>).map(async (s) => {
-      const c: Awaited<ReturnType<typeof docker.createContainer>> = await docker.createContainer({ name: s.name, Image: TEST_IMAGE, Labels: s.Labels, Env: ['OUT=/tmp', `BAETYL_SERVICE_INSTANCE_NAME=${s.name}`] });
+    (
+      [
+        { name: `${p}-other`, Labels: { baetyl: 'baetyl', service: 'x', instance: `${p}-other`, 'baetyl.workdir': '/somewhere/else' } },
+        { name: `${p}-plain`, Labels: {} },
+      ] as Array<{ name: string; Labels: Record<string, string> }>
+    ).map(async (s) => {
+      const c: Awaited<ReturnType<typeof docker.createContainer>> = await docker.createContainer({
+        name: s.name,
+        Image: TEST_IMAGE,
+        Labels: s.Labels,
+        Env: ['OUT=/tmp', `BAETYL_SERVICE_INSTANCE_NAME=${s.name}`],
+      });
       await c.start();
       return c;
     }),
@@ -79,7 +98,10 @@ test('SIGKILL of the master, then a new start: no duplicate or orphan containers
       await waitFor('the second start', () => startCount(wd, `${p}-a.i1`) === 2 && startCount(wd, `${p}-b`) === 2);
       const now = await containersOf(wd.dir);
       assert.deepEqual(now.map(nameOf).sort(), [`${p}-a`, `${p}-a.i1`, `${p}-b`]);
-      assert.ok(now.every((c) => !first.includes(c.Id)), 'every old container was removed');
+      assert.ok(
+        now.every((c) => !first.includes(c.Id)),
+        'every old container was removed',
+      );
       assert.match(again.log(), /level=warn msg="removed 3 (instance|container)\(s\) left/);
       for (const s of strangers) assert.equal((await s.inspect()).State.Running, true, 'a stranger is left alone');
     } finally {

@@ -8,7 +8,18 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, statSync } fr
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { containersOf, docker, dockerSkipReason, ensureImages, ensureTestImage, makeDockerWorkdir, probe, removeContainersOf, REPO, uniq } from './docker-helpers.js';
+import {
+  containersOf,
+  docker,
+  dockerSkipReason,
+  ensureImages,
+  ensureTestImage,
+  makeDockerWorkdir,
+  probe,
+  removeContainersOf,
+  REPO,
+  uniq,
+} from './docker-helpers.js';
 import { waitFor } from '@baetyl/test-support';
 
 const INSTALL = join(REPO, 'deploy/systemd/install.sh');
@@ -37,7 +48,10 @@ test('install.sh lays out /usr/local, and the unit passes systemd-analyze verify
   // The JSON Schemas, and the installed config files name them where they are installed (docs/editors.md).
   const schemaLine = (file: string) => readFileSync(join(root, file), 'utf8').split('\n')[0];
   assert.equal(schemaLine('usr/local/etc/baetyl/conf.yml'), '# yaml-language-server: $schema=/usr/local/share/baetyl/schemas/conf.schema.json');
-  assert.equal(schemaLine('usr/local/var/db/baetyl/localhub-conf/service.yml'), '# yaml-language-server: $schema=/usr/local/share/baetyl/schemas/hub.schema.json');
+  assert.equal(
+    schemaLine('usr/local/var/db/baetyl/localhub-conf/service.yml'),
+    '# yaml-language-server: $schema=/usr/local/share/baetyl/schemas/hub.schema.json',
+  );
   for (const schema of ['conf', 'application', 'hub', 'function-manager', 'function-runtime', 'timer', 'remote-mqtt']) {
     assert.ok(existsSync(join(root, `usr/local/share/baetyl/schemas/${schema}.schema.json`)), `${schema}.schema.json is installed`);
   }

@@ -83,7 +83,12 @@ test('PUT /system/stop is handed to whoever runs the master, which keeps running
   const stopRequested = new Promise<void>((r) => (asked = r));
   const master = new Master({ workdir: wd.dir, stderr: false, onStopRequest: () => asked() });
   await master.start();
-  const client = new MasterClient({ address: master.conf.server.address, username: '@cli', password: readFileSync(join(wd.dir, CLI_TOKEN_FILE), 'utf8'), timeout: 10_000 });
+  const client = new MasterClient({
+    address: master.conf.server.address,
+    username: '@cli',
+    password: readFileSync(join(wd.dir, CLI_TOKEN_FILE), 'utf8'),
+    timeout: 10_000,
+  });
   try {
     await client.request('PUT', '/system/stop');
     await stopRequested;

@@ -128,7 +128,12 @@ export async function clientAs(wd: Workdir, service: string, instance = service)
 /** A client of the master's API as the CLI is: with the token the master wrote for it at start. */
 export function cliClient(wd: Workdir, timeoutMs?: number): MasterClient {
   const token = readFileSync(join(wd.dir, 'var/run/baetyl/cli.token'), 'utf8').trim();
-  return new MasterClient({ address: `unix://${join(wd.dir, 'var/run/baetyl.sock')}`, username: '@cli', password: token, ...(timeoutMs ? { timeout: timeoutMs } : {}) });
+  return new MasterClient({
+    address: `unix://${join(wd.dir, 'var/run/baetyl.sock')}`,
+    username: '@cli',
+    password: token,
+    ...(timeoutMs ? { timeout: timeoutMs } : {}),
+  });
 }
 
 /** An instance's status (running, restarting, failed, exited...) as the master's API gives it. */
@@ -162,7 +167,15 @@ export function alive(pid: number): boolean {
 export function exampleWorkdir(hubPort: number, server: Record<string, string> = {}): Workdir {
   const dir = copyExampleTree('native');
   const db = join(dir, 'var/db/baetyl');
-  writeFileSync(join(dir, 'etc/baetyl/conf.yml'), stringify({ mode: 'native', grace: '5s', server: { address: 'unix://var/run/baetyl.sock', ...server }, logger: { path: 'var/log/baetyl/baetyl.log', level: 'debug' } }));
+  writeFileSync(
+    join(dir, 'etc/baetyl/conf.yml'),
+    stringify({
+      mode: 'native',
+      grace: '5s',
+      server: { address: 'unix://var/run/baetyl.sock', ...server },
+      logger: { path: 'var/log/baetyl/baetyl.log', level: 'debug' },
+    }),
+  );
   const hub = join(db, 'localhub-conf/service.yml');
   writeFileSync(hub, readFileSync(hub, 'utf8').replace('tcp://0.0.0.0:1883', `tcp://127.0.0.1:${hubPort}`));
   writeFileSync(
@@ -176,7 +189,9 @@ export function exampleWorkdir(hubPort: number, server: Record<string, string> =
   );
   const app = readFileSync(join(db, 'application.yml'), 'utf8');
   // Keep the hub, the manager and the node runtime: cut the python and sql services out.
-  const kept = app.replace(/ {2}- name: function-python27-sayhi[\s\S]*?(?= {2}- name: function-node85-sayhi)/, '').replace(/ {2}- name: function-sql-filter[\s\S]*?(?=volumes:)/, '');
+  const kept = app
+    .replace(/ {2}- name: function-python27-sayhi[\s\S]*?(?= {2}- name: function-node85-sayhi)/, '')
+    .replace(/ {2}- name: function-sql-filter[\s\S]*?(?=volumes:)/, '');
   writeFileSync(join(db, 'application.yml'), kept);
   return { dir, out: dir };
 }

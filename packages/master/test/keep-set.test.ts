@@ -10,19 +10,29 @@ import { planUpdate, type RunningService } from '../src/update/keep-set.js';
 import { mountsDigest } from '../src/update/volume-digest.js';
 import { serviceSpec } from './service-spec.js';
 
-
 const app = (services: ServiceSpec[]): AppSpec => ({ version: 'v2', services, volumes: {}, networks: {} });
-const running = (...list: Array<[ServiceSpec, string?, boolean?]>) => new Map<string, RunningService>(list.map(([s, digest = 'd', alive = true]) => [s.name, { spec: s, digest, alive }]));
+const running = (...list: Array<[ServiceSpec, string?, boolean?]>) =>
+  new Map<string, RunningService>(list.map(([s, digest = 'd', alive = true]) => [s.name, { spec: s, digest, alive }]));
 
 test('unchanged services are kept; changed, removed and given-up ones are not, each with its reason', () => {
   const plan = planUpdate(
-    running([serviceSpec('same')], [serviceSpec('env', { env: { A: '1' } })], [serviceSpec('gone')], [serviceSpec('content')], [serviceSpec('dead'), 'd', false]),
+    running(
+      [serviceSpec('same')],
+      [serviceSpec('env', { env: { A: '1' } })],
+      [serviceSpec('gone')],
+      [serviceSpec('content')],
+      [serviceSpec('dead'), 'd', false],
+    ),
     app([serviceSpec('new'), serviceSpec('same'), serviceSpec('env', { env: { A: '2' } }), serviceSpec('content'), serviceSpec('dead')]),
     (s) => (s.name === 'content' ? 'changed' : 'd'),
   );
   assert.deepEqual(plan.keep, ['same']);
   assert.deepEqual(plan.stop.sort(), ['content', 'dead', 'env', 'gone']);
-  assert.deepEqual(plan.start.map((s) => s.name), ['new', 'env', 'content', 'dead'], 'in the new file order');
+  assert.deepEqual(
+    plan.start.map((s) => s.name),
+    ['new', 'env', 'content', 'dead'],
+    'in the new file order',
+  );
   assert.equal(plan.reasons.env, 'its env changed');
   assert.equal(plan.reasons.gone, 'it is no longer in application.yml');
   assert.equal(plan.reasons.content, 'the content of a read-only volume it mounts changed');

@@ -22,10 +22,22 @@ test('a native master never loads dockerode, nor the config checkers, nor prom-c
     .find((r) => r.argv.some((a) => a.endsWith('bin/baetyl.js')));
   assert.ok(master, 'the master recorded what it loaded');
   // The record sees the packages the master does use (else the check below proves nothing).
-  assert.ok(master.modules.some((f) => f.includes('/node_modules/winston/')), 'winston is in the record');
-  assert.deepEqual(master.modules.filter((f) => /\/node_modules\/(dockerode|docker-modem|ssh2)\//.test(f)), []);
+  assert.ok(
+    master.modules.some((f) => f.includes('/node_modules/winston/')),
+    'winston is in the record',
+  );
+  assert.deepEqual(
+    master.modules.filter((f) => /\/node_modules\/(dockerode|docker-modem|ssh2)\//.test(f)),
+    [],
+  );
   // Nor prom-client, without a metrics endpoint (conf.yml metrics.address).
-  assert.deepEqual(master.modules.filter((f) => /\/node_modules\/prom-client\//.test(f)), []);
+  assert.deepEqual(
+    master.modules.filter((f) => /\/node_modules\/prom-client\//.test(f)),
+    [],
+  );
   // Nor the services' config loaders that `baetyl check` uses.
-  assert.deepEqual(master.modules.filter((f) => /\/packages\/(hub|function-manager)\/|\/packages\/master\/dist\/src\/check\//.test(f)), []);
+  assert.deepEqual(
+    master.modules.filter((f) => /\/packages\/(hub|function-manager)\/|\/packages\/master\/dist\/src\/check\//.test(f)),
+    [],
+  );
 });

@@ -28,7 +28,10 @@ test('tailFile: the last n lines, as tail -n prints them, across 64 KiB chunks',
   assert.deepEqual(tailFile(file(''), 5), []);
   assert.deepEqual(tailFile(join(tmpdir(), 'no-such-baetyl-log'), 5), []);
   // With a filter: the last n lines it takes, however far back they are.
-  assert.deepEqual(tailFile(path, 3, (l) => l.startsWith('1')), lines.filter((l) => l.startsWith('1')).slice(-3));
+  assert.deepEqual(
+    tailFile(path, 3, (l) => l.startsWith('1')),
+    lines.filter((l) => l.startsWith('1')).slice(-3),
+  );
 });
 
 test('logfmtFields: quoted values with spaces, quotes and key=value inside them', () => {
@@ -63,7 +66,10 @@ test('mergeByTime: time order across sources; a line with no time stays under th
       { label: 'b', text: 'b4', time: 4 },
     ],
   ]);
-  assert.deepEqual(merged.map((l) => l.text), ['a1', 'b2', 'a3', 'a3 trace', 'b4']);
+  assert.deepEqual(
+    merged.map((l) => l.text),
+    ['a1', 'b2', 'a3', 'a3 trace', 'b4'],
+  );
 });
 
 test('LogStreamLines: frames split anywhere, stdout and stderr, and a TTY stream', () => {
@@ -76,7 +82,13 @@ test('LogStreamLines: frames split anywhere, stdout and stderr, and a TTY stream
   };
   // A character split across two frames of one stream.
   const e = Buffer.from('é');
-  const all = Buffer.concat([frame(1, 'one\ntw'), frame(2, 'o\nthree é\n'), frame(1, 'fo'), frameBytes(1, Buffer.concat([Buffer.from('ur'), e.subarray(0, 1)])), frameBytes(1, e.subarray(1))]);
+  const all = Buffer.concat([
+    frame(1, 'one\ntw'),
+    frame(2, 'o\nthree é\n'),
+    frame(1, 'fo'),
+    frameBytes(1, Buffer.concat([Buffer.from('ur'), e.subarray(0, 1)])),
+    frameBytes(1, e.subarray(1)),
+  ]);
   for (let cut = 1; cut < all.length; cut++) {
     const s = new LogStreamLines();
     const got = [...s.push(all.subarray(0, cut)), ...s.push(all.subarray(cut)), ...s.end()];

@@ -46,7 +46,14 @@ function logWorkdir(services: LogService[]): Workdir {
         volumes.push({ name: `${s.name}-log`, path: `var/db/baetyl/${s.name}-log` });
         mounts.push({ name: `${s.name}-log`, path: 'var/log/baetyl', readonly: false });
       }
-      return { name: s.name, image: 'log-program', replica: s.replica ?? 1, mounts, env: s.env ?? {}, restart: { policy: 'always', backoff: { min: '100ms', max: '200ms' } } };
+      return {
+        name: s.name,
+        image: 'log-program',
+        replica: s.replica ?? 1,
+        mounts,
+        env: s.env ?? {},
+        restart: { policy: 'always', backoff: { min: '100ms', max: '200ms' } },
+      };
     }),
     volumes,
   };
@@ -144,8 +151,13 @@ test('baetyl logs -f SERVICE with a log in each instance dir: instances that app
   const f = follow(['crashy', '-w', wd.dir]);
   const m = await startMaster(wd);
   try {
-    const startsOf = (inst: string) => new Set([...f.out().matchAll(new RegExp(`^${inst.replace('.', '\\.')} \\| .*msg=started .*pid=(\\d+)`, 'gm'))].map((x) => x[1]));
-    await waitFor(`two runs of each instance (got:\n${f.out()}\nstderr: ${f.err()})`, () => startsOf('crashy').size >= 2 && startsOf('crashy.i1').size >= 2, 90_000);
+    const startsOf = (inst: string) =>
+      new Set([...f.out().matchAll(new RegExp(`^${inst.replace('.', '\\.')} \\| .*msg=started .*pid=(\\d+)`, 'gm'))].map((x) => x[1]));
+    await waitFor(
+      `two runs of each instance (got:\n${f.out()}\nstderr: ${f.err()})`,
+      () => startsOf('crashy').size >= 2 && startsOf('crashy.i1').size >= 2,
+      90_000,
+    );
     assert.match(f.out(), /^crashy\.i1 \| .*msg="tick 1" instance=crashy\.i1/m);
   } finally {
     await f.stop();
@@ -163,7 +175,10 @@ test('baetyl logs NAME: a clear error for a name that is not there, and for a se
   assert.match(r.stderr, /no service or instance named "nosuch" in .*application\.yml: services: quiet, loud; instances: loud\.i1/);
   const q = await runBaetyl(['logs', 'quiet', '-w', wd.dir]);
   assert.equal(q.code, 1);
-  assert.match(q.stderr, /service quiet writes no log file: .*quiet-conf\/service\.yml sets no logger\.path.*add "logger: \{path: var\/log\/baetyl\/service\.log\}"/);
+  assert.match(
+    q.stderr,
+    /service quiet writes no log file: .*quiet-conf\/service\.yml sets no logger\.path.*add "logger: \{path: var\/log\/baetyl\/service\.log\}"/,
+  );
   const bad = await runBaetyl(['logs', '-n', 'lots', 'loud', '-w', wd.dir]);
   assert.equal(bad.code, 1);
   assert.match(bad.stderr, /-n needs a number of lines \(or all\), not "lots"/);
@@ -179,15 +194,24 @@ test('baetyl status --json: the table as JSON', async () => {
     assert.equal(r.code, 0, r.stderr);
     const s = JSON.parse(r.stdout) as {
       baetyl: { mode: string; pid: number; workdir: string; app_version: string; uptime_s: number };
-      services: Array<{ name: string; instances: Array<{ name: string; state: string; pid: number; restarts: number; uptime_s: number; error: null; container: null }> }>;
+      services: Array<{
+        name: string;
+        instances: Array<{ name: string; state: string; pid: number; restarts: number; uptime_s: number; error: null; container: null }>;
+      }>;
     };
     assert.equal(s.baetyl.mode, 'native');
     assert.equal(s.baetyl.pid, m.child.pid);
     assert.equal(s.baetyl.app_version, 'v1');
     assert.equal(typeof s.baetyl.uptime_s, 'number');
-    assert.deepEqual(s.services.map((x) => x.name), ['svc']);
+    assert.deepEqual(
+      s.services.map((x) => x.name),
+      ['svc'],
+    );
     const insts = s.services[0]!.instances;
-    assert.deepEqual(insts.map((i) => i.name), ['svc', 'svc.i1']);
+    assert.deepEqual(
+      insts.map((i) => i.name),
+      ['svc', 'svc.i1'],
+    );
     for (const i of insts) {
       assert.equal(i.state, 'running');
       assert.ok(Number.isInteger(i.pid) && i.pid > 0);

@@ -19,9 +19,38 @@ const openssl = (...args: string[]) => execFileSync('openssl', args, { cwd: cert
 
 before(() => {
   certs = mkdtempSync(join(tmpdir(), 'baetyl-metrics-certs-'));
-  openssl('req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '2', '-subj', '/CN=ca');
+  openssl(
+    'req',
+    '-x509',
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:prime256v1',
+    '-nodes',
+    '-keyout',
+    'ca.key',
+    '-out',
+    'ca.pem',
+    '-days',
+    '2',
+    '-subj',
+    '/CN=ca',
+  );
   for (const name of ['server', 'prometheus']) {
-    openssl('req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${name}`);
+    openssl(
+      'req',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-keyout',
+      `${name}.key`,
+      '-out',
+      `${name}.csr`,
+      '-subj',
+      `/CN=${name}`,
+    );
     openssl('x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', `${name}.pem`, '-days', '2');
   }
 });
@@ -42,25 +71,33 @@ test('conf.yml: metrics is off by default; a bad address or key is an error nami
 
   const bad = confDir('mode: native\nmetrics:\n  address: 127.0.0.1:9600\n');
   const file = join(bad, 'etc/baetyl/conf.yml');
-  assert.throws(() => loadMasterConfig(bad), (err: Error) => {
-    assert.ok(err instanceof ConfigError, String(err));
-    assert.ok(err.message.includes(`${file}:3`), err.message);
-    assert.match(err.message, /metrics\.address/);
-    assert.match(err.message, /"127\.0\.0\.1:9600" is not allowed here: write tcp:\/\/127\.0\.0\.1:9600/);
-    return true;
-  });
+  assert.throws(
+    () => loadMasterConfig(bad),
+    (err: Error) => {
+      assert.ok(err instanceof ConfigError, String(err));
+      assert.ok(err.message.includes(`${file}:3`), err.message);
+      assert.match(err.message, /metrics\.address/);
+      assert.match(err.message, /"127\.0\.0\.1:9600" is not allowed here: write tcp:\/\/127\.0\.0\.1:9600/);
+      return true;
+    },
+  );
   const unix = confDir('metrics:\n  address: unix://var/run/metrics.sock\n');
   assert.throws(() => loadMasterConfig(unix), /metrics\.address: "unix:\/\/var\/run\/metrics\.sock" is not allowed here: .*Prometheus scrapes over TCP only/);
   const typo = confDir('metrics:\n  adress: tcp://127.0.0.1:9600\n');
   // An unknown key is reported, as every unknown key of conf.yml is (Baetyl v1 ignored them).
   const warnings: string[] = [];
   assert.equal(loadMasterConfig(typo, undefined, warnings).metrics.address, undefined);
-  assert.ok(warnings.some((w) => w.includes('metrics.adress: unknown key "adress" is ignored') && w.includes('did you mean "address"?')), warnings.join('\n'));
+  assert.ok(
+    warnings.some((w) => w.includes('metrics.adress: unknown key "adress" is ignored') && w.includes('did you mean "address"?')),
+    warnings.join('\n'),
+  );
 
   const noKey = confDir(`metrics:\n  address: tcp://127.0.0.1:9600\n  cert: ${join(certs, 'server.pem')}\n`);
   assert.throws(() => loadAll(noKey), /conf\.yml: metrics\.key is missing: TLS on the metrics endpoint needs both metrics\.cert and metrics\.key/);
   const missing = confDir(`metrics:\n  address: tcp://127.0.0.1:9600\n  cert: ${join(certs, 'server.pem')}\n  key: ${join(certs, 'nope.key')}\n`);
-  assert.throws(() => loadAll(missing), { message: `${join(missing, 'etc/baetyl/conf.yml')}: metrics.key: cannot read ${join(certs, 'nope.key')}: no such file` });
+  assert.throws(() => loadAll(missing), {
+    message: `${join(missing, 'etc/baetyl/conf.yml')}: metrics.key: cannot read ${join(certs, 'nope.key')}: no such file`,
+  });
   for (const d of [off, ok, bad, unix, typo, noKey, missing]) rmSync(d, { recursive: true, force: true });
 });
 
@@ -89,7 +126,11 @@ test('GET /metrics over HTTPS: a client certificate issued by metrics.ca gets ev
     const res = await get(port, '/metrics', client);
     assert.equal(res.status, 200);
     assert.match(res.type, /^text\/plain; version=0\.0\.4/);
-    for (const [service, instance] of [['alpha', 'alpha'], ['alpha', 'alpha.i1'], ['beta', 'beta']]) {
+    for (const [service, instance] of [
+      ['alpha', 'alpha'],
+      ['alpha', 'alpha.i1'],
+      ['beta', 'beta'],
+    ]) {
       const labels = `service="${service}",service_instance="${instance}"`;
       assert.ok(res.body.includes(`baetyl_service_up{${labels}} 1\n`), res.body);
       assert.ok(res.body.includes(`baetyl_service_restarts_total{${labels}} 0\n`), res.body);
@@ -114,7 +155,12 @@ test('a metrics.address in use fails the start, naming conf.yml and metrics.addr
   try {
     const r = await runBaetyl(['start', '-w', wd.dir]);
     assert.equal(r.code, 1);
-    assert.ok(r.stderr.includes(`${join(wd.dir, 'etc/baetyl/conf.yml')}: metrics.address: cannot listen on tcp://127.0.0.1:${port}: the port is in use; set another metrics.address`), r.stderr);
+    assert.ok(
+      r.stderr.includes(
+        `${join(wd.dir, 'etc/baetyl/conf.yml')}: metrics.address: cannot listen on tcp://127.0.0.1:${port}: the port is in use; set another metrics.address`,
+      ),
+      r.stderr,
+    );
   } finally {
     busy.close();
     rmSync(wd.dir, { recursive: true, force: true });

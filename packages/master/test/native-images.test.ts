@@ -57,13 +57,17 @@ test('after make build, the runtimes run from the fresh bundle and the other ser
 });
 
 function pythonService(image: string): ServiceSpec {
-  return serviceSpec('function-python36-sayhi', { image, replica: 0, restart: { policy: 'always', retry: { max: 0 }, backoff: { min: 1000, max: 60000, factor: 2, reset: 60000 } } });
+  return serviceSpec('function-python36-sayhi', {
+    image,
+    replica: 0,
+    restart: { policy: 'always', retry: { max: 0 }, backoff: { min: 1000, max: 60000, factor: 2, reset: 60000 } },
+  });
 }
 
 test('a python runtime image runs the interpreter itself, with the checked service.yml as JSON: no node', () => {
   const dir = mkdtempSync(join(tmpdir(), 'inst-'));
   mkdirSync(join(dir, 'etc/baetyl'), { recursive: true });
-  writeFileSync(join(dir, 'etc/baetyl/service.yml'), "functions:\n  - name: f\n    handler: index.handler\n    codedir: code\nserver:\n  timeout: 2s\n");
+  writeFileSync(join(dir, 'etc/baetyl/service.yml'), 'functions:\n  - name: f\n    handler: index.handler\n    codedir: code\nserver:\n  timeout: 2s\n');
   const service = pythonService('hub.baidubce.com/baetyl/baetyl-function-python36:1.0.0');
   const env = { ...(process.env as Record<string, string>), BAETYL_SERVICE_INSTANCE_ADDRESS: '127.0.0.1:50099' };
   const program = resolveProgram(service.image, dir, (kind) => nativePythonProgram(kind, dir, service, env));
@@ -71,7 +75,12 @@ test('a python runtime image runs the interpreter itself, with the checked servi
   assert.notEqual(program.file, process.execPath);
   assert.equal(program.args[0], '-u');
   assert.match(program.args[1]!, /packages\/runtime\/python\/run\.py$/);
-  const cfg = JSON.parse(program.env!.BAETYL_RUNTIME_CONFIG!) as { kind: string; server: { address: string; timeout: number }; functions: unknown[]; interpreter: { path: string } };
+  const cfg = JSON.parse(program.env!.BAETYL_RUNTIME_CONFIG!) as {
+    kind: string;
+    server: { address: string; timeout: number };
+    functions: unknown[];
+    interpreter: { path: string };
+  };
   assert.equal(cfg.kind, 'python36');
   // The instance's env and the schema's conversions were applied by the loader.
   assert.equal(cfg.server.address, '127.0.0.1:50099');
@@ -88,28 +97,46 @@ test('a bad python service.yml fails the start at once, naming the file, line an
   const env = { ...(process.env as Record<string, string>), BAETYL_SERVICE_INSTANCE_ADDRESS: '127.0.0.1:50099' };
   assert.throws(
     () => resolveProgram(service.image, dir, (kind) => nativePythonProgram(kind, dir, service, env)),
-    (err: Error) => err instanceof PermanentStartError && /etc\/baetyl\/service\.yml:4:14: functions\[0\]\.codedir: expected string, got a list/.test(err.message),
+    (err: Error) =>
+      err instanceof PermanentStartError && /etc\/baetyl\/service\.yml:4:14: functions\[0\]\.codedir: expected string, got a list/.test(err.message),
   );
 });
 
 test('docker mode: the python config is found on the host through the service mounts, checked, and passed in the env', () => {
   const workdir = mkdtempSync(join(tmpdir(), 'wd-'));
   mkdirSync(join(workdir, 'var/db/baetyl/sayhi-conf'), { recursive: true });
-  writeFileSync(join(workdir, 'var/db/baetyl/sayhi-conf/service.yml'), 'functions:\n  - name: f\n    handler: index.handler\n    codedir: var/db/baetyl/code\nruntime:\n  python: /usr/bin/python3.6\n');
-  const service = { ...pythonService('baetyl-function-python36'), mounts: [{ volume: 'sayhi-conf', source: 'var/db/baetyl/sayhi-conf', target: 'etc/baetyl', readonly: true }] };
+  writeFileSync(
+    join(workdir, 'var/db/baetyl/sayhi-conf/service.yml'),
+    'functions:\n  - name: f\n    handler: index.handler\n    codedir: var/db/baetyl/code\nruntime:\n  python: /usr/bin/python3.6\n',
+  );
+  const service = {
+    ...pythonService('baetyl-function-python36'),
+    mounts: [{ volume: 'sayhi-conf', source: 'var/db/baetyl/sayhi-conf', target: 'etc/baetyl', readonly: true }],
+  };
   assert.equal(hostPathOf(workdir, service, 'etc/baetyl/service.yml'), join(workdir, 'var/db/baetyl/sayhi-conf/service.yml'));
   const env = dockerPythonEnv('python36', workdir, service, { BAETYL_SERVICE_INSTANCE_ADDRESS: '0.0.0.0:50051' });
   const cfg = JSON.parse(env.BAETYL_RUNTIME_CONFIG!) as { server: { address: string }; warnings: string[] };
   assert.equal(cfg.server.address, '0.0.0.0:50051');
   // A key that does nothing in this mode is said so, in the instance's own log.
-  assert.ok(cfg.warnings.some((w) => /runtime\.python \(\/usr\/bin\/python3\.6\) .* is not used in docker mode/.test(w)), cfg.warnings.join('\n'));
+  assert.ok(
+    cfg.warnings.some((w) => /runtime\.python \(\/usr\/bin\/python3\.6\) .* is not used in docker mode/.test(w)),
+    cfg.warnings.join('\n'),
+  );
   // No mount holds the config: a clear error.
-  assert.throws(() => dockerPythonEnv('python36', workdir, pythonService('baetyl-function-python36'), {}), /its config etc\/baetyl\/service\.yml is not in any of its mounts/);
+  assert.throws(
+    () => dockerPythonEnv('python36', workdir, pythonService('baetyl-function-python36'), {}),
+    /its config etc\/baetyl\/service\.yml is not in any of its mounts/,
+  );
 });
 
 test('the hub, function manager, remote-mqtt and timer images start node with the flags the native engine uses', () => {
   const images = fileURLToPath(new URL('../../../../images/', import.meta.url));
-  for (const [image, dir] of [['baetyl-hub', 'hub'], ['baetyl-function-manager', 'function-manager'], ['baetyl-remote-mqtt', 'remote-mqtt'], ['baetyl-timer', 'timer']] as const) {
+  for (const [image, dir] of [
+    ['baetyl-hub', 'hub'],
+    ['baetyl-function-manager', 'function-manager'],
+    ['baetyl-remote-mqtt', 'remote-mqtt'],
+    ['baetyl-timer', 'timer'],
+  ] as const) {
     const dockerfile = readFileSync(join(images, dir, 'Dockerfile'), 'utf8');
     const entry = JSON.parse(/^ENTRYPOINT (\[.*\])$/m.exec(dockerfile)?.[1] ?? 'null') as string[] | null;
     assert.ok(entry, `${dir}/Dockerfile has an ENTRYPOINT in exec form`);
@@ -121,9 +148,12 @@ test('the hub, function manager, remote-mqtt and timer images start node with th
   }
 });
 
-test('the node85 and sql images start node with the flags the native engine gives their instances (the config loader\'s code cache is made under them)', () => {
+test("the node85 and sql images start node with the flags the native engine gives their instances (the config loader's code cache is made under them)", () => {
   const images = fileURLToPath(new URL('../../../../images/', import.meta.url));
-  for (const [image, lang] of [['baetyl-function-node85', 'node85'], ['baetyl-function-sql', 'sql']] as const) {
+  for (const [image, lang] of [
+    ['baetyl-function-node85', 'node85'],
+    ['baetyl-function-sql', 'sql'],
+  ] as const) {
     const dockerfile = readFileSync(join(images, `function-${lang}`, 'Dockerfile'), 'utf8');
     const entry = JSON.parse(/^ENTRYPOINT (\[.*\])$/m.exec(dockerfile)?.[1] ?? 'null') as string[] | null;
     const flags = BUILT_IN_IMAGES[image]!.node ?? [];

@@ -7,14 +7,13 @@ import { waitFor } from '@baetyl/test-support';
 const fast = { min: '1s', max: '4s', factor: 2 };
 
 function delays(log: string, instance: string): number[] {
-  return [...log.matchAll(new RegExp(`msg="instance will restart in (\\d+) ms[^"]*" .*instance=${instance.replace('.', '\\.')} `, 'g'))].map((x) => Number(x[1]));
+  return [...log.matchAll(new RegExp(`msg="instance will restart in (\\d+) ms[^"]*" .*instance=${instance.replace('.', '\\.')} `, 'g'))].map((x) =>
+    Number(x[1]),
+  );
 }
 
 test('a crashing service is restarted with growing backoff, and given up after retry.max', async () => {
-  const wd = makeWorkdir([
-    { name: 'crasher', env: { EXIT_CODE: '3' }, restart: { policy: 'always', retry: { max: 2 }, backoff: fast } },
-    { name: 'steady' },
-  ]);
+  const wd = makeWorkdir([{ name: 'crasher', env: { EXIT_CODE: '3' }, restart: { policy: 'always', retry: { max: 2 }, backoff: fast } }, { name: 'steady' }]);
   const m = await startMaster(wd);
   try {
     await waitFor('the supervisor to give up', async () => (await statusOf(wd, 'crasher')) === 'failed', 90_000);
@@ -52,7 +51,12 @@ test('on-failure does not restart a clean exit, always does, no never does', asy
     await waitFor('the restarts', () => count('onfail-bad') === 2 && count('always-ok') === 2, 90_000);
     await waitFor('both to give up', async () => (await statusOf(wd, 'onfail-bad')) === 'failed' && (await statusOf(wd, 'always-ok')) === 'failed', 90_000);
     await waitFor('never to end', async () => (await statusOf(wd, 'never')) === 'exited');
-    await waitFor('the two give-up lines and the end of never', () => (m.log().match(/retry too much/g) ?? []).length === 2 && m.log().includes('its restart policy does not restart it" baetyl=master engine=native instance=never'));
+    await waitFor(
+      'the two give-up lines and the end of never',
+      () =>
+        (m.log().match(/retry too much/g) ?? []).length === 2 &&
+        m.log().includes('its restart policy does not restart it" baetyl=master engine=native instance=never'),
+    );
     assert.equal(count('onfail-ok'), 1, 'on-failure: exit 0 is not restarted');
     assert.equal(count('never'), 1, 'no: not restarted');
     assert.equal(count('onfail-bad'), 2, 'on-failure: exit 1 is restarted');

@@ -12,8 +12,11 @@ import { freePort, waitFor } from '@baetyl/test-support';
 
 function publish(port: number): Promise<{ code: number; stderr: string }> {
   return new Promise((resolve) => {
-    execFile('mosquitto_pub', ['-h', '127.0.0.1', '-p', String(port), '-u', 'test', '-P', 'hahaha', '-t', 't', '-m', 'hi', '-q', '1'], { timeout: 20_000 }, (err, _out, stderr) =>
-      resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stderr }),
+    execFile(
+      'mosquitto_pub',
+      ['-h', '127.0.0.1', '-p', String(port), '-u', 'test', '-P', 'hahaha', '-t', 't', '-m', 'hi', '-q', '1'],
+      { timeout: 20_000 },
+      (err, _out, stderr) => resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stderr }),
     );
   });
 }
@@ -48,11 +51,17 @@ test('an agent service fails at start with the reason; the hub next to it runs',
   // check says so as a warning, and passes.
   const check = await runBaetyl(['check', '-w', dir]);
   assert.equal(check.code, 0, check.stderr);
-  assert.match(check.stderr, /warning: service agent \(hub\.baidubce\.com\/baetyl\/baetyl-agent:1\.0\.0\) will fail at start: .*Baidu's cloud \(BIE\), which no longer exists.*remote-mqtt service.*`baetyl update`/);
+  assert.match(
+    check.stderr,
+    /warning: service agent \(hub\.baidubce\.com\/baetyl\/baetyl-agent:1\.0\.0\) will fail at start: .*Baidu's cloud \(BIE\), which no longer exists.*remote-mqtt service.*`baetyl update`/,
+  );
 
   const master = await startMaster(wd);
   try {
-    assert.match(master.log(), /failed to start instance: image \\"hub\.baidubce\.com\/baetyl\/baetyl-agent:1\.0\.0\\": Baetyl v1's agent .* no longer exists.*" .*service=agent/);
+    assert.match(
+      master.log(),
+      /failed to start instance: image \\"hub\.baidubce\.com\/baetyl\/baetyl-agent:1\.0\.0\\": Baetyl v1's agent .* no longer exists.*" .*service=agent/,
+    );
     // The hub runs: a real client publishes to it at QoS 1.
     let last = { code: -1, stderr: '' };
     await waitFor(`a QoS 1 publish to the hub on port ${port} (last: ${last.stderr})`, async () => (last = await publish(port)).code === 0);

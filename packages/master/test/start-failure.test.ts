@@ -6,7 +6,6 @@ import type { Inspect } from '@baetyl/core';
 import { cliClient, makeWorkdir, runBaetyl, startMaster, starts, statusOf, type Workdir } from './helpers.js';
 import { waitFor } from '@baetyl/test-support';
 
-
 /** A package whose program cannot be spawned: its interpreter does not exist (ENOENT). */
 function brokenPackage(wd: Workdir, name: string): string {
   const dir = join(wd.dir, name);
@@ -52,7 +51,10 @@ test('a failed start shows in status with its reason and next start, and is retr
     const inst = instanceOf(doc, 'flaky')!;
     assert.equal(inst.status, 'restarting');
     assert.equal(inst.restarts, 2);
-    assert.match(inst.error ?? '', /^failed to start: cannot run .*program\.js .* for instance flaky: spawn .* ENOENT \(the file exists: the interpreter its first line names is missing\)$/);
+    assert.match(
+      inst.error ?? '',
+      /^failed to start: cannot run .*program\.js .* for instance flaky: spawn .* ENOENT \(the file exists: the interpreter its first line names is missing\)$/,
+    );
     assert.ok(inst.next_start && Date.parse(inst.next_start) > Date.parse(doc.time) - 1000, `next_start ${inst.next_start}`);
     const st = await runBaetyl(['status', '-w', wd.dir]);
     assert.match(st.stdout, /^flaky\s+flaky\s+restarting\s+-\s+-\s+2\b/m, st.stdout);

@@ -11,7 +11,14 @@ test('services start in list order with their replicas, env and mounts, and stop
       { name: 'first', replica: 1, env: { GREETING: 'hi' } },
       { name: 'second', replica: 3 },
       { name: 'idle', replica: 0 },
-      { name: 'last', replica: 1, mounts: [{ name: 'pkg', path: 'lib/baetyl/test-program', readonly: true }, { name: 'data', path: 'var/db/data' }] },
+      {
+        name: 'last',
+        replica: 1,
+        mounts: [
+          { name: 'pkg', path: 'lib/baetyl/test-program', readonly: true },
+          { name: 'data', path: 'var/db/data' },
+        ],
+      },
     ],
     {},
     [{ name: 'data', path: 'var/db/baetyl/data-volume' }],

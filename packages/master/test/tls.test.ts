@@ -20,14 +20,43 @@ function openssl(...args: string[]) {
 
 /** A CA and a certificate it issued (no extendedKeyUsage: good for server and client use). */
 function issue(ca: string, name: string) {
-  openssl('req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${name}`);
+  openssl(
+    'req',
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:prime256v1',
+    '-nodes',
+    '-keyout',
+    `${name}.key`,
+    '-out',
+    `${name}.csr`,
+    '-subj',
+    `/CN=${name}`,
+  );
   openssl('x509', '-req', '-in', `${name}.csr`, '-CA', `${ca}.pem`, '-CAkey', `${ca}.key`, '-CAcreateserial', '-out', `${name}.pem`, '-days', '2');
 }
 
 before(() => {
   certs = mkdtempSync(join(tmpdir(), 'baetyl-certs-'));
   for (const ca of ['ca', 'stranger-ca']) {
-    openssl('req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', `${ca}.key`, '-out', `${ca}.pem`, '-days', '2', '-subj', `/CN=${ca}`);
+    openssl(
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-keyout',
+      `${ca}.key`,
+      '-out',
+      `${ca}.pem`,
+      '-days',
+      '2',
+      '-subj',
+      `/CN=${ca}`,
+    );
   }
   issue('ca', 'server');
   issue('stranger-ca', 'stranger');
@@ -48,7 +77,12 @@ function get(port: number, opts: https.RequestOptions & { plain?: boolean }, hea
 
 test('the HTTPS API takes a client certificate issued by ca, refuses others, and the CLI and a function instance use it', async () => {
   const [apiPort, hubPort] = [await freePort(), await freePort()];
-  const wd = exampleWorkdir(hubPort, { address: `tcp://127.0.0.1:${apiPort}`, ca: join(certs, 'ca.pem'), cert: join(certs, 'server.pem'), key: join(certs, 'server.key') });
+  const wd = exampleWorkdir(hubPort, {
+    address: `tcp://127.0.0.1:${apiPort}`,
+    ca: join(certs, 'ca.pem'),
+    cert: join(certs, 'server.pem'),
+    key: join(certs, 'server.key'),
+  });
   const m = await startMaster(wd);
   try {
     assert.match(m.log(), new RegExp(`api: tcp://127\\.0\\.0\\.1:${apiPort} \\(https, client certificates checked against server\\.ca\\)`));
@@ -61,7 +95,10 @@ test('the HTTPS API takes a client certificate issued by ca, refuses others, and
     assert.equal(ok.status, 200);
     assert.ok(JSON.parse(ok.body).services.some((s: { name: string }) => s.name === 'function-manager'));
     await assert.rejects(get(apiPort, { ca }, auth), 'no client certificate: refused in the handshake');
-    await assert.rejects(get(apiPort, { ca, cert: readFileSync(join(certs, 'stranger.pem')), key: readFileSync(join(certs, 'stranger.key')) }, auth), 'a certificate of another CA: refused');
+    await assert.rejects(
+      get(apiPort, { ca, cert: readFileSync(join(certs, 'stranger.pem')), key: readFileSync(join(certs, 'stranger.key')) }, auth),
+      'a certificate of another CA: refused',
+    );
     await assert.rejects(get(apiPort, { plain: true }, auth), 'plain HTTP gets no answer');
 
     const st = await runBaetyl(['status', '-w', wd.dir]);
@@ -85,12 +122,22 @@ test('the HTTPS API takes a client certificate issued by ca, refuses others, and
 test('an unreadable key, or a certificate not issued by ca, fails the start with a message naming conf.yml', async () => {
   const apiPort = await freePort();
   const conf = (wd: Workdir) => join(wd.dir, 'etc/baetyl/conf.yml');
-  const missing = exampleWorkdir(1, { address: `tcp://127.0.0.1:${apiPort}`, ca: join(certs, 'ca.pem'), cert: join(certs, 'server.pem'), key: join(certs, 'nope.key') });
+  const missing = exampleWorkdir(1, {
+    address: `tcp://127.0.0.1:${apiPort}`,
+    ca: join(certs, 'ca.pem'),
+    cert: join(certs, 'server.pem'),
+    key: join(certs, 'nope.key'),
+  });
   const r = await runBaetyl(['start', '-w', missing.dir]);
   assert.equal(r.code, 1);
   assert.ok(r.stderr.includes(`${conf(missing)}: server.key: cannot read ${join(certs, 'nope.key')}: no such file`), r.stderr);
 
-  const wrongCa = exampleWorkdir(1, { address: `tcp://127.0.0.1:${apiPort}`, ca: join(certs, 'stranger-ca.pem'), cert: join(certs, 'server.pem'), key: join(certs, 'server.key') });
+  const wrongCa = exampleWorkdir(1, {
+    address: `tcp://127.0.0.1:${apiPort}`,
+    ca: join(certs, 'stranger-ca.pem'),
+    cert: join(certs, 'server.pem'),
+    key: join(certs, 'server.key'),
+  });
   const w = await runBaetyl(['start', '-w', wrongCa.dir]);
   assert.equal(w.code, 1);
   assert.ok(w.stderr.includes(`${conf(wrongCa)}: server.cert: ${join(certs, 'server.pem')} is not issued by server.ca`), w.stderr);

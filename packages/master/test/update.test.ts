@@ -6,14 +6,32 @@ import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
 import { MasterApiError } from '@baetyl/core';
-import { alive, cliClient, clientAs, exampleWorkdir, functionAnswer, instanceEnv, makeWorkdir, runBaetyl, startMaster, starts, type Workdir } from './helpers.js';
+import {
+  alive,
+  cliClient,
+  clientAs,
+  exampleWorkdir,
+  functionAnswer,
+  instanceEnv,
+  makeWorkdir,
+  runBaetyl,
+  startMaster,
+  starts,
+  type Workdir,
+} from './helpers.js';
 import { freePort, waitFor } from '@baetyl/test-support';
 
 const APP = 'var/db/baetyl/application.yml';
 
 interface AppDoc {
   version: string;
-  services: Array<{ name: string; image: string; replica: number; env: Record<string, string>; mounts: Array<{ name: string; path: string; readonly?: boolean }> }>;
+  services: Array<{
+    name: string;
+    image: string;
+    replica: number;
+    env: Record<string, string>;
+    mounts: Array<{ name: string; path: string; readonly?: boolean }>;
+  }>;
   volumes: Array<{ name: string; path: string }>;
 }
 
@@ -34,11 +52,14 @@ async function started(wd: Workdir, names: string[]): Promise<Record<string, num
   return pids(wd);
 }
 
-
 function otaLines(wd: Workdir): Array<Record<string, string>> {
   const file = join(wd.dir, 'var/db/baetyl/ota.log');
   if (!existsSync(file)) return [];
-  return readFileSync(file, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, string>);
+  return readFileSync(file, 'utf8')
+    .trim()
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as Record<string, string>);
 }
 
 const pkgMount = { name: 'pkg', path: 'lib/baetyl/test-program', readonly: true };
@@ -175,7 +196,10 @@ test('a bad application file changes nothing that runs, and the error names file
     (app.services[1] as unknown as Record<string, unknown>).replica = -1;
     const bad = join(wd.dir, 'new-app.yml');
     writeFileSync(bad, stringify(app));
-    const line = stringify(app).split('\n').findIndex((l) => l.includes('replica: -1')) + 1;
+    const line =
+      stringify(app)
+        .split('\n')
+        .findIndex((l) => l.includes('replica: -1')) + 1;
 
     const r = await runBaetyl(['update', '-w', wd.dir, bad]);
     assert.equal(r.code, 1);
@@ -244,7 +268,10 @@ test('a new service that fails to start rolls the app back: the old file and ser
     assert.ok(alive(after.changing!), 'the old version of changing runs again');
 
     const ota = otaLines(wd);
-    assert.deepEqual(ota.map((l) => l.step), ['UPDATING', 'ROLLINGBACK', 'ROLLEDBACK']);
+    assert.deepEqual(
+      ota.map((l) => l.step),
+      ['UPDATING', 'ROLLINGBACK', 'ROLLEDBACK'],
+    );
     for (const l of ota) {
       assert.equal(l.trace, 'trace-9');
       assert.equal(l.type, 'APP');
@@ -280,10 +307,13 @@ test('an image with no program rolls back; an OTA by path is applied in the back
     await api.request('PUT', '/system/update', { type: 'APP', file: 'v10.yml', trace: 'abc' });
     await waitFor('the update to finish', () => otaLines(wd).some((l) => l.step === 'UPDATED'));
     const last = otaLines(wd).slice(-2);
-    assert.deepEqual(last.map((l) => [l.step, l.trace, l.msg]), [
-      ['UPDATING', 'abc', 'app is updating'],
-      ['UPDATED', 'abc', 'app is updated'],
-    ]);
+    assert.deepEqual(
+      last.map((l) => [l.step, l.trace, l.msg]),
+      [
+        ['UPDATING', 'abc', 'app is updating'],
+        ['UPDATED', 'abc', 'app is updated'],
+      ],
+    );
     assert.equal((await instanceEnv(wd, 'steady')).env.NEW, '1');
     assert.equal((await api.inspect()).software.conf_version, 'v10');
 

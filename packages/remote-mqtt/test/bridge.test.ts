@@ -94,14 +94,21 @@ describe('remote-mqtt over TCP', { skip }, () => {
   it('a wrong password: one clear line per attempt, retries with backoff, the hub side keeps working, and it connects once the password is right', async () => {
     const dir = tempDir('rm-badpw-');
     const bad = startBridge(dir, bridgeConfig(hub.url, cloud.url, { clientid: 'bridge-badpw', password: 'wrong' }));
-    const refused = /level=error msg="the remote \\"cloud\\" refused the connection of client bridge-badpw: (bad username or password|not authorized) \(CONNACK code [45]\); retrying in (\d+) ms"/;
+    const refused =
+      /level=error msg="the remote \\"cloud\\" refused the connection of client bridge-badpw: (bad username or password|not authorized) \(CONNACK code [45]\); retrying in (\d+) ms"/;
     await bad.waitFor(refused, { count: 4 });
     await bad.waitFor(/connected to the hub/);
     assert.ok(bad.alive(), 'the bridge keeps running');
     const lines = bad.output().split('\n');
     const errors = lines.filter((l) => l.includes('level=error'));
-    assert.ok(errors.every((l) => refused.test(l)), `only the refusals are errors:\n${errors.join('\n')}`);
-    const waits = lines.map((l) => refused.exec(l)?.[2]).filter((w): w is string => w !== undefined).map(Number);
+    assert.ok(
+      errors.every((l) => refused.test(l)),
+      `only the refusals are errors:\n${errors.join('\n')}`,
+    );
+    const waits = lines
+      .map((l) => refused.exec(l)?.[2])
+      .filter((w): w is string => w !== undefined)
+      .map(Number);
     assert.deepEqual(waits.slice(0, 4), [500, 1000, 2000, 2000], 'the wait doubles up to interval (2s)');
     cloud.setUsers({ cloud: 'wrong', tester: 'tester' });
     await bad.waitFor(/connected to the remote \\"cloud\\"/, { timeoutMs: 20_000 });

@@ -53,19 +53,28 @@ test("v1's example loads with v1's defaults and client ids", () => {
   const remote = cfg.remotes[0]!;
   assert.equal(remote.name, 'iothub');
   assert.equal(remote.clientid, '11dd7422353c46fc8851ef8fb7114533');
-  assert.deepEqual({ k: remote.keepalive, i: remote.interval, t: remote.timeout, c: remote.cleansession, b: remote.buffersize }, { k: 60_000, i: 60_000, t: 30_000, c: false, b: 10 });
+  assert.deepEqual(
+    { k: remote.keepalive, i: remote.interval, t: remote.timeout, c: remote.cleansession, b: remote.buffersize },
+    { k: 60_000, i: 60_000, t: 30_000, c: false, b: 10 },
+  );
   const rule = cfg.rules[0]!;
   assert.deepEqual(rule.hub.subscriptions, [{ topic: 't', qos: 0 }]);
   assert.deepEqual(rule.remote.subscriptions, [{ topic: 't/remote', qos: 1 }]);
   // v1: the remote connection uses remotes[].clientid, and the hub one the remote's id.
   assert.deepEqual(ruleClientIds(rule, remote), { hub: '11dd7422353c46fc8851ef8fb7114533', remote: '11dd7422353c46fc8851ef8fb7114533' });
-  assert.deepEqual(ruleClientIds({ ...rule, hub: { ...rule.hub, clientid: 'h' }, remote: { ...rule.remote, clientid: 'r' } }, remote), { hub: 'h', remote: 'r' });
+  assert.deepEqual(ruleClientIds({ ...rule, hub: { ...rule.hub, clientid: 'h' }, remote: { ...rule.remote, clientid: 'r' } }, remote), {
+    hub: 'h',
+    remote: 'r',
+  });
   assert.deepEqual(ruleClientIds(rule, { ...remote, clientid: undefined }), { hub: 'iothub', remote: 'iothub' });
 });
 
 test('a rule naming an unknown remote is an error naming file, line and path, and the known remotes', () => {
   const msg = problems(V1_EXAMPLE.replace('      name: iothub', '      name: iohub'));
-  assert.match(msg, /^\/svc\/etc\/baetyl\/service\.yml:18:13: rules\[0\]\.remote\.name: names remote "iohub", which is not defined in remotes; defined remotes: iothub$/m);
+  assert.match(
+    msg,
+    /^\/svc\/etc\/baetyl\/service\.yml:18:13: rules\[0\]\.remote\.name: names remote "iohub", which is not defined in remotes; defined remotes: iothub$/m,
+  );
 });
 
 test('a bad address scheme, a missing address, a bad topic filter, a duplicate remote: each named', () => {
@@ -82,10 +91,15 @@ test('a bad address scheme, a missing address, a bad topic filter, a duplicate r
 
 test('two rules with one client id on a broker are an error; keys v1 never used are warnings with their line', () => {
   const twice = V1_EXAMPLE.replace('logger:', `  - remote:\n      name: iothub\n      subscriptions:\n        - topic: x\nlogger:`);
-  assert.match(problems(twice), /service\.yml:22:5: rules\[1\]: the hub connection's client id "11dd7422353c46fc8851ef8fb7114533" is already used by rules\[0\]/);
+  assert.match(
+    problems(twice),
+    /service\.yml:22:5: rules\[1\]: the hub connection's client id "11dd7422353c46fc8851ef8fb7114533" is already used by rules\[0\]/,
+  );
   assert.match(problems(twice), /rules\[1\]\.remote: the client id "11dd7422353c46fc8851ef8fb7114533" on remote "iothub" is already used by rules\[0\]/);
   const warnings: string[] = [];
-  parseRemoteMqttConfig(V1_EXAMPLE.replace('  username: test\n', '  username: test\n  clientid: mine\n').replace("'ssl://sandbox", "'tcp://sandbox"), FILE, { onWarning: (w) => warnings.push(w) });
+  parseRemoteMqttConfig(V1_EXAMPLE.replace('  username: test\n', '  username: test\n  clientid: mine\n').replace("'ssl://sandbox", "'tcp://sandbox"), FILE, {
+    onWarning: (w) => warnings.push(w),
+  });
   assert.equal(warnings.length, 4, warnings.join('\n'));
   assert.match(warnings[0]!, /service\.yml:4:13: hub\.clientid: is not used: each rule's hub connection has its own id/);
   assert.match(warnings[1]!, /service\.yml:11:9: remotes\[0\]\.ca: is not used: tcp:\/\/sandbox\.mqtt\.iot\.bj\.baidubce\.com:8884 is not a TLS address/);

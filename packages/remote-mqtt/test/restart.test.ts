@@ -60,7 +60,15 @@ async function setUp(): Promise<Setup> {
  * waiting for it: publishing goes on during the outage it makes); resolves when all are
  * acknowledged and `atHalf` is done.
  */
-async function publishAll(url: string, auth: { username: string; password: string }, clientId: string, topic: string, n: number, prefix: string, atHalf: () => Promise<void>): Promise<void> {
+async function publishAll(
+  url: string,
+  auth: { username: string; password: string },
+  clientId: string,
+  topic: string,
+  n: number,
+  prefix: string,
+  atHalf: () => Promise<void>,
+): Promise<void> {
   const client = await connect(url, { ...auth, clientId, clean: false });
   const sent: Array<Promise<unknown>> = [];
   for (let i = 0; i < n; i++) {

@@ -72,7 +72,9 @@ logger:
     const toHub = await connect(hub.url, { username: 'test', password: 'hahaha' });
     const toCloud = await connect(cloud.url, tls);
     const n = 50;
-    await Promise.all(Array.from({ length: n }, (_, i) => [toHub.publishAsync('t', `u${i}`, { qos: 1 }), toCloud.publishAsync('t/remote', `d${i}`, { qos: 1 })]).flat());
+    await Promise.all(
+      Array.from({ length: n }, (_, i) => [toHub.publishAsync('t', `u${i}`, { qos: 1 }), toCloud.publishAsync('t/remote', `d${i}`, { qos: 1 })]).flat(),
+    );
     await atCloud.until((r) => distinct(r, 't').size === n, 30_000, `${n} messages at the cloud`);
     await atHub.until((r) => distinct(r, 't/remote').size === n, 30_000, `${n} messages at the hub`);
     assert.ok([...atCloud.received, ...atHub.received].every((m) => m.qos === 1));

@@ -46,7 +46,11 @@ async function createExecutor(cfg: RuntimeConfig, opts: StartOptions): Promise<E
     return new SqlExecutor(cfg.functions, opts.logger);
   }
   if (opts.kind !== 'node85') throw new Error(PYTHON_IS_PYTHON);
-  const [{ WorkerPool }, { takePrespawned }, { nodeLaunch }] = await Promise.all([import('./host/pool.js'), import('./host/prespawn.js'), import('./node/launch.js')]);
+  const [{ WorkerPool }, { takePrespawned }, { nodeLaunch }] = await Promise.all([
+    import('./host/pool.js'),
+    import('./host/prespawn.js'),
+    import('./node/launch.js'),
+  ]);
   const functions: FunctionSpec[] = cfg.functions.map((f) => ({ name: f.name, handler: f.handler, codedir: f.codedir ?? '.' }));
   return new WorkerPool({
     runtime: opts.kind,

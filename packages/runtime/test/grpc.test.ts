@@ -27,7 +27,10 @@ class StandIn implements Executor {
 
 const logger = createLogger({ level: 'error' }, {}, { stderr: false });
 
-async function serve(executor: Executor, extra: { timeoutMs?: number; concurrentMax?: number; maxMessageLength?: number; address?: string } = {}): Promise<RunningServer> {
+async function serve(
+  executor: Executor,
+  extra: { timeoutMs?: number; concurrentMax?: number; maxMessageLength?: number; address?: string } = {},
+): Promise<RunningServer> {
   return serveFunctions(executor, { address: extra.address ?? '127.0.0.1:0', maxMessageLength: extra.maxMessageLength ?? 1024, logger, ...extra });
 }
 
@@ -85,7 +88,13 @@ describe('gRPC server (node:http2) with a grpc-js client', () => {
 
   test('an unknown method is UNIMPLEMENTED', async () => {
     const err = await new Promise<grpc.ServiceError | null>((resolve) => {
-      client.makeUnaryRequest('/baetyl.Function/Nope', (b: Buffer) => b, (b: Buffer) => b, Buffer.alloc(0), (e) => resolve(e));
+      client.makeUnaryRequest(
+        '/baetyl.Function/Nope',
+        (b: Buffer) => b,
+        (b: Buffer) => b,
+        Buffer.alloc(0),
+        (e) => resolve(e),
+      );
     });
     assert.equal(err?.code, grpc.status.UNIMPLEMENTED);
     assert.match(err!.details, /\/baetyl\.Function\/Nope/);
@@ -107,7 +116,10 @@ describe('gRPC server (node:http2) with a grpc-js client', () => {
     assert.equal((await ended).code, grpc.status.OK);
     const bySeq = Object.fromEntries(results.map((r) => [r.seq, r.code === 0 ? r.payload.toString() : `${r.code}:${r.details}`]));
     assert.deepEqual(bySeq, { 1: `${grpc.status.UNKNOWN}:odd 1`, 2: 'even 2', 3: `${grpc.status.UNKNOWN}:odd 3`, 4: 'even 4' });
-    assert.deepEqual(results.map((r) => r.seq), [4, 3, 2, 1]);
+    assert.deepEqual(
+      results.map((r) => r.seq),
+      [4, 3, 2, 1],
+    );
   });
 
   test('FunctionStream: a result over message.length.max fails that call only, naming the limit and the size', async () => {
@@ -195,9 +207,15 @@ test('length-prefixed messages are cut out of chunks split anywhere; an oversize
   }
   const big = Buffer.alloc(5);
   big.writeUInt32BE(1 << 30, 1);
-  assert.throws(() => new MessageDecoder(100, () => undefined).push(big), (e: unknown) => e instanceof MessageError && e.code === grpc.status.RESOURCE_EXHAUSTED);
+  assert.throws(
+    () => new MessageDecoder(100, () => undefined).push(big),
+    (e: unknown) => e instanceof MessageError && e.code === grpc.status.RESOURCE_EXHAUSTED,
+  );
   const compressed = Buffer.from([1, 0, 0, 0, 0]);
-  assert.throws(() => new MessageDecoder(100, () => undefined).push(compressed), (e: unknown) => e instanceof MessageError && e.code === grpc.status.UNIMPLEMENTED);
+  assert.throws(
+    () => new MessageDecoder(100, () => undefined).push(compressed),
+    (e: unknown) => e instanceof MessageError && e.code === grpc.status.UNIMPLEMENTED,
+  );
 });
 
 test('grpc-timeout units and grpc-message percent-encoding', () => {
@@ -227,7 +245,10 @@ test("close() ends an open FunctionStream with OK once its calls are answered (t
     await server.close(2000);
     const st = await ended;
     assert.equal(st.code, grpc.status.OK, st.details);
-    assert.deepEqual(results.map((r) => [r.seq, r.payload.toString()]), [[1, 'echo:a']]);
+    assert.deepEqual(
+      results.map((r) => [r.seq, r.payload.toString()]),
+      [[1, 'echo:a']],
+    );
   } finally {
     client.close();
   }

@@ -49,7 +49,12 @@ export interface StartOpts {
 export async function startRuntimeProcess(kind: string, dir: string, opts: StartOpts = {}): Promise<RuntimeProc> {
   const port = await freePort();
   const address = `127.0.0.1:${port}`;
-  const launch = launchOf(kind, dir, { ...process.env, BAETYL_SERVICE_INSTANCE_ADDRESS: address, BAETYL_SERVICE_INSTANCE_NAME: `${kind}-test.1`, ...opts.env }, opts.args);
+  const launch = launchOf(
+    kind,
+    dir,
+    { ...process.env, BAETYL_SERVICE_INSTANCE_ADDRESS: address, BAETYL_SERVICE_INSTANCE_NAME: `${kind}-test.1`, ...opts.env },
+    opts.args,
+  );
   const p = startProcess(launch.command, launch.args, { cwd: dir, env: launch.env, keepBaetylEnv: true, name: `the ${kind} runtime` });
   // Its start line, not a probe of the port: the tests read the lines up to it (the address it
   // serves on, the config's warnings), and it serves where its config says when told no address.

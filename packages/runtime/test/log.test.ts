@@ -34,11 +34,14 @@ async function stderrLines(fn: () => void | Promise<void>): Promise<string[]> {
   } finally {
     process.stderr.write = write;
   }
-  return chunks.join('').split(/(?<=\n)/).map((l) => {
-    const t = TIME.exec(l)?.[1];
-    assert.ok(t && !Number.isNaN(Date.parse(t)) && new Date(t).toISOString() === t, `an ISO time first: ${l}`);
-    return l.replace(TIME, 'time=T ');
-  });
+  return chunks
+    .join('')
+    .split(/(?<=\n)/)
+    .map((l) => {
+      const t = TIME.exec(l)?.[1];
+      assert.ok(t && !Number.isNaN(Date.parse(t)) && new Date(t).toISOString() === t, `an ISO time first: ${l}`);
+      return l.replace(TIME, 'time=T ');
+    });
 }
 
 const logAll = (logger: RuntimeLogger) => {

@@ -7,17 +7,7 @@ import { join } from 'node:path';
 import { status } from '@grpc/grpc-js';
 import { SAYHI_JS, SAYJS_CONF } from './fixtures.js';
 import { waitFor } from '@baetyl/test-support';
-import {
-  call,
-  childrenOf,
-  cleanup,
-  failedStart,
-  isRunning,
-  message,
-  serviceDir,
-  startRuntimeProcess,
-  type RuntimeProc,
-} from './helpers.js';
+import { call, childrenOf, cleanup, failedStart, isRunning, message, serviceDir, startRuntimeProcess, type RuntimeProc } from './helpers.js';
 
 const UUID = '4b1c6a2e-1f5e-4d0b-9a53-2f1f3c0d8e7a';
 const TS = 1700000000;
@@ -73,8 +63,28 @@ exports.barrier = (event, context, callback) => {
 `;
 
 const TOOL_FUNCTIONS = [
-  'pid', 'boom', 'syncThrow', 'noisy', 'sleepy', 'busy', 'crash', 'none', 'zero', 'raw', 'text', 'circular', 'echo', 'promise', 'rejects',
-  'syncReturn', 'asyncWithCallback', 'twice', 'uncaught', 'barrier', 'hold', 'spin',
+  'pid',
+  'boom',
+  'syncThrow',
+  'noisy',
+  'sleepy',
+  'busy',
+  'crash',
+  'none',
+  'zero',
+  'raw',
+  'text',
+  'circular',
+  'echo',
+  'promise',
+  'rejects',
+  'syncReturn',
+  'asyncWithCallback',
+  'twice',
+  'uncaught',
+  'barrier',
+  'hold',
+  'spin',
 ];
 
 function toolsConf(extra = ''): string {
@@ -99,7 +109,7 @@ describe('node85 runtime (real process)', () => {
       'esmcode/index.js': 'export const handler = async (event) => ({ esm: true, event });\n',
       // A v1 handler (CommonJS) below a package.json that says "module", as in a repository checkout.
       'cjscode/package.json': '{"type":"module"}',
-      'cjscode/index.js': "exports.handler = (event, context, callback) => callback(null, { cjs: true, id: event.id });\n",
+      'cjscode/index.js': 'exports.handler = (event, context, callback) => callback(null, { cjs: true, id: event.id });\n',
     });
     rt = await startRuntimeProcess('node85', dir);
   });
@@ -136,7 +146,7 @@ describe('node85 runtime (real process)', () => {
     );
   });
 
-  test('an empty payload is {}, and the context has v1\'s keys', async () => {
+  test("an empty payload is {}, and the context has v1's keys", async () => {
     const { res } = await call(rt.client, message('echo', '', { QOS: 1 }));
     assert.equal(
       res!.Payload.toString(),
@@ -205,7 +215,7 @@ describe('node85 runtime (real process)', () => {
     assert.equal((await call(rt.client, message('node85-sayhi', '{"id":1}'))).res!.Payload.toString(), SAYHI);
   });
 
-  test('an uncaught asynchronous error fails the running call as the user\'s error; the next call works', async () => {
+  test("an uncaught asynchronous error fails the running call as the user's error; the next call works", async () => {
     const { err } = await call(rt.client, message('uncaught', '{}'));
     assert.equal(err?.details, "Exception calling application: ('[UserCodeInvoke]', Error: async kaboom)");
     assert.equal((await call(rt.client, message('node85-sayhi', '{"id":1}'))).res!.Payload.toString(), SAYHI);
@@ -230,7 +240,10 @@ describe('node85 runtime: concurrency, start failures, shutdown', () => {
   });
 
   test('server.concurrent.max refuses calls beyond it with RESOURCE_EXHAUSTED', async () => {
-    const dir = serviceDir({ 'etc/baetyl/service.yml': `${toolsConf()}server:\n  workers:\n    max: 1\n  concurrent:\n    max: 1\n`, 'code/tools.js': TOOLS_JS });
+    const dir = serviceDir({
+      'etc/baetyl/service.yml': `${toolsConf()}server:\n  workers:\n    max: 1\n  concurrent:\n    max: 1\n`,
+      'code/tools.js': TOOLS_JS,
+    });
     const rt = await startRuntimeProcess('node85', dir);
     try {
       const marker = join(dir, 'held');
@@ -249,10 +262,18 @@ describe('node85 runtime: concurrency, start failures, shutdown', () => {
   });
 
   const broken: Array<[string, string, RegExp]> = [
-    ['a missing module', 'handler: nosuch.handler', /function "f": cannot load handler "nosuch\.handler": module "nosuch" not found: there is no code\/nosuch\.js/],
+    [
+      'a missing module',
+      'handler: nosuch.handler',
+      /function "f": cannot load handler "nosuch\.handler": module "nosuch" not found: there is no code\/nosuch\.js/,
+    ],
     ['a syntax error', 'handler: bad.handler', /function "f": cannot load handler "bad\.handler" from .*code\/bad\.js:\d+: SyntaxError/],
     ['a missing export', 'handler: tools.nothere', /function "f": cannot load handler "tools\.nothere": .*code\/tools\.js exports no "nothere"/],
-    ['an export that is not a function', 'handler: notfn.handler', /function "f": cannot load handler "notfn\.handler": "handler" in .*code\/notfn\.js is not a function/],
+    [
+      'an export that is not a function',
+      'handler: notfn.handler',
+      /function "f": cannot load handler "notfn\.handler": "handler" in .*code\/notfn\.js is not a function/,
+    ],
     ['a load-time error', 'handler: raises.handler', /function "f": cannot load handler "raises\.handler" from .*code\/raises\.js:1: Error: broken at load/],
   ];
   for (const [what, line, pattern] of broken) {

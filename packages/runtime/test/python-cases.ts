@@ -9,18 +9,7 @@ import { status } from '@grpc/grpc-js';
 import { findPython } from '../src/python/interpreter.js';
 import { SAYHI_PY, SAYHI_PY_CONF } from './fixtures.js';
 import { waitFor } from '@baetyl/test-support';
-import {
-  call,
-  childrenOf,
-  cleanup,
-  failedStart,
-  isRunning,
-  launchOf,
-  message,
-  serviceDir,
-  startRuntimeProcess,
-  type RuntimeProc,
-} from './helpers.js';
+import { call, childrenOf, cleanup, failedStart, isRunning, launchOf, message, serviceDir, startRuntimeProcess, type RuntimeProc } from './helpers.js';
 
 const UUID = '4b1c6a2e-1f5e-4d0b-9a53-2f1f3c0d8e7a';
 const TS = 1700000000;
@@ -177,7 +166,7 @@ export function definePythonTests(kind: 'python27' | 'python36'): void {
       assert.equal(res!.Payload.toString(), fill(expected[kind].hi));
     });
 
-    test('an empty payload is the event {}, and the context has v1\'s keys', async () => {
+    test("an empty payload is the event {}, and the context has v1's keys", async () => {
       const { res } = await call(rt.client, message('echo', '', { QOS: 1, ID: 9 }));
       const out = JSON.parse(res!.Payload.toString()) as { event: unknown; context: Record<string, unknown> };
       assert.deepEqual(out.event, {});
@@ -285,7 +274,11 @@ export function definePythonTests(kind: 'python27' | 'python36'): void {
     });
 
     const broken: Array<[string, string, RegExp]> = [
-      ['a missing module', 'handler: nosuch.handler', /function "f": cannot load handler "nosuch\.handler": module "nosuch" not found: there is no code\/nosuch\.py/],
+      [
+        'a missing module',
+        'handler: nosuch.handler',
+        /function "f": cannot load handler "nosuch\.handler": module "nosuch" not found: there is no code\/nosuch\.py/,
+      ],
       ['a syntax error', 'handler: bad.handler', /function "f": cannot load handler "bad\.handler" from .*code\/bad\.py:\d+: SyntaxError/],
       ['a missing attribute', 'handler: tools.nothere', /function "f": cannot load handler "tools\.nothere": .*code\/tools\.py.* has no function "nothere"/],
       ['an import-time error', 'handler: raises.handler', /function "f": cannot load handler "raises\.handler" from .*code\/raises\.py:1: ZeroDivisionError/],
@@ -311,7 +304,8 @@ export function definePythonTests(kind: 'python27' | 'python36'): void {
 
     test('two codedirs with the same module name are refused at start instead of sharing one module', async () => {
       const dir = serviceDir({
-        'etc/baetyl/service.yml': 'functions:\n  - name: a\n    handler: index.handler\n    codedir: fa\n  - name: b\n    handler: index.handler\n    codedir: fb\n',
+        'etc/baetyl/service.yml':
+          'functions:\n  - name: a\n    handler: index.handler\n    codedir: fa\n  - name: b\n    handler: index.handler\n    codedir: fb\n',
         'fa/index.py': 'def handler(e, c):\n    return "a"\n',
         'fb/index.py': 'def handler(e, c):\n    return "b"\n',
       });
@@ -328,7 +322,15 @@ export function definePythonTests(kind: 'python27' | 'python36'): void {
       const empty = mkdtempSync(join(tmpdir(), 'baetyl-nopython-'));
       const dir = serviceDir({ 'etc/baetyl/service.yml': SAYHI_PY_CONF, 'var/db/baetyl/function-sayhi/index.py': SAYHI_PY });
       try {
-        const env = { PATH: empty, PYENV_ROOT: empty, HOME: empty, BAETYL_PYTHON: '', BAETYL_PYTHON27: '', BAETYL_PYTHON36: '', BAETYL_SERVICE_INSTANCE_ADDRESS: '127.0.0.1:1' };
+        const env = {
+          PATH: empty,
+          PYENV_ROOT: empty,
+          HOME: empty,
+          BAETYL_PYTHON: '',
+          BAETYL_PYTHON27: '',
+          BAETYL_PYTHON36: '',
+          BAETYL_SERVICE_INSTANCE_ADDRESS: '127.0.0.1:1',
+        };
         const want = kind === 'python27' ? 'Python 2.7 (python2.7)' : 'Python 3.6 (python3.6)';
         assert.throws(
           () => launchOf(kind, dir, env),
@@ -368,20 +370,21 @@ export function definePythonTests(kind: 'python27' | 'python36'): void {
     });
 
     // python36 only: it is the runtime whose Python 3.x versions differ in what users see (repr).
-    if (kind === 'python36') test('another interpreter version works, with a warning, and errors show its repr', async () => {
-      // pyenv's newest 3.x, else the system's python3 (3.11 on these machines).
-      const other = findNewerPython() ?? 'python3';
-      const dir = serviceDir({ 'etc/baetyl/service.yml': `${toolsConf()}runtime:\n  python: ${other}\n`, 'code/tools.py': TOOLS_PY });
-      const rt = await startRuntimeProcess(kind, dir);
-      try {
-        assert.match(rt.stderr(), /level=warn msg="the python36 runtime uses Python 3\.\d+\.\d+ from runtime\.python/);
-        const { err } = await call(rt.client, message('boom', '{}'));
-        assert.equal(err?.details, "Exception calling application: ('[UserCodeInvoke] ', TypeError('boom'))");
-      } finally {
-        await rt.stop();
-        cleanup(dir);
-      }
-    });
+    if (kind === 'python36')
+      test('another interpreter version works, with a warning, and errors show its repr', async () => {
+        // pyenv's newest 3.x, else the system's python3 (3.11 on these machines).
+        const other = findNewerPython() ?? 'python3';
+        const dir = serviceDir({ 'etc/baetyl/service.yml': `${toolsConf()}runtime:\n  python: ${other}\n`, 'code/tools.py': TOOLS_PY });
+        const rt = await startRuntimeProcess(kind, dir);
+        try {
+          assert.match(rt.stderr(), /level=warn msg="the python36 runtime uses Python 3\.\d+\.\d+ from runtime\.python/);
+          const { err } = await call(rt.client, message('boom', '{}'));
+          assert.equal(err?.details, "Exception calling application: ('[UserCodeInvoke] ', TypeError('boom'))");
+        } finally {
+          await rt.stop();
+          cleanup(dir);
+        }
+      });
 
     test('SIGKILL on the host leaves no worker behind, even one busy in a call', async () => {
       const dir = serviceDir({ 'etc/baetyl/service.yml': `${toolsConf()}server:\n  workers:\n    max: 2\n`, 'code/tools.py': TOOLS_PY });

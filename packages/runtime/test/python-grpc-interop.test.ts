@@ -73,11 +73,22 @@ function binary(n: number, seed: number): Buffer {
 }
 
 function msg(fn: string, payload: Buffer | string, extra: Partial<FunctionMessage> = {}): FunctionMessage {
-  return message(fn, payload, { ID: 7, QOS: 1, Topic: 'interop/t', Timestamp: 1700000123, FunctionInvokeID: '0f8c5f1e-2b7d-4a55-9c1e-6d2b9a3e4f10', ...extra }) as FunctionMessage;
+  return message(fn, payload, {
+    ID: 7,
+    QOS: 1,
+    Topic: 'interop/t',
+    Timestamp: 1700000123,
+    FunctionInvokeID: '0f8c5f1e-2b7d-4a55-9c1e-6d2b9a3e4f10',
+    ...extra,
+  }) as FunctionMessage;
 }
 
 /** A grpc-js unary call that also collects the response metadata and the status' trailers. */
-function callWithMetadata(client: FunctionClient, m: FunctionMessage, md: grpc.Metadata): Promise<{ err?: grpc.ServiceError; res?: FunctionMessage; initial?: grpc.Metadata; status: grpc.StatusObject }> {
+function callWithMetadata(
+  client: FunctionClient,
+  m: FunctionMessage,
+  md: grpc.Metadata,
+): Promise<{ err?: grpc.ServiceError; res?: FunctionMessage; initial?: grpc.Metadata; status: grpc.StatusObject }> {
   return new Promise((resolve) => {
     let initial: grpc.Metadata | undefined;
     let result: { err?: grpc.ServiceError; res?: FunctionMessage } | undefined;
@@ -85,7 +96,12 @@ function callWithMetadata(client: FunctionClient, m: FunctionMessage, md: grpc.M
     const done = () => {
       if (result && status) resolve({ ...result, initial, status });
     };
-    type WithMetadata = (m: FunctionMessage, md: grpc.Metadata, o: grpc.CallOptions, cb: (err: grpc.ServiceError | null, res?: FunctionMessage) => void) => grpc.ClientUnaryCall;
+    type WithMetadata = (
+      m: FunctionMessage,
+      md: grpc.Metadata,
+      o: grpc.CallOptions,
+      cb: (err: grpc.ServiceError | null, res?: FunctionMessage) => void,
+    ) => grpc.ClientUnaryCall;
     const c = (client.Call as unknown as WithMetadata).call(client, m, md, { deadline: Date.now() + 60000 }, (err, res) => {
       result = err ? { err } : { res: res! };
       done();
@@ -142,7 +158,10 @@ function streamPlan(): StreamCall[] {
 }
 
 function checkStreamResults(kind: Kind, got: Map<number, { code: number; details: string; payload: Buffer }>): void {
-  assert.deepEqual([...got.keys()].sort((a, b) => a - b), [1, 2, 3, 4, 5, 6]);
+  assert.deepEqual(
+    [...got.keys()].sort((a, b) => a - b),
+    [1, 2, 3, 4, 5, 6],
+  );
   assert.equal(got.get(1)!.code, grpc.status.OK);
   assert.ok(got.get(1)!.payload.equals(binary(100, 1)));
   assert.equal(got.get(2)!.code, grpc.status.UNKNOWN);
@@ -173,10 +192,31 @@ interface Certs {
 function makeCerts(dir: string): Certs {
   const run = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'ignore' });
   execFileSync('sh', ['-c', 'printf "subjectAltName=IP:127.0.0.1,DNS:localhost\\n" > san.cnf'], { cwd: dir });
-  for (const ca of ['ca', 'other-ca']) run('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${ca}.key`, '-out', `${ca}.pem`, '-days', '2', '-subj', `/CN=${ca}`);
-  for (const [who, ca] of [['server', 'ca'], ['client', 'ca'], ['stranger', 'other-ca']]) {
+  for (const ca of ['ca', 'other-ca'])
+    run('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${ca}.key`, '-out', `${ca}.pem`, '-days', '2', '-subj', `/CN=${ca}`);
+  for (const [who, ca] of [
+    ['server', 'ca'],
+    ['client', 'ca'],
+    ['stranger', 'other-ca'],
+  ]) {
     run('req', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${who}.key`, '-out', `${who}.csr`, '-subj', `/CN=${who === 'server' ? 'localhost' : who}`);
-    run('x509', '-req', '-in', `${who}.csr`, '-CA', `${ca}.pem`, '-CAkey', `${ca}.key`, '-CAcreateserial', '-out', `${who}.pem`, '-days', '2', '-extfile', 'san.cnf');
+    run(
+      'x509',
+      '-req',
+      '-in',
+      `${who}.csr`,
+      '-CA',
+      `${ca}.pem`,
+      '-CAkey',
+      `${ca}.key`,
+      '-CAcreateserial',
+      '-out',
+      `${who}.pem`,
+      '-days',
+      '2',
+      '-extfile',
+      'san.cnf',
+    );
   }
   const p = (f: string) => join(dir, f);
   return {
@@ -227,7 +267,7 @@ for (const kind of KINDS) {
       }
     });
 
-    test('grpc-js unary: a raising handler is UNKNOWN with v1\'s text (non-ASCII and % percent-encoded on the wire)', async () => {
+    test("grpc-js unary: a raising handler is UNKNOWN with v1's text (non-ASCII and % percent-encoded on the wire)", async () => {
       const { err } = await call(rt.client, msg('boom', '{}'));
       assert.equal(err?.code, grpc.status.UNKNOWN);
       assert.equal(err?.details, BOOM_DETAILS[kind]);
@@ -256,7 +296,7 @@ for (const kind of KINDS) {
       assert.deepEqual(failed.status.metadata.getMap(), { 'content-type': 'application/grpc', 'grpc-accept-encoding': 'identity' });
     });
 
-    test('grpc-js unary: a handler slower than server.timeout is DEADLINE_EXCEEDED with the runtime\'s text', async () => {
+    test("grpc-js unary: a handler slower than server.timeout is DEADLINE_EXCEEDED with the runtime's text", async () => {
       const { err } = await call(rt.client, msg('sleepy', '{"sleep": 30}'), 60000);
       assert.equal(err?.code, grpc.status.DEADLINE_EXCEEDED);
       assert.equal(err?.details, SLEEPY_DEADLINE);
@@ -271,7 +311,7 @@ for (const kind of KINDS) {
       checkStreamResults(kind, bySeq(r.results));
     });
 
-    test('the function manager\'s InstanceCaller: many calls on its FunctionStream, failures as CallErrors', async () => {
+    test("the function manager's InstanceCaller: many calls on its FunctionStream, failures as CallErrors", async () => {
       const client = createFunctionClient(rt.address);
       const caller = await instanceCaller(client);
       try {
@@ -280,11 +320,17 @@ for (const kind of KINDS) {
           assert.ok(r.Payload.equals(binary(100 + i, i)));
           assert.equal(r.FunctionName, 'echo');
         });
-        const boom = await caller.call(msg('boom', '{}'), 30000).then(() => undefined, (e: { code: number; details: string }) => e);
+        const boom = await caller.call(msg('boom', '{}'), 30000).then(
+          () => undefined,
+          (e: { code: number; details: string }) => e,
+        );
         assert.equal(boom?.code, grpc.status.UNKNOWN);
         assert.equal(boom?.details, BOOM_DETAILS[kind]);
         // The caller's own timer and the runtime's (the call's timeout on the stream) race; both say DEADLINE_EXCEEDED.
-        const slow = await caller.call(msg('sleepy', '{"sleep": 30}'), 1000).then(() => undefined, (e: { code: number }) => e);
+        const slow = await caller.call(msg('sleepy', '{"sleep": 30}'), 1000).then(
+          () => undefined,
+          (e: { code: number }) => e,
+        );
         assert.equal(slow?.code, grpc.status.DEADLINE_EXCEEDED);
         const after = await caller.call(msg('echo', binary(7, 7)), 30000);
         assert.ok(after.Payload.equals(binary(7, 7)));
@@ -296,7 +342,13 @@ for (const kind of KINDS) {
 
     test('grpc-js: an unknown method is UNIMPLEMENTED', async () => {
       const err = await new Promise<grpc.ServiceError | null>((resolve) =>
-        rt.client.makeUnaryRequest('/baetyl.Function/Nope', (b: Buffer) => b, (b: Buffer) => b, Buffer.alloc(0), (e) => resolve(e)),
+        rt.client.makeUnaryRequest(
+          '/baetyl.Function/Nope',
+          (b: Buffer) => b,
+          (b: Buffer) => b,
+          Buffer.alloc(0),
+          (e) => resolve(e),
+        ),
       );
       assert.equal(err?.code, grpc.status.UNIMPLEMENTED);
       assert.equal(err?.details, 'Method not found: /baetyl.Function/Nope');
@@ -314,7 +366,7 @@ for (const kind of KINDS) {
       });
     });
 
-    test('grpcio unary: UNKNOWN with v1\'s text, DEADLINE_EXCEEDED with the runtime\'s; metadata not echoed', { skip: grpcioSkip }, async () => {
+    test("grpcio unary: UNKNOWN with v1's text, DEADLINE_EXCEEDED with the runtime's; metadata not echoed", { skip: grpcioSkip }, async () => {
       const out = await runGrpcio({
         target: rt.address,
         ops: [
@@ -330,7 +382,10 @@ for (const kind of KINDS) {
       assert.equal(slow!.code, grpc.status.DEADLINE_EXCEEDED);
       assert.equal(slow!.details, SLEEPY_DEADLINE);
       assert.equal(ok!.code, grpc.status.OK);
-      assert.deepEqual(ok!.initial_metadata.filter(([k]) => k === 'x-custom'), []);
+      assert.deepEqual(
+        ok!.initial_metadata.filter(([k]) => k === 'x-custom'),
+        [],
+      );
       assert.deepEqual(ok!.trailing_metadata, []);
     });
 
@@ -350,7 +405,7 @@ for (const kind of KINDS) {
       }
     });
 
-    test('grpcio: 120 calls with large distinct metadata (C core\'s HPACK encoder: indexing, evictions, Huffman)', { skip: grpcioSkip }, async () => {
+    test("grpcio: 120 calls with large distinct metadata (C core's HPACK encoder: indexing, evictions, Huffman)", { skip: grpcioSkip }, async () => {
       const ops = Array.from({ length: 120 }, (_, i) => ({
         kind: 'unary' as const,
         msg: wireMsg(msg('echo', binary(30, i))),
@@ -370,7 +425,10 @@ for (const kind of KINDS) {
 
     test('grpcio stream: results by seq, failures per call, the stream ends OK', { skip: grpcioSkip }, async () => {
       const plan = streamPlan();
-      const [o] = await runGrpcio({ target: rt.address, ops: [{ kind: 'stream', calls: plan.map((c) => ({ seq: c.seq, timeout: c.timeout, msg: wireMsg(c.msg) })) }] });
+      const [o] = await runGrpcio({
+        target: rt.address,
+        ops: [{ kind: 'stream', calls: plan.map((c) => ({ seq: c.seq, timeout: c.timeout, msg: wireMsg(c.msg) })) }],
+      });
       const s = streamOutcome(o!);
       assert.equal(s.code, grpc.status.OK, s.details ?? '');
       assert.deepEqual(s.trailing_metadata, []);
@@ -467,7 +525,10 @@ for (const kind of KINDS) {
     });
 
     test('grpc-js without a client certificate, or with one from another CA, is refused', async () => {
-      for (const creds of [grpc.credentials.createSsl(read(certs.ca)), grpc.credentials.createSsl(read(certs.ca), read(certs.strangerKey), read(certs.strangerCert))]) {
+      for (const creds of [
+        grpc.credentials.createSsl(read(certs.ca)),
+        grpc.credentials.createSsl(read(certs.ca), read(certs.strangerKey), read(certs.strangerCert)),
+      ]) {
         const client = createFunctionClient(rt.address, creds);
         const refused = await call(client, msg('echo', binary(3, 1)), 5000);
         client.close();

@@ -10,7 +10,15 @@ import * as http2 from 'node:http2';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
-import { createFunctionClient, decodeStreamResult, encodeStreamCall, openFunctionStream, type FunctionClient, type FunctionMessage, type StreamResult } from '@baetyl/core';
+import {
+  createFunctionClient,
+  decodeStreamResult,
+  encodeStreamCall,
+  openFunctionStream,
+  type FunctionClient,
+  type FunctionMessage,
+  type StreamResult,
+} from '@baetyl/core';
 import { waitFor } from '@baetyl/test-support';
 import { call, cleanup, message, serviceDir, startRuntimeProcess, type RuntimeProc } from './helpers.js';
 import {
@@ -115,7 +123,9 @@ if (nghttp2Skip) console.log(`skipping the nghttp2 peer tests: ${nghttp2Skip}`);
 
 function run(cmd: string, args: string[]): Promise<string> {
   return new Promise((resolve, reject) =>
-    execFile(cmd, args, { maxBuffer: 16 << 20, timeout: 120000 }, (err, stdout, stderr) => (err ? reject(new Error(`${cmd} failed: ${err.message}\n${stdout}\n${stderr}`)) : resolve(stdout))),
+    execFile(cmd, args, { maxBuffer: 16 << 20, timeout: 120000 }, (err, stdout, stderr) =>
+      err ? reject(new Error(`${cmd} failed: ${err.message}\n${stdout}\n${stderr}`)) : resolve(stdout),
+    ),
   );
 }
 
@@ -162,7 +172,11 @@ for (const kind of KINDS) {
       { what: 'a frame larger than SETTINGS_MAX_FRAME_SIZE', code: FRAME_SIZE_ERROR, send: frame(DATA, 0, 1, Buffer.alloc(16385)).subarray(0, 9) },
       { what: 'SETTINGS whose length is not a multiple of 6', code: FRAME_SIZE_ERROR, send: frame(SETTINGS, 0, 0, Buffer.alloc(7)) },
       { what: 'SETTINGS on a stream', code: PROTOCOL_ERROR, send: frame(SETTINGS, 0, 1, Buffer.alloc(0)) },
-      { what: 'SETTINGS_INITIAL_WINDOW_SIZE above 2^31-1', code: FLOW_CONTROL_ERROR, send: frame(SETTINGS, 0, 0, settingsPayload([[SETTINGS_INITIAL_WINDOW_SIZE, 2 ** 31]])) },
+      {
+        what: 'SETTINGS_INITIAL_WINDOW_SIZE above 2^31-1',
+        code: FLOW_CONTROL_ERROR,
+        send: frame(SETTINGS, 0, 0, settingsPayload([[SETTINGS_INITIAL_WINDOW_SIZE, 2 ** 31]])),
+      },
       { what: 'a PING of 7 bytes', code: FRAME_SIZE_ERROR, send: frame(PING, 0, 0, Buffer.alloc(7)) },
       { what: 'a PING on a stream', code: PROTOCOL_ERROR, send: frame(PING, 0, 1, Buffer.alloc(8)) },
       { what: 'DATA on stream 0', code: PROTOCOL_ERROR, send: frame(DATA, 0, 0, Buffer.from('x')) },
@@ -183,10 +197,17 @@ for (const kind of KINDS) {
         what: 'a header block over twice SETTINGS_MAX_HEADER_LIST_SIZE, in CONTINUATION frames',
         code: 0xb, // ENHANCE_YOUR_CALM
         // 5 + 8 * 16384 bytes: one past the 131072 the runtime takes, on the last frame sent.
-        send: Buffer.concat([frame(HEADERS, 0, 1, requestBlock(CALL).subarray(0, 5)), ...Array.from({ length: 8 }, () => frame(CONTINUATION, 0, 1, Buffer.alloc(16384, 0x80)))]),
+        send: Buffer.concat([
+          frame(HEADERS, 0, 1, requestBlock(CALL).subarray(0, 5)),
+          ...Array.from({ length: 8 }, () => frame(CONTINUATION, 0, 1, Buffer.alloc(16384, 0x80))),
+        ]),
       },
       { what: 'a CONTINUATION with no HEADERS before it', code: PROTOCOL_ERROR, send: frame(CONTINUATION, END_HEADERS, 1, requestBlock(CALL)) },
-      { what: 'a header index beyond the tables', code: COMPRESSION_ERROR, send: frame(HEADERS, END_HEADERS, 1, Buffer.concat([hpack.indexed(3), hpack.indexed(70)])) },
+      {
+        what: 'a header index beyond the tables',
+        code: COMPRESSION_ERROR,
+        send: frame(HEADERS, END_HEADERS, 1, Buffer.concat([hpack.indexed(3), hpack.indexed(70)])),
+      },
       { what: 'header index 0', code: COMPRESSION_ERROR, send: frame(HEADERS, END_HEADERS, 1, hpack.indexed(0)) },
       {
         what: 'a table size update above SETTINGS_HEADER_TABLE_SIZE (4096)',
@@ -208,7 +229,10 @@ for (const kind of KINDS) {
       {
         what: 'HEADERS on a stream id below one already used',
         code: 0x5, // STREAM_CLOSED
-        send: Buffer.concat([frame(HEADERS, END_HEADERS | END_STREAM, 3, requestBlock('/nope')), frame(HEADERS, END_HEADERS | END_STREAM, 1, requestBlock('/nope'))]),
+        send: Buffer.concat([
+          frame(HEADERS, END_HEADERS | END_STREAM, 3, requestBlock('/nope')),
+          frame(HEADERS, END_HEADERS | END_STREAM, 1, requestBlock('/nope')),
+        ]),
         last: 3,
       },
       { what: 'PUSH_PROMISE from a client', code: PROTOCOL_ERROR, send: frame(0x5, END_HEADERS, 1, Buffer.concat([u32(2), requestBlock(CALL)])) },
@@ -275,9 +299,20 @@ for (const kind of KINDS) {
         peer.send(HEADERS, END_HEADERS | END_STREAM, 5, Buffer.concat([hpack.indexed(3), hpack.indexed(6), hpack.literal(31, 'application/grpc')]));
         // A self-dependent HEADERS is refused too, but its block is still decoded: the HPACK
         // table, shared by the connection, gets its entry.
-        const selfDependent = Buffer.concat([u32(9), Buffer.from([16]), requestBlock('/m/self').subarray(0, 2), hpack.literal(4, '/m/self', { index: true }), hpack.literal(31, 'application/grpc')]);
+        const selfDependent = Buffer.concat([
+          u32(9),
+          Buffer.from([16]),
+          requestBlock('/m/self').subarray(0, 2),
+          hpack.literal(4, '/m/self', { index: true }),
+          hpack.literal(31, 'application/grpc'),
+        ]);
         peer.send(HEADERS, END_HEADERS | END_STREAM | 0x20, 9, selfDependent);
-        peer.send(HEADERS, END_HEADERS | END_STREAM, 11, Buffer.concat([hpack.indexed(3), hpack.indexed(6), hpack.indexed(62), hpack.literal(31, 'application/grpc')]));
+        peer.send(
+          HEADERS,
+          END_HEADERS | END_STREAM,
+          11,
+          Buffer.concat([hpack.indexed(3), hpack.indexed(6), hpack.indexed(62), hpack.literal(31, 'application/grpc')]),
+        );
         // A well-formed call with a never-indexed literal.
         peer.write(peer.request(13, CALL, functionMessage('echo', binary(10, 5)), [hpack.literal('x-secret', 'sensitive', { never: true })]));
         await peer.until('the answers on streams 11 and 13', () => peer.stream(11).ended && peer.stream(13).ended);
@@ -323,7 +358,12 @@ for (const kind of KINDS) {
         peer.send(HEADERS, END_STREAM | 0x20, 1, Buffer.concat([u32(1), Buffer.from([16]), block.subarray(0, 6)]));
         peer.send(CONTINUATION, END_HEADERS, 1, block.subarray(6));
         // The block went through the decoder: its indexed entry is 62.
-        peer.send(HEADERS, END_HEADERS | END_STREAM, 3, Buffer.concat([hpack.indexed(3), hpack.indexed(6), hpack.literal(4, '/m/next'), hpack.literal(31, 'application/grpc'), hpack.indexed(62)]));
+        peer.send(
+          HEADERS,
+          END_HEADERS | END_STREAM,
+          3,
+          Buffer.concat([hpack.indexed(3), hpack.indexed(6), hpack.literal(4, '/m/next'), hpack.literal(31, 'application/grpc'), hpack.indexed(62)]),
+        );
         await peer.until('the answer on stream 3', () => over(peer.stream(3)));
         assert.equal(peer.goaway, undefined, JSON.stringify(peer.goaway));
         assert.equal(peer.stream(1).rst, PROTOCOL_ERROR);
@@ -384,39 +424,51 @@ for (const kind of KINDS) {
       }
     });
 
-    test('a backlog beyond the executor\'s high-water mark (10000 waiting calls): credit held back is given back, every call answered', { timeout: 120000 }, async () => {
-      // One worker, held for 3 s by the first call, while 30000 more arrive on one stream: more
-      // than the stream's window holds, so the client needs the credit held back meanwhile.
-      const n = 30000;
-      const res = await new Promise<{ answered: number; status: grpc.StatusObject }>((resolve) => {
-        let answered = 0;
-        let bad = 0;
-        const s = openFunctionStream(rt.client);
-        s.on('data', (r: StreamResult) => {
-          if (r.code === 0 && (r.seq === 1 || r.payload.equals(Buffer.from([0xff, r.seq & 0xff, r.seq >> 8])))) answered++;
-          else bad++;
+    test(
+      "a backlog beyond the executor's high-water mark (10000 waiting calls): credit held back is given back, every call answered",
+      { timeout: 120000 },
+      async () => {
+        // One worker, held for 3 s by the first call, while 30000 more arrive on one stream: more
+        // than the stream's window holds, so the client needs the credit held back meanwhile.
+        const n = 30000;
+        const res = await new Promise<{ answered: number; status: grpc.StatusObject }>((resolve) => {
+          let answered = 0;
+          let bad = 0;
+          const s = openFunctionStream(rt.client);
+          s.on('data', (r: StreamResult) => {
+            if (r.code === 0 && (r.seq === 1 || r.payload.equals(Buffer.from([0xff, r.seq & 0xff, r.seq >> 8])))) answered++;
+            else bad++;
+          });
+          s.on('error', () => undefined);
+          s.on('status', (status: grpc.StatusObject) => resolve({ answered: answered - bad, status }));
+          s.write({ seq: 1, timeout: 0, msg: message('sleepy', '{"sleep": 3}') as FunctionMessage });
+          for (let seq = 2; seq <= n; seq++) s.write({ seq, timeout: 0, msg: message('echo', Buffer.from([0xff, seq & 0xff, seq >> 8])) as FunctionMessage });
+          s.end();
         });
-        s.on('error', () => undefined);
-        s.on('status', (status: grpc.StatusObject) => resolve({ answered: answered - bad, status }));
-        s.write({ seq: 1, timeout: 0, msg: message('sleepy', '{"sleep": 3}') as FunctionMessage });
-        for (let seq = 2; seq <= n; seq++) s.write({ seq, timeout: 0, msg: message('echo', Buffer.from([0xff, seq & 0xff, seq >> 8])) as FunctionMessage });
-        s.end();
-      });
-      assert.equal(res.status.code, grpc.status.OK, res.status.details);
-      assert.equal(res.answered, n);
-    });
+        assert.equal(res.status.code, grpc.status.OK, res.status.details);
+        assert.equal(res.answered, n);
+      },
+    );
 
     test('not gRPC: GET is 405, another content-type 415, an unknown path UNIMPLEMENTED', async () => {
       const peer = await H2Peer.handshake(rt.address);
       try {
         peer.send(HEADERS, END_HEADERS | END_STREAM, 1, Buffer.concat([hpack.indexed(2), hpack.indexed(6), hpack.literal(4, CALL)]));
-        peer.send(HEADERS, END_HEADERS | END_STREAM, 3, Buffer.concat([hpack.indexed(3), hpack.indexed(6), hpack.literal(4, CALL), hpack.literal(31, 'text/plain')]));
+        peer.send(
+          HEADERS,
+          END_HEADERS | END_STREAM,
+          3,
+          Buffer.concat([hpack.indexed(3), hpack.indexed(6), hpack.literal(4, CALL), hpack.literal(31, 'text/plain')]),
+        );
         peer.send(HEADERS, END_HEADERS | END_STREAM, 5, requestBlock('/baetyl.Function/Other'));
         await peer.until('three answers', () => [1, 3, 5].every((sid) => peer.stream(sid).ended));
         assert.deepEqual(peer.stream(1).blocks, [[[':status', '405']]]);
         assert.deepEqual(peer.stream(3).blocks, [[[':status', '415']]]);
         assert.deepEqual(grpcStatus(peer.stream(5)), { code: grpc.status.UNIMPLEMENTED, message: 'Method not found: /baetyl.Function/Other' });
-        assert.deepEqual(peer.stream(5).blocks[0]!.slice(0, 2), [[':status', '200'], ['content-type', 'application/grpc']]);
+        assert.deepEqual(peer.stream(5).blocks[0]!.slice(0, 2), [
+          [':status', '200'],
+          ['content-type', 'application/grpc'],
+        ]);
       } finally {
         peer.close();
       }
@@ -483,7 +535,11 @@ for (const kind of KINDS) {
         peer.send(WINDOW_UPDATE, 0, 0, u32(1 << 20));
         await peer.until('the end of stream 1', () => s.ended);
         const results = grpcMessages(s.data).map(decodeStreamResult);
-        assert.deepEqual(results.map((r) => [r.seq, r.code, r.payload.length]).sort(), [[1, 0, 30000], [2, 0, 30000], [3, 0, 30000]]);
+        assert.deepEqual(results.map((r) => [r.seq, r.code, r.payload.length]).sort(), [
+          [1, 0, 30000],
+          [2, 0, 30000],
+          [3, 0, 30000],
+        ]);
         assert.deepEqual(grpcStatus(s), { code: 0, message: '' });
       } finally {
         peer.close();
@@ -564,7 +620,11 @@ for (const kind of KINDS) {
         const s = peer.stream(1);
         await peer.until('the end of the stream', () => over(s));
         assert.deepEqual(grpcStatus(s), { code: 0, message: '' });
-        const results = new Map(grpcMessages(s.data).map(decodeStreamResult).map((r) => [r.seq, r]));
+        const results = new Map(
+          grpcMessages(s.data)
+            .map(decodeStreamResult)
+            .map((r) => [r.seq, r]),
+        );
         assert.deepEqual([...results.keys()].sort(), [1, 2, 3]);
         assert.ok(results.get(1)!.payload.equals(binary(10, 17)));
         assert.equal(results.get(2)!.code, grpc.status.RESOURCE_EXHAUSTED);
@@ -594,7 +654,12 @@ for (const kind of KINDS) {
         // Each request adds ':path: /m/i' (41 bytes in the table) and 'pad-i: <1500 chars>' (1537):
         // the 4096-byte table holds two requests' worth, so the third evicts the first's entries.
         for (const i of [1, 2, 3]) {
-          const block = Buffer.concat([...head, hpack.literal(4, `/m/${i}`, { index: true, huffman: true }), ctype, hpack.literal(`pad-${i}`, pad(i), { index: true, huffman: true })]);
+          const block = Buffer.concat([
+            ...head,
+            hpack.literal(4, `/m/${i}`, { index: true, huffman: true }),
+            ctype,
+            hpack.literal(`pad-${i}`, pad(i), { index: true, huffman: true }),
+          ]);
           assert.equal(await unimplemented(2 * i - 1, block), `Method not found: /m/${i}`);
         }
         // Now 62 = pad-3, 63 = /m/3, 64 = pad-2, 65 = /m/2.
@@ -628,7 +693,12 @@ for (const kind of KINDS) {
       try {
         peer.send(HEADERS, END_HEADERS | END_STREAM, 1, Buffer.concat([head, hpack.literal(4, '/m/a', { index: true }), ctype]));
         // 62 is read before the 4200-byte entry that follows it empties the table.
-        peer.send(HEADERS, END_HEADERS | END_STREAM, 3, Buffer.concat([head, hpack.indexed(62), ctype, hpack.literal('x-huge', 'h'.repeat(4200), { index: true })]));
+        peer.send(
+          HEADERS,
+          END_HEADERS | END_STREAM,
+          3,
+          Buffer.concat([head, hpack.indexed(62), ctype, hpack.literal('x-huge', 'h'.repeat(4200), { index: true })]),
+        );
         await peer.until('two answers', () => peer.stream(1).ended && peer.stream(3).ended);
         assert.equal(grpcStatus(peer.stream(1))?.message, 'Method not found: /m/a');
         assert.equal(grpcStatus(peer.stream(3))?.message, 'Method not found: /m/a');
@@ -641,7 +711,7 @@ for (const kind of KINDS) {
       }
     });
 
-    test('node:http2 (nghttp2\'s encoder, Huffman and indexing): many distinct large custom headers, evicting each other', async () => {
+    test("node:http2 (nghttp2's encoder, Huffman and indexing): many distinct large custom headers, evicting each other", async () => {
       const session = http2.connect(`http://${rt.address}`);
       try {
         const one = (i: number, headers: http2.OutgoingHttpHeaders) =>
@@ -676,7 +746,7 @@ for (const kind of KINDS) {
       }
     });
 
-    test('every header value byte (tab, 0x20-0xff) decodes through nghttp2\'s Huffman code', async () => {
+    test("every header value byte (tab, 0x20-0xff) decodes through nghttp2's Huffman code", async () => {
       // The runtime quotes an unsupported grpc-encoding back (as latin-1) in grpc-message: a way to
       // see what it decoded. Mostly 'e' (5 bits) so that Huffman is the shorter form nghttp2 picks.
       let rare = '\t';
@@ -719,7 +789,8 @@ for (const kind of KINDS) {
       try {
         const settings = peer.frames.find((f) => f.type === SETTINGS && !(f.flags & ACK))!;
         let maxStreams = Infinity;
-        for (let i = 0; i < settings.payload.length; i += 6) if (settings.payload.readUInt16BE(i) === SETTINGS_MAX_CONCURRENT_STREAMS) maxStreams = settings.payload.readUInt32BE(i + 2);
+        for (let i = 0; i < settings.payload.length; i += 6)
+          if (settings.payload.readUInt16BE(i) === SETTINGS_MAX_CONCURRENT_STREAMS) maxStreams = settings.payload.readUInt32BE(i + 2);
         assert.ok(maxStreams >= 500, `SETTINGS_MAX_CONCURRENT_STREAMS ${maxStreams}`);
         peer.send(WINDOW_UPDATE, 0, 0, u32(64 << 20));
         const ids = Array.from({ length: 500 }, (_, i) => 2 * i + 1);
@@ -753,7 +824,11 @@ for (const kind of KINDS) {
         // The first call holds the one worker for 2 s, so the 999 behind it stay open meanwhile.
         const ids = Array.from({ length: 1001 }, (_, i) => 2 * i + 1);
         peer.write(
-          Buffer.concat(ids.map((sid) => peer.request(sid, CALL, sid === 1 ? functionMessage('sleepy', Buffer.from('{"sleep": 2}')) : functionMessage('echo', binary(16, sid))))),
+          Buffer.concat(
+            ids.map((sid) =>
+              peer.request(sid, CALL, sid === 1 ? functionMessage('sleepy', Buffer.from('{"sleep": 2}')) : functionMessage('echo', binary(16, sid))),
+            ),
+          ),
         );
         const last = ids[ids.length - 1]!;
         await peer.until('1000 answers and a refusal', () => ids.every((sid) => over(peer.stream(sid))));
@@ -773,7 +848,10 @@ for (const kind of KINDS) {
         peer.write(peer.request(1, CALL, functionMessage('sleepy', Buffer.from('{"sleep": 30}')), [hpack.literal('grpc-timeout', '1S')]));
         peer.write(peer.request(3, CALL, functionMessage('echo', binary(5, 1)), [hpack.literal('grpc-timeout', 'abc')]));
         await peer.until('both answers', () => peer.stream(1).ended && peer.stream(3).ended);
-        assert.deepEqual(grpcStatus(peer.stream(1)), { code: grpc.status.DEADLINE_EXCEEDED, message: 'Deadline Exceeded: function "sleepy" did not finish in time; its worker was replaced' });
+        assert.deepEqual(grpcStatus(peer.stream(1)), {
+          code: grpc.status.DEADLINE_EXCEEDED,
+          message: 'Deadline Exceeded: function "sleepy" did not finish in time; its worker was replaced',
+        });
         assert.deepEqual(grpcStatus(peer.stream(3)), { code: grpc.status.INTERNAL, message: 'malformed grpc-timeout "abc"' });
       } finally {
         peer.close();
@@ -799,7 +877,9 @@ for (const kind of KINDS) {
       const peer = await H2Peer.handshake(rt.address);
       try {
         const slow = functionMessage('sleepy', Buffer.from('{"sleep": 0.3}'));
-        peer.write(Buffer.concat([peer.request(1, CALL, slow), peer.request(3, CALL, slow), frame(RST_STREAM, 0, 3, u32(CANCEL)), peer.request(5, CALL, slow)]));
+        peer.write(
+          Buffer.concat([peer.request(1, CALL, slow), peer.request(3, CALL, slow), frame(RST_STREAM, 0, 3, u32(CANCEL)), peer.request(5, CALL, slow)]),
+        );
         await peer.until('the answers on streams 1 and 5', () => peer.stream(1).ended && peer.stream(5).ended);
         await peer.ping();
         assert.deepEqual(okPayload(peer.stream(1)).toString(), '{"slept": 0.3}');
@@ -820,10 +900,13 @@ for (const kind of KINDS) {
     test('grpc-js: cancelling one call leaves the others on the channel', async () => {
       const client = createFunctionClient(rt.address);
       try {
-        const calls = [0, 1, 2].map((i) => new Promise<{ err: grpc.ServiceError | null; res?: { Payload: Buffer } }>((resolve) => {
-          const c = client.Call(message('sleepy', '{"sleep": 0.2}'), { deadline: Date.now() + 60000 }, (err, res) => resolve({ err, res }));
-          if (i === 1) setImmediate(() => c.cancel());
-        }));
+        const calls = [0, 1, 2].map(
+          (i) =>
+            new Promise<{ err: grpc.ServiceError | null; res?: { Payload: Buffer } }>((resolve) => {
+              const c = client.Call(message('sleepy', '{"sleep": 0.2}'), { deadline: Date.now() + 60000 }, (err, res) => resolve({ err, res }));
+              if (i === 1) setImmediate(() => c.cancel());
+            }),
+        );
         const [a, b, c] = await Promise.all(calls);
         assert.equal(a!.err, null);
         assert.equal(b!.err?.code, grpc.status.CANCELLED);
@@ -835,7 +918,10 @@ for (const kind of KINDS) {
     });
 
     test('server.concurrent.max: calls beyond it are RESOURCE_EXHAUSTED at once, the others run', async () => {
-      const limited = serviceDir({ 'etc/baetyl/service.yml': CONF.replace('server:\n', 'server:\n  concurrent:\n    max: 2\n'), 'code/handlers.py': HANDLERS_PY });
+      const limited = serviceDir({
+        'etc/baetyl/service.yml': CONF.replace('server:\n', 'server:\n  concurrent:\n    max: 2\n'),
+        'code/handlers.py': HANDLERS_PY,
+      });
       const small = await startRuntimeProcess(kind, limited);
       try {
         const peer = await H2Peer.handshake(small.address);
@@ -846,7 +932,10 @@ for (const kind of KINDS) {
         assert.equal(okPayload(peer.stream(1)).toString(), '{"slept": 2}');
         assert.equal(okPayload(peer.stream(3)).toString(), '{"slept": 2}');
         for (const sid of [5, 7, 9]) {
-          assert.deepEqual(grpcStatus(peer.stream(sid)), { code: grpc.status.RESOURCE_EXHAUSTED, message: 'too many concurrent calls (server.concurrent.max is 2)' });
+          assert.deepEqual(grpcStatus(peer.stream(sid)), {
+            code: grpc.status.RESOURCE_EXHAUSTED,
+            message: 'too many concurrent calls (server.concurrent.max is 2)',
+          });
         }
         peer.close();
       } finally {
@@ -879,7 +968,7 @@ for (const kind of KINDS) {
       }
     });
 
-    test('nghttp2\'s peers: h2load (4 connections, 100 streams each) and nghttp (PRIORITY frames, its own HPACK)', { skip: nghttp2Skip }, async () => {
+    test("nghttp2's peers: h2load (4 connections, 100 streams each) and nghttp (PRIORITY frames, its own HPACK)", { skip: nghttp2Skip }, async () => {
       const tmp = mkdtempSync(join(tmpdir(), 'baetyl-h2load-'));
       try {
         const body = join(tmp, 'call.bin');
@@ -909,7 +998,7 @@ for (const kind of KINDS) {
         for (let seq = 2; seq <= 20; seq++) calls.push(grpcMessage(encodeStreamCall({ seq, timeout: 0, msg: m('echo', binary(8, seq)) })));
         peer.send(HEADERS, END_HEADERS, 1, requestBlock('/baetyl.FunctionStream/Calls'));
         peer.send(DATA, 0, 1, Buffer.concat(calls));
-        await peer.until('the stream\'s response headers', () => peer.stream(1).blocks.length > 0);
+        await peer.until("the stream's response headers", () => peer.stream(1).blocks.length > 0);
         peer.send(RST_STREAM, 0, 1, u32(CANCEL));
         // A call on a new stream is answered once the worker is free.
         peer.write(peer.request(3, CALL, functionMessage('echo', binary(8, 99))));

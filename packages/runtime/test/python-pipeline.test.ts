@@ -73,9 +73,15 @@ for (const kind of ['python27', 'python36'] as const) {
     test('calls pipelined on one stream run one at a time, in the order sent, in one process', async () => {
       await warm();
       const outs = (await Promise.all(Array.from({ length: 40 }, (_, i) => caller.call(msg({ i }), 30_000)))).map(parse);
-      assert.deepEqual(outs.map((o) => o.i), Array.from({ length: 40 }, (_, i) => i));
+      assert.deepEqual(
+        outs.map((o) => o.i),
+        Array.from({ length: 40 }, (_, i) => i),
+      );
       const first = outs[0]!.n;
-      assert.deepEqual(outs.map((o) => o.n), Array.from({ length: 40 }, (_, i) => first + i));
+      assert.deepEqual(
+        outs.map((o) => o.n),
+        Array.from({ length: 40 }, (_, i) => first + i),
+      );
       assert.equal(new Set(outs.map((o) => o.pid)).size, 1);
       // One handler process (the default), under the server process.
       assert.deepEqual(childrenOf(rt.child.pid!), [outs[0]!.pid]);
@@ -96,10 +102,19 @@ for (const kind of ['python27', 'python36'] as const) {
       assert.match(hung!.details ?? '', /did not finish in time; its worker was replaced/);
       await waitFor('the killed process to be gone', () => (isRunning(before.pid) ? undefined : true));
       const outs = behind.map((b) => b.out!);
-      assert.deepEqual(outs.map((o) => o.i), [2, 3]);
+      assert.deepEqual(
+        outs.map((o) => o.i),
+        [2, 3],
+      );
       assert.notEqual(outs[0]!.pid, before.pid);
       // The fresh process ran them as its first two calls.
-      assert.deepEqual(outs.map((o) => [o.pid, o.n]), [[outs[0]!.pid, 1], [outs[0]!.pid, 2]]);
+      assert.deepEqual(
+        outs.map((o) => [o.pid, o.n]),
+        [
+          [outs[0]!.pid, 1],
+          [outs[0]!.pid, 2],
+        ],
+      );
     });
 
     test('a call whose deadline passes while queued behind a slow call is answered first, and skipped', async () => {
@@ -129,7 +144,10 @@ for (const kind of ['python27', 'python36'] as const) {
       assert.equal(r.code, status.INTERNAL);
       assert.match(r.details ?? '', /worker process was killed by SIGKILL while running function "f"; the worker was replaced/);
       const outs = (await Promise.all(queued)).map((q) => q.out!);
-      assert.deepEqual(outs.map((o) => o.i), [1, 2]);
+      assert.deepEqual(
+        outs.map((o) => o.i),
+        [1, 2],
+      );
       assert.notEqual(outs[0]!.pid, victim);
       assert.equal(outs[0]!.pid, outs[1]!.pid);
       // The same stream still works.
@@ -139,7 +157,10 @@ for (const kind of ['python27', 'python36'] as const) {
     test("the handler's prints in a pipelined batch go to the log, line by line, and every result is intact", async () => {
       await warm();
       const outs = (await Promise.all(Array.from({ length: 10 }, (_, i) => caller.call(msg({ i, print: true }), 30_000)))).map(parse);
-      assert.deepEqual(outs.map((o) => o.i), Array.from({ length: 10 }, (_, i) => i));
+      assert.deepEqual(
+        outs.map((o) => o.i),
+        Array.from({ length: 10 }, (_, i) => i),
+      );
       await waitFor('the prints in the log', () => (rt.stderr().includes('print 9 from the handler') && rt.stderr().includes('stderr 9') ? true : undefined));
       for (let i = 0; i < 10; i++) {
         assert.match(rt.stderr(), new RegExp(`level=info msg="print ${i} from the handler" stream=stdout worker=${outs[0]!.pid}`));

@@ -96,7 +96,10 @@ test('an unknown key does not stop the runtime: it serves, and its log names the
   const dir = serviceDir({ 'etc/baetyl/service.yml': `${FILTER_CONF}    handlr: oops\n` });
   const rt = await startRuntimeProcess('sql', dir);
   try {
-    assert.match(rt.stderr(), /level=warn .*etc\/baetyl\/service\.yml:4:5: functions\[0\]\.handlr: unknown key \\?"handlr\\?" is ignored, as Baetyl v1 ignored it; did you mean \\?"handler\\?"\?/);
+    assert.match(
+      rt.stderr(),
+      /level=warn .*etc\/baetyl\/service\.yml:4:5: functions\[0\]\.handlr: unknown key \\?"handlr\\?" is ignored, as Baetyl v1 ignored it; did you mean \\?"handler\\?"\?/,
+    );
     const { res } = await call(rt.client, message('sql-filter', '{"id":1}'));
     assert.equal(res!.Payload.toString(), '{"id":1,"qos":0,"topic":"t"}');
   } finally {

@@ -31,8 +31,11 @@ describe('SQL: the tutorial', () => {
   test('{"err":"x"} has no id: NULL < 10 is not true, filtered out', () => {
     assert.equal(run(sql, '{"err":"x"}'), '');
   });
-  test('the docs\' other example selects fields', () => {
-    assert.equal(run('SELECT temperature, ts, unit WHERE temperature > 50', '{"unit":"C","ts":5,"temperature":51,"x":1}'), '{"temperature":51,"ts":5,"unit":"C"}');
+  test("the docs' other example selects fields", () => {
+    assert.equal(
+      run('SELECT temperature, ts, unit WHERE temperature > 50', '{"unit":"C","ts":5,"temperature":51,"x":1}'),
+      '{"temperature":51,"ts":5,"unit":"C"}',
+    );
     assert.equal(run('SELECT temperature, ts, unit WHERE temperature > 50', '{"temperature":50}'), '');
   });
 });
@@ -42,13 +45,22 @@ describe('SQL: grammar', () => {
     assert.equal(run('SeLeCt Id, id wHeRe id = 1', '{"id":1,"Id":2}'), '{"Id":2,"id":1}');
   });
   test('field paths, array indexes and quoted names', () => {
-    assert.equal(run('select a.b.c, a.list[1] as second, "odd-name" as odd', '{"a":{"b":{"c":3},"list":[7,8]},"odd-name":true}'), '{"c":3,"odd":true,"second":8}');
+    assert.equal(
+      run('select a.b.c, a.list[1] as second, "odd-name" as odd', '{"a":{"b":{"c":3},"list":[7,8]},"odd-name":true}'),
+      '{"c":3,"odd":true,"second":8}',
+    );
   });
-  test('literals: numbers, single-quoted strings with \'\' escapes, true/false/null', () => {
-    assert.equal(run("select 1.5 as n, -2 as m, 1e3 as e, 'it''s' as s, true as t, false as f, null as z", '{}'), '{"e":1000,"f":false,"m":-2,"n":1.5,"s":"it\'s","t":true,"z":null}');
+  test("literals: numbers, single-quoted strings with '' escapes, true/false/null", () => {
+    assert.equal(
+      run("select 1.5 as n, -2 as m, 1e3 as e, 'it''s' as s, true as t, false as f, null as z", '{}'),
+      '{"e":1000,"f":false,"m":-2,"n":1.5,"s":"it\'s","t":true,"z":null}',
+    );
   });
   test('arithmetic with precedence and parentheses; unaliased expressions are named _<position>', () => {
-    assert.equal(run('select a + b * 2 as x, (a + b) * 2 as y, a % 4 as m, a / 4 as d, -a as neg, a - b - 1', '{"a":10,"b":3}'), '{"_6":6,"d":2.5,"m":2,"neg":-10,"x":16,"y":26}');
+    assert.equal(
+      run('select a + b * 2 as x, (a + b) * 2 as y, a % 4 as m, a / 4 as d, -a as neg, a - b - 1', '{"a":10,"b":3}'),
+      '{"_6":6,"d":2.5,"m":2,"neg":-10,"x":16,"y":26}',
+    );
   });
   test('dotted aliases build nested objects and merge', () => {
     assert.equal(run('select a as x.y, b as x.z, topic() as meta.topic', '{"a":1,"b":2}'), '{"meta":{"topic":"t"},"x":{"y":1,"z":2}}');
@@ -58,8 +70,20 @@ describe('SQL: grammar', () => {
   });
   test('comparison operators', () => {
     const cases: Array<[string, boolean]> = [
-      ['a = 1', true], ['a == 1', true], ['a != 1', false], ['a <> 2', true], ['a < 2', true], ['a <= 1', true], ['a > 1', false], ['a >= 1', true],
-      ["s = 'x'", true], ["s < 'y'", true], ['a = s', false], ['a != s', true], ['a < s', false], ['o = o', true],
+      ['a = 1', true],
+      ['a == 1', true],
+      ['a != 1', false],
+      ['a <> 2', true],
+      ['a < 2', true],
+      ['a <= 1', true],
+      ['a > 1', false],
+      ['a >= 1', true],
+      ["s = 'x'", true],
+      ["s < 'y'", true],
+      ['a = s', false],
+      ['a != s', true],
+      ['a < s', false],
+      ['o = o', true],
     ];
     for (const [cond, want] of cases) {
       assert.equal(run(`select 1 as hit where ${cond}`, '{"a":1,"s":"x","o":{"k":[1]}}'), want ? '{"hit":1}' : '', cond);
@@ -108,7 +132,10 @@ describe('SQL: grammar', () => {
   });
   test('functions', () => {
     assert.equal(
-      run("select upper(s) as u, lower('AB') as l, length(s) as n, substring(s, 2, 2) as sub, concat(s, 1) as c, coalesce(missing, 7) as co, abs(-2) as a, round(2.567, 1) as r, clientid() as cid", '{"s":"héllo"}'),
+      run(
+        "select upper(s) as u, lower('AB') as l, length(s) as n, substring(s, 2, 2) as sub, concat(s, 1) as c, coalesce(missing, 7) as co, abs(-2) as a, round(2.567, 1) as r, clientid() as cid",
+        '{"s":"héllo"}',
+      ),
       '{"a":2,"c":"héllo1","cid":null,"co":7,"l":"ab","n":5,"r":2.6,"sub":"él","u":"HÉLLO"}',
     );
   });
@@ -119,7 +146,10 @@ describe('SQL: grammar', () => {
 
 describe('SQL: output is Go-marshalled JSON', () => {
   test('keys sorted at every level, compact, HTML-safe escapes', () => {
-    assert.equal(marshalGo({ b: 1, a: { d: [1, { z: 1, y: 2 }], c: '<a&b>' }, A: null }), '{"A":null,"a":{"c":"\\u003ca\\u0026b\\u003e","d":[1,{"y":2,"z":1}]},"b":1}');
+    assert.equal(
+      marshalGo({ b: 1, a: { d: [1, { z: 1, y: 2 }], c: '<a&b>' }, A: null }),
+      '{"A":null,"a":{"c":"\\u003ca\\u0026b\\u003e","d":[1,{"y":2,"z":1}]},"b":1}',
+    );
   });
   test('numbers like Go (1.0 is 1, exponents from 1e21)', () => {
     assert.equal(run('select *', '{"a":1.0,"b":1e21,"c":0.0000001,"d":-0.5}'), '{"a":1,"b":1e+21,"c":1e-7,"d":-0.5}');
@@ -164,7 +194,18 @@ describe('SQL: syntax errors name the place and what was expected', () => {
     assert.throws(() => compileSql('sql-filter', 'select * where'), /^LoadError: function "sql-filter": SQL syntax error at line 1, column 15/);
   });
   test('tokens carry their offsets', () => {
-    assert.deepEqual(tokenize("select a.b, 'x'").map((t) => [t.kind, t.pos]), [['word', 0], ['word', 7], ['op', 8], ['word', 9], ['op', 10], ['string', 12], ['eof', 15]]);
+    assert.deepEqual(
+      tokenize("select a.b, 'x'").map((t) => [t.kind, t.pos]),
+      [
+        ['word', 0],
+        ['word', 7],
+        ['op', 8],
+        ['word', 9],
+        ['op', 10],
+        ['string', 12],
+        ['eof', 15],
+      ],
+    );
   });
 });
 
@@ -176,14 +217,17 @@ describe('SQL: messages it cannot handle are errors', () => {
     ['a JSON number', '5', /the payload is a number, not a JSON object/],
   ] as const) {
     test(what, () => {
-      assert.throws(() => runSql(sql, { Payload: Buffer.from(payload), QOS: 0, Topic: 't' }), (err: unknown) => err instanceof SqlRuntimeError && reason.test(err.message));
+      assert.throws(
+        () => runSql(sql, { Payload: Buffer.from(payload), QOS: 0, Topic: 't' }),
+        (err: unknown) => err instanceof SqlRuntimeError && reason.test(err.message),
+      );
     });
   }
   test('an empty payload is {}', () => {
     assert.equal(run('select qos() as q', ''), '{"q":0}');
   });
   test('a type mismatch in arithmetic names the place', () => {
-    assert.throws(() => run("select a * 2 as x", '{"a":"s"}'), /cannot apply "\*" to a string and a number \(at line 1, column 10 of the SQL\)/);
+    assert.throws(() => run('select a * 2 as x', '{"a":"s"}'), /cannot apply "\*" to a string and a number \(at line 1, column 10 of the SQL\)/);
   });
   test('a condition that is not boolean names the place', () => {
     assert.throws(() => run('select a where a', '{"a":3}'), /a condition must be true or false, but this is a number \(at line 1, column 16/);

@@ -8,5 +8,10 @@ import { startProcess, type TestProcess } from './processes.js';
  * then stops its instances itself.
  */
 export function startBaetyl(workdir: string, opts: { args?: string[]; env?: NodeJS.ProcessEnv } = {}): TestProcess {
-  return startProcess(process.execPath, [BAETYL, 'start', '-w', workdir, ...(opts.args ?? [])], { name: 'the master', group: true, keepBaetylEnv: true, ...(opts.env ? { env: opts.env } : {}) });
+  return startProcess(process.execPath, [BAETYL, 'start', '-w', workdir, ...(opts.args ?? [])], {
+    name: 'the master',
+    group: true,
+    keepBaetylEnv: true,
+    ...(opts.env ? { env: opts.env } : {}),
+  });
 }

@@ -10,7 +10,22 @@ export { copyExample, copyExampleTree } from './example-workdir.js';
 export { v1Examples } from './v1-examples.js';
 export { APP_FILE, serviceConfigs, uncomment } from './workdir-files.js';
 export { connect, record, sessionPresent, closed, subscribe, endAll, ConnectRefused, mqtt, type Received } from './mqtt/client.js';
-export { rawConnect, encode, connectPacket, publishPacket, subscribePacket, unsubscribePacket, pubackPacket, PINGREQ, PINGRESP, readUntilClosed, readBytes, packetReader, type ConnectOptions, type Packet } from './mqtt/raw.js';
+export {
+  rawConnect,
+  encode,
+  connectPacket,
+  publishPacket,
+  subscribePacket,
+  unsubscribePacket,
+  pubackPacket,
+  PINGREQ,
+  PINGRESP,
+  readUntilClosed,
+  readBytes,
+  packetReader,
+  type ConnectOptions,
+  type Packet,
+} from './mqtt/raw.js';
 // Bytes built by hand, for packets malformed on purpose (mqtt-packet refuses to write them).
 import * as handBuilt from './mqtt/hand-built.js';
 export { handBuilt };

@@ -4,7 +4,21 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { canConnect, connectPacket, freePort, handBuilt, packetReader, publishPacket, serviceDir, startProcess, stopProcesses, subscribePacket, tempDir, waitFor, type Packet } from '../src/index.js';
+import {
+  canConnect,
+  connectPacket,
+  freePort,
+  handBuilt,
+  packetReader,
+  publishPacket,
+  serviceDir,
+  startProcess,
+  stopProcesses,
+  subscribePacket,
+  tempDir,
+  waitFor,
+  type Packet,
+} from '../src/index.js';
 
 function parse(bytes: Buffer): Packet[] {
   const out: Packet[] = [];
@@ -15,7 +29,15 @@ function parse(bytes: Buffer): Packet[] {
 test('waitFor resolves with the first truthy value, and times out naming what it waited for and the detail', async () => {
   let n = 0;
   assert.equal(await waitFor('three polls', () => (++n >= 3 ? n : undefined), 5_000), 3);
-  await assert.rejects(waitFor('never', () => false, 200, () => 'the detail'), /timed out after 200 ms waiting for never\nthe detail/);
+  await assert.rejects(
+    waitFor(
+      'never',
+      () => false,
+      200,
+      () => 'the detail',
+    ),
+    /timed out after 200 ms waiting for never\nthe detail/,
+  );
 });
 
 test('raw packets from mqtt-packet parse back to what was asked for; hand-built frames carry the right length', () => {
@@ -27,7 +49,10 @@ test('raw packets from mqtt-packet parse back to what was asked for; hand-built 
   const [s] = parse(subscribePacket(7, ['x/#'], 1));
   assert.deepEqual(s && s.cmd === 'subscribe' ? [s.messageId, s.subscriptions] : [], [7, [{ topic: 'x/#', qos: 1 }]]);
   // The same CONNECT byte by byte, and a 200-byte body's two-byte remaining length.
-  assert.deepEqual(handBuilt.connect({ clientId: 'c1', username: 'u', password: 'p', clean: false }), connectPacket({ clientId: 'c1', username: 'u', password: 'p', clean: false }));
+  assert.deepEqual(
+    handBuilt.connect({ clientId: 'c1', username: 'u', password: 'p', clean: false }),
+    connectPacket({ clientId: 'c1', username: 'u', password: 'p', clean: false }),
+  );
   assert.deepEqual([...handBuilt.frame(3, 0, Buffer.alloc(200)).subarray(0, 3)], [0x30, 0xc8, 0x01]);
 });
 

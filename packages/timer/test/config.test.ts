@@ -46,7 +46,10 @@ test('keepalive -1 is no keep-alive, and a bare integer interval is Go nanosecon
 });
 
 test('the map form (v1 0.1.x) is published as Go\'s JSON of the map, with "time" set to the Unix time', () => {
-  const cfg = parseTimerConfig(`${HUB}publish:\n  topic: t\n  payload:\n    id: 1\n    name: a<b&c\n    "10": ten\n    "9": nine\n    time: overwritten\n    nested: {z: 1, a: [1, 2.5, "x"]}\n`, 'service.yml');
+  const cfg = parseTimerConfig(
+    `${HUB}publish:\n  topic: t\n  payload:\n    id: 1\n    name: a<b&c\n    "10": ten\n    "9": nine\n    time: overwritten\n    nested: {z: 1, a: [1, 2.5, "x"]}\n`,
+    'service.yml',
+  );
   assert.deepEqual(typeof cfg.publish.payload, 'object');
   // Keys sorted as text, compact, HTML characters escaped, "time" a number.
   assert.equal(
@@ -86,5 +89,8 @@ test('the package exports its loader from the ./config subpath, for baetyl check
   const fromPath = (await import('@baetyl/timer/config')).loadTimerConfig;
   assert.equal(typeof fromPath, 'function');
   const here = fileURLToPath(new URL('.', import.meta.url));
-  assert.throws(() => fromPath(join(here, 'no-such.yml')), (e: Error) => e instanceof ConfigError && /no-such\.yml: cannot read the config: file not found/.test(e.message));
+  assert.throws(
+    () => fromPath(join(here, 'no-such.yml')),
+    (e: Error) => e instanceof ConfigError && /no-such\.yml: cannot read the config: file not found/.test(e.message),
+  );
 });

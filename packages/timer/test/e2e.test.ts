@@ -20,7 +20,10 @@ interface Received {
   payload: string;
 }
 
-async function subscriber(port: number, topic: string): Promise<{ client: MqttClient; messages: Received[]; next(count: number, ms?: number): Promise<Received[]> }> {
+async function subscriber(
+  port: number,
+  topic: string,
+): Promise<{ client: MqttClient; messages: Received[]; next(count: number, ms?: number): Promise<Received[]> }> {
   const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, {
     protocolVersion: 4,
     username: 'test',
@@ -63,11 +66,15 @@ async function subscriber(port: number, topic: string): Promise<{ client: MqttCl
   };
 }
 
-const TEMPLATE = '{"datetime": "{{.Time.Now}}","time": {{.Time.NowUnix}},"timestampNano": {{.Time.NowUnixNano}},"random1": {{.Rand.Int}},"random2": {{.Rand.Int63}},"id": {{.Rand.Intn 10}},"random4": {{.Rand.Float64}},"random5": {{.Rand.Float64n 60}},"anyString": "inputString"}';
+const TEMPLATE =
+  '{"datetime": "{{.Time.Now}}","time": {{.Time.NowUnix}},"timestampNano": {{.Time.NowUnixNano}},"random1": {{.Rand.Int}},"random2": {{.Rand.Int63}},"id": {{.Rand.Intn 10}},"random4": {{.Rand.Float64}},"random5": {{.Rand.Float64n 60}},"anyString": "inputString"}';
 
 function checkPayload(text: string): void {
   // The big integers would lose digits in JSON.parse: checked as text first.
-  assert.match(text, /^\{"datetime": "\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(\.\d+)? [+-]\d{4} \S+ m=\+\d+\.\d{9}","time": \d{10},"timestampNano": \d{19},"random1": \d+,"random2": \d+,"id": \d,"random4": [\d.e-]+,"random5": [\d.e-]+,"anyString": "inputString"\}$/);
+  assert.match(
+    text,
+    /^\{"datetime": "\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(\.\d+)? [+-]\d{4} \S+ m=\+\d+\.\d{9}","time": \d{10},"timestampNano": \d{19},"random1": \d+,"random2": \d+,"id": \d,"random4": [\d.e-]+,"random5": [\d.e-]+,"anyString": "inputString"\}$/,
+  );
   const msg = JSON.parse(text) as { time: number; random5: number; random4: number };
   assert.ok(Math.abs(msg.time * 1000 - Date.now()) < 10_000);
   assert.ok(msg.random4 >= 0 && msg.random4 < 1 && msg.random5 >= 0 && msg.random5 < 60);
@@ -127,7 +134,7 @@ logger:
   await hub.stop();
 });
 
-test('the map form publishes v1 0.1.x\'s JSON at QoS 0', { timeout: 60_000 }, async () => {
+test("the map form publishes v1 0.1.x's JSON at QoS 0", { timeout: 60_000 }, async () => {
   const port = await freePort();
   const hub = await startHubProcess({ config: hubConfig(port) });
   const timer = startTimer(
@@ -153,5 +160,8 @@ test('a bad template stops the timer at start with the file, the line and publis
   const dir = serviceDir('hub:\n  address: tcp://127.0.0.1:1\npublish:\n  payload: "{{.Rand.Intn 0}}"\n');
   const timer = startTimer(dir);
   assert.equal((await timer.exited).code, 1);
-  assert.match(timer.output(), /baetyl-timer: bad config:\n.*etc\/baetyl\/service\.yml:4:\d+: publish\.payload: bad template: \{\{\.Rand\.Intn 0\}\}: the argument of \.Rand\.Intn must be more than 0/);
+  assert.match(
+    timer.output(),
+    /baetyl-timer: bad config:\n.*etc\/baetyl\/service\.yml:4:\d+: publish\.payload: bad template: \{\{\.Rand\.Intn 0\}\}: the argument of \.Rand\.Intn must be more than 0/,
+  );
 });

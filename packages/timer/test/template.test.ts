@@ -9,7 +9,7 @@ const real = { clock: systemClock(), random: cryptoRandom };
 const render = (t: string) => compileTemplate(t, real).render();
 const many = (t: string, n = 200) => Array.from({ length: n }, () => render(t));
 
-test('.Time.Now prints Go\'s time.Time String(): date, time with nanoseconds, offset, zone and monotonic reading', () => {
+test(".Time.Now prints Go's time.Time String(): date, time with nanoseconds, offset, zone and monotonic reading", () => {
   // 2019-12-05 08:24:43.226785 UTC, shown in UTC+8.
   assert.equal(
     goTimeString({ unixNano: 1575534283226785000n, offsetMinutes: 480, zone: 'CST', monotonicNano: 10_012_345_678n }),
@@ -71,7 +71,7 @@ test('.Rand.Intn N prints an integer in [0, N)', () => {
   assert.ok(big.every((v) => v >= 0n && v < 9223372036854775807n));
 });
 
-test('.Rand.Float64 prints a float in [0, 1) in Go\'s %v form; .Rand.Float64n N one in [0, N)', () => {
+test(".Rand.Float64 prints a float in [0, 1) in Go's %v form; .Rand.Float64n N one in [0, N)", () => {
   for (const v of many('{{.Rand.Float64}}')) {
     assert.match(v, /^(0(\.\d+)?|\d(\.\d+)?e-\d\d)$/);
     assert.ok(Number(v) >= 0 && Number(v) < 1);
@@ -85,11 +85,23 @@ test('.Rand.Float64 prints a float in [0, 1) in Go\'s %v form; .Rand.Float64n N 
   assert.equal(compileTemplate('{{.Rand.Float64n 60}} {{.Rand.Float64n 2.5}} {{.Rand.Float64n 4000000}}', { clock, random: fixed }).render(), '30 1.25 2e+06');
 });
 
-test('floats print as Go\'s %v: shortest digits, exponent below 1e-4 and from 1e6 on', () => {
+test("floats print as Go's %v: shortest digits, exponent below 1e-4 and from 1e6 on", () => {
   const cases: Array<[number, string]> = [
-    [0.5, '0.5'], [0.1, '0.1'], [100, '100'], [999999, '999999'], [1e6, '1e+06'], [1234567, '1.234567e+06'],
-    [123456789, '1.23456789e+08'], [0.0001, '0.0001'], [0.00001, '1e-05'], [0.000012345, '1.2345e-05'],
-    [1e21, '1e+21'], [1e100, '1e+100'], [-2.5, '-2.5'], [0, '0'], [0.6046602879796196, '0.6046602879796196'],
+    [0.5, '0.5'],
+    [0.1, '0.1'],
+    [100, '100'],
+    [999999, '999999'],
+    [1e6, '1e+06'],
+    [1234567, '1.234567e+06'],
+    [123456789, '1.23456789e+08'],
+    [0.0001, '0.0001'],
+    [0.00001, '1e-05'],
+    [0.000012345, '1.2345e-05'],
+    [1e21, '1e+21'],
+    [1e100, '1e+100'],
+    [-2.5, '-2.5'],
+    [0, '0'],
+    [0.6046602879796196, '0.6046602879796196'],
   ];
   for (const [v, want] of cases) assert.equal(goFloat(v), want, String(v));
 });
@@ -99,7 +111,8 @@ test('text, comments and {{- -}} trim markers are kept as text/template does', (
   const t = compileTemplate('a {{- .Rand.Int -}} b {{/* note */}}c {{ .Rand.Intn 10 }} "}}" {{.Rand.Float64}}', { clock: systemClock(), random: fixed });
   assert.equal(t.render(), 'a42b c 7 "}}" 0.25');
   // The v1 example's template, whole.
-  const example = '{"datetime": "{{.Time.Now}}","time": {{.Time.NowUnix}},"timestampNano": {{.Time.NowUnixNano}},"random1": {{.Rand.Int}},"random2": {{.Rand.Int63}},"id": {{.Rand.Intn 10}},"random4": {{.Rand.Float64}},"random5": {{.Rand.Float64n 60}},"anyString": "inputString"}';
+  const example =
+    '{"datetime": "{{.Time.Now}}","time": {{.Time.NowUnix}},"timestampNano": {{.Time.NowUnixNano}},"random1": {{.Rand.Int}},"random2": {{.Rand.Int63}},"id": {{.Rand.Intn 10}},"random4": {{.Rand.Float64}},"random5": {{.Rand.Float64n 60}},"anyString": "inputString"}';
   const out = JSON.parse(render(example)) as Record<string, unknown>;
   assert.deepEqual(Object.keys(out), ['datetime', 'time', 'timestampNano', 'random1', 'random2', 'id', 'random4', 'random5', 'anyString']);
   assert.equal(out.anyString, 'inputString');

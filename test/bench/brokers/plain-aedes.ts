@@ -15,7 +15,9 @@ interface Broker {
   handle(socket: Socket): void;
   close(cb: () => void): void;
 }
-const { Aedes } = (await import(pathToFileURL(require.resolve('aedes')).href)) as { Aedes: { createBroker(opts?: { persistence?: unknown }): Promise<Broker> } };
+const { Aedes } = (await import(pathToFileURL(require.resolve('aedes')).href)) as {
+  Aedes: { createBroker(opts?: { persistence?: unknown }): Promise<Broker> };
+};
 
 const port = Number(process.argv[2] ?? 0);
 const levelDir = process.argv[3];

@@ -106,7 +106,14 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
   };
   if (o.persistentSubs) await wipeSessions();
   for (let i = 0; i < o.subscribers; i++) {
-    const c = new RawClient({ port: o.port, clientId: `${prefix}-sub-${i}`, username: o.username, password: o.password, onMessage, persistent: o.persistentSubs });
+    const c = new RawClient({
+      port: o.port,
+      clientId: `${prefix}-sub-${i}`,
+      username: o.username,
+      password: o.password,
+      onMessage,
+      persistent: o.persistentSubs,
+    });
     await c.connect();
     const granted = await c.subscribe(o.subTopic, o.subQos);
     if (granted === 0x80) throw new Error(`subscription to ${o.subTopic} refused`);

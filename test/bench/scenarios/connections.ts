@@ -20,7 +20,10 @@ const HUB_MAIN = join(REPO, 'packages/hub/dist/src/main.js');
 /** Runs node with its soft fd limit raised to what `need` asks (up to the hard limit). */
 function nodeWithFds(need: number, args: string[], opts: { cwd?: string }): ChildProcess {
   const quoted = [process.execPath, ...args].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
-  return spawn('/bin/sh', ['-c', `ulimit -n ${need} 2>/dev/null || ulimit -n "$(ulimit -Hn)"; exec ${quoted}`], { cwd: opts.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+  return spawn('/bin/sh', ['-c', `ulimit -n ${need} 2>/dev/null || ulimit -n "$(ulimit -Hn)"; exec ${quoted}`], {
+    cwd: opts.cwd,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
 }
 
 /** Idle time after which the settled figure is taken. */
@@ -63,7 +66,9 @@ async function oneRun(n: number, log: (s: string) => void): Promise<RunResult> {
     const settled = memoryOf(hub.pid!).rss;
     const kb = (rss: number) => (rss - idle) / Number(opened) / 1024;
     const mb = (rss: number) => (rss / 2 ** 20).toFixed(1);
-    log(`  ${opened} idle connections: hub RSS ${mb(idle)} MB before, ${mb(fresh)} MB 3 s after (${kb(fresh).toFixed(1)} KB each), ${mb(settled)} MB ${SETTLE_MS / 1000} s after (${kb(settled).toFixed(1)} KB each)`);
+    log(
+      `  ${opened} idle connections: hub RSS ${mb(idle)} MB before, ${mb(fresh)} MB 3 s after (${kb(fresh).toFixed(1)} KB each), ${mb(settled)} MB ${SETTLE_MS / 1000} s after (${kb(settled).toFixed(1)} KB each)`,
+    );
     return { freshKB: kb(fresh), settledKB: kb(settled), settledMB: settled / 2 ** 20 };
   } finally {
     opener?.kill('SIGKILL');
@@ -77,9 +82,25 @@ export async function connectionsBench(report: Report, runs: number, log: (s: st
   const results: RunResult[] = [];
   for (let r = 0; r < runs; r++) results.push(await oneRun(IDLE_CONNECTIONS, log));
   const n = IDLE_CONNECTIONS.toLocaleString('en-US');
-  report.add('connections', `hub RSS per idle connection, ${n} connections (CONNECT + 1 SUBSCRIBE each), 3 s after connecting`, 'KB', results.map((r) => r.freshKB));
-  report.add('connections', `hub RSS per idle connection, ${n} connections, after ${SETTLE_MS / 1000} s idle`, 'KB', results.map((r) => r.settledKB), {
-    target: { op: '<=', value: 20, text: '<= 20 KB' },
-  });
-  report.add('connections', `hub RSS with ${n} idle connections, after ${SETTLE_MS / 1000} s idle`, 'MB', results.map((r) => r.settledMB));
+  report.add(
+    'connections',
+    `hub RSS per idle connection, ${n} connections (CONNECT + 1 SUBSCRIBE each), 3 s after connecting`,
+    'KB',
+    results.map((r) => r.freshKB),
+  );
+  report.add(
+    'connections',
+    `hub RSS per idle connection, ${n} connections, after ${SETTLE_MS / 1000} s idle`,
+    'KB',
+    results.map((r) => r.settledKB),
+    {
+      target: { op: '<=', value: 20, text: '<= 20 KB' },
+    },
+  );
+  report.add(
+    'connections',
+    `hub RSS with ${n} idle connections, after ${SETTLE_MS / 1000} s idle`,
+    'MB',
+    results.map((r) => r.settledMB),
+  );
 }

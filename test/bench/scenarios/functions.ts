@@ -6,7 +6,17 @@ import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { jsonCodec, runLoad, type LoadResult } from '../load/run.js';
 import { RawClient } from '../wire/client.js';
-import { cpuBetween, cpuSnapshot, footprintOf, instanceProcesses, memoryOf, startStack, type CpuSnapshot, type FunctionSetup, type Stack } from '../support/procs.js';
+import {
+  cpuBetween,
+  cpuSnapshot,
+  footprintOf,
+  instanceProcesses,
+  memoryOf,
+  startStack,
+  type CpuSnapshot,
+  type FunctionSetup,
+  type Stack,
+} from '../support/procs.js';
 import { median, type Report } from '../report.js';
 import { waitFor } from '@baetyl/test-support';
 
@@ -20,8 +30,18 @@ export interface Pipeline {
 }
 
 export const PIPELINES: Pipeline[] = [
-  { fn: 'python36-sayhi', service: 'function-python36-sayhi', output: 't/py3hi', check: (o) => o.Say === 'Hello Baetyl' && o.functionName === 'python36-sayhi' && o.messageTopic === 't' },
-  { fn: 'node85-sayhi', service: 'function-node85-sayhi', output: 't/node8hi', check: (o) => o.Say === 'Hello Baetyl' && o.functionName === 'node85-sayhi' && o.messageTopic === 't' },
+  {
+    fn: 'python36-sayhi',
+    service: 'function-python36-sayhi',
+    output: 't/py3hi',
+    check: (o) => o.Say === 'Hello Baetyl' && o.functionName === 'python36-sayhi' && o.messageTopic === 't',
+  },
+  {
+    fn: 'node85-sayhi',
+    service: 'function-node85-sayhi',
+    output: 't/node8hi',
+    check: (o) => o.Say === 'Hello Baetyl' && o.functionName === 'node85-sayhi' && o.messageTopic === 't',
+  },
   { fn: 'sql-filter', service: 'function-sql-filter', output: 't/sqlfilter', check: (o) => o.topic === 't' && typeof o.qos === 'number' },
 ];
 
@@ -44,7 +64,12 @@ export async function pipelineStack(p: Pipeline, qos: 0 | 1, instance: FunctionS
   return stack;
 }
 
-export function pipelineLoad(stack: Stack, p: Pipeline, qos: 0 | 1, o: { warmupMs: number; measureMs: number; window?: number; rate?: number; maxMessages?: number }): Promise<LoadResult> {
+export function pipelineLoad(
+  stack: Stack,
+  p: Pipeline,
+  qos: 0 | 1,
+  o: { warmupMs: number; measureMs: number; window?: number; rate?: number; maxMessages?: number },
+): Promise<LoadResult> {
   return runLoad({
     port: stack.port,
     ...TUTORIAL_USER,
@@ -87,7 +112,9 @@ async function floodRuns(stack: Stack, p: Pipeline, qos: 0 | 1, o: FunctionBench
     out.p50.push(res.p50);
     out.p99.push(res.p99);
     out.lost.push(res.lost + res.wrong);
-    log(`  ${label} QoS ${qos} run ${r + 1}: ${res.rate.toFixed(0)} msgs/s, p50 ${res.p50.toFixed(1)} ms, p99 ${res.p99.toFixed(1)} ms, sent ${res.sent}, lost ${res.lost}, wrong ${res.wrong}, dup ${res.duplicates}`);
+    log(
+      `  ${label} QoS ${qos} run ${r + 1}: ${res.rate.toFixed(0)} msgs/s, p50 ${res.p50.toFixed(1)} ms, p99 ${res.p99.toFixed(1)} ms, sent ${res.sent}, lost ${res.lost}, wrong ${res.wrong}, dup ${res.duplicates}`,
+    );
   }
   return out;
 }
@@ -104,7 +131,13 @@ export async function pipelineBench(report: Report, o: FunctionBenchOptions, log
         report.add('pipeline', `${name}: throughput`, 'msgs/s', res.rates, target ? { target } : {});
         report.add('pipeline', `${name}: p50 latency (saturated)`, 'ms', res.p50);
         report.add('pipeline', `${name}: p99 latency (saturated)`, 'ms', res.p99);
-        report.add('pipeline', `${name}: lost or wrong outputs`, 'msgs', res.lost, qos === 1 || p.fn === 'python36-sayhi' ? { target: { op: '<=', value: 0, text: '0' } } : {});
+        report.add(
+          'pipeline',
+          `${name}: lost or wrong outputs`,
+          'msgs',
+          res.lost,
+          qos === 1 || p.fn === 'python36-sayhi' ? { target: { op: '<=', value: 0, text: '0' } } : {},
+        );
         for (const [k, v] of Object.entries(res.cpu)) report.add('cpu per message', `${name}: ${k}`, 'us', v);
         if (p.fn === 'python36-sayhi' && qos === 0) await latencyBench(report, stack, p, o, log);
       } finally {
@@ -138,18 +171,35 @@ export async function onDemandBench(report: Report, o: FunctionBenchOptions, aed
       // The first flood meets no instance: its figure includes starting them. The runs after it
       // find the instances the pool started, as the pre-warmed runs do.
       const first = await pipelineLoad(stack, p, qos, { warmupMs: 0, measureMs: o.warmupMs + o.measureMs, window: o.window });
-      log(`  ${p.fn} on demand QoS ${qos}, first flood from no instance: ${first.rate.toFixed(0)} msgs/s, sent ${first.sent}, lost ${first.lost}, wrong ${first.wrong}; ${startedInstances(stack)} instances started`);
+      log(
+        `  ${p.fn} on demand QoS ${qos}, first flood from no instance: ${first.rate.toFixed(0)} msgs/s, sent ${first.sent}, lost ${first.lost}, wrong ${first.wrong}; ${startedInstances(stack)} instances started`,
+      );
       const res = await floodRuns(stack, p, qos, o, `${p.fn} on demand`, log);
       const ratio = qos === 0 ? 0.12 : 0.06;
       report.add('pipeline', `${name}: first flood from no instance (starting them included)`, 'msgs/s', [first.rate]);
       report.add('pipeline', `${name}: throughput`, 'msgs/s', res.rates);
-      report.add('pipeline', `${name}: ratio to plain aedes QoS 0 1 -> 1`, 'x', res.rates.map((r) => r / aedes), { target: { op: '>=', value: ratio, text: `>= ${ratio}x aedes QoS 0` } });
+      report.add(
+        'pipeline',
+        `${name}: ratio to plain aedes QoS 0 1 -> 1`,
+        'x',
+        res.rates.map((r) => r / aedes),
+        { target: { op: '>=', value: ratio, text: `>= ${ratio}x aedes QoS 0` } },
+      );
       // Every flood counts here, the first one too: a message lost while instances start is lost.
       const lost = first.lost + first.wrong + res.lost.reduce((a, b) => a + b, 0);
       report.add('pipeline', `${name}: lost or wrong outputs (all floods)`, 'msgs', [lost], { target: { op: '<=', value: 0, text: '0' } });
       report.add('pipeline', `${name}: instances started`, 'instances', [startedInstances(stack)]);
       for (const [k, v] of Object.entries(res.cpu)) report.add('cpu per message', `${name}: ${k}`, 'us', v);
-      if (qos === 0) await stackFootprint(report, stack, p, `whole stack right after the on-demand flood`, { rss: 350, pss: 200, note: `${ON_DEMAND.max} instances` }, o.runs, log);
+      if (qos === 0)
+        await stackFootprint(
+          report,
+          stack,
+          p,
+          `whole stack right after the on-demand flood`,
+          { rss: 350, pss: 200, note: `${ON_DEMAND.max} instances` },
+          o.runs,
+          log,
+        );
     } finally {
       await stack.stop();
     }
@@ -163,7 +213,15 @@ function startedInstances(stack: Stack): number {
 }
 
 /** Process count, RSS and PSS of every process of the stack (the master's whole tree), `samples` times a second apart. */
-async function stackFootprint(report: Report, stack: Stack, p: Pipeline, label: string, limit: { rss: number; pss: number; note?: string }, samples: number, log: (s: string) => void): Promise<void> {
+async function stackFootprint(
+  report: Report,
+  stack: Stack,
+  p: Pipeline,
+  label: string,
+  limit: { rss: number; pss: number; note?: string },
+  samples: number,
+  log: (s: string) => void,
+): Promise<void> {
   const procs: number[] = [];
   const rss: number[] = [];
   const pss: number[] = [];
@@ -176,7 +234,9 @@ async function stackFootprint(report: Report, stack: Stack, p: Pipeline, label: 
     rss.push(m.rss / 2 ** 20);
     pss.push(m.pss / 2 ** 20);
     running.push(n);
-    log(`  ${label} sample ${i + 1}: ${m.processes} processes, RSS ${(m.rss / 2 ** 20).toFixed(1)} MB, PSS ${(m.pss / 2 ** 20).toFixed(1)} MB, ${n} ${p.fn} instances`);
+    log(
+      `  ${label} sample ${i + 1}: ${m.processes} processes, RSS ${(m.rss / 2 ** 20).toFixed(1)} MB, PSS ${(m.pss / 2 ** 20).toFixed(1)} MB, ${n} ${p.fn} instances`,
+    );
   }
   const suffix = limit.note ? ` (${limit.note})` : '';
   report.add('memory (stack)', `${label}: processes`, 'processes', procs);
@@ -208,7 +268,9 @@ async function latencyBench(report: Report, stack: Stack, p: Pipeline, o: Functi
     p50.push(res.p50);
     p99.push(res.p99);
     lost.push(res.lost + res.wrong);
-    log(`  ${p.fn} at ${o.latencyRate}/s run ${r + 1}: ${res.rate.toFixed(0)} msgs/s, p50 ${res.p50.toFixed(2)} ms, p99 ${res.p99.toFixed(2)} ms, lost ${res.lost}`);
+    log(
+      `  ${p.fn} at ${o.latencyRate}/s run ${r + 1}: ${res.rate.toFixed(0)} msgs/s, p50 ${res.p50.toFixed(2)} ms, p99 ${res.p99.toFixed(2)} ms, lost ${res.lost}`,
+    );
   }
   report.add('latency', `${p.fn} at ${o.latencyRate} msgs/s: p50`, 'ms', p50, { target: { op: '<=', value: 2, text: '<= 2 ms' } });
   report.add('latency', `${p.fn} at ${o.latencyRate} msgs/s: p99`, 'ms', p99, { target: { op: '<=', value: 10, text: '<= 10 ms' } });
@@ -219,7 +281,12 @@ async function latencyBench(report: Report, stack: Stack, p: Pipeline, o: Functi
 export async function coldStart(stack: Stack, p: Pipeline, n: number): Promise<number> {
   let resolveOut!: (t: number) => void;
   const out = new Promise<number>((r) => (resolveOut = r));
-  const sub = new RawClient({ port: stack.port, clientId: 'bench-cold-sub', ...TUTORIAL_USER, onMessage: (m) => m.payload.includes(`"n":${n}`) || m.payload.includes(`"n": ${n}`) ? resolveOut(performance.now()) : undefined });
+  const sub = new RawClient({
+    port: stack.port,
+    clientId: 'bench-cold-sub',
+    ...TUTORIAL_USER,
+    onMessage: (m) => (m.payload.includes(`"n":${n}`) || m.payload.includes(`"n": ${n}`) ? resolveOut(performance.now()) : undefined),
+  });
   await sub.connect();
   await sub.subscribe(p.output, 0);
   const pub = new RawClient({ port: stack.port, clientId: 'bench-cold-pub', ...TUTORIAL_USER });
@@ -292,12 +359,16 @@ export async function memoryBench(report: Report, samples: number, log: (s: stri
           put('hub', hub);
           put('function manager', fm);
           put('master + hub + function manager', { rss: master.rss + hub.rss + fm.rss, pss: master.pss + hub.pss + fm.pss });
-          log(`  memory sample ${i + 1}: master ${(master.rss / 2 ** 20).toFixed(1)} MB, hub ${(hub.rss / 2 ** 20).toFixed(1)} MB, fm ${(fm.rss / 2 ** 20).toFixed(1)} MB RSS`);
+          log(
+            `  memory sample ${i + 1}: master ${(master.rss / 2 ** 20).toFixed(1)} MB, hub ${(hub.rss / 2 ** 20).toFixed(1)} MB, fm ${(fm.rss / 2 ** 20).toFixed(1)} MB RSS`,
+          );
         }
         const [inst] = await stack.pidOf(p.service);
         const m = footprintOf(instanceProcesses(inst!));
         put(instanceRow, m);
-        log(`  memory sample ${i + 1}: ${p.fn} instance of ${m.processes} processes, RSS ${(m.rss / 2 ** 20).toFixed(1)} MB, PSS ${(m.pss / 2 ** 20).toFixed(1)} MB`);
+        log(
+          `  memory sample ${i + 1}: ${p.fn} instance of ${m.processes} processes, RSS ${(m.rss / 2 ** 20).toFixed(1)} MB, PSS ${(m.pss / 2 ** 20).toFixed(1)} MB`,
+        );
         await sleep(1000);
       }
       for (const [k, v] of Object.entries(rows)) {

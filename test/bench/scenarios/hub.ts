@@ -67,8 +67,14 @@ export async function hubBench(report: Report, o: HubBenchOptions, log: (s: stri
         plain.push(a.rate);
         ours.push(h.rate);
         ratios.push(h.rate / a.rate);
-        for (const [who, x] of [['aedes', a], ['hub', h]] as const) if (x.lost || x.wrong) lossy.push(`${who} run ${r + 1}: lost ${x.lost}, wrong ${x.wrong}`);
-        log(`  ${shape.label} run ${r + 1}: aedes ${a.rate.toFixed(0)}/s, hub ${h.rate.toFixed(0)}/s (p50 ${h.p50.toFixed(2)} ms), ratio ${(h.rate / a.rate).toFixed(2)}`);
+        for (const [who, x] of [
+          ['aedes', a],
+          ['hub', h],
+        ] as const)
+          if (x.lost || x.wrong) lossy.push(`${who} run ${r + 1}: lost ${x.lost}, wrong ${x.wrong}`);
+        log(
+          `  ${shape.label} run ${r + 1}: aedes ${a.rate.toFixed(0)}/s, hub ${h.rate.toFixed(0)}/s (p50 ${h.p50.toFixed(2)} ms), ratio ${(h.rate / a.rate).toFixed(2)}`,
+        );
       }
       const note = lossy.length ? lossy.join('; ') : undefined;
       if (shape === SHAPES[0]) aedesQos0 = plain;

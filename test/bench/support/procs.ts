@@ -15,7 +15,6 @@ export interface Running {
   stop(): Promise<void>;
 }
 
-
 function stopper(proc: ChildProcess, cleanup?: () => void): () => Promise<void> {
   return async () => {
     if (proc.exitCode === null && proc.signalCode === null) {
@@ -165,7 +164,11 @@ logger:
     const s = (await inspect()).services.find((x) => x.name === service);
     return (s?.instances ?? []).filter((i) => !instancePrefix || i.name.startsWith(instancePrefix)).flatMap((i) => (i.process ? [i.process.id] : []));
   };
-  const processes = async () => stackProcesses(proc.pid!, (await inspect()).services.flatMap((x) => x.instances.flatMap((i) => (i.process ? [i.process.id] : []))));
+  const processes = async () =>
+    stackProcesses(
+      proc.pid!,
+      (await inspect()).services.flatMap((x) => x.instances.flatMap((i) => (i.process ? [i.process.id] : []))),
+    );
   return { port, proc, workdir, inspect, pidOf, processes, stop: stopper(proc, () => rmSync(workdir, { recursive: true, force: true })) };
 }
 

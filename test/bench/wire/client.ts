@@ -30,9 +30,6 @@ export interface ClientOptions {
   onPuback?: (id: number) => void;
 }
 
-
-
-
 export class RawClient {
   private socket!: Socket;
   private pending: Buffer[] = [];

@@ -63,7 +63,13 @@ export class MasterClient {
     this.target = parseApiAddress(opts.address);
     const tls = opts.tls;
     this.agent = tls
-      ? new https.Agent({ keepAlive: true, ca: tls.ca, ...(tls.cert ? { cert: tls.cert } : {}), ...(tls.key ? { key: tls.key } : {}), checkServerIdentity: () => undefined })
+      ? new https.Agent({
+          keepAlive: true,
+          ca: tls.ca,
+          ...(tls.cert ? { cert: tls.cert } : {}),
+          ...(tls.key ? { key: tls.key } : {}),
+          checkServerIdentity: () => undefined,
+        })
       : new http.Agent({ keepAlive: true });
   }
 
@@ -81,7 +87,11 @@ export class MasterClient {
           throw new Error(`cannot read the master API's ${name} ${file} (from the BAETYL_MASTER_API_* environment): ${(err as Error).message}`);
         }
       };
-      opts.tls = { ca: read('CA', files.ca), ...(files.cert ? { cert: read('certificate', files.cert) } : {}), ...(files.key ? { key: read('key', files.key) } : {}) };
+      opts.tls = {
+        ca: read('CA', files.ca),
+        ...(files.cert ? { cert: read('certificate', files.cert) } : {}),
+        ...(files.key ? { key: read('key', files.key) } : {}),
+      };
     }
     return new MasterClient(opts);
   }

@@ -61,10 +61,12 @@ function convert(node: Schema, at: string): JsonSchema {
   const out: JsonSchema = {};
   for (const [k, v] of Object.entries(node)) {
     if (LOADER_KEYWORDS.has(k)) continue;
-    if (!STANDARD.has(k)) throw new Error(`${at}: "${k}" is not a JSON Schema draft-07 keyword, nor a loader keyword json-schema.ts converts; convert it there`);
+    if (!STANDARD.has(k))
+      throw new Error(`${at}: "${k}" is not a JSON Schema draft-07 keyword, nor a loader keyword json-schema.ts converts; convert it there`);
     if (ONE.includes(k) && isSchema(v)) out[k] = convert(v, `${at}/${k}`);
     else if (LIST.includes(k) && Array.isArray(v)) out[k] = v.map((s, i) => (isSchema(s) ? convert(s, `${at}/${k}/${i}`) : s));
-    else if (MAP.includes(k) && isSchema(v)) out[k] = Object.fromEntries(Object.entries(v).map(([name, s]) => [name, isSchema(s) ? convert(s, `${at}/${k}/${name}`) : s]));
+    else if (MAP.includes(k) && isSchema(v))
+      out[k] = Object.fromEntries(Object.entries(v).map(([name, s]) => [name, isSchema(s) ? convert(s, `${at}/${k}/${name}`) : s]));
     // `default: {}` and `default: []` only say a block is optional; an editor would offer to insert them.
     else if (k === 'default' && isEmptyContainer(v)) continue;
     else out[k] = v;
@@ -73,7 +75,11 @@ function convert(node: Schema, at: string): JsonSchema {
   if (node.duration === 'or-off') {
     // ajv coerces a number that is not an integer to a string first; a negative one then reads as off.
     delete out.type;
-    out.anyOf = [{ type: 'string', pattern: DURATION_OR_OFF_PATTERN, patternErrorMessage: hintFor('duration') }, { type: 'integer' }, { type: 'number', exclusiveMaximum: 0 }];
+    out.anyOf = [
+      { type: 'string', pattern: DURATION_OR_OFF_PATTERN, patternErrorMessage: hintFor('duration') },
+      { type: 'integer' },
+      { type: 'number', exclusiveMaximum: 0 },
+    ];
     notes.push(DURATION_NOTE, OFF_NOTE);
   } else if (node.duration) {
     Object.assign(out, { type: ['string', 'integer'], pattern: DURATION_PATTERN, patternErrorMessage: hintFor('duration'), minimum: 0 });

@@ -61,7 +61,10 @@ function converter(keyword: string, convert: (v: string | number) => number) {
       try {
         const value = convert(data);
         if (keyword === 'duration' && typeof data === 'number' && value > 0 && value < 1) {
-          notes.push({ instancePath: cxt.instancePath, message: `${data} is ${data} nanoseconds: a bare number here is nanoseconds (as in Baetyl v1); if you meant seconds, write "${data}s"` });
+          notes.push({
+            instancePath: cxt.instancePath,
+            message: `${data} is ${data} nanoseconds: a bare number here is nanoseconds (as in Baetyl v1); if you meant seconds, write "${data}s"`,
+          });
         }
         cxt.parentData[cxt.parentDataProperty] = value;
         return true;
@@ -178,7 +181,10 @@ export function validateConfig<T>(parsed: ParsedYaml, file: string, schema: Sche
   }
 }
 
-const keyPathOf = (e: ErrorObject): Array<string | number> => [...pathOf(e.instancePath), String((e.params as { additionalProperty: string }).additionalProperty)];
+const keyPathOf = (e: ErrorObject): Array<string | number> => [
+  ...pathOf(e.instancePath),
+  String((e.params as { additionalProperty: string }).additionalProperty),
+];
 
 function dropKey(data: unknown, keyPath: Array<string | number>): void {
   let node = data as Record<string | number, unknown> | undefined;
@@ -230,7 +236,7 @@ function toProblem(e: ErrorObject, parsed: ParsedYaml): ConfigProblem {
       message = `expected ${String((e.params as { type: string }).type).replace(',', ' or ')}, got ${describe(e.data)}`;
       break;
     case 'enum':
-      message = `expected one of ${((e.params as { allowedValues: unknown[] }).allowedValues).map((v) => JSON.stringify(v)).join(', ')}, got ${describe(e.data)}`;
+      message = `expected one of ${(e.params as { allowedValues: unknown[] }).allowedValues.map((v) => JSON.stringify(v)).join(', ')}, got ${describe(e.data)}`;
       break;
     case 'pattern': {
       const hint = parentSchema?.['x-hint'];

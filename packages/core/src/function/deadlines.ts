@@ -28,7 +28,7 @@ export const DEADLINE_LAYERS: readonly DeadlineLayer[] = [
     setting: "the function manager's server.timeout (2m)",
     where: ['packages/function-manager/src/server/function-server.ts'],
     does:
-      'A call through the manager\'s own gRPC endpoint, all of it: waiting for room in the pool, a cold start, the one attempt. ' +
+      "A call through the manager's own gRPC endpoint, all of it: waiting for room in the pool, a cold start, the one attempt. " +
       'Past it the caller gets DEADLINE_EXCEEDED "function (<name>) did not answer within server.timeout (<t>)"; the attempt still runs to its own deadline. ' +
       "A shorter deadline of the caller's is enforced by grpc-js.",
   },

@@ -169,7 +169,8 @@ export function goJsonString(s: string): string {
       default:
         if (c < 0x20) out += `\\u00${c.toString(16).padStart(2, '0')}`;
         else if (c === 0x2028 || c === 0x2029) out += `\\u${c.toString(16)}`;
-        else if (c >= 0xd800 && c <= 0xdfff) out += '\\ufffd'; // a lone surrogate is invalid UTF-8 to Go
+        else if (c >= 0xd800 && c <= 0xdfff)
+          out += '\\ufffd'; // a lone surrogate is invalid UTF-8 to Go
         else out += ch;
     }
   }
@@ -192,9 +193,7 @@ export function goFunctionMessageJson(msg: FunctionMessage): string {
 /** The payload published on the rule's output topic after the last failed attempt. */
 export function errorPayload(msg: FunctionMessage, failure: CallFailure): Buffer {
   const json =
-    `{"errorMessage":${goJsonString(failure.message)},` +
-    `"errorType":${goJsonString(failure.type)},` +
-    `"functionMessage":${goFunctionMessageJson(msg)}}`;
+    `{"errorMessage":${goJsonString(failure.message)},` + `"errorType":${goJsonString(failure.type)},` + `"functionMessage":${goFunctionMessageJson(msg)}}`;
   return Buffer.from(json, 'utf8');
 }
 

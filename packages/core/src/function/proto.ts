@@ -16,7 +16,6 @@ const grpcModule = () => require('@grpc/grpc-js') as typeof Grpc;
 
 export const FUNCTION_PROTO_PATH = fileURLToPath(new URL('../../../../../protos/function.proto', import.meta.url));
 
-
 export interface FunctionProto {
   /** The service definition, for `server.addService(def, { Call })`. */
   service: Grpc.ServiceDefinition;

@@ -62,7 +62,8 @@ export function encodeStreamResult(res: StreamResult): Buffer {
   const details = res.details ? Buffer.from(res.details, 'utf8') : undefined;
   const payload = res.payload.length ? res.payload : undefined;
   const size =
-    1 + varintSize(res.seq) +
+    1 +
+    varintSize(res.seq) +
     (res.code ? 1 + varintSize(res.code) : 0) +
     (details ? 1 + varintSize(details.length) + details.length : 0) +
     (payload ? 1 + varintSize(payload.length) + payload.length : 0);
@@ -74,7 +75,10 @@ export function encodeStreamResult(res: StreamResult): Buffer {
     buf[pos++] = (2 << 3) | 0;
     pos = writeVarint(buf, pos, res.code);
   }
-  for (const [tag, b] of [[(3 << 3) | 2, details], [(4 << 3) | 2, payload]] as const) {
+  for (const [tag, b] of [
+    [(3 << 3) | 2, details],
+    [(4 << 3) | 2, payload],
+  ] as const) {
     if (!b) continue;
     buf[pos++] = tag;
     pos = writeVarint(buf, pos, b.length);

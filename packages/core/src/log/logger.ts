@@ -89,9 +89,10 @@ export function pruneOldBackups(file: string, days: number, now = Date.now()): s
 
 /** A logger writing to `cfg.path` (if set) and stderr, with `fields` on every line. */
 export function createLogger(cfg: LoggerConfig, fields: Record<string, string> = {}, opts: CreateLoggerOptions = {}): Logger {
-  const format = cfg.format === 'json'
-    ? winston.format.combine(winston.format.timestamp(), winston.format.json())
-    : winston.format.combine(winston.format.timestamp(), baetylText);
+  const format =
+    cfg.format === 'json'
+      ? winston.format.combine(winston.format.timestamp(), winston.format.json())
+      : winston.format.combine(winston.format.timestamp(), baetylText);
   const transports: winston.transport[] = [];
   if (cfg.path) {
     const file = opts.cwd && !cfg.path.startsWith('/') ? `${opts.cwd}/${cfg.path}` : cfg.path;

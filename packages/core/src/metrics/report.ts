@@ -50,9 +50,11 @@ export function checkMetricFamilies(value: unknown, at = REPORT_KEY): MetricFami
   return value.map((f: unknown, i): MetricFamily => {
     const where = `${at}[${i}]`;
     if (!isObject(f)) throw new Error(`${where}: must be an object with name, help, type and values`);
-    if (typeof f.name !== 'string' || !METRIC_NAME.test(f.name)) throw new Error(`${where}.name: must be a Prometheus metric name, got ${JSON.stringify(f.name)}`);
+    if (typeof f.name !== 'string' || !METRIC_NAME.test(f.name))
+      throw new Error(`${where}.name: must be a Prometheus metric name, got ${JSON.stringify(f.name)}`);
     if (typeof f.help !== 'string') throw new Error(`${where}.help: must be a string`);
-    if (typeof f.type !== 'string' || !TYPES.has(f.type)) throw new Error(`${where}.type: must be one of ${[...TYPES].join(', ')}, got ${JSON.stringify(f.type)}`);
+    if (typeof f.type !== 'string' || !TYPES.has(f.type))
+      throw new Error(`${where}.type: must be one of ${[...TYPES].join(', ')}, got ${JSON.stringify(f.type)}`);
     if (!Array.isArray(f.values)) throw new Error(`${where}.values: must be an array`);
     const name = f.name;
     const values: MetricSample[] = [];

@@ -86,7 +86,15 @@ export interface ClientOptionsFor {
  * The MQTT.js protocol of each address scheme Baetyl accepts. Given explicitly: MQTT.js 5 refuses
  * `ssl://` and `tcp://` once a client certificate is set ("Unknown protocol for secure connection").
  */
-const PROTOCOLS: Record<string, 'mqtt' | 'mqtts' | 'ws' | 'wss'> = { tcp: 'mqtt', mqtt: 'mqtt', ssl: 'mqtts', tls: 'mqtts', mqtts: 'mqtts', ws: 'ws', wss: 'wss' };
+const PROTOCOLS: Record<string, 'mqtt' | 'mqtts' | 'ws' | 'wss'> = {
+  tcp: 'mqtt',
+  mqtt: 'mqtt',
+  ssl: 'mqtts',
+  tls: 'mqtts',
+  mqtts: 'mqtts',
+  ws: 'ws',
+  wss: 'wss',
+};
 
 /** Whether an address is TLS (ssl://, mqtts://, wss://): only then are ca/cert/key used. */
 export function isSecureAddress(address: string | undefined): boolean {

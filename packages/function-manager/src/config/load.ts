@@ -1,6 +1,17 @@
 // Loads and checks the function manager's service.yml. Beyond the schema, it checks what Baetyl v1
 // only found at run time (or crashed on): rules naming unknown functions, bad topics, a missing hub.
-import { ConfigError, readConfigText, formatPath, formatProblems, problemAt, parseYaml, validateConfig, type ConfigProblem, type LoadOptions, type ParsedYaml } from '@baetyl/core/config';
+import {
+  ConfigError,
+  readConfigText,
+  formatPath,
+  formatProblems,
+  problemAt,
+  parseYaml,
+  validateConfig,
+  type ConfigProblem,
+  type LoadOptions,
+  type ParsedYaml,
+} from '@baetyl/core/config';
 import { brokerAddressProblem, unusedCertificateKeys, unusedCertificateMessage } from '@baetyl/core/mqtt';
 import { topicFilterProblem, topicNameProblem } from '@baetyl/core/topic';
 import { bindTarget } from '../server/address.js';
@@ -17,7 +28,8 @@ export function parseFunctionManagerConfig(text: string, file: string, opts: Loa
   const cfg = validateConfig<FunctionManagerConfig>(parsed, file, functionManagerSchema);
   const problems = checkConfig(cfg, parsed);
   if (problems.length > 0) throw new ConfigError(file, problems);
-  for (const key of unusedCertificateKeys(cfg.hub)) opts.onWarning?.(formatProblems(file, [problemAt(parsed, ['hub', key], unusedCertificateMessage(cfg.hub.address!))]));
+  for (const key of unusedCertificateKeys(cfg.hub))
+    opts.onWarning?.(formatProblems(file, [problemAt(parsed, ['hub', key], unusedCertificateMessage(cfg.hub.address!))]));
   return cfg;
 }
 
@@ -50,7 +62,10 @@ function checkConfig(cfg: FunctionManagerConfig, parsed: ParsedYaml): ConfigProb
   }
   const hubMax = cfg.hub.message.length.max;
   if (hubMax !== undefined && (hubMax < 64 || hubMax > 268_435_460)) {
-    add(['hub', 'message', 'length', 'max'], `${hubMax} bytes is not a packet size a hub can have; set the hub's message.length.max (from its service.yml, default 32k), between 64 and 256m`);
+    add(
+      ['hub', 'message', 'length', 'max'],
+      `${hubMax} bytes is not a packet size a hub can have; set the hub's message.length.max (from its service.yml, default 32k), between 64 and 256m`,
+    );
   }
   if (cfg.hub.address) {
     const bad = brokerAddressProblem(cfg.hub.address);
@@ -63,7 +78,8 @@ function checkConfig(cfg: FunctionManagerConfig, parsed: ParsedYaml): ConfigProb
   }
   if (Boolean(server.key) !== Boolean(server.cert)) add(['server'], 'TLS needs both server.key and server.cert (and server.ca to require client certificates)');
   else if (server.ca && !server.key) add(['server', 'ca'], 'server.ca checks client certificates over TLS, which needs server.key and server.cert too');
-  if (!server.address && (server.key || server.cert || server.ca)) add(['server'], 'server.ca/cert/key are set but server.address is not: set the address to serve calls on, or remove them');
+  if (!server.address && (server.key || server.cert || server.ca))
+    add(['server'], 'server.ca/cert/key are set but server.address is not: set the address to serve calls on, or remove them');
   if (!(server.timeout > 0)) add(['server', 'timeout'], 'must be more than 0, like "2m": it is the deadline of each call through the server');
 
   const clientids = new Map<string, number>();

@@ -41,12 +41,38 @@ export class FunctionMetrics {
   constructor(pools: () => Iterable<[string, PoolStats]>) {
     const registers = [this.registry];
     const labelNames = ['rule', 'function'] as const;
-    this.calls = new Counter({ name: 'baetyl_function_calls_total', help: 'Calls sent to function instances (each attempt of a message is one call).', labelNames, registers });
-    this.errors = new Counter({ name: 'baetyl_function_errors_total', help: 'Attempts that failed: the call failed (timeouts included), or no instance could be started for it.', labelNames, registers });
-    this.retries = new Counter({ name: 'baetyl_function_retries_total', help: 'Attempts after the first one of a message (rules[].retry.max).', labelNames, registers });
-    this.timeouts = new Counter({ name: 'baetyl_function_timeouts_total', help: 'Calls that passed the function\'s timeout.', labelNames, registers });
-    this.duration = new Histogram({ name: 'baetyl_function_call_duration_seconds', help: 'How long calls to function instances took, failed ones included.', labelNames, buckets: BUCKETS, registers });
-    this.coldStarts = new Counter({ name: 'baetyl_function_cold_starts_total', help: 'Instances started because a call was waiting and none had room.', labelNames: ['function'], registers });
+    this.calls = new Counter({
+      name: 'baetyl_function_calls_total',
+      help: 'Calls sent to function instances (each attempt of a message is one call).',
+      labelNames,
+      registers,
+    });
+    this.errors = new Counter({
+      name: 'baetyl_function_errors_total',
+      help: 'Attempts that failed: the call failed (timeouts included), or no instance could be started for it.',
+      labelNames,
+      registers,
+    });
+    this.retries = new Counter({
+      name: 'baetyl_function_retries_total',
+      help: 'Attempts after the first one of a message (rules[].retry.max).',
+      labelNames,
+      registers,
+    });
+    this.timeouts = new Counter({ name: 'baetyl_function_timeouts_total', help: "Calls that passed the function's timeout.", labelNames, registers });
+    this.duration = new Histogram({
+      name: 'baetyl_function_call_duration_seconds',
+      help: 'How long calls to function instances took, failed ones included.',
+      labelNames,
+      buckets: BUCKETS,
+      registers,
+    });
+    this.coldStarts = new Counter({
+      name: 'baetyl_function_cold_starts_total',
+      help: 'Instances started because a call was waiting and none had room.',
+      labelNames: ['function'],
+      registers,
+    });
     new Gauge({
       name: 'baetyl_function_instances',
       help: 'Instances of each function, by state (starting, idle, busy).',

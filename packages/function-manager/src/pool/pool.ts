@@ -228,9 +228,7 @@ export class FunctionPool implements InstanceLender {
     const { idleTime, min } = this.settings;
     if (idleTime > 0) {
       const now = Date.now();
-      const idle = [...this.ready]
-        .filter((inst) => inst.inflight === 0 && now - inst.lastUsed >= idleTime)
-        .sort((a, b) => a.lastUsed - b.lastUsed);
+      const idle = [...this.ready].filter((inst) => inst.inflight === 0 && now - inst.lastUsed >= idleTime).sort((a, b) => a.lastUsed - b.lastUsed);
       let alive = this.ready.size + this.starting;
       for (const inst of idle) {
         // Unlike Baetyl, idle eviction never goes below min, so warm instances do not churn.
@@ -280,10 +278,13 @@ export class FunctionPool implements InstanceLender {
 
   private retryWarmLater(): void {
     if (this.warmRetry || this.closed) return;
-    this.warmRetry = setTimeout(() => {
-      this.warmRetry = undefined;
-      this.ensureMin();
-    }, Math.max(100, this.settings.backoffMax));
+    this.warmRetry = setTimeout(
+      () => {
+        this.warmRetry = undefined;
+        this.ensureMin();
+      },
+      Math.max(100, this.settings.backoffMax),
+    );
     this.warmRetry.unref();
   }
 
@@ -309,7 +310,9 @@ export class FunctionPool implements InstanceLender {
       return new FunctionInstance(id, name, dialAddress, client);
     } catch (err) {
       await this.stopQuietly(name);
-      throw new Error(`instance (${name}) of function (${this.functionName}) did not answer on ${dialAddress} within ${formatDuration(timeout)} (${(err as Error).message}); it was stopped`);
+      throw new Error(
+        `instance (${name}) of function (${this.functionName}) did not answer on ${dialAddress} within ${formatDuration(timeout)} (${(err as Error).message}); it was stopped`,
+      );
     }
   }
 

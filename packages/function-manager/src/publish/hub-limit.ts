@@ -49,7 +49,8 @@ export function hubConfigLimit(hubAddress: string | undefined, cwd: string): Hub
       hubs.push({ file, cfg: (parseYaml(readConfigText(file), file).value ?? {}) as (typeof hubs)[number]['cfg'] });
     }
     // Several hubs: the one listening on the port the rules dial.
-    const hub = hubs.length === 1 ? hubs[0] : hubs.find((h) => Array.isArray(h.cfg.listen) && h.cfg.listen.some((l) => typeof l === 'string' && l.endsWith(`:${port}`)));
+    const hub =
+      hubs.length === 1 ? hubs[0] : hubs.find((h) => Array.isArray(h.cfg.listen) && h.cfg.listen.some((l) => typeof l === 'string' && l.endsWith(`:${port}`)));
     if (!hub) return undefined;
     const max = hub.cfg.message?.length?.max;
     return { max: max === undefined ? HUB_MESSAGE_LENGTH_MAX : parseSize(max as string | number), from: `the hub's ${hub.file}` };

@@ -113,7 +113,9 @@ export class Rule {
   ) {
     this.clientid = cfg.clientid || hub.clientid || undefined;
     if (!this.clientid) {
-      log.warn('rule has no clientid: it gets a random one and a clean session, so QoS 1 messages sent while it is offline are not kept for it; set rules[].clientid');
+      log.warn(
+        'rule has no clientid: it gets a random one and a clean session, so QoS 1 messages sent while it is offline are not kept for it; set rules[].clientid',
+      );
     }
     this.options = mqttClientOptions(hub, { clientid: this.clientid, cwd, label: 'hub' });
     this.maxPacket = maxPacket;
@@ -230,7 +232,9 @@ export class Rule {
       // would publish its output twice; it is acknowledged so the hub forgets it.
       const say = this.replayWarned === delivery.connection ? 'debug' : 'warn';
       this.replayWarned = delivery.connection;
-      this.log[say](`the hub delivered message ${packet.messageId} at QoS 1 on this rule's QoS 0 subscription (a copy kept in its session); acknowledged without calling the function`);
+      this.log[say](
+        `the hub delivered message ${packet.messageId} at QoS 1 on this rule's QoS 0 subscription (a copy kept in its session); acknowledged without calling the function`,
+      );
       this.acknowledge(delivery, undefined);
       next();
       return;
@@ -306,7 +310,9 @@ export class Rule {
       if (outcome.result.Payload && outcome.result.Payload.length > 0) payload = outcome.result.Payload;
       if (payload && publishPacketSize(this.cfg.publish.topic, payload.length, outQos) > this.maxPacket) {
         const failure = this.oversize(payload.length, outQos);
-        this.log.error(`function (${fn}) answered, but its result cannot be published: ${failure.message}; publishing the error payload instead`, { invokeid: msg.FunctionInvokeID });
+        this.log.error(`function (${fn}) answered, but its result cannot be published: ${failure.message}; publishing the error payload instead`, {
+          invokeid: msg.FunctionInvokeID,
+        });
         payload = this.errorPayloadFor(msg, failure, outQos);
       }
     } else {
@@ -344,10 +350,17 @@ export class Rule {
     const room = largestPayload(this.cfg.publish.topic, qos, this.maxPacket);
     const fitted = fittingErrorPayload(msg, failure, room);
     if (!fitted) {
-      this.log.error(`the error payload of function (${msg.FunctionName}) does not fit in the hub's message.length.max (${this.maxPacket}) even cut short; nothing is published for this message`, { invokeid: msg.FunctionInvokeID });
+      this.log.error(
+        `the error payload of function (${msg.FunctionName}) does not fit in the hub's message.length.max (${this.maxPacket}) even cut short; nothing is published for this message`,
+        { invokeid: msg.FunctionInvokeID },
+      );
       return undefined;
     }
-    if (fitted.trimmed) this.log.warn(`the error payload of function (${msg.FunctionName}) was cut to ${fitted.payload.length} bytes to fit in the hub's message.length.max (${this.maxPacket})`, { invokeid: msg.FunctionInvokeID });
+    if (fitted.trimmed)
+      this.log.warn(
+        `the error payload of function (${msg.FunctionName}) was cut to ${fitted.payload.length} bytes to fit in the hub's message.length.max (${this.maxPacket})`,
+        { invokeid: msg.FunctionInvokeID },
+      );
     return fitted.payload;
   }
 

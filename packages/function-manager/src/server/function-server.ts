@@ -111,8 +111,12 @@ export async function startFunctionServer(cfg: ServerConfig, deps: FunctionServe
     // The caller's own deadline, if sooner, is enforced by grpc-js itself.
     // deadline layer: manager server call (@baetyl/core/function/deadlines.ts).
     const timer = setTimeout(() => {
-      log.warn(`call of function (${msg.FunctionName}) through the server took longer than server.timeout (${formatDuration(cfg.timeout)})`, { invokeid: msg.FunctionInvokeID });
-      answer(serviceError(grpc.status.DEADLINE_EXCEEDED, `function (${msg.FunctionName}) did not answer within server.timeout (${formatDuration(cfg.timeout)})`));
+      log.warn(`call of function (${msg.FunctionName}) through the server took longer than server.timeout (${formatDuration(cfg.timeout)})`, {
+        invokeid: msg.FunctionInvokeID,
+      });
+      answer(
+        serviceError(grpc.status.DEADLINE_EXCEEDED, `function (${msg.FunctionName}) did not answer within server.timeout (${formatDuration(cfg.timeout)})`),
+      );
     }, cfg.timeout);
     unary.on('cancelled', () => answer(serviceError(grpc.status.CANCELLED, 'cancelled by the caller')));
     const message: FunctionMessage = { ...msg, FunctionInvokeID: msg.FunctionInvokeID || randomUUID() };

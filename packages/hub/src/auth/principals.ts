@@ -15,9 +15,7 @@ export const CONNACK = {
   notAuthorized: 5,
 } as const;
 
-export type AuthResult =
-  | { ok: true; principal: Principal; acl: Acl; how: 'password' | 'certificate' }
-  | { ok: false; code: 4 | 5; reason: string };
+export type AuthResult = { ok: true; principal: Principal; acl: Acl; how: 'password' | 'certificate' } | { ok: false; code: 4 | 5; reason: string };
 
 export class Principals {
   private readonly byName = new Map<string, { principal: Principal; acl: Acl }>();
@@ -32,7 +30,8 @@ export class Principals {
     if (!entry) return { ok: false, code: 4, reason: `no principal "${username}"` };
     const { principal, acl } = entry;
     if (password && password.length > 0) {
-      if (!principal.password) return { ok: false, code: 4, reason: `principal "${username}" is a certificate principal; connect with its client certificate and no password` };
+      if (!principal.password)
+        return { ok: false, code: 4, reason: `principal "${username}" is a certificate principal; connect with its client certificate and no password` };
       const given = password;
       const want = Buffer.from(principal.password, 'utf8');
       if (given.length !== want.length || !timingSafeEqual(given, want)) return { ok: false, code: 4, reason: `wrong password for "${username}"` };
@@ -40,7 +39,8 @@ export class Principals {
     }
     if (principal.password) return { ok: false, code: 4, reason: `no password for "${username}"` };
     const cert = peer.certificate;
-    if (!cert) return { ok: false, code: 4, reason: `"${username}" is a certificate principal but the client presented no certificate (over ${peer.transport})` };
+    if (!cert)
+      return { ok: false, code: 4, reason: `"${username}" is a certificate principal but the client presented no certificate (over ${peer.transport})` };
     if (!cert.verified) return { ok: false, code: 5, reason: 'the client certificate did not verify against certificate.ca' };
     if (cert.commonName !== username && !cert.altNames.includes(username)) {
       return { ok: false, code: 5, reason: `the client certificate names ${JSON.stringify(cert.commonName ?? '')}, not the principal "${username}"` };

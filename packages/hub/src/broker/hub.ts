@@ -129,7 +129,9 @@ function warnUnusablePrincipals(config: HubConfig, logger: Logger): void {
   const tlsListener = config.listen.some((u) => /^(ssl|tls|wss):/.test(u));
   config.principals.forEach((p, i) => {
     if (!p.password && (!config.certificate.ca || !tlsListener)) {
-      logger.warn(`principals[${i}] ("${p.username}") has no password, so it needs a client certificate, but ${config.certificate.ca ? 'there is no ssl:// or wss:// listener' : 'certificate.ca is not set'}: nobody can connect as it`);
+      logger.warn(
+        `principals[${i}] ("${p.username}") has no password, so it needs a client certificate, but ${config.certificate.ca ? 'there is no ssl:// or wss:// listener' : 'certificate.ca is not set'}: nobody can connect as it`,
+      );
     }
   });
 }

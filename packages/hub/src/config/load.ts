@@ -1,6 +1,18 @@
 // Loads and checks the hub's service.yml: the schema first (core names the field), then the
 // rules a schema cannot say: topic syntax, unique names, TLS files, and route cycles.
-import { ConfigError, formatPath, formatProblems, parseYaml, problemAt, readConfigText, topicFilterProblem, topicNameProblem, validateConfig, type ConfigProblem, type ParsedYaml } from './deps.js';
+import {
+  ConfigError,
+  formatPath,
+  formatProblems,
+  parseYaml,
+  problemAt,
+  readConfigText,
+  topicFilterProblem,
+  topicNameProblem,
+  validateConfig,
+  type ConfigProblem,
+  type ParsedYaml,
+} from './deps.js';
 import { hubConfigSchema, MAX_MQTT_PACKET, type HubConfig } from './schema.js';
 import { findRouteCycle } from '../routes/cycle.js';
 import { parseListenUrl } from '../listeners/url.js';
@@ -55,7 +67,10 @@ export function checkHubConfig(config: HubConfig): ConfigProblem[] {
     }
   });
   if (tls && (!config.certificate.key || !config.certificate.cert)) {
-    out.push({ path: ['certificate'], message: 'an ssl:// or wss:// listener needs certificate.key and certificate.cert (and certificate.ca to accept client certificates)' });
+    out.push({
+      path: ['certificate'],
+      message: 'an ssl:// or wss:// listener needs certificate.key and certificate.cert (and certificate.ca to accept client certificates)',
+    });
   }
   if (config.message.length.max > MAX_MQTT_PACKET) {
     out.push({ path: ['message', 'length', 'max'], message: `at most ${MAX_MQTT_PACKET} bytes (MQTT's largest packet)` });
@@ -66,7 +81,8 @@ export function checkHubConfig(config: HubConfig): ConfigProblem[] {
   const names = new Map<string, number>();
   config.principals.forEach((p, i) => {
     const first = names.get(p.username);
-    if (first !== undefined) out.push({ path: ['principals', i, 'username'], message: `"${p.username}" is already principals[${first}]; usernames must be unique` });
+    if (first !== undefined)
+      out.push({ path: ['principals', i, 'username'], message: `"${p.username}" is already principals[${first}]; usernames must be unique` });
     else names.set(p.username, i);
     p.permissions.forEach((perm, j) => {
       perm.permit.forEach((filter, k) => {

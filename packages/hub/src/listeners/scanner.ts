@@ -13,7 +13,10 @@ export class PacketScanner {
   private left = 0;
 
   /** `max` is the largest packet in bytes (header included); `onPacket` gets each packet's type and flags. */
-  constructor(private readonly max: number, private readonly onPacket: (type: number, flags: number) => void) {}
+  constructor(
+    private readonly max: number,
+    private readonly onPacket: (type: number, flags: number) => void,
+  ) {}
 
   /** Feeds bytes; returns why the stream must be closed, or undefined. */
   feed(chunk: Uint8Array): string | undefined {

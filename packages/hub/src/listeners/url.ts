@@ -9,7 +9,10 @@ export interface ListenUrl {
 
 export function parseListenUrl(url: string): ListenUrl {
   const m = /^(tcp|ssl|tls|ws|wss):\/\/(\[[^\]]*\]|[^:/]*):(\d+)(\/.*)?$/.exec(url);
-  if (!m) throw new Error(`${JSON.stringify(url)} is not a listener address; write tcp://0.0.0.0:1883, ssl://0.0.0.0:1884, ws://0.0.0.0:8080/mqtt or wss://0.0.0.0:8884/mqtt`);
+  if (!m)
+    throw new Error(
+      `${JSON.stringify(url)} is not a listener address; write tcp://0.0.0.0:1883, ssl://0.0.0.0:1884, ws://0.0.0.0:8080/mqtt or wss://0.0.0.0:8884/mqtt`,
+    );
   const scheme = m[1]!;
   const port = Number(m[3]);
   if (port > 65535) throw new Error(`${JSON.stringify(url)}: port ${port} is above 65535`);

@@ -5,7 +5,8 @@
 /** What a QoS 0 or 1 message was dropped for (egress/queue.ts). */
 export type DropReason = 'queue_full' | 'overflow';
 /** Why a CONNECT was refused: the CONNACK's name, or how the connection was closed without one. */
-export type ConnectRefusal = 'identifier_rejected' | 'server_unavailable' | 'bad_username_or_password' | 'not_authorized' | 'invalid_will_topic' | 'tls_handshake';
+export type ConnectRefusal =
+  'identifier_rejected' | 'server_unavailable' | 'bad_username_or_password' | 'not_authorized' | 'invalid_will_topic' | 'tls_handshake';
 export type PublishRefusal = 'invalid_topic' | 'not_permitted';
 export type SubscribeRefusal = 'invalid_filter' | 'not_permitted' | 'store_failed';
 

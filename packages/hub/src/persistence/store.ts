@@ -34,7 +34,11 @@ export class HubPersistence extends AsyncLevelPersistence {
    * the connection. Clean sessions and subscriptions restored at CONNECT are not written.
    * `granted` is the session's subscriptions in aedes (broker/internals.ts, subscriptionsOf).
    */
-  async storeBeforeGrant(client: { id: string; clean?: boolean }, sub: { topic: string; qos: number }, granted: Readonly<Record<string, unknown>>): Promise<void> {
+  async storeBeforeGrant(
+    client: { id: string; clean?: boolean },
+    sub: { topic: string; qos: number },
+    granted: Readonly<Record<string, unknown>>,
+  ): Promise<void> {
     if (client.clean || this.stored.has(sub)) return;
     try {
       await super.addSubscriptions(client, [sub]);

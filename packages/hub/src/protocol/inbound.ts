@@ -145,7 +145,8 @@ export class InboundCheck {
         if (body.length >= 2 && body.readUInt16BE(0) === 0) return `${what} with packet id 0 [MQTT-2.3.1-1]`;
         const why = topicsProblem(body, 2, `${what} topic filter`, true, this.type === SUBSCRIBE);
         if (why) return why;
-        if (body.length <= 2) return this.type === SUBSCRIBE ? 'a SUBSCRIBE with no topic filter [MQTT-3.8.3-3]' : 'an UNSUBSCRIBE with no topic filter [MQTT-3.10.3-2]';
+        if (body.length <= 2)
+          return this.type === SUBSCRIBE ? 'a SUBSCRIBE with no topic filter [MQTT-3.8.3-3]' : 'an UNSUBSCRIBE with no topic filter [MQTT-3.10.3-2]';
         return undefined;
       }
       default:

@@ -158,11 +158,16 @@ export async function fuzzHub(hub: HubProcess, opts: FuzzOptions): Promise<FuzzR
   await healthy.stop();
   const problems = [...new Set(healthy.problems)];
   if (exitedDuring !== undefined || hub.proc.exitCode !== null || hub.proc.signalCode !== null) {
-    problems.push(`the hub exited (${hub.proc.exitCode ?? hub.proc.signalCode}) while connections ${(exitedDuring ?? []).join(', ')} were running; its output ends with:\n${hub.output().slice(-3000)}`);
+    problems.push(
+      `the hub exited (${hub.proc.exitCode ?? hub.proc.signalCode}) while connections ${(exitedDuring ?? []).join(', ')} were running; its output ends with:\n${hub.output().slice(-3000)}`,
+    );
   } else {
     problems.push(...(await stillAccepting(url, boundMs)));
   }
-  const bad = hub.output().split('\n').filter((l) => /level=error|Uncaught|TypeError|RangeError/.test(l));
+  const bad = hub
+    .output()
+    .split('\n')
+    .filter((l) => /level=error|Uncaught|TypeError|RangeError/.test(l));
   if (bad.length) problems.push(`the hub logged errors:\n${bad.slice(0, 5).join('\n')}`);
   return { seed: opts.seed, packets: sent, connections: next, closedByHub, roundTrips: healthy.roundTrips, maxRoundTripMs: Math.round(healthy.max), problems };
 }

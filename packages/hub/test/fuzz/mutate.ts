@@ -9,7 +9,6 @@ function remainingLengthEnd(p: Buffer): number {
   return Math.min(i + 1, p.length);
 }
 
-
 const MUTATIONS: Array<(r: Random, p: Buffer) => Buffer> = [
   // a bit flipped
   (r, p) => {

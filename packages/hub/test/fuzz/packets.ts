@@ -54,7 +54,15 @@ export function other(r: Random): Buffer {
     case 1:
     case 2:
     case 3:
-      return mqttPacket.generate({ cmd: 'publish', topic: topic(r, TOPICS), payload: payload(r), qos: q, retain: r.chance(0.2), dup: q > 0 && r.chance(0.1), messageId: q > 0 ? id(r) : undefined });
+      return mqttPacket.generate({
+        cmd: 'publish',
+        topic: topic(r, TOPICS),
+        payload: payload(r),
+        qos: q,
+        retain: r.chance(0.2),
+        dup: q > 0 && r.chance(0.1),
+        messageId: q > 0 ? id(r) : undefined,
+      });
     case 4:
     case 5: {
       const subscriptions = Array.from({ length: 1 + r.int(4) }, () => ({ topic: topic(r, FILTERS), qos: qos(r) }));

@@ -19,7 +19,10 @@ export const MST_REFUSED =
   'the workdir and its application are kept.';
 
 class HttpError extends Error {
-  constructor(readonly status: number, message: string) {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -93,7 +96,8 @@ export class ApiServer {
    */
   private async update(body: Buffer): Promise<unknown> {
     const args = parseJson(body.length ? body : Buffer.from('{}'));
-    if (!args || typeof args !== 'object' || Array.isArray(args)) throw new HttpError(400, 'the body must be a JSON object: {"type": "APP", "path": "...", "trace": "..."}');
+    if (!args || typeof args !== 'object' || Array.isArray(args))
+      throw new HttpError(400, 'the body must be a JSON object: {"type": "APP", "path": "...", "trace": "..."}');
     const a = args as Record<string, unknown>;
     const type = a.type ?? 'APP';
     if (type === 'MST') throw new HttpError(400, MST_REFUSED);
@@ -136,7 +140,9 @@ export class ApiServer {
         if (await answers(path)) {
           const pidFile = join(workdir, PID_FILE);
           const pid = existsSync(pidFile) ? readFileSync(pidFile, 'utf8').trim() : '?';
-          throw new Error(`the API socket ${path} is in use by another master (pid ${pid}); stop it with "baetyl stop -w ${workdir}" or set another server.address in conf.yml`);
+          throw new Error(
+            `the API socket ${path} is in use by another master (pid ${pid}); stop it with "baetyl stop -w ${workdir}" or set another server.address in conf.yml`,
+          );
         }
         rmSync(path, { force: true });
       }
@@ -235,7 +241,8 @@ function parseEnvBody(body: Buffer): Record<string, string> {
 function listenOn(server: http.Server, opts: { path: string } | { host: string; port: number }, address: string): Promise<void> {
   return new Promise((resolve, reject) => {
     const onError = (err: NodeJS.ErrnoException) => {
-      if (err.code === 'EADDRINUSE') reject(new Error(`the API address ${address} is in use (another master?); stop it or set another server.address in conf.yml`));
+      if (err.code === 'EADDRINUSE')
+        reject(new Error(`the API address ${address} is in use (another master?); stop it or set another server.address in conf.yml`));
       else reject(new Error(`cannot listen on ${address}: ${err.message}`));
     };
     server.once('error', onError);

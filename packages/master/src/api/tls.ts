@@ -37,18 +37,26 @@ function read(confFile: string, workdir: string, block: TlsBlock, key: 'ca' | 'c
     return { file, data: readFileSync(file) };
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied (make it readable by the user running baetyl)' : (err as Error).message;
+    const why =
+      code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied (make it readable by the user running baetyl)' : (err as Error).message;
     throw new Error(`${confFile}: ${block}.${key}: cannot read ${file}: ${why}`);
   }
 }
 
 /** A block's cert, key and ca, read and parsed, the key checked against the certificate. */
-function loadTlsBlock(conf: MasterConfig, block: TlsBlock, workdir: string, confFile: string): { tls: ApiTls; x509: X509Certificate; caCert?: X509Certificate } | undefined {
+function loadTlsBlock(
+  conf: MasterConfig,
+  block: TlsBlock,
+  workdir: string,
+  confFile: string,
+): { tls: ApiTls; x509: X509Certificate; caCert?: X509Certificate } | undefined {
   const { ca, cert, key } = conf[block];
   if (!ca && !cert && !key) return undefined;
   if (!cert || !key) {
     const missing = !cert ? `${block}.cert` : `${block}.key`;
-    throw new Error(`${confFile}: ${missing} is missing: TLS on ${WHAT[block]} needs both ${block}.cert and ${block}.key${ca ? ` (${block}.ca alone only names who may connect)` : ''}`);
+    throw new Error(
+      `${confFile}: ${missing} is missing: TLS on ${WHAT[block]} needs both ${block}.cert and ${block}.key${ca ? ` (${block}.ca alone only names who may connect)` : ''}`,
+    );
   }
   const c = read(confFile, workdir, block, 'cert', cert);
   const k = read(confFile, workdir, block, 'key', key);
@@ -83,15 +91,22 @@ export function loadApiTls(conf: MasterConfig, workdir: string, confFile: string
   const cert = tls.files.cert;
   if (!caCert) {
     // Clients trust the certificate itself, which only works for a self-signed one.
-    if (!x509.checkIssued(x509)) throw new Error(`${confFile}: server.cert: ${cert} is not self-signed, so the master's clients cannot trust it alone: set server.ca to the CA that issued it`);
+    if (!x509.checkIssued(x509))
+      throw new Error(
+        `${confFile}: server.cert: ${cert} is not self-signed, so the master's clients cannot trust it alone: set server.ca to the CA that issued it`,
+      );
     return tls;
   }
   if (!x509.checkIssued(caCert) || !x509.verify(caCert.publicKey)) {
-    throw new Error(`${confFile}: server.cert: ${cert} is not issued by server.ca (${tls.files.ca}); services and the baetyl CLI present server.cert as their client certificate, so it must be`);
+    throw new Error(
+      `${confFile}: server.cert: ${cert} is not issued by server.ca (${tls.files.ca}); services and the baetyl CLI present server.cert as their client certificate, so it must be`,
+    );
   }
   const usage = x509.keyUsage;
   if (usage && usage.length && !usage.includes(CLIENT_AUTH)) {
-    throw new Error(`${confFile}: server.cert: ${cert} allows only ${usage.join(', ')}; services and the baetyl CLI present it as their client certificate: issue it with extendedKeyUsage serverAuth,clientAuth (or none)`);
+    throw new Error(
+      `${confFile}: server.cert: ${cert} allows only ${usage.join(', ')}; services and the baetyl CLI present it as their client certificate: issue it with extendedKeyUsage serverAuth,clientAuth (or none)`,
+    );
   }
   return tls;
 }
@@ -103,7 +118,9 @@ export function loadMetricsTls(conf: MasterConfig, workdir: string, confFile: st
 
 /** An HTTP server, or HTTPS with `tls`; with a CA, a client without a certificate issued by it is refused in the handshake. */
 export function createHttpServer(tls: ApiTls | undefined, handler: http.RequestListener): http.Server {
-  return tls ? https.createServer({ cert: tls.cert, key: tls.key, ...(tls.ca ? { ca: tls.ca, requestCert: true, rejectUnauthorized: true } : {}) }, handler) : http.createServer(handler);
+  return tls
+    ? https.createServer({ cert: tls.cert, key: tls.key, ...(tls.ca ? { ca: tls.ca, requestCert: true, rejectUnauthorized: true } : {}) }, handler)
+    : http.createServer(handler);
 }
 
 /** What the master's own clients (the CLI) present and trust, from conf.yml. */

@@ -99,7 +99,11 @@ function fromList(app: ListApp, parsed: ParsedYaml, file: string): AppSpec {
       if (!vol) {
         const known = Object.keys(volumes);
         problems.push(
-          problemAt(parsed, ['services', i, 'mounts', j, 'name'], `mount names unknown volume "${m.name}"; ${known.length ? `defined volumes are: ${known.join(', ')}` : 'add it under volumes'}`),
+          problemAt(
+            parsed,
+            ['services', i, 'mounts', j, 'name'],
+            `mount names unknown volume "${m.name}"; ${known.length ? `defined volumes are: ${known.join(', ')}` : 'add it under volumes'}`,
+          ),
         );
       }
       return { volume: m.name, source: vol?.path ?? '', target: trimSlashes(m.path), readonly: m.readonly };
@@ -214,7 +218,9 @@ function fromCompose(app: ComposeApp, parsed: ParsedYaml, file: string): AppSpec
   const visit = (name: string, chain: string[]) => {
     if (state.get(name) === 'done') return;
     if (state.get(name) === 'visiting') {
-      throw new ConfigError(file, [problemAt(parsed, ['services', name, 'depends_on'], `dependency cycle: ${[...chain, name].join(' -> ')}; remove one depends_on`)]);
+      throw new ConfigError(file, [
+        problemAt(parsed, ['services', name, 'depends_on'], `dependency cycle: ${[...chain, name].join(' -> ')}; remove one depends_on`),
+      ]);
     }
     state.set(name, 'visiting');
     for (const d of app.services[name]!.depends_on) visit(d, [...chain, name]);

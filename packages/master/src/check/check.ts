@@ -61,7 +61,9 @@ async function checkService(loaded: LoadedConfig, service: ServiceSpec, report: 
   const inside = runtimeConfigPath(service);
   const file = hostPathOf(loaded.workdir, service, inside);
   if (!file) {
-    report.errors.push(`${loaded.appFile}: ${label}: its config ${inside} is not in any of its mounts; mount the volume holding its service.yml at ${inside.replace(/\/[^/]*$/, '')}`);
+    report.errors.push(
+      `${loaded.appFile}: ${label}: its config ${inside} is not in any of its mounts; mount the volume holding its service.yml at ${inside.replace(/\/[^/]*$/, '')}`,
+    );
     return;
   }
   const engine = engineOf(loaded.conf);

@@ -48,7 +48,12 @@ export function renderStatus(inspect: Inspect): string {
     }
   }
   const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
-  const table = rows.map((r) => r.map((cell, c) => cell.padEnd(widths[c]!)).join('  ').trimEnd());
+  const table = rows.map((r) =>
+    r
+      .map((cell, c) => cell.padEnd(widths[c]!))
+      .join('  ')
+      .trimEnd(),
+  );
   return [head, '', ...table, ...(notes.length ? ['', ...notes] : [])].join('\n');
 }
 

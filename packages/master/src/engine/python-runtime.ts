@@ -42,7 +42,12 @@ function asStartError(err: unknown): Error {
 export function nativePythonProgram(kind: PythonKind, instanceDir: string, service: ServiceSpec, env: Record<string, string>): Program {
   try {
     const launch = pythonLaunch(kind, join(instanceDir, runtimeConfigPath(service)), env);
-    return { file: launch.command, args: launch.args, env: launch.env, describe: `the ${kind} runtime on Python ${launch.interpreter.version} (${launch.interpreter.path})` };
+    return {
+      file: launch.command,
+      args: launch.args,
+      env: launch.env,
+      describe: `the ${kind} runtime on Python ${launch.interpreter.version} (${launch.interpreter.path})`,
+    };
   } catch (err) {
     throw asStartError(err);
   }

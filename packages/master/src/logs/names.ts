@@ -9,6 +9,6 @@ export function unknownLogName(loaded: LoadedConfig, name: string, instances: st
   const others = [...new Set(instances)].filter((i) => !services.includes(i)).sort();
   return new UnknownLogName(
     `no service or instance named "${name}" in ${loaded.appFile}: services: ${services.join(', ') || '(none)'}${others.length ? `; instances: ${others.join(', ')}` : ''}` +
-      '; or leave the name out for the master\'s own log',
+      "; or leave the name out for the master's own log",
   );
 }

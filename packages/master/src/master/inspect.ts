@@ -53,7 +53,13 @@ export async function inspectDocument(src: InspectSource): Promise<Record<string
     },
     hardware: {
       host_stats: { hostname: hostname(), uptime: uptime(), os: platform(), arch: arch() },
-      mem_stats: { time: now, total: totalmem(), free: freemem(), used: totalmem() - freemem(), used_percent: Number((((totalmem() - freemem()) / totalmem()) * 100).toFixed(2)) },
+      mem_stats: {
+        time: now,
+        total: totalmem(),
+        free: freemem(),
+        used: totalmem() - freemem(),
+        used_percent: Number((((totalmem() - freemem()) / totalmem()) * 100).toFixed(2)),
+      },
       cpu_stats: { time: now, cores: cpus().length, load: loadavg() },
     },
     services,

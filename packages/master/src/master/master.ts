@@ -88,7 +88,9 @@ export class Master {
     for (const dir of MASTER_DIRS) mkdirSync(join(this.workdir, dir), { recursive: true });
     this.log = createLogger(conf.logger, { baetyl: 'master' }, { cwd: this.workdir, stderr: this.opts.stderr !== false });
     for (const w of this.cfg.warnings) this.log.warn(w);
-    this.log.info(`mode: ${this.kind.mode}; grace: ${conf.grace * 1e6}; pwd: ${this.workdir}; api: ${conf.server.address}${tls ? ` (https${tls.ca ? ', client certificates checked against server.ca' : ''})` : ''}`);
+    this.log.info(
+      `mode: ${this.kind.mode}; grace: ${conf.grace * 1e6}; pwd: ${this.workdir}; api: ${conf.server.address}${tls ? ` (https${tls.ca ? ', client certificates checked against server.ca' : ''})` : ''}`,
+    );
 
     const address = parseApiAddress(conf.server.address);
     const socketPath = address.kind === 'unix' ? resolve(this.workdir, address.path) : undefined;

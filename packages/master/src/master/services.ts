@@ -68,7 +68,14 @@ export class ServiceRegistry {
 
   /** Starts a service's static instances; resolves with why the first one failed to start, if one did. */
   async startService(spec: ServiceSpec): Promise<string | undefined> {
-    const state: ServiceState = { spec, digest: mountsDigest(this.opts.workdir, spec), token: randomUUID(), instances: new Map(), reports: new Map(), metrics: new Map() };
+    const state: ServiceState = {
+      spec,
+      digest: mountsDigest(this.opts.workdir, spec),
+      token: randomUUID(),
+      instances: new Map(),
+      reports: new Map(),
+      metrics: new Map(),
+    };
     this.services.set(spec.name, state);
     this.opts.log.debug(`${spec.name} replica: ${spec.replica}`);
     let failed: string | undefined;

@@ -34,7 +34,8 @@ export function updateHost(t: UpdateTarget): UpdateHost {
     committedApp: loaded.app,
     running: () => {
       const out = new Map<string, RunningService>();
-      for (const service of services.all()) out.set(service.spec.name, { spec: service.spec, digest: service.digest, alive: [...service.instances.values()].some((s) => s.running) });
+      for (const service of services.all())
+        out.set(service.spec.name, { spec: service.spec, digest: service.digest, alive: [...service.instances.values()].some((s) => s.running) });
       return out;
     },
     digestOf: (spec) => mountsDigest(loaded.workdir, spec),

@@ -28,7 +28,10 @@ export interface MetricsEndpoint {
 /** Listens on metrics.address; throws naming conf.yml and the field when it cannot. */
 export async function startMetricsEndpoint(opts: MetricsEndpointOptions): Promise<MetricsEndpoint> {
   const own = new MasterMetrics(opts.mode);
-  const listener = new MetricsListener(async () => mergeExposition([{ labels: {}, families: await own.collect(opts.instances()) }, ...opts.reports()]), opts.log);
+  const listener = new MetricsListener(
+    async () => mergeExposition([{ labels: {}, families: await own.collect(opts.instances()) }, ...opts.reports()]),
+    opts.log,
+  );
   await listener.listen(opts.address, opts.tls, opts.confFile);
   return { url: listener.url, close: () => listener.close() };
 }

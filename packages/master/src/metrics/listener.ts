@@ -24,7 +24,8 @@ export class MetricsListener {
     if (tls) server.on('tlsClientError', (err: Error) => this.log.warn(`metrics: refused a TLS connection: ${err.message}`));
     await new Promise<void>((resolve, reject) => {
       server.once('error', (err: NodeJS.ErrnoException) => {
-        const why = err.code === 'EADDRINUSE' ? 'the port is in use; set another metrics.address' : err.code === 'EADDRNOTAVAIL' ? 'no such local address' : err.message;
+        const why =
+          err.code === 'EADDRINUSE' ? 'the port is in use; set another metrics.address' : err.code === 'EADDRNOTAVAIL' ? 'no such local address' : err.message;
         reject(new Error(`${confFile}: metrics.address: cannot listen on ${address}: ${why}`));
       });
       server.listen({ host: target.host.replace(/^\[(.*)\]$/, '$1'), port: target.port }, () => resolve());

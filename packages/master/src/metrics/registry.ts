@@ -28,11 +28,34 @@ export class MasterMetrics {
   constructor(mode: string) {
     const registers = [this.registry];
     const labelNames = [SERVICE_LABEL, INSTANCE_LABEL] as const;
-    this.up = new Gauge({ name: 'baetyl_service_up', help: 'Whether the instance runs (1) or not (0: starting, restarting, exited, failed).', labelNames, registers });
-    this.restarts = new Counter({ name: 'baetyl_service_restarts_total', help: 'Times the master restarted the instance by its restart policy.', labelNames, registers });
-    this.cpu = new Counter({ name: 'baetyl_service_cpu_seconds_total', help: 'CPU time (user and system) of the instance\'s live processes (native) or its container.', labelNames, registers });
-    this.rss = new Gauge({ name: 'baetyl_service_memory_rss_bytes', help: 'Resident memory of the instance\'s processes (native) or its container (without page cache).', labelNames, registers });
-    new Gauge({ name: 'baetyl_master_info', help: 'The master\'s version and engine mode (always 1).', labelNames: ['version', 'mode'], registers }).set({ version: VERSION, mode }, 1);
+    this.up = new Gauge({
+      name: 'baetyl_service_up',
+      help: 'Whether the instance runs (1) or not (0: starting, restarting, exited, failed).',
+      labelNames,
+      registers,
+    });
+    this.restarts = new Counter({
+      name: 'baetyl_service_restarts_total',
+      help: 'Times the master restarted the instance by its restart policy.',
+      labelNames,
+      registers,
+    });
+    this.cpu = new Counter({
+      name: 'baetyl_service_cpu_seconds_total',
+      help: "CPU time (user and system) of the instance's live processes (native) or its container.",
+      labelNames,
+      registers,
+    });
+    this.rss = new Gauge({
+      name: 'baetyl_service_memory_rss_bytes',
+      help: "Resident memory of the instance's processes (native) or its container (without page cache).",
+      labelNames,
+      registers,
+    });
+    new Gauge({ name: 'baetyl_master_info', help: "The master's version and engine mode (always 1).", labelNames: ['version', 'mode'], registers }).set(
+      { version: VERSION, mode },
+      1,
+    );
   }
 
   /** The registry's families, filled from `instances` now. */

@@ -17,7 +17,10 @@ export interface SupervisorEvents {
 }
 
 function lastLine(inst: RunningInstance): string {
-  const last = inst.recentOutput().filter((l) => l.trim()).pop();
+  const last = inst
+    .recentOutput()
+    .filter((l) => l.trim())
+    .pop();
   return last ? `; its last output: ${last.trim()}` : '';
 }
 
@@ -85,7 +88,10 @@ export class Supervisor {
         this.firstRunFailed(why);
         // A start that fails counts as a crash for the restart policy, unless retrying cannot help.
         if (err instanceof PermanentStartError || this.stopping || this.restart.policy === 'no') {
-          const reason = err instanceof PermanentStartError ? 'retrying cannot help, so it is not restarted' : `its restart policy (${this.restart.policy}) does not restart it`;
+          const reason =
+            err instanceof PermanentStartError
+              ? 'retrying cannot help, so it is not restarted'
+              : `its restart policy (${this.restart.policy}) does not restart it`;
           this.log.error(`failed to start instance: ${why}; ${this.stopping ? 'stopping' : reason}`, this.fields());
           first();
           return this.end('failed');

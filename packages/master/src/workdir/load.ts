@@ -44,6 +44,9 @@ export function loadAll(workdir: string, config?: string): LoadedConfig {
   if (!existsSync(appFile)) warnings.push(`application (${appFile}) not found, no service to start`);
   const tls = loadApiTls(conf, abs, confPath(abs, config));
   const metricsTls = loadMetricsTls(conf, abs, confPath(abs, config));
-  if (metricsTls && !conf.metrics.address) warnings.push(`${confPath(abs, config)}: metrics.cert and metrics.key are set but metrics.address is not, so there is no metrics endpoint: set metrics.address (e.g. tcp://127.0.0.1:9600)`);
+  if (metricsTls && !conf.metrics.address)
+    warnings.push(
+      `${confPath(abs, config)}: metrics.cert and metrics.key are set but metrics.address is not, so there is no metrics endpoint: set metrics.address (e.g. tcp://127.0.0.1:9600)`,
+    );
   return { workdir: abs, confFile: confPath(abs, config), appFile, conf, app, tls, metricsTls, warnings };
 }

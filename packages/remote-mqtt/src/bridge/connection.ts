@@ -90,7 +90,9 @@ export class Connection {
       if (this.stopping) return;
       const retry = `retrying in ${backoff.delay} ms`;
       if (typeof err.code === 'number' && CONNACK[err.code]) {
-        this.log.error(`the ${this.spec.name} refused the connection of client ${this.spec.clientid}: ${CONNACK[err.code]} (CONNACK code ${err.code}); ${retry}`);
+        this.log.error(
+          `the ${this.spec.name} refused the connection of client ${this.spec.clientid}: ${CONNACK[err.code]} (CONNACK code ${err.code}); ${retry}`,
+        );
       } else if (this.online) {
         this.log.error(`connection to the ${this.spec.name} failed: ${err.message}`);
       } else {
@@ -160,7 +162,10 @@ export class Connection {
     const client = this.client!;
     this.online = true;
     (connectionOf(client) as Partial<Socket>).setNoDelay?.(true);
-    this.log.info(`connected to the ${this.spec.name} (${this.spec.info.address})`, { clientid: this.spec.clientid, sessionpresent: String(connack.sessionPresent) });
+    this.log.info(`connected to the ${this.spec.name} (${this.spec.info.address})`, {
+      clientid: this.spec.clientid,
+      sessionpresent: String(connack.sessionPresent),
+    });
     if (connack.sessionPresent) this.echoes.resumed();
     else this.echoes.clear();
     this.onOnline();
@@ -170,25 +175,22 @@ export class Connection {
     if (subs.length === 0) return;
     // Echoes are expected from the moment the broker may match them; the SUBACK then narrows this.
     this.echoes.filters = subs.map((s) => s.topic);
-    client.subscribe(
-      Object.fromEntries(subs.map((s) => [s.topic, { qos: s.qos }])),
-      (err, granted) => {
-        if (err) {
-          this.log.error(`cannot subscribe on the ${this.spec.name}: ${err.message}`);
-          return;
-        }
-        const ok = (granted ?? []).filter((g) => g.qos !== 128);
-        const refused = (granted ?? []).filter((g) => g.qos === 128);
-        this.echoes.filters = ok.map((g) => g.topic);
-        for (const g of refused) this.log.error(`the ${this.spec.name} refused the subscription to ${g.topic} (check its permissions for this user)`);
-        if (ok.length > 0) this.log.info(`subscribed on the ${this.spec.name} to ${ok.map((g) => `${g.topic} (QoS ${g.qos})`).join(', ')}`);
-        if (refused.length > 0 && this.spec.info.validatesubs) {
-          this.log.warn(`validatesubs is set: dropping the connection to the ${this.spec.name}`);
-          connectionOf(client).destroy();
-          return;
-        }
-        this.subscribed = true;
-      },
-    );
+    client.subscribe(Object.fromEntries(subs.map((s) => [s.topic, { qos: s.qos }])), (err, granted) => {
+      if (err) {
+        this.log.error(`cannot subscribe on the ${this.spec.name}: ${err.message}`);
+        return;
+      }
+      const ok = (granted ?? []).filter((g) => g.qos !== 128);
+      const refused = (granted ?? []).filter((g) => g.qos === 128);
+      this.echoes.filters = ok.map((g) => g.topic);
+      for (const g of refused) this.log.error(`the ${this.spec.name} refused the subscription to ${g.topic} (check its permissions for this user)`);
+      if (ok.length > 0) this.log.info(`subscribed on the ${this.spec.name} to ${ok.map((g) => `${g.topic} (QoS ${g.qos})`).join(', ')}`);
+      if (refused.length > 0 && this.spec.info.validatesubs) {
+        this.log.warn(`validatesubs is set: dropping the connection to the ${this.spec.name}`);
+        connectionOf(client).destroy();
+        return;
+      }
+      this.subscribed = true;
+    });
   }
 }

@@ -81,7 +81,9 @@ export class BridgeRule {
     if (!to.connected && to.pending >= Math.max(1, to.spec.info.buffersize)) {
       if (!this.full.has(to)) {
         this.full.add(to);
-        this.log.warn(`the ${to.spec.name} is down and ${to.pending} message(s) wait for it; until it is back, QoS 1 messages stay with the ${from.spec.name} and QoS 0 ones are dropped`);
+        this.log.warn(
+          `the ${to.spec.name} is down and ${to.pending} message(s) wait for it; until it is back, QoS 1 messages stay with the ${from.spec.name} and QoS 0 ones are dropped`,
+        );
       }
       if (qos === 1) from.markLeft(delivery.connection);
       delivery.settle();
@@ -90,7 +92,8 @@ export class BridgeRule {
     }
     to.publish(packet.topic, packet.payload as Buffer, qos, packet.retain).then(
       () => {
-        if (!delivery.ack()) this.log.debug(`message ${packet.messageId} forwarded, but its connection to the ${from.spec.name} is gone: it will be sent again`);
+        if (!delivery.ack())
+          this.log.debug(`message ${packet.messageId} forwarded, but its connection to the ${from.spec.name} is gone: it will be sent again`);
       },
       (err: Error) => {
         delivery.settle();

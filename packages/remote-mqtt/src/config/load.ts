@@ -2,7 +2,17 @@
 // `baetyl check` finds these problems before anything starts). Beyond the schema it checks what
 // Baetyl v1 found only at run time: a rule naming an unknown remote, bad addresses and topics,
 // two connections with one client id on one broker; keys v1 accepted and never used are warnings.
-import { ConfigError, readConfigText, formatProblems, parseYaml, problemAt, validateConfig, type ConfigProblem, type LoadOptions, type ParsedYaml } from '@baetyl/core/config';
+import {
+  ConfigError,
+  readConfigText,
+  formatProblems,
+  parseYaml,
+  problemAt,
+  validateConfig,
+  type ConfigProblem,
+  type LoadOptions,
+  type ParsedYaml,
+} from '@baetyl/core/config';
 import { brokerAddressProblem, unusedCertificateKeys, unusedCertificateMessage, type ClientInfo } from '@baetyl/core/mqtt';
 import { topicFilterProblem } from '@baetyl/core/topic';
 import { remoteMqttSchema, UNUSED_WHY, type RemoteConfig, type RemoteMqttConfig, type RuleConfig } from './schema.js';
@@ -71,7 +81,11 @@ function checkConfig(cfg: RemoteMqttConfig, parsed: ParsedYaml): { problems: Con
     const at = remotes.get(rule.remote.name);
     if (at === undefined) {
       const known = [...remotes.keys()];
-      add(['rules', i, 'remote', 'name'], `names remote "${rule.remote.name}", which is not defined in remotes; ` + (known.length ? `defined remotes: ${known.join(', ')}` : 'add it to remotes (name, address, ...)'));
+      add(
+        ['rules', i, 'remote', 'name'],
+        `names remote "${rule.remote.name}", which is not defined in remotes; ` +
+          (known.length ? `defined remotes: ${known.join(', ')}` : 'add it to remotes (name, address, ...)'),
+      );
     }
     checkTopics(['rules', i, 'hub', 'subscriptions'], rule.hub.subscriptions);
     checkTopics(['rules', i, 'remote', 'subscriptions'], rule.remote.subscriptions);
@@ -82,12 +96,18 @@ function checkConfig(cfg: RemoteMqttConfig, parsed: ParsedYaml): { problems: Con
     const ids = ruleClientIds(rule, cfg.remotes[at]!);
     const hubFirst = hubIds.get(ids.hub);
     if (hubFirst !== undefined) {
-      add(rule.hub.clientid ? ['rules', i, 'hub', 'clientid'] : ['rules', i], `the hub connection's client id "${ids.hub}" is already used by rules[${hubFirst}]; give each rule its own rules[].hub.clientid`);
+      add(
+        rule.hub.clientid ? ['rules', i, 'hub', 'clientid'] : ['rules', i],
+        `the hub connection's client id "${ids.hub}" is already used by rules[${hubFirst}]; give each rule its own rules[].hub.clientid`,
+      );
     } else hubIds.set(ids.hub, i);
     const key = `${rule.remote.name}\0${ids.remote}`;
     const remoteFirst = remoteIds.get(key);
     if (remoteFirst !== undefined) {
-      add(rule.remote.clientid ? ['rules', i, 'remote', 'clientid'] : ['rules', i, 'remote'], `the client id "${ids.remote}" on remote "${rule.remote.name}" is already used by rules[${remoteFirst}]; give each rule its own rules[].remote.clientid`);
+      add(
+        rule.remote.clientid ? ['rules', i, 'remote', 'clientid'] : ['rules', i, 'remote'],
+        `the client id "${ids.remote}" on remote "${rule.remote.name}" is already used by rules[${remoteFirst}]; give each rule its own rules[].remote.clientid`,
+      );
     } else remoteIds.set(key, i);
   });
   return { problems, warnings };

@@ -124,7 +124,10 @@ export function loadRuntimeConfig(file: string, kind: RuntimeKind, env: NodeJS.P
   const problems: ConfigProblem[] = [];
   const at = (path: Array<string | number>, message: string) => problems.push(problemAt(parsed, path, message));
   if (!cfg.server.address) {
-    at(['server', 'address'], 'is not set: set it here (like "127.0.0.1:50051"), or start the runtime with BAETYL_SERVICE_INSTANCE_ADDRESS (the function manager does)');
+    at(
+      ['server', 'address'],
+      'is not set: set it here (like "127.0.0.1:50051"), or start the runtime with BAETYL_SERVICE_INSTANCE_ADDRESS (the function manager does)',
+    );
   }
   const seen = new Set<string>();
   cfg.functions.forEach((f, i) => {

@@ -148,12 +148,15 @@ export class WorkerPool implements Executor {
     while (i > 0 && this.waiting[i - 1]!.order > job.order) i--;
     this.waiting.splice(i, 0, job);
     if (Number.isFinite(job.deadline) && !job.timer) {
-      job.timer = setTimeout(() => {
-        job.timer = undefined;
-        const at = this.waiting.indexOf(job);
-        if (at >= 0) this.waiting.splice(at, 1);
-        this.answer(job, deadlineExceeded(NO_WORKER_IN_TIME));
-      }, Math.max(0, job.deadline - Date.now()));
+      job.timer = setTimeout(
+        () => {
+          job.timer = undefined;
+          const at = this.waiting.indexOf(job);
+          if (at >= 0) this.waiting.splice(at, 1);
+          this.answer(job, deadlineExceeded(NO_WORKER_IN_TIME));
+        },
+        Math.max(0, job.deadline - Date.now()),
+      );
     }
   }
 
@@ -208,7 +211,15 @@ export class WorkerPool implements Executor {
     slot.jobs.push(job);
     this.armDeadline(w, slot, job.deadline);
     const m = job.msg;
-    const frame = { fn: m.FunctionName, id: m.ID, qos: m.QOS, topic: m.Topic, ts: m.Timestamp, invokeId: m.FunctionInvokeID, ...(Number.isFinite(job.deadline) ? { deadline: job.deadline } : {}) };
+    const frame = {
+      fn: m.FunctionName,
+      id: m.ID,
+      qos: m.QOS,
+      topic: m.Topic,
+      ts: m.Timestamp,
+      invokeId: m.FunctionInvokeID,
+      ...(Number.isFinite(job.deadline) ? { deadline: job.deadline } : {}),
+    };
     w.call(frame, m.Payload).then(
       (out) => this.onAnswer(w, job, out),
       (err: unknown) => this.onLost(w, job, err),

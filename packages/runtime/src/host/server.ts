@@ -61,10 +61,7 @@ export async function serveFunctions(executor: Executor, opts: ServerOptions): P
   const streams = new Set<() => void>();
   // Per-call debug lines cost an object and a clock read each: decided once.
   const debug = opts.logger.isDebugEnabled();
-  const refusal = (): string | undefined =>
-    opts.concurrentMax !== undefined && inFlight >= opts.concurrentMax
-      ? tooManyCalls(opts.concurrentMax)
-      : undefined;
+  const refusal = (): string | undefined => (opts.concurrentMax !== undefined && inFlight >= opts.concurrentMax ? tooManyCalls(opts.concurrentMax) : undefined);
   // deadline layer: runtime cap (@baetyl/core/function/deadlines.ts).
   const capped = (callerDeadline: number): number =>
     opts.timeoutMs !== undefined && opts.timeoutMs > 0 ? Math.min(callerDeadline, Date.now() + opts.timeoutMs) : callerDeadline;
@@ -124,7 +121,10 @@ export async function serveFunctions(executor: Executor, opts: ServerOptions): P
               const reply = encodeFunctionMessage({ ...msg, Payload: res.payload });
               if (reply.length > opts.maxMessageLength) {
                 call.finish(status.RESOURCE_EXHAUSTED, resultTooLarge(res.payload.length, reply.length, opts.maxMessageLength));
-                opts.logger.error(`function "${msg.FunctionName}" returned ${res.payload.length} bytes, more than server.message.length.max (${opts.maxMessageLength})`, { invokeid: msg.FunctionInvokeID });
+                opts.logger.error(
+                  `function "${msg.FunctionName}" returned ${res.payload.length} bytes, more than server.message.length.max (${opts.maxMessageLength})`,
+                  { invokeid: msg.FunctionInvokeID },
+                );
               } else call.reply(reply);
             });
           });
@@ -161,8 +161,16 @@ export async function serveFunctions(executor: Executor, opts: ServerOptions): P
               let out = encodeStreamResult(res);
               if (out.length > opts.maxMessageLength) {
                 // Written as it is, it would end the stream and every call on it.
-                opts.logger.error(`function "${msg.FunctionName}" returned ${res.payload.length} bytes, more than server.message.length.max (${opts.maxMessageLength})`, { invokeid: msg.FunctionInvokeID });
-                out = encodeStreamResult({ seq: res.seq, code: status.RESOURCE_EXHAUSTED, details: resultTooLarge(res.payload.length, out.length, opts.maxMessageLength), payload: EMPTY });
+                opts.logger.error(
+                  `function "${msg.FunctionName}" returned ${res.payload.length} bytes, more than server.message.length.max (${opts.maxMessageLength})`,
+                  { invokeid: msg.FunctionInvokeID },
+                );
+                out = encodeStreamResult({
+                  seq: res.seq,
+                  code: status.RESOURCE_EXHAUSTED,
+                  details: resultTooLarge(res.payload.length, out.length, opts.maxMessageLength),
+                  payload: EMPTY,
+                });
               }
               call.write(out);
             }

@@ -75,7 +75,9 @@ async function loadOne(spec: FunctionSpec): Promise<Handler> {
   try {
     resolved = requireFrom.resolve(file);
   } catch {
-    throw new LoadError(`${prefix}: module "${modName}" not found: there is no ${path.join(spec.codedir, modName)}.js (or a folder with an index.js) in ${cwd}`);
+    throw new LoadError(
+      `${prefix}: module "${modName}" not found: there is no ${path.join(spec.codedir, modName)}.js (or a folder with an index.js) in ${cwd}`,
+    );
   }
   let mod: Record<string, unknown>;
   try {

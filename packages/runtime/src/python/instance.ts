@@ -62,8 +62,22 @@ export interface PythonLaunch {
 const found = new Map<string, { interp: Interpreter; warnings: string[] }>();
 
 /** The interpreter for a kind and its runtime.python, found once per process (its warnings repeated to each caller). */
-export function cachedPython(kind: PythonKind, configured: string | undefined, configFile: string, env: NodeJS.ProcessEnv, warn: (m: string) => void): Interpreter {
-  const key = [kind, configured ?? '', env.BAETYL_PYTHON27 ?? '', env.BAETYL_PYTHON36 ?? '', env.BAETYL_PYTHON ?? '', env.PATH ?? '', env.PYENV_ROOT ?? ''].join('\0');
+export function cachedPython(
+  kind: PythonKind,
+  configured: string | undefined,
+  configFile: string,
+  env: NodeJS.ProcessEnv,
+  warn: (m: string) => void,
+): Interpreter {
+  const key = [
+    kind,
+    configured ?? '',
+    env.BAETYL_PYTHON27 ?? '',
+    env.BAETYL_PYTHON36 ?? '',
+    env.BAETYL_PYTHON ?? '',
+    env.PATH ?? '',
+    env.PYENV_ROOT ?? '',
+  ].join('\0');
   let entry = found.get(key);
   if (!entry) {
     const warnings: string[] = [];
@@ -83,7 +97,11 @@ export function pythonLaunch(kind: PythonKind, configFile: string, env: NodeJS.P
   const first = pythonRuntimeConfig({ kind, configFile, env });
   const warnings: string[] = [];
   const interpreter = cachedPython(kind, first.runtime.python, configFile, env, (m) => warnings.push(m));
-  const cfg: PythonRuntimeConfig = { ...first, interpreter: { path: interpreter.path, version: interpreter.version, source: interpreter.source }, warnings: [...first.warnings, ...warnings] };
+  const cfg: PythonRuntimeConfig = {
+    ...first,
+    interpreter: { path: interpreter.path, version: interpreter.version, source: interpreter.source },
+    warnings: [...first.warnings, ...warnings],
+  };
   const extra: Record<string, string> = {
     [RUNTIME_CONFIG_ENV]: JSON.stringify(cfg),
     PYTHONIOENCODING: 'utf-8',

@@ -109,10 +109,17 @@ export function findPython(opts: FindOptions): Interpreter {
   const shims = join(root, 'shims');
   const notShim = (p: string) => !p.startsWith(shims + sep);
   const candidates: Array<[string, string]> = [
-    ...onPath(exact, env).filter(notShim).map((p): [string, string] => [p, 'PATH']),
+    ...onPath(exact, env)
+      .filter(notShim)
+      .map((p): [string, string] => [p, 'PATH']),
     ...pyenvCandidates(root, want.major, want.minor).map((p): [string, string] => [p, 'pyenv']),
   ];
-  if (want.major === 2) candidates.push(...onPath('python2', env).filter(notShim).map((p): [string, string] => [p, 'PATH']));
+  if (want.major === 2)
+    candidates.push(
+      ...onPath('python2', env)
+        .filter(notShim)
+        .map((p): [string, string] => [p, 'PATH']),
+    );
   for (const [path, source] of candidates) {
     tried.push(path);
     const version = probe(path, env);

@@ -12,9 +12,7 @@ export interface Token {
   upper: string;
 }
 
-export const KEYWORDS = new Set([
-  'SELECT', 'FROM', 'WHERE', 'AS', 'AND', 'OR', 'NOT', 'IS', 'NULL', 'IN', 'LIKE', 'ESCAPE', 'BETWEEN', 'TRUE', 'FALSE',
-]);
+export const KEYWORDS = new Set(['SELECT', 'FROM', 'WHERE', 'AS', 'AND', 'OR', 'NOT', 'IS', 'NULL', 'IN', 'LIKE', 'ESCAPE', 'BETWEEN', 'TRUE', 'FALSE']);
 
 /** A problem in the SQL text, with where it is. */
 export class SqlSyntaxError extends Error {

@@ -185,7 +185,8 @@ class Parser {
     let left = this.unary();
     for (;;) {
       const t = this.t;
-      if (this.acceptOp('*') || this.acceptOp('/') || this.acceptOp('%')) left = { kind: 'arith', op: t.value as ArithOp, left, right: this.unary(), pos: t.pos };
+      if (this.acceptOp('*') || this.acceptOp('/') || this.acceptOp('%'))
+        left = { kind: 'arith', op: t.value as ArithOp, left, right: this.unary(), pos: t.pos };
       else return left;
     }
   }
@@ -244,7 +245,13 @@ class Parser {
     const name = t.value.toLowerCase();
     const fn = FUNCTIONS[name];
     if (!fn) {
-      throw new SqlSyntaxError(`unknown function ${t.value}(); the functions are ${Object.keys(FUNCTIONS).map((f) => `${f}()`).join(', ')}`, this.sql, t.pos);
+      throw new SqlSyntaxError(
+        `unknown function ${t.value}(); the functions are ${Object.keys(FUNCTIONS)
+          .map((f) => `${f}()`)
+          .join(', ')}`,
+        this.sql,
+        t.pos,
+      );
     }
     this.expectOp('(');
     const args: Expr[] = [];

@@ -10,7 +10,10 @@ export interface Received {
 }
 
 export class ConnectRefused extends Error {
-  constructor(readonly code: number | undefined, message: string) {
+  constructor(
+    readonly code: number | undefined,
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -55,7 +58,6 @@ export function record(client: MqttClient): Received[] {
   if (!got) throw new Error('record() works on clients from connect()');
   return got;
 }
-
 
 /** Resolves when the client's connection closes (the hub closed it). */
 export function closed(client: MqttClient): Promise<void> {

@@ -39,7 +39,14 @@ export function mqttString(s: string | Buffer): Buffer {
  * A CONNECT with any protocol level, any will QoS, strings of any bytes, an empty client id with
  * a persistent session, a password without a user name.
  */
-export function connect(opts: { clientId: string | Buffer; username?: string | Buffer; password?: string; level?: number; clean?: boolean; will?: { topic: string | Buffer; qos?: number } }): Buffer {
+export function connect(opts: {
+  clientId: string | Buffer;
+  username?: string | Buffer;
+  password?: string;
+  level?: number;
+  clean?: boolean;
+  will?: { topic: string | Buffer; qos?: number };
+}): Buffer {
   let flags = opts.clean === false ? 0 : 0x02;
   if (opts.username !== undefined) flags |= 0x80;
   if (opts.password !== undefined) flags |= 0x40;

@@ -23,7 +23,10 @@ const SLOW_CHUNK = 6 * 1024;
 const SLOW_TICK_MS = 50;
 
 /** Connects, subscribes to `filter` at `qos`, then reads at `pace`, acknowledging each QoS 1 message. */
-export async function rawSubscriber(url: string, opts: { clientId: string; filter: string; qos: 0 | 1; pace: Pace; clean?: boolean; auth: { username: string; password: string } }): Promise<RawSubscriber> {
+export async function rawSubscriber(
+  url: string,
+  opts: { clientId: string; filter: string; qos: 0 | 1; pace: Pace; clean?: boolean; auth: { username: string; password: string } },
+): Promise<RawSubscriber> {
   const s = await rawConnect(url);
   s.on('error', () => undefined);
   s.write(connectPacket({ clientId: opts.clientId, ...opts.auth, clean: opts.clean ?? true }));

@@ -41,7 +41,9 @@ export function connectPacket(opts: ConnectOptions): Buffer {
       keepalive: opts.keepalive ?? 0,
       ...(opts.username !== undefined ? { username: opts.username as string } : {}),
       ...(opts.password !== undefined ? { password: Buffer.from(opts.password) } : {}),
-      ...(opts.will ? { will: { topic: opts.will.topic, payload: opts.will.payload ?? Buffer.alloc(0), qos: opts.will.qos ?? 0, retain: opts.will.retain ?? false } } : {}),
+      ...(opts.will
+        ? { will: { topic: opts.will.topic, payload: opts.will.payload ?? Buffer.alloc(0), qos: opts.will.qos ?? 0, retain: opts.will.retain ?? false } }
+        : {}),
     },
     level,
   );
@@ -49,7 +51,15 @@ export function connectPacket(opts: ConnectOptions): Buffer {
 
 /** A PUBLISH; the topic may be raw bytes (bytes that are not UTF-8). QoS 1 and 2 carry packet id `id`. */
 export function publishPacket(topic: string | Buffer, payload: Buffer, qos: 0 | 1 | 2 = 0, id = 1, flags: { dup?: boolean; retain?: boolean } = {}): Buffer {
-  return encode({ cmd: 'publish', topic: topic as string, payload, qos, dup: flags.dup ?? false, retain: flags.retain ?? false, ...(qos > 0 ? { messageId: id } : {}) });
+  return encode({
+    cmd: 'publish',
+    topic: topic as string,
+    payload,
+    qos,
+    dup: flags.dup ?? false,
+    retain: flags.retain ?? false,
+    ...(qos > 0 ? { messageId: id } : {}),
+  });
 }
 
 export function subscribePacket(id: number, filters: string[], qos: 0 | 1 | 2 = 0): Buffer {

@@ -54,7 +54,8 @@ export const cryptoRandom: Random = {
   float64: () => Number(cryptoRandom.int63() >> 10n) / 2 ** 53,
 };
 
-const positive = (name: string) => (args: Arg[]) => ((args[0] as bigint) > 0n ? undefined : `the argument of .Rand.${name} must be more than 0 (Go: "invalid argument to ${name}")`);
+const positive = (name: string) => (args: Arg[]) =>
+  (args[0] as bigint) > 0n ? undefined : `the argument of .Rand.${name} must be more than 0 (Go: "invalid argument to ${name}")`;
 const maxInt = (bits: number, name: string) => (args: Arg[]) =>
   positive(name)(args) ?? ((args[0] as bigint) < 1n << BigInt(bits - 1) ? undefined : `the argument of .Rand.${name} must be less than 2^${bits - 1}`);
 
@@ -160,7 +161,11 @@ function compileAction(action: string, shown: string, env: Env): () => string {
   const name = ref[2]!;
   const method = METHODS[value][name];
   if (!method) {
-    throw new TemplateError(`${shown}: .${value} has no method ${name}; use one of ${Object.keys(METHODS[value]).map((m) => `.${value}.${m}`).join(', ')}`);
+    throw new TemplateError(
+      `${shown}: .${value} has no method ${name}; use one of ${Object.keys(METHODS[value])
+        .map((m) => `.${value}.${m}`)
+        .join(', ')}`,
+    );
   }
   const rawArgs = words.slice(1);
   if (rawArgs.length !== method.args.length) {

@@ -40,7 +40,12 @@ export function queueDeliveries(ctx: HubContext, broker: Aedes): ConnectionStep 
     brokerId: broker.id,
     store: ctx.store,
     // bytes.max is at least message.length.max, so that a message of any accepted size can wait.
-    limits: { qos0Messages: egress.qos0.buffer.size, qos1Messages: egress.qos1.buffer.size, batch: egress.qos1.batch.max, bytes: Math.max(egress.bytes.max, maxPacket) },
+    limits: {
+      qos0Messages: egress.qos0.buffer.size,
+      qos1Messages: egress.qos1.buffer.size,
+      batch: egress.qos1.batch.max,
+      bytes: Math.max(egress.bytes.max, maxPacket),
+    },
     dropped: (qos, reason, count = 1) => {
       ctx.counters.dropped[reason][Math.min(qos, 2)]! += count;
     },

@@ -11,10 +11,13 @@ export async function replayStoredWills(ctx: HubContext, broker: Aedes): Promise
   let n = 0;
   for await (const will of wills as AsyncIterable<{ topic: string; payload: Buffer; qos: number; retain: boolean; clientId: string }>) {
     await new Promise<void>((ok) => {
-      broker.publish({ cmd: 'publish', topic: will.topic, payload: Buffer.from(will.payload), qos: will.qos as 0 | 1 | 2, retain: will.retain, dup: false }, (err) => {
-        if (err) logger.warn(`cannot publish the will of ${will.clientId}: ${err.message}`);
-        ok();
-      });
+      broker.publish(
+        { cmd: 'publish', topic: will.topic, payload: Buffer.from(will.payload), qos: will.qos as 0 | 1 | 2, retain: will.retain, dup: false },
+        (err) => {
+          if (err) logger.warn(`cannot publish the will of ${will.clientId}: ${err.message}`);
+          ok();
+        },
+      );
     });
     await store.persistence.delWill({ id: will.clientId });
     n++;

@@ -27,7 +27,9 @@ export async function connectDocker(apiVersion: string | undefined, confFile: st
       throw new Error(`Docker engine at ${endpoint} refused this user (permission denied): run baetyl as root, or add the user to the "docker" group`);
     }
     if (e.statusCode === 400 && apiVersion) {
-      throw new Error(`Docker engine at ${endpoint} does not accept API version ${apiVersion} (${e.json?.message ?? e.message}): remove docker.api_version from ${confFile}`);
+      throw new Error(
+        `Docker engine at ${endpoint} does not accept API version ${apiVersion} (${e.json?.message ?? e.message}): remove docker.api_version from ${confFile}`,
+      );
     }
     throw new Error(`Docker engine not reachable at ${endpoint} (${e.code ?? e.message}): ${hint}`);
   }
@@ -40,7 +42,9 @@ export async function connectDocker(apiVersion: string | undefined, confFile: st
   } catch (err) {
     const e = err as { statusCode?: number; json?: { message?: string }; message: string };
     if (e.statusCode === 400 && apiVersion) {
-      throw new Error(`Docker engine at ${endpoint} does not accept API version ${apiVersion} (${e.json?.message ?? e.message}): remove docker.api_version from ${confFile}`);
+      throw new Error(
+        `Docker engine at ${endpoint} does not accept API version ${apiVersion} (${e.json?.message ?? e.message}): remove docker.api_version from ${confFile}`,
+      );
     }
     throw new Error(`Docker engine at ${endpoint} answered ping but not info (${e.message}): ${hint}`);
   }

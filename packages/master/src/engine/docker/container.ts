@@ -92,10 +92,14 @@ export function createOptions(req: InstanceRequest, ctx: ContainerContext): Cont
     const cfg = first![1];
     opts.NetworkingConfig = {
       EndpointsConfig: {
-        [first![0]]: { ...(cfg.aliases?.length ? { Aliases: cfg.aliases } : {}), ...(cfg.ipv4_address ? { IPAMConfig: { IPv4Address: cfg.ipv4_address } } : {}) },
+        [first![0]]: {
+          ...(cfg.aliases?.length ? { Aliases: cfg.aliases } : {}),
+          ...(cfg.ipv4_address ? { IPAMConfig: { IPv4Address: cfg.ipv4_address } } : {}),
+        },
       },
     };
-    for (const [name, c] of rest) moreNetworks.push({ name, ...(c.aliases?.length ? { aliases: c.aliases } : {}), ...(c.ipv4_address ? { ipv4: c.ipv4_address } : {}) });
+    for (const [name, c] of rest)
+      moreNetworks.push({ name, ...(c.aliases?.length ? { aliases: c.aliases } : {}), ...(c.ipv4_address ? { ipv4: c.ipv4_address } : {}) });
   } else {
     host.NetworkMode = NETWORK;
   }

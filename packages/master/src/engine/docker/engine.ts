@@ -132,9 +132,12 @@ export class DockerEngine implements Engine {
       );
     }
     this.log.debug(`removing the leftover container (${info.Id.slice(0, 12)}:${name})`);
-    await this.docker.getContainer(info.Id).remove({ force: true }).catch((err: unknown) => {
-      if (statusOf(err) !== 404) throw err;
-    });
+    await this.docker
+      .getContainer(info.Id)
+      .remove({ force: true })
+      .catch((err: unknown) => {
+        if (statusOf(err) !== 404) throw err;
+      });
   }
 
   async start(req: InstanceRequest): Promise<RunningInstance> {

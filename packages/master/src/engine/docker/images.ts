@@ -100,7 +100,7 @@ export async function resolveImage(docker: Docker, image: string, log: Logger): 
   } catch (err) {
     const why = dockerMessage(err);
     const todo = alias
-      ? 'build it with `make images` (it builds every Baetyl image offline and tags it with Baetyl\'s names too)'
+      ? "build it with `make images` (it builds every Baetyl image offline and tags it with Baetyl's names too)"
       : `get it onto this machine with \`docker pull ${tagged}\` or \`docker load\`, or correct the image name in application.yml`;
     throw new ImageError(`image ${tagged} is not present and cannot be pulled (${why}): ${todo}`);
   }

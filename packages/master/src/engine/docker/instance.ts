@@ -112,7 +112,11 @@ export class DockerInstance implements RunningInstance {
     // total_usage is in nanoseconds; memory as usage() counts it (no page cache), resident as the cgroup sees it.
     return {
       cpuSeconds: (usage.cpu_stats?.cpu_usage?.total_usage ?? 0) / 1e9,
-      rssBytes: stats.anon ?? stats.rss ?? stats.total_rss ?? Math.max(0, (usage.memory_stats?.usage ?? 0) - (stats.inactive_file ?? stats.total_inactive_file ?? stats.cache ?? 0)),
+      rssBytes:
+        stats.anon ??
+        stats.rss ??
+        stats.total_rss ??
+        Math.max(0, (usage.memory_stats?.usage ?? 0) - (stats.inactive_file ?? stats.total_inactive_file ?? stats.cache ?? 0)),
     };
   }
 

@@ -25,7 +25,9 @@ export async function dockerLogs(loaded: LoadedConfig, name: string, req: LogsRe
   }
   const chosen = service ? (c: Docker.ContainerInfo) => c.Labels[LABEL.service] === name : (c: Docker.ContainerInfo) => c.Labels[LABEL.instance] === name;
   if (!req.follow && !containers.some(chosen)) {
-    process.stderr.write(`baetyl: ${service ? `service ${name}` : `instance ${name}`} has no container now (a container is removed when its instance exits; the master's log keeps the last lines of one that failed: baetyl logs)\n`);
+    process.stderr.write(
+      `baetyl: ${service ? `service ${name}` : `instance ${name}`} has no container now (a container is removed when its instance exits; the master's log keeps the last lines of one that failed: baetyl logs)\n`,
+    );
     return;
   }
   return containerLogs(docker, chosen, containers, () => listWorkdirContainers(docker, loaded.workdir), req);
@@ -91,7 +93,13 @@ export class LogStreamLines {
 }
 
 /** Prints the logs of `chosen` (containers of one service, or one instance), following with -f. */
-async function containerLogs(docker: Docker, chosen: (c: Docker.ContainerInfo) => boolean, initial: Docker.ContainerInfo[], list: () => Promise<Docker.ContainerInfo[]>, req: LogsRequest): Promise<void> {
+async function containerLogs(
+  docker: Docker,
+  chosen: (c: Docker.ContainerInfo) => boolean,
+  initial: Docker.ContainerInfo[],
+  list: () => Promise<Docker.ContainerInfo[]>,
+  req: LogsRequest,
+): Promise<void> {
   const labelOf = (c: Docker.ContainerInfo) => c.Labels[LABEL.instance] ?? c.Names[0]?.replace(/^\//, '') ?? c.Id.slice(0, 12);
   const mine = initial.filter(chosen);
   const tail = Number.isFinite(req.lines) ? { tail: req.lines } : {};

@@ -17,7 +17,9 @@ export function checkPrograms(target: CheckTarget): string[] {
     if (mounted || retiredImage(s.image)) continue;
     const builtIn = BUILT_IN_IMAGES[shortImageName(s.image)];
     if (!builtIn) {
-      problems.push(`${target.appFile}: service ${s.name}: image "${s.image}" has no native program; use one of ${Object.keys(BUILT_IN_IMAGES).join(', ')}, or mount a package.yml at lib/baetyl/${shortImageName(s.image)}`);
+      problems.push(
+        `${target.appFile}: service ${s.name}: image "${s.image}" has no native program; use one of ${Object.keys(BUILT_IN_IMAGES).join(', ')}, or mount a package.yml at lib/baetyl/${shortImageName(s.image)}`,
+      );
     } else if (!existsSync(join(REPO_ROOT, 'packages', builtIn.pkg, 'dist', 'src', 'main.js'))) {
       problems.push(`service ${s.name}: the ${builtIn.pkg} service is not built yet: run "make build"`);
     }

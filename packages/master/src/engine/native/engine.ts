@@ -6,7 +6,17 @@ import { Guardian } from './guardian.js';
 import { accessSync, chmodSync, constants, existsSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { AppSpec } from '../../app/model.js';
-import { PermanentStartError, type Engine, type ExitStatus, type InstanceDescription, type InstanceRecord, type InstanceRequest, type ResourceTotals, type ResourceUsage, type RunningInstance } from '../engine.js';
+import {
+  PermanentStartError,
+  type Engine,
+  type ExitStatus,
+  type InstanceDescription,
+  type InstanceRecord,
+  type InstanceRequest,
+  type ResourceTotals,
+  type ResourceUsage,
+  type RunningInstance,
+} from '../engine.js';
 import { nativePythonProgram } from '../python-runtime.js';
 import { resolveProgram } from './images.js';
 import { retiredImage } from '../retired-images.js';
@@ -16,7 +26,6 @@ import { CLOCK_TICKS, PAGE_SIZE, groupMembers, killGroup, readStat } from './pro
 import { totalmem } from 'node:os';
 
 const OUTPUT_LINES = 200;
-
 
 export interface NativeEngineOptions {
   workdir: string;
@@ -134,7 +143,8 @@ export class NativeEngine implements Engine {
       // Not permanent: a spawn can fail for want of resources (EAGAIN, EMFILE) that come back.
       child.once('error', (err: NodeJS.ErrnoException) => {
         // ENOENT for a file that exists: the interpreter on its #! line is what is missing.
-        const why = err.code === 'ENOENT' && existsSync(program.file) ? `${err.message} (the file exists: the interpreter its first line names is missing)` : err.message;
+        const why =
+          err.code === 'ENOENT' && existsSync(program.file) ? `${err.message} (the file exists: the interpreter its first line names is missing)` : err.message;
         reject(new Error(`cannot run ${program.describe} for instance ${req.instance}: ${why}`));
       });
     });

@@ -54,7 +54,6 @@ export function freshBundle(builtIn: BuiltIn, root = REPO_ROOT): string | undefi
 // idle): at saturation it cost the hub 20-40% more CPU per message, and the manager ~30% at QoS 1.
 const SERVICE_FLAGS = ['--v8-pool-size=1'];
 
-
 const OWN_IMAGES: Record<string, BuiltIn> = {
   'baetyl-hub': { pkg: 'hub', args: [], node: SERVICE_FLAGS },
   'baetyl-function-manager': { pkg: 'function-manager', args: [], node: SERVICE_FLAGS },

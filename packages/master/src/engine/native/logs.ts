@@ -26,7 +26,12 @@ export async function nativeLogs(loaded: LoadedConfig, name: string, req: LogsRe
   if (service) return serviceLogs(loaded, service, undefined, req, envOf(service));
   const recorded = recordedInstances(join(loaded.workdir, STATS_FILE));
   const owner = loaded.app.services.find((s) => knownInstances(loaded, s, recorded).includes(name));
-  if (!owner) throw unknownLogName(loaded, name, loaded.app.services.flatMap((s) => knownInstances(loaded, s, recorded)));
+  if (!owner)
+    throw unknownLogName(
+      loaded,
+      name,
+      loaded.app.services.flatMap((s) => knownInstances(loaded, s, recorded)),
+    );
   return serviceLogs(loaded, owner, name, req, envOf(owner));
 }
 
@@ -35,7 +40,13 @@ export async function nativeLogs(loaded: LoadedConfig, name: string, req: LogsRe
  * to the lines naming it; a service's sole instance shares its name and its lines name none.
  * `env` templates the service's config, where its logger.path is.
  */
-async function serviceLogs(loaded: LoadedConfig, service: ServiceSpec, instance: string | undefined, req: LogsRequest, env: Record<string, string | undefined>): Promise<void> {
+async function serviceLogs(
+  loaded: LoadedConfig,
+  service: ServiceSpec,
+  instance: string | undefined,
+  req: LogsRequest,
+  env: Record<string, string | undefined>,
+): Promise<void> {
   const log = serviceLog(loaded, service, env);
   if (log.kind === 'none') throw new Error(`service ${service.name} writes no log file: ${log.why}`);
   if (log.kind === 'shared') {
@@ -66,4 +77,3 @@ async function serviceLogs(loaded: LoadedConfig, service: ServiceSpec, instance:
   };
   await followFiles(discover(), req, () => discover());
 }
-
