@@ -9,7 +9,7 @@ import { type Logger } from '@baetyl/core/log';
 import { parseApiAddress } from '@baetyl/core/api';
 import type { UpdateReport, UpdateRequest } from '../update/apply.js';
 import { PID_FILE } from '../workdir/paths.js';
-import { createHttpServer, type ApiTls } from './tls.js';
+import { closeHttpServer, createHttpServer, type ApiTls } from './tls.js';
 
 export const CLI_USER = '@cli';
 
@@ -160,10 +160,7 @@ export class ApiServer {
     const server = this.server;
     if (!server) return;
     this.server = undefined;
-    await new Promise<void>((r) => {
-      server.close(() => r());
-      server.closeAllConnections();
-    });
+    await closeHttpServer(server);
     if (this.socketPath) rmSync(this.socketPath, { force: true });
   }
 

@@ -123,6 +123,14 @@ export function createHttpServer(tls: ApiTls | undefined, handler: http.RequestL
     : http.createServer(handler);
 }
 
+/** Stops a server made by createHttpServer: no new connections, and the open ones (keep-alive, a scrape, a follow) ended now. */
+export function closeHttpServer(server: http.Server): Promise<void> {
+  return new Promise<void>((resolve) => {
+    server.close(() => resolve());
+    server.closeAllConnections();
+  });
+}
+
 /** What the master's own clients (the CLI) present and trust, from conf.yml. */
 export function clientTls(conf: MasterConfig, workdir: string, confFile: string): { ca: Buffer; cert?: Buffer; key?: Buffer } | undefined {
   const tls = loadApiTls(conf, workdir, confFile);

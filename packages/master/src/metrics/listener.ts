@@ -4,7 +4,7 @@ import type http from 'node:http';
 import { parseApiAddress } from '@baetyl/core/api';
 import { EXPOSITION_CONTENT_TYPE } from '@baetyl/core/metrics';
 import type { Logger } from '@baetyl/core/log';
-import { createHttpServer, type ApiTls } from '../api/tls.js';
+import { closeHttpServer, createHttpServer, type ApiTls } from '../api/tls.js';
 
 export class MetricsListener {
   private server?: http.Server;
@@ -58,9 +58,6 @@ export class MetricsListener {
     const server = this.server;
     if (!server) return;
     this.server = undefined;
-    await new Promise<void>((r) => {
-      server.close(() => r());
-      server.closeAllConnections();
-    });
+    await closeHttpServer(server);
   }
 }

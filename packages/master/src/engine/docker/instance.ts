@@ -100,34 +100,30 @@ export class DockerInstance implements RunningInstance {
     await this.exited;
   }
 
-  async totals(): Promise<ResourceTotals | undefined> {
+  /** One `docker stats` sample of the container, or undefined once it is gone. */
+  private async sample(): Promise<Docker.ContainerStats | undefined> {
     if (this.done) return undefined;
-    let usage: Docker.ContainerStats;
     try {
-      usage = await this.container.stats({ stream: false, 'one-shot': true });
+      return await this.container.stats({ stream: false, 'one-shot': true });
     } catch {
       return undefined;
     }
+  }
+
+  async totals(): Promise<ResourceTotals | undefined> {
+    const usage = await this.sample();
+    if (!usage) return undefined;
     const stats = (usage.memory_stats?.stats ?? {}) as Record<string, number>;
     // total_usage is in nanoseconds; memory as usage() counts it (no page cache), resident as the cgroup sees it.
     return {
       cpuSeconds: (usage.cpu_stats?.cpu_usage?.total_usage ?? 0) / 1e9,
-      rssBytes:
-        stats.anon ??
-        stats.rss ??
-        stats.total_rss ??
-        Math.max(0, (usage.memory_stats?.usage ?? 0) - (stats.inactive_file ?? stats.total_inactive_file ?? stats.cache ?? 0)),
+      rssBytes: stats.anon ?? stats.rss ?? stats.total_rss ?? withoutPageCache(usage),
     };
   }
 
   async usage(): Promise<ResourceUsage | undefined> {
-    if (this.done) return undefined;
-    let usage: Docker.ContainerStats;
-    try {
-      usage = await this.container.stats({ stream: false, 'one-shot': true });
-    } catch {
-      return undefined;
-    }
+    const usage = await this.sample();
+    if (!usage) return undefined;
     const time = new Date().toISOString();
     const cpu = usage.cpu_stats?.cpu_usage?.total_usage ?? 0;
     const system = usage.cpu_stats?.system_cpu_usage ?? 0;
@@ -135,13 +131,18 @@ export class DockerInstance implements RunningInstance {
     let percent = 0;
     if (this.last && system > this.last.system) percent = ((cpu - this.last.cpu) / (system - this.last.system)) * cores * 100;
     this.last = { cpu, system };
-    const stats = (usage.memory_stats?.stats ?? {}) as Record<string, number>;
     // As `docker stats` shows it: usage without the page cache.
-    const used = Math.max(0, (usage.memory_stats?.usage ?? 0) - (stats.inactive_file ?? stats.total_inactive_file ?? stats.cache ?? 0));
+    const used = withoutPageCache(usage);
     const total = usage.memory_stats?.limit ?? 0;
     return {
       cpu: { time, used_percent: Number(percent.toFixed(2)) },
       mem: { time, total, used, used_percent: total ? Number(((used / total) * 100).toFixed(2)) : 0 },
     };
   }
+}
+
+/** The container's memory as `docker stats` shows it: the cgroup's usage without the page cache. */
+function withoutPageCache(usage: Docker.ContainerStats): number {
+  const stats = (usage.memory_stats?.stats ?? {}) as Record<string, number>;
+  return Math.max(0, (usage.memory_stats?.usage ?? 0) - (stats.inactive_file ?? stats.total_inactive_file ?? stats.cache ?? 0));
 }
