@@ -5,6 +5,7 @@ import { parseArgs, USAGE, type Args } from './args.js';
 import { loadConfigOffThread, type ConfigRequest } from './config/off-thread.js';
 import type { RuntimeConfig } from './config/config.js';
 import { hostLogger } from './log/logger.js';
+import { startIdleTrim, trimmedLine, type IdleTrim } from '@baetyl/core/memory';
 import { PYTHON_IS_PYTHON, startRuntime, type RunningRuntime } from './runtime.js';
 
 /**
@@ -49,10 +50,12 @@ async function main(): Promise<void> {
   for (const w of warnings) logger.warn(w);
 
   let running: RunningRuntime | undefined;
+  let trim: IdleTrim | undefined;
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
     stopping = true;
+    trim?.stop();
     logger.info(`received ${signal}, stopping`);
     const done = async () => {
       await running?.close();
@@ -75,6 +78,8 @@ async function main(): Promise<void> {
     process.exit(1);
   }
   if (stopping) await running.close();
+  // The host's heap; a node85 worker thread trims its own (node/worker.ts).
+  else trim = startIdleTrim({ onTrim: (t) => logger.debug(trimmedLine(t)) });
 }
 
 await main();

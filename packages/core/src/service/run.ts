@@ -6,6 +6,7 @@ import { resolve } from 'node:path';
 import { ConfigError, type LoadOptions } from '../config/index.js';
 import { readServiceContext } from '../context/env.js';
 import { closeLogger, createLogger, type Logger, type LoggerConfig } from '../log/logger.js';
+import { startIdleTrim, trimmedLine } from '../memory/idle-trim.js';
 
 export const DEFAULT_SERVICE_CONFIG = 'etc/baetyl/service.yml';
 
@@ -78,11 +79,13 @@ export async function runService<C extends { logger: LoggerConfig }, S extends R
     fail(p.program, (err as Error).message);
   }
   logger.info(`${p.noun} started`, p.started?.(service, config) ?? {});
+  const trim = startIdleTrim({ onTrim: (t) => logger.debug(trimmedLine(t)) });
 
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
     stopping = true;
+    trim.stop();
     logger.info(`${p.noun} stopping`, { signal });
     setTimeout(() => {
       process.stderr.write(`${p.program}: stopping took longer than ${p.stopLimit(config)} ms, exiting\n`);

@@ -14,6 +14,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createLogger, type Logger } from '@baetyl/core/log';
+import { startIdleTrim, trimmedLine, type IdleTrim } from '@baetyl/core/memory';
 import { parseApiAddress } from '@baetyl/core/api';
 import type { AppSpec } from '../app/model.js';
 import type { MasterConfig } from '../conf/schema.js';
@@ -55,6 +56,7 @@ export class Master {
   private engine?: Engine;
   private api?: ApiServer;
   private metricsEndpoint?: MetricsEndpoint;
+  private trim?: IdleTrim;
   private services?: ServiceRegistry;
   private stats?: StatsWriter;
   private stopping?: Promise<void>;
@@ -166,6 +168,7 @@ export class Master {
     const down = services.down();
     if (down.length) this.log.warn(`services started, but ${down.length} instance(s) did not start (${down.join(', ')}): "baetyl status" says why`);
     else this.log.info('services started');
+    this.trim ??= startIdleTrim({ onTrim: (t) => this.log.debug(trimmedLine(t)) });
   }
 
   /**
@@ -213,6 +216,7 @@ export class Master {
 
   /** Stops every service in parallel, then the server and the engine. Idempotent. */
   stop(): Promise<void> {
+    this.trim?.stop();
     // Each part is read as the stop reaches it: a stop may come while the start is still going.
     this.stopping ??= shutdown(() => ({
       workdir: this.workdir,

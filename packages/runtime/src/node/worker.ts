@@ -13,6 +13,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parentPort } from 'node:worker_threads';
 import { deadlineDetails, FUNCTION_NOT_FOUND, NO_WORKER_IN_TIME, userCodeError } from '@baetyl/core/function/errors';
+import { startIdleTrim } from '@baetyl/core/memory';
 import type { ThreadAnswer, ThreadCall, ThreadInit } from '../host/thread.js';
 import type { CallFrame, FunctionSpec } from '../host/protocol.js';
 
@@ -20,6 +21,8 @@ type Handler = (event: unknown, context: Record<string, unknown>, callback: (err
 
 if (!parentPort) throw new Error('node/worker.js runs as a worker thread of the node85 runtime, not on its own');
 const port = parentPort;
+// This thread's own heap grows with the calls it runs; it is given back once the thread is quiet.
+startIdleTrim();
 
 /** Where codedirs are resolved: the instance's working directory, sent with the init message. */
 let cwd = process.cwd();
