@@ -9,6 +9,7 @@ import { Report } from './report.js';
 import { hubBench, plainAedesQos0 } from './scenarios/hub.js';
 import { connectionsBench } from './scenarios/connections.js';
 import { coldStartBench, memoryBench, onDemandBench, pipelineBench } from './scenarios/functions.js';
+import { memoryFloorBench } from './scenarios/memory-floor.js';
 import { REPO } from '@baetyl/test-support';
 
 const { values } = parseArgs({
@@ -80,6 +81,7 @@ if (want('cold')) {
 }
 if (want('memory')) {
   log('memory');
+  if (!fnOpts.only) await memoryFloorBench(report, runs, log);
   await memoryBench(report, runs, log, fnOpts.only);
 }
 if (want('connections')) {
