@@ -79,7 +79,8 @@ async function main(): Promise<void> {
   }
   if (stopping) await running.close();
   // The host's heap; a node85 worker thread trims its own (node/worker.ts).
-  else trim = startIdleTrim({ onTrim: (t) => logger.debug(trimmedLine(t)) });
+  else
+    trim = startIdleTrim({ onTrim: (t) => logger.debug(trimmedLine(t)), onError: (err) => logger.debug(`memory is not trimmed when quiet: ${err.message}`) });
 }
 
 await main();

@@ -21,6 +21,8 @@ export interface IdleTrimOptions {
   minIntervalMs?: number;
   /** Told of each trim: committed heap and RSS before and after, and how long it took. */
   onTrim?: (t: TrimResult) => void;
+  /** Told once when a trim fails (a node built without the inspector): trimming stops. */
+  onError?: (err: Error) => void;
   /** BAETYL_MEMORY_TRIM=off turns trimming off (to measure without it). */
   env?: NodeJS.ProcessEnv;
 }
@@ -98,8 +100,11 @@ export function startIdleTrim(opts: IdleTrimOptions = {}): IdleTrim {
         baseline = t.heapAfter;
         opts.onTrim?.(t);
       })
-      // A failed session leaves the heap as it was; the next quiet spell tries again.
-      .catch(() => undefined)
+      // A failed trim leaves the heap as it was, and would fail again: no more tries.
+      .catch((err: Error) => {
+        clearInterval(timer);
+        opts.onError?.(err);
+      })
       .finally(() => {
         trimming = false;
         lastTrim = Date.now();

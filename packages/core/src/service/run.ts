@@ -79,7 +79,10 @@ export async function runService<C extends { logger: LoggerConfig }, S extends R
     fail(p.program, (err as Error).message);
   }
   logger.info(`${p.noun} started`, p.started?.(service, config) ?? {});
-  const trim = startIdleTrim({ onTrim: (t) => logger.debug(trimmedLine(t)) });
+  const trim = startIdleTrim({
+    onTrim: (t) => logger.debug(trimmedLine(t)),
+    onError: (err) => logger.debug(`memory is not trimmed when quiet: ${err.message}`),
+  });
 
   let stopping = false;
   const stop = (signal: string) => {

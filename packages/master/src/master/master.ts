@@ -168,7 +168,10 @@ export class Master {
     const down = services.down();
     if (down.length) this.log.warn(`services started, but ${down.length} instance(s) did not start (${down.join(', ')}): "baetyl status" says why`);
     else this.log.info('services started');
-    this.trim ??= startIdleTrim({ onTrim: (t) => this.log.debug(trimmedLine(t)) });
+    this.trim ??= startIdleTrim({
+      onTrim: (t) => this.log.debug(trimmedLine(t)),
+      onError: (err) => this.log.debug(`memory is not trimmed when quiet: ${err.message}`),
+    });
   }
 
   /**
