@@ -25,7 +25,7 @@ import time
 from _collections import deque
 
 from baetyl_runtime import pipe
-from baetyl_runtime.handlers import NOT_FOUND
+from baetyl_runtime.pipe import NOT_FOUND
 from baetyl_runtime.compat import signal, signal_name
 
 OK = 0

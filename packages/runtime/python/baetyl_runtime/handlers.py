@@ -8,6 +8,8 @@ import os
 import sys
 import time
 
+from baetyl_runtime import pipe
+
 PY2 = sys.version_info[0] == 2
 
 
@@ -155,5 +157,6 @@ def run(fn, name, qos, topic, ts, invoke_id, body, log):
     return True, out, us
 
 
-# v1's text for a FunctionName the instance does not have.
+# v1's text for a FunctionName the instance does not have (pipe.py, where the server finds it).
 NOT_FOUND = _grpc_details(Exception('function not found'))
+assert NOT_FOUND == pipe.NOT_FOUND

@@ -2,9 +2,7 @@
 """The runtime's log, in the same forms as every other service's (packages/core/src/log): the
 logrus text form `time=... level=info msg="..." key=value` (extra keys sorted) or JSON, to
 `logger.path` with size-based rotation, and to stderr."""
-import json
 import os
-import re
 import sys
 import time
 
@@ -18,11 +16,32 @@ except NameError:
     _TEXT = (str,)
 
 
+# json.dumps(text, ensure_ascii=False)'s escapes, so that the server process need not load json
+# (and re behind it); the JSON form below loads it.
+_ESCAPES = dict((chr(i), '\\u%04x' % i) for i in range(0x20))
+_ESCAPES.update({'\\': '\\\\', '"': '\\"', '\b': '\\b', '\f': '\\f', '\n': '\\n', '\r': '\\r', '\t': '\\t'})
+
+
+def json_string(text):
+    """A str (or Python 2 unicode) as json.dumps(text, ensure_ascii=False) writes it."""
+    return '"' + ''.join([_ESCAPES.get(c, c) for c in text]) + '"'
+
+
 def _quote(value):
     text = value if isinstance(value, _TEXT) else str(value)
     if text and all(c in _SAFE for c in text):
         return text
-    return json.dumps(text, ensure_ascii=False)
+    return json_string(text)
+
+
+def _is_backup(name, stem, ext):
+    """<stem><digits><ext>, maybe gzipped: service1.log, service12.log.gz."""
+    if name.endswith('.gz'):
+        name = name[:-3]
+    if not (name.startswith(stem) and name.endswith(ext)):
+        return False
+    number = name[len(stem):len(name) - len(ext)]
+    return number.isdigit()
 
 
 def _timestamp():
@@ -76,6 +95,7 @@ class Logger(object):
             return
         stamp = _timestamp()
         if self.json:
+            import json
             record = [('level', level), ('message', message)]
             record += sorted((fields or {}).items())
             record.append(('timestamp', stamp))
@@ -110,13 +130,12 @@ class Logger(object):
         self.pruned_at = time.time()
         folder = os.path.dirname(self.path) or '.'
         stem, ext = os.path.splitext(os.path.basename(self.path))
-        pattern = re.compile('^' + re.escape(stem) + r'\d+' + re.escape(ext) + r'(\.gz)?$')
         try:
             names = os.listdir(folder)
         except OSError:
             return
         for name in names:
-            if not pattern.match(name):
+            if not _is_backup(name, stem, ext):
                 continue
             full = os.path.join(folder, name)
             try:

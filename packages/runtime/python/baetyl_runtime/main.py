@@ -10,13 +10,12 @@ address cannot be bound. SIGTERM or SIGINT: stop accepting calls, give running o
 stop the handler processes, exit 0.
 """
 import fcntl
-import json
 import os
 import sys
 import time
 
 from baetyl_runtime import log as logmod
-from baetyl_runtime.compat import signal
+from baetyl_runtime.compat import loads_json, signal
 from baetyl_runtime.executor import Executor
 from baetyl_runtime.loop import READ, Loop
 from baetyl_runtime.server import Server, Service
@@ -50,7 +49,7 @@ def read_config(argv):
     if not text:
         raise ValueError('no config: this runtime is started by the baetyl master, which checks etc/baetyl/service.yml '
                          'and passes it in BAETYL_RUNTIME_CONFIG; to run it alone, pass --config-json FILE')
-    return json.loads(text)
+    return loads_json(text)
 
 
 def main(argv=None):

@@ -27,6 +27,10 @@ T_RESULT = 0x72  # r
 T_ERROR = 0x65  # e
 T_LOG = 0x67  # g
 
+# v1's text for a FunctionName the instance does not have (grpcio's "Exception calling
+# application: " and the exception): the server answers it for a name it does not know.
+NOT_FOUND = 'Exception calling application: function not found'
+
 
 def frame(ftype, body):
     return FRAME.pack(len(body) + 1, ftype) + body
