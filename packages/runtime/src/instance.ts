@@ -3,6 +3,7 @@
 import { resolve } from 'node:path';
 import { parseArgs, USAGE, type Args } from './args.js';
 import { loadConfigOffThread, type ConfigRequest } from './config/off-thread.js';
+import { takePassedConfig } from './config/passed.js';
 import type { RuntimeConfig } from './config/config.js';
 import { hostLogger } from './log/logger.js';
 import { startIdleTrim, trimmedLine, type IdleTrim } from '@baetyl/core/memory';
@@ -41,7 +42,8 @@ async function main(): Promise<void> {
   let warnings: string[];
   try {
     const request = { file: resolve(cwd, args.config), kind: args.runtime };
-    ({ cfg, warnings } = await (args.runtime === 'node85' ? loadConfigOffThread(request) : loadConfigHere(request)));
+    // A master passes the config it checked (config/passed.ts); alone, the host reads service.yml.
+    ({ cfg, warnings } = takePassedConfig(args.runtime) ?? (await (args.runtime === 'node85' ? loadConfigOffThread(request) : loadConfigHere(request))));
   } catch (err) {
     process.stderr.write(`baetyl-function-${args.runtime}: ${(err as Error).message}\n`);
     process.exit(1);

@@ -4,6 +4,7 @@
 import { resolve } from 'node:path';
 import { parseArgs } from './args.js';
 import { startConfigLoad } from './config/off-thread.js';
+import { holdPassedConfig } from './config/passed.js';
 import { prespawnFor } from './host/prespawn.js';
 
 try {
@@ -11,7 +12,8 @@ try {
   // Only node85 loads its config in a thread (see instance.ts); python27/python36 are not served
   // by this host at all.
   if (args !== 'help' && args.runtime === 'node85') {
-    startConfigLoad({ file: resolve(process.cwd(), args.config), kind: args.runtime });
+    // A config the master checked and passed needs no loader (config/passed.ts).
+    if (!holdPassedConfig()) startConfigLoad({ file: resolve(process.cwd(), args.config), kind: args.runtime });
     prespawnFor(args.runtime);
   }
 } catch {

@@ -8,6 +8,8 @@ import type * as grpc from '@grpc/grpc-js';
 import { freePort, startProcess, tempDir, writeFiles } from '@baetyl/test-support';
 import { createFunctionClient, openFunctionStream, type FunctionClient, type FunctionMessage, type StreamCall, type StreamResult } from '@baetyl/core';
 import { pythonLaunch } from '../src/python/instance.js';
+import { passedConfigText, RUNTIME_CONFIG_ENV } from '../src/config/pass.js';
+import type { RuntimeKind } from '../src/config/kinds.js';
 
 export const MAIN_JS = fileURLToPath(new URL('../src/main.js', import.meta.url));
 
@@ -43,18 +45,17 @@ export interface RuntimeProc {
 export interface StartOpts {
   env?: NodeJS.ProcessEnv;
   args?: string[];
+  /** node85/sql: check this service.yml as the master does and pass it in BAETYL_RUNTIME_CONFIG. */
+  passConfigFrom?: string;
 }
 
 /** Spawns the runtime; resolves once it logs its start, rejects with its output if it exits first. */
 export async function startRuntimeProcess(kind: string, dir: string, opts: StartOpts = {}): Promise<RuntimeProc> {
   const port = await freePort();
   const address = `127.0.0.1:${port}`;
-  const launch = launchOf(
-    kind,
-    dir,
-    { ...process.env, BAETYL_SERVICE_INSTANCE_ADDRESS: address, BAETYL_SERVICE_INSTANCE_NAME: `${kind}-test.1`, ...opts.env },
-    opts.args,
-  );
+  const env: NodeJS.ProcessEnv = { ...process.env, BAETYL_SERVICE_INSTANCE_ADDRESS: address, BAETYL_SERVICE_INSTANCE_NAME: `${kind}-test.1`, ...opts.env };
+  if (opts.passConfigFrom) env[RUNTIME_CONFIG_ENV] = passedConfigText(opts.passConfigFrom, kind as RuntimeKind, env);
+  const launch = launchOf(kind, dir, env, opts.args);
   const p = startProcess(launch.command, launch.args, { cwd: dir, env: launch.env, keepBaetylEnv: true, name: `the ${kind} runtime` });
   // Its start line, not a probe of the port: the tests read the lines up to it (the address it
   // serves on, the config's warnings), and it serves where its config says when told no address.

@@ -7,12 +7,13 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { loggerConfigWarnings } from '@baetyl/core/log/schema';
 import { loadRuntimeConfig, type RuntimeConfig } from '../config/config.js';
+import { RUNTIME_CONFIG_ENV } from '../config/passed.js';
 import { findPython, type Interpreter } from './interpreter.js';
 
 export type PythonKind = 'python27' | 'python36';
 
-/** The env variable the Python runtime reads its checked config from. */
-export const RUNTIME_CONFIG_ENV = 'BAETYL_RUNTIME_CONFIG';
+/** The env variable the Python runtime reads its checked config from (node85 and sql read it too). */
+export { RUNTIME_CONFIG_ENV };
 
 /** packages/runtime/python/run.py, from src/python (ts) or dist/src/python (js). */
 export function pythonRuntimeScript(): string {

@@ -8,8 +8,8 @@ import type { Logger } from '@baetyl/core/log';
 import type { AppSpec } from '../../app/model.js';
 import { PermanentStartError, type Engine, type InstanceRecord, type InstanceRequest, type RunningInstance } from '../engine.js';
 import { connectDocker, dockerMessage, statusOf, type DockerConnection } from './client.js';
-import { dockerPythonEnv } from '../python-runtime.js';
-import { pythonKindOf } from '../native/images.js';
+import { configOnHost, dockerPythonEnv, nodeRuntimeEnv } from '../python-runtime.js';
+import { nodeRuntimeKindOf, pythonKindOf } from '../native/images.js';
 import { retiredImage } from '../retired-images.js';
 import { createOptions, NETWORK } from './container.js';
 import { ImageError, resolveImage } from './images.js';
@@ -146,6 +146,8 @@ export class DockerEngine implements Engine {
     await this.sweep([]);
     const python = pythonKindOf(req.service.image);
     if (python) req = { ...req, env: { ...req.env, ...dockerPythonEnv(python, this.opts.workdir, req.service, req.env) } };
+    const runtime = nodeRuntimeKindOf(req.service.image);
+    if (runtime) req = { ...req, env: { ...req.env, ...nodeRuntimeEnv(runtime, configOnHost(this.opts.workdir, req.service), req.env) } };
     const image = await this.image(req.service.image);
     const plan = createOptions(req, {
       workdir: this.opts.workdir,

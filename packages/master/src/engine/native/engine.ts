@@ -17,7 +17,8 @@ import {
   type ResourceUsage,
   type RunningInstance,
 } from '../engine.js';
-import { nativePythonProgram } from '../python-runtime.js';
+import { join } from 'node:path';
+import { nativePythonProgram, nodeRuntimeEnv, runtimeConfigPath } from '../python-runtime.js';
 import { resolveProgram } from './images.js';
 import { retiredImage } from '../retired-images.js';
 import { prepareInstanceDir, removeInstanceDir } from './instance-dir.js';
@@ -126,7 +127,12 @@ export class NativeEngine implements Engine {
     const retired = retiredImage(req.service.image);
     if (retired) throw new PermanentStartError(retired);
     const dir = prepareInstanceDir(workdir, req.service, req.instance, this.opts.socketPath);
-    const program = resolveProgram(req.service.image, dir, (kind) => nativePythonProgram(kind, dir, req.service, req.env));
+    const program = resolveProgram(
+      req.service.image,
+      dir,
+      (kind) => nativePythonProgram(kind, dir, req.service, req.env),
+      (kind) => nodeRuntimeEnv(kind, join(dir, runtimeConfigPath(req.service)), req.env),
+    );
     if (program.file !== process.execPath && !program.env) makeExecutable(program.file);
     const args = [...(program.nodeFlags ?? []), ...program.args, ...req.service.args];
     // A process sees the host's files where they are.

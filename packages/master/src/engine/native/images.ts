@@ -22,9 +22,20 @@ interface BuiltIn {
   bundles?: string[];
   /** A python runtime: the interpreter runs packages/runtime/python itself (engine/python-runtime.ts). */
   python?: PythonKind;
+  /** A node85 or sql runtime: its service.yml is checked by the master and passed to the host (engine/python-runtime.ts). */
+  runtime?: NodeRuntimeKind;
 }
 
-const RUNTIME = (lang: string): BuiltIn => ({ pkg: 'runtime', args: ['--runtime', lang], node: [...INSTANCE_NODE_FLAGS], bundles: ['runtime', 'core'] });
+/** The runtimes a Node host runs. */
+export type NodeRuntimeKind = 'node85' | 'sql';
+
+const RUNTIME = (lang: NodeRuntimeKind): BuiltIn => ({
+  pkg: 'runtime',
+  args: ['--runtime', lang],
+  node: [...INSTANCE_NODE_FLAGS],
+  bundles: ['runtime', 'core'],
+  runtime: lang,
+});
 const PYTHON = (kind: PythonKind): BuiltIn => ({ pkg: 'runtime', args: [], python: kind });
 
 const mtime = (file: string): number => {
@@ -95,11 +106,21 @@ export function pythonKindOf(image: string): PythonKind | undefined {
   return BUILT_IN_IMAGES[shortImageName(image)]?.python;
 }
 
+/** The node85 or sql runtime an image names, if it does. */
+export function nodeRuntimeKindOf(image: string): NodeRuntimeKind | undefined {
+  return BUILT_IN_IMAGES[shortImageName(image)]?.runtime;
+}
+
 /**
  * Resolves the program for an image, looking first for a mounted package.yml in `instanceDir`.
  * `python` launches a python runtime instance (the interpreter and its checked config).
  */
-export function resolveProgram(image: string, instanceDir: string, python?: (kind: PythonKind) => Program): Program {
+export function resolveProgram(
+  image: string,
+  instanceDir: string,
+  python?: (kind: PythonKind) => Program,
+  checkedConfig?: (kind: NodeRuntimeKind) => Record<string, string>,
+): Program {
   const candidates = [image.replace(/:/g, '/'), shortImageName(image)];
   for (const c of candidates) {
     const pkgDir = join(instanceDir, 'lib', 'baetyl', c);
@@ -132,5 +153,12 @@ export function resolveProgram(image: string, instanceDir: string, python?: (kin
     // Not permanent: a build while the master runs is picked up by the next start.
     throw new Error(`image "${image}" is the ${builtIn.pkg} service, which is not built yet (${main} is missing): run "make build"`);
   }
-  return { file: process.execPath, nodeFlags: builtIn.node ?? [], args: [freshBundle(builtIn) ?? main, ...builtIn.args], describe: `packages/${builtIn.pkg}` };
+  const program: Program = {
+    file: process.execPath,
+    nodeFlags: builtIn.node ?? [],
+    args: [freshBundle(builtIn) ?? main, ...builtIn.args],
+    describe: `packages/${builtIn.pkg}`,
+  };
+  if (builtIn.runtime && checkedConfig) program.env = checkedConfig(builtIn.runtime);
+  return program;
 }
