@@ -105,7 +105,14 @@ test('a missing image is pulled, with progress in the log, and then runs', { ski
       await docker.getImage(image).inspect();
       // It runs: its /hello is no program, and what the container said reaches the master log.
       await waitFor('the instance to exit', () => m.log().includes('msg="instance exited with code 126"'));
-      assert.match(m.log(), new RegExp(`level=error msg="instance \\(${p}-pulled\\) .*exec /hello failed`));
+      // Its last lines are copied after the exit is logged: they come from a docker logs call.
+      const said = new RegExp(`level=error msg="instance \\(${p}-pulled\\) .*exec /hello failed`);
+      await waitFor(
+        'its output in the master log',
+        () => said.test(m.log()),
+        10_000,
+        () => m.log(),
+      );
       assert.deepEqual((await containersOf(wd.dir)).map(nameOf), []);
     } finally {
       await m.stop();

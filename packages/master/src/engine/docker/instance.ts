@@ -76,11 +76,18 @@ export class DockerInstance implements RunningInstance {
         }
       }
     }
-    try {
-      const logs = (await this.container.logs({ stdout: true, stderr: true, follow: false, tail: OUTPUT_LINES })) as unknown as Buffer;
-      this.output = demuxLines(Buffer.isBuffer(logs) ? logs : Buffer.from(String(logs))).slice(-OUTPUT_LINES);
-    } catch {
-      // No logs to show: the container is gone.
+    // The engine can answer the wait before its log holds the container's last lines (seen with
+    // a failed exec, code 126): a failed container whose log reads empty is read again a few times.
+    for (let tries = 0; ; tries++) {
+      try {
+        const logs = (await this.container.logs({ stdout: true, stderr: true, follow: false, tail: OUTPUT_LINES })) as unknown as Buffer;
+        this.output = demuxLines(Buffer.isBuffer(logs) ? logs : Buffer.from(String(logs))).slice(-OUTPUT_LINES);
+      } catch {
+        // No logs to show: the container is gone.
+        break;
+      }
+      if (this.output.length > 0 || code === 0 || tries >= 5) break;
+      await sleep(100);
     }
     await this.container.remove({ force: true }).catch(() => undefined);
     // Docker reports death by signal N as 128+N.
