@@ -3,14 +3,13 @@
 // server.timeout, message.length.max, a unix socket, and TLS with client certificates.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import { createFunctionClient, type FunctionClient, type FunctionMessage } from '@baetyl/core/function';
-import { waitFor } from '@baetyl/test-support';
+import { issueCert, makeCa, waitFor } from '@baetyl/test-support';
 import { startScenario, type Scenario } from './fixtures/harness.js';
 
 const RUNTIME_MAIN = fileURLToPath(new URL('../../../runtime/dist/src/main.js', import.meta.url));
@@ -152,29 +151,9 @@ server:
 });
 
 function makeCerts(dir: string): void {
-  const ssl = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'ignore' });
-  ssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '2', '-subj', '/CN=test-ca');
-  writeFileSync(join(dir, 'san.cnf'), 'subjectAltName=DNS:localhost,IP:127.0.0.1\n');
-  for (const name of ['server', 'client']) {
-    ssl('req', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${name === 'server' ? 'localhost' : 'caller'}`);
-    ssl(
-      'x509',
-      '-req',
-      '-in',
-      `${name}.csr`,
-      '-CA',
-      'ca.pem',
-      '-CAkey',
-      'ca.key',
-      '-CAcreateserial',
-      '-out',
-      `${name}.pem`,
-      '-days',
-      '2',
-      '-extfile',
-      'san.cnf',
-    );
-  }
+  makeCa(dir, 'ca', { cn: 'test-ca', key: 'rsa' });
+  for (const name of ['server', 'client'])
+    issueCert(dir, 'ca', name, { cn: name === 'server' ? 'localhost' : 'caller', ext: 'subjectAltName=DNS:localhost,IP:127.0.0.1\n', key: 'rsa' });
 }
 
 test('with server.ca/cert/key the endpoint is TLS and callers need a certificate signed by the CA', async () => {

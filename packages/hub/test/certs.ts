@@ -1,8 +1,8 @@
 // A throwaway PKI made with the openssl CLI: a CA, a server certificate for 127.0.0.1/localhost,
 // client certificates with chosen common names, and one client certificate from another CA.
-import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { CLIENT_EXT, issueCert, makeCa, SERVER_EXT } from '@baetyl/test-support';
 
 export interface Pki {
   dir: string;
@@ -15,73 +15,18 @@ export interface Pki {
   stranger(name: string): { key: string; cert: string };
 }
 
-function ssl(args: string[], cwd: string): void {
-  execFileSync('openssl', args, { cwd, stdio: 'pipe' });
-}
-
-function makeCa(dir: string, name: string): void {
-  ssl(
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:prime256v1',
-      '-nodes',
-      '-days',
-      '2',
-      '-subj',
-      `/CN=${name}`,
-      '-keyout',
-      `${name}.key`,
-      '-out',
-      `${name}.pem`,
-    ],
-    dir,
-  );
-}
-
-function issue(dir: string, ca: string, name: string, cn: string, ext: string): void {
-  ssl(
-    ['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-subj', `/CN=${cn}`, '-keyout', `${name}.key`, '-out', `${name}.csr`],
-    dir,
-  );
-  writeFileSync(join(dir, `${name}.ext`), ext);
-  ssl(
-    [
-      'x509',
-      '-req',
-      '-in',
-      `${name}.csr`,
-      '-CA',
-      `${ca}.pem`,
-      '-CAkey',
-      `${ca}.key`,
-      '-CAcreateserial',
-      '-days',
-      '2',
-      '-extfile',
-      `${name}.ext`,
-      '-out',
-      `${name}.pem`,
-    ],
-    dir,
-  );
-}
-
 export function makePki(dir: string): Pki {
   mkdirSync(dir, { recursive: true });
   makeCa(dir, 'ca');
   makeCa(dir, 'otherca');
-  issue(dir, 'ca', 'server', 'localhost', 'subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n');
+  issueCert(dir, 'ca', 'server', { cn: 'localhost', ext: SERVER_EXT });
   const read = (f: string) => readFileSync(join(dir, f), 'utf8');
   const clients = new Map<string, { key: string; cert: string }>();
   const make = (ca: string, name: string) => {
     const id = `${ca}-${name}`;
     let c = clients.get(id);
     if (!c) {
-      issue(dir, ca, id, name, 'extendedKeyUsage=clientAuth\n');
+      issueCert(dir, ca, id, { cn: name, ext: CLIENT_EXT });
       c = { key: read(`${id}.key`), cert: read(`${id}.pem`) };
       clients.set(id, c);
     }

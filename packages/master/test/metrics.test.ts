@@ -12,47 +12,14 @@ import { join } from 'node:path';
 import { ConfigError } from '@baetyl/core/config';
 import { loadAll, loadMasterConfig } from '../src/workdir/load.js';
 import { makeWorkdir, runBaetyl, startMaster } from './helpers.js';
-import { freePort } from '@baetyl/test-support';
+import { freePort, issueCert, makeCa } from '@baetyl/test-support';
 
 let certs: string;
-const openssl = (...args: string[]) => execFileSync('openssl', args, { cwd: certs, stdio: 'pipe' });
 
 before(() => {
   certs = mkdtempSync(join(tmpdir(), 'baetyl-metrics-certs-'));
-  openssl(
-    'req',
-    '-x509',
-    '-newkey',
-    'ec',
-    '-pkeyopt',
-    'ec_paramgen_curve:prime256v1',
-    '-nodes',
-    '-keyout',
-    'ca.key',
-    '-out',
-    'ca.pem',
-    '-days',
-    '2',
-    '-subj',
-    '/CN=ca',
-  );
-  for (const name of ['server', 'prometheus']) {
-    openssl(
-      'req',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:prime256v1',
-      '-nodes',
-      '-keyout',
-      `${name}.key`,
-      '-out',
-      `${name}.csr`,
-      '-subj',
-      `/CN=${name}`,
-    );
-    openssl('x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', `${name}.pem`, '-days', '2');
-  }
+  makeCa(certs, 'ca');
+  for (const name of ['server', 'prometheus']) issueCert(certs, 'ca', name);
 });
 after(() => rmSync(certs, { recursive: true, force: true }));
 

@@ -3,63 +3,22 @@
 // real runtime through it. Certificates are made here with openssl.
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import https from 'node:https';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { exampleWorkdir, functionAnswer, runBaetyl, startMaster, type Workdir } from './helpers.js';
-import { freePort } from '@baetyl/test-support';
+import { freePort, issueCert, makeCa } from '@baetyl/test-support';
 
 let certs: string;
 
-function openssl(...args: string[]) {
-  execFileSync('openssl', args, { cwd: certs, stdio: 'pipe' });
-}
-
-/** A CA and a certificate it issued (no extendedKeyUsage: good for server and client use). */
-function issue(ca: string, name: string) {
-  openssl(
-    'req',
-    '-newkey',
-    'ec',
-    '-pkeyopt',
-    'ec_paramgen_curve:prime256v1',
-    '-nodes',
-    '-keyout',
-    `${name}.key`,
-    '-out',
-    `${name}.csr`,
-    '-subj',
-    `/CN=${name}`,
-  );
-  openssl('x509', '-req', '-in', `${name}.csr`, '-CA', `${ca}.pem`, '-CAkey', `${ca}.key`, '-CAcreateserial', '-out', `${name}.pem`, '-days', '2');
-}
-
 before(() => {
   certs = mkdtempSync(join(tmpdir(), 'baetyl-certs-'));
-  for (const ca of ['ca', 'stranger-ca']) {
-    openssl(
-      'req',
-      '-x509',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:prime256v1',
-      '-nodes',
-      '-keyout',
-      `${ca}.key`,
-      '-out',
-      `${ca}.pem`,
-      '-days',
-      '2',
-      '-subj',
-      `/CN=${ca}`,
-    );
-  }
-  issue('ca', 'server');
-  issue('stranger-ca', 'stranger');
+  for (const ca of ['ca', 'stranger-ca']) makeCa(certs, ca);
+  // No extendedKeyUsage: good for server and client use.
+  issueCert(certs, 'ca', 'server');
+  issueCert(certs, 'stranger-ca', 'stranger');
 });
 
 function get(port: number, opts: https.RequestOptions & { plain?: boolean }, headers: Record<string, string> = {}): Promise<{ status: number; body: string }> {

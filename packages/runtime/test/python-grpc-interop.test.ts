@@ -6,14 +6,13 @@
 // certificates, and over a unix socket, on both interpreters.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { createFunctionClient, openFunctionStream, type FunctionClient, type FunctionMessage, type StreamCall, type StreamResult } from '@baetyl/core';
-import { waitFor } from '@baetyl/test-support';
+import { issueCert, makeCa, waitFor } from '@baetyl/test-support';
 import { call, cleanup, message, serviceDir, startRuntimeProcess, type RuntimeProc } from './helpers.js';
 import { grpcioSkip, runGrpcio, wireMsg, type StreamOutcome, type UnaryOutcome } from './support/grpcio.js';
 import { stopShared } from './support/instance.js';
@@ -190,33 +189,13 @@ interface Certs {
 }
 
 function makeCerts(dir: string): Certs {
-  const run = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'ignore' });
-  execFileSync('sh', ['-c', 'printf "subjectAltName=IP:127.0.0.1,DNS:localhost\\n" > san.cnf'], { cwd: dir });
-  for (const ca of ['ca', 'other-ca'])
-    run('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${ca}.key`, '-out', `${ca}.pem`, '-days', '2', '-subj', `/CN=${ca}`);
+  for (const ca of ['ca', 'other-ca']) makeCa(dir, ca, { key: 'rsa' });
   for (const [who, ca] of [
     ['server', 'ca'],
     ['client', 'ca'],
     ['stranger', 'other-ca'],
-  ]) {
-    run('req', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${who}.key`, '-out', `${who}.csr`, '-subj', `/CN=${who === 'server' ? 'localhost' : who}`);
-    run(
-      'x509',
-      '-req',
-      '-in',
-      `${who}.csr`,
-      '-CA',
-      `${ca}.pem`,
-      '-CAkey',
-      `${ca}.key`,
-      '-CAcreateserial',
-      '-out',
-      `${who}.pem`,
-      '-days',
-      '2',
-      '-extfile',
-      'san.cnf',
-    );
+  ] as const) {
+    issueCert(dir, ca, who, { cn: who === 'server' ? 'localhost' : who, ext: 'subjectAltName=IP:127.0.0.1,DNS:localhost\n', key: 'rsa' });
   }
   const p = (f: string) => join(dir, f);
   return {

@@ -1,58 +1,24 @@
 // server.key/cert (and ca) put the runtime's gRPC server behind TLS, verifying callers with ca.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { createFunctionClient } from '@baetyl/core';
 import { FILTER_CONF } from './fixtures.js';
 import { call, cleanup, message, serviceDir, startRuntimeProcess } from './helpers.js';
+import { issueCert, makeCa } from '@baetyl/test-support';
 
-function openssl(cwd: string, ...args: string[]): void {
-  execFileSync('openssl', args, { cwd, stdio: 'ignore' });
-}
+const SAN = 'subjectAltName=IP:127.0.0.1,DNS:localhost\n';
 
 test('TLS with client verification: a client with a CA-signed cert is served, one without is refused', async () => {
   const dir = serviceDir({
     'etc/baetyl/service.yml': `${FILTER_CONF}server:\n  ca: var/tls/ca.pem\n  key: var/tls/server.key\n  cert: var/tls/server.pem\n`,
-    'var/tls/san.cnf': 'subjectAltName=IP:127.0.0.1,DNS:localhost\n',
+    'var/tls/.keep': '',
   });
   const tls = join(dir, 'var/tls');
-  openssl(tls, 'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '2', '-subj', '/CN=test-ca');
-  for (const who of ['server', 'client']) {
-    openssl(
-      tls,
-      'req',
-      '-newkey',
-      'rsa:2048',
-      '-nodes',
-      '-keyout',
-      `${who}.key`,
-      '-out',
-      `${who}.csr`,
-      '-subj',
-      `/CN=${who === 'server' ? 'localhost' : 'client'}`,
-    );
-    openssl(
-      tls,
-      'x509',
-      '-req',
-      '-in',
-      `${who}.csr`,
-      '-CA',
-      'ca.pem',
-      '-CAkey',
-      'ca.key',
-      '-CAcreateserial',
-      '-out',
-      `${who}.pem`,
-      '-days',
-      '2',
-      '-extfile',
-      'san.cnf',
-    );
-  }
+  makeCa(tls, 'ca', { cn: 'test-ca', key: 'rsa' });
+  for (const who of ['server', 'client']) issueCert(tls, 'ca', who, { cn: who === 'server' ? 'localhost' : 'client', ext: SAN, key: 'rsa' });
   const read = (f: string) => readFileSync(join(tls, f));
   const rt = await startRuntimeProcess('sql', dir);
   try {

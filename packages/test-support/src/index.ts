@@ -4,6 +4,7 @@ export { freePort, canConnect } from './ports.js';
 export { tempDir, writeFiles, writeAged, serviceDir, removeTempDirs } from './temp.js';
 export { startProcess, startNodeService, stopProcesses, type TestProcess, type StartOptions, type Exit } from './processes.js';
 export { REPO, BAETYL, HUB_MAIN } from './repo.js';
+export { makeCa, issueCert, SERVER_EXT, CLIENT_EXT, type CertOptions } from './pki.js';
 export { startBaetyl } from './baetyl.js';
 export { startHubProcess, runHubExpectingExit, openConfig, OPEN_AUTH, type HubProcess, type HubStartOptions } from './hub.js';
 export { copyExample, copyExampleTree } from './example-workdir.js';
