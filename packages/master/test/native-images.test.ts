@@ -12,7 +12,7 @@ import { V1_0_IMAGE_NAMES } from '../src/app/image-names.js';
 import { BUILT_IN_IMAGES, freshBundle, ownImageName, pythonKindOf, resolveProgram } from '../src/engine/native/images.js';
 import { localAlias } from '../src/engine/docker/images.js';
 import { NativeEngine } from '../src/engine/native/engine.js';
-import { dockerPythonEnv, hostPathOf, nativePythonProgram } from '../src/engine/python-runtime.js';
+import { dockerPythonEnv, hostPathOf, nativePythonProgram } from '../src/engine/runtime-config.js';
 import { serviceSpec } from './service-spec.js';
 
 function touch(file: string, secondsAgo: number): void {

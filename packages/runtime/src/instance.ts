@@ -6,7 +6,7 @@ import { loadConfigOffThread, type ConfigRequest } from './config/off-thread.js'
 import { takePassedConfig } from './config/passed.js';
 import type { RuntimeConfig } from './config/config.js';
 import { hostLogger } from './log/logger.js';
-import { startIdleTrim, trimmedLine, type IdleTrim } from '@baetyl/core/memory';
+import { startLoggedIdleTrim, type IdleTrim } from '@baetyl/core/memory';
 import { PYTHON_IS_PYTHON, startRuntime, type RunningRuntime } from './runtime.js';
 
 /**
@@ -81,8 +81,7 @@ async function main(): Promise<void> {
   }
   if (stopping) await running.close();
   // The host's heap; a node85 worker thread trims its own (node/worker.ts).
-  else
-    trim = startIdleTrim({ onTrim: (t) => logger.debug(trimmedLine(t)), onError: (err) => logger.debug(`memory is not trimmed when quiet: ${err.message}`) });
+  else trim = startLoggedIdleTrim((m) => logger.debug(m));
 }
 
 await main();

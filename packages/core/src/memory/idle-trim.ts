@@ -115,3 +115,8 @@ export function startIdleTrim(opts: IdleTrimOptions = {}): IdleTrim {
   timer.unref();
   return { stop: () => clearInterval(timer) };
 }
+
+/** startIdleTrim as a service runs it: each trim, and a failure to trim, said at debug. */
+export function startLoggedIdleTrim(debug: (line: string) => void): IdleTrim {
+  return startIdleTrim({ onTrim: (t) => debug(trimmedLine(t)), onError: (err) => debug(`memory is not trimmed when quiet: ${err.message}`) });
+}

@@ -6,7 +6,7 @@ import { resolve } from 'node:path';
 import { ConfigError, type LoadOptions } from '../config/index.js';
 import { readServiceContext } from '../context/env.js';
 import { closeLogger, createLogger, type Logger, type LoggerConfig } from '../log/logger.js';
-import { startIdleTrim, trimmedLine } from '../memory/idle-trim.js';
+import { startLoggedIdleTrim } from '../memory/idle-trim.js';
 
 export const DEFAULT_SERVICE_CONFIG = 'etc/baetyl/service.yml';
 
@@ -79,10 +79,7 @@ export async function runService<C extends { logger: LoggerConfig }, S extends R
     fail(p.program, (err as Error).message);
   }
   logger.info(`${p.noun} started`, p.started?.(service, config) ?? {});
-  const trim = startIdleTrim({
-    onTrim: (t) => logger.debug(trimmedLine(t)),
-    onError: (err) => logger.debug(`memory is not trimmed when quiet: ${err.message}`),
-  });
+  const trim = startLoggedIdleTrim((m) => logger.debug(m));
 
   let stopping = false;
   const stop = (signal: string) => {

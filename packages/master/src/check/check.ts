@@ -7,7 +7,7 @@ import type { ServiceSpec } from '../app/model.js';
 import { loadAll, type LoadedConfig } from '../workdir/load.js';
 import { engineOf } from '../engine/engines.js';
 import { shortImageName } from '../app/image-names.js';
-import { hostPathOf, runtimeConfigPath } from '../engine/python-runtime.js';
+import { hostPathOf, runtimeConfigPath } from '../engine/runtime-config.js';
 import { retiredImage } from '../engine/retired-images.js';
 import { SERVICE_CONFIG_CHECKERS } from './service-configs.js';
 import { serviceEnv } from '../workdir/service-env.js';

@@ -14,7 +14,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createLogger, type Logger } from '@baetyl/core/log';
-import { startIdleTrim, trimmedLine, type IdleTrim } from '@baetyl/core/memory';
+import { startLoggedIdleTrim, type IdleTrim } from '@baetyl/core/memory';
 import { parseApiAddress } from '@baetyl/core/api';
 import type { AppSpec } from '../app/model.js';
 import type { MasterConfig } from '../conf/schema.js';
@@ -168,10 +168,7 @@ export class Master {
     const down = services.down();
     if (down.length) this.log.warn(`services started, but ${down.length} instance(s) did not start (${down.join(', ')}): "baetyl status" says why`);
     else this.log.info('services started');
-    this.trim ??= startIdleTrim({
-      onTrim: (t) => this.log.debug(trimmedLine(t)),
-      onError: (err) => this.log.debug(`memory is not trimmed when quiet: ${err.message}`),
-    });
+    this.trim ??= startLoggedIdleTrim((m) => this.log.debug(m));
   }
 
   /**

@@ -8,7 +8,7 @@ import type { Logger } from '@baetyl/core/log';
 import type { AppSpec } from '../../app/model.js';
 import { PermanentStartError, type Engine, type InstanceRecord, type InstanceRequest, type RunningInstance } from '../engine.js';
 import { connectDocker, dockerMessage, statusOf, type DockerConnection } from './client.js';
-import { configOnHost, dockerPythonEnv, nodeRuntimeEnv } from '../python-runtime.js';
+import { configOnHost, dockerPythonEnv, nodeRuntimeEnv } from '../runtime-config.js';
 import { nodeRuntimeKindOf, pythonKindOf } from '../native/images.js';
 import { retiredImage } from '../retired-images.js';
 import { createOptions, NETWORK } from './container.js';

@@ -18,7 +18,7 @@ import {
   type RunningInstance,
 } from '../engine.js';
 import { join } from 'node:path';
-import { nativePythonProgram, nodeRuntimeEnv, runtimeConfigPath } from '../python-runtime.js';
+import { nativePythonProgram, nodeRuntimeEnv, runtimeConfigPath } from '../runtime-config.js';
 import { resolveProgram } from './images.js';
 import { retiredImage } from '../retired-images.js';
 import { prepareInstanceDir, removeInstanceDir } from './instance-dir.js';

@@ -20,9 +20,9 @@ interface BuiltIn {
   node?: string[];
   /** Workspace packages its bundle (dist/bundle/main.mjs, made by scripts/bundle.mjs) contains. */
   bundles?: string[];
-  /** A python runtime: the interpreter runs packages/runtime/python itself (engine/python-runtime.ts). */
+  /** A python runtime: the interpreter runs packages/runtime/python itself (engine/runtime-config.ts). */
   python?: PythonKind;
-  /** A node85 or sql runtime: its service.yml is checked by the master and passed to the host (engine/python-runtime.ts). */
+  /** A node85 or sql runtime: its service.yml is checked by the master and passed to the host (engine/runtime-config.ts). */
   runtime?: NodeRuntimeKind;
 }
 

@@ -7,7 +7,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 import { parseYaml, readConfigText } from '@baetyl/core/config';
 import type { ServiceSpec } from '../../app/model.js';
-import { hostPathOf, runtimeConfigPath } from '../python-runtime.js';
+import { hostPathOf, runtimeConfigPath } from '../runtime-config.js';
 import { instanceDirOf } from './instance-dir.js';
 import type { LoadedConfig } from '../../workdir/load.js';
 
