@@ -17,6 +17,11 @@ import _socket  # noqa: E402
 
 socket_error = _socket.error
 
+# Bytes asked of one recv/read. glibc serves a malloc above 128 KB with mmap, and Python shrinks
+# the buffer to what was read (mremap) and frees it (munmap): a 256 KB read cost three more
+# syscalls and a page fault on every call. 64 KB comes from the heap.
+READ_SIZE = 65536
+
 
 def accept(sock):
     """(connected socket, address) from a listening _socket.socket."""

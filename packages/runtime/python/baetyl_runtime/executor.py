@@ -26,7 +26,7 @@ from _collections import deque
 
 from baetyl_runtime import pipe
 from baetyl_runtime.pipe import NOT_FOUND
-from baetyl_runtime.compat import signal, signal_name
+from baetyl_runtime.compat import READ_SIZE, signal, signal_name
 
 OK = 0
 CANCELLED = 1
@@ -288,7 +288,7 @@ class Executor(object):
 
     def _readable(self, proc):
         try:
-            chunk = os.read(proc.ans_fd, 262144)
+            chunk = os.read(proc.ans_fd, READ_SIZE)
         except OSError as err:
             if err.errno in (errno.EAGAIN, errno.EINTR):
                 return
@@ -465,7 +465,7 @@ class Executor(object):
         if entry is None:
             return
         try:
-            chunk = os.read(fd, 65536)
+            chunk = os.read(fd, READ_SIZE)
         except OSError as err:
             if err.errno in (errno.EAGAIN, errno.EINTR):
                 return

@@ -11,6 +11,7 @@ import sys
 import time
 
 from baetyl_runtime import handlers
+from baetyl_runtime.compat import READ_SIZE
 from baetyl_runtime.pipe import CALL, ERROR, FRAME, LEVELS, RESULT, SKIPPED, TOO_LARGE, T_CALL, T_ERROR, T_LOAD_ERROR, T_LOG, T_READY, T_RESULT, frame
 
 
@@ -33,7 +34,7 @@ class FrameReader(object):
                     self.pos = end
                     return ftype, buf[pos + 5:end]
             try:
-                chunk = os.read(self.fd, 262144)
+                chunk = os.read(self.fd, READ_SIZE)
             except OSError as err:
                 if err.errno == 4:  # EINTR on Python 2
                     continue

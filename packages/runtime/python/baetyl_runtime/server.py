@@ -7,7 +7,7 @@ import os
 import time
 
 from baetyl_runtime import grpc, h2, hpack
-from baetyl_runtime.compat import _socket, accept, socket_error
+from baetyl_runtime.compat import READ_SIZE, _socket, accept, socket_error
 from baetyl_runtime.loop import HANGUP, READ, WRITE
 
 # Output waiting for a slow reader beyond which its connection is not read (no new calls).
@@ -160,7 +160,7 @@ class ServerConnection(object):
     def _read(self):
         while True:
             try:
-                data = self.sock.recv(262144)
+                data = self.sock.recv(READ_SIZE)
             except socket_error as err:
                 if self._would_block(err):
                     break
