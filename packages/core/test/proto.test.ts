@@ -151,7 +151,7 @@ test('the stream codec and proto-loader read function-stream.proto the same way,
     assert.equal(ref.timeout, call.timeout);
     assert.deepEqual({ ...ref.msg, Payload: Buffer.from(ref.msg.Payload) }, msg);
     assert.deepEqual(decodeStreamCall(calls.requestSerialize(call)), call);
-    const res = { seq: rnd(2 ** 40), code: rnd(2) ? 0 : rnd(16), details: rnd(2) ? '' : 'boom', payload: Buffer.from(`r${i}`) };
+    const res = { seq: rnd(2 ** 40), code: rnd(2) ? 0 : rnd(16), details: rnd(2) ? '' : 'boom', payload: Buffer.from(`r${i}`), us: rnd(2) ? rnd(2 ** 32) : 0 };
     assert.deepEqual(calls.responseDeserialize(encodeStreamResult(res)), res);
     assert.deepEqual(decodeStreamResult(calls.responseSerialize(res)), res);
   }

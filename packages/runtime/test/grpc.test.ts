@@ -122,6 +122,23 @@ describe('gRPC server (node:http2) with a grpc-js client', () => {
     );
   });
 
+  test("FunctionStream: each result carries the executor's handler time (us), at least 1 when measured, 0 when not", async () => {
+    exec.answer = (m) => {
+      const n = Number(m.Payload.toString());
+      if (n === 1) return { ok: true, payload: Buffer.from('a'), us: 1234 };
+      if (n === 2) return { ok: false, code: grpc.status.UNKNOWN, details: 'boom', us: 0 };
+      return { ok: true, payload: Buffer.from('c') };
+    };
+    const stream = openFunctionStream(client);
+    const results: StreamResult[] = [];
+    stream.on('data', (r: StreamResult) => results.push(r));
+    const ended = new Promise<grpc.StatusObject>((resolve) => stream.on('status', resolve));
+    for (let i = 1; i <= 3; i++) stream.write({ seq: i, timeout: 5000, msg: message('f', String(i)) as FunctionMessage });
+    stream.end();
+    assert.equal((await ended).code, grpc.status.OK);
+    assert.deepEqual(Object.fromEntries(results.map((r) => [r.seq, r.us])), { 1: 1234, 2: 1, 3: 0 });
+  });
+
   test('FunctionStream: a result over message.length.max fails that call only, naming the limit and the size', async () => {
     exec.answer = (m) => ({ ok: true, payload: Buffer.alloc(Number(m.Payload.toString()), 'z') });
     const stream = openFunctionStream(client);

@@ -144,6 +144,8 @@ export class StreamCaller {
   private readonly stream: grpc.ClientDuplexStream<StreamCall, StreamResult>;
   private readonly pending = new Map<number, { msg: FunctionMessage; resolve: (m: FunctionMessage) => void; reject: (e: Error) => void }>();
   private seq = 1;
+  /** StreamResult.us of every answer, in the order they came: how long each handler ran. */
+  readonly times: number[] = [];
 
   constructor(client: FunctionClient) {
     this.stream = openFunctionStream(client);
@@ -151,6 +153,7 @@ export class StreamCaller {
       const p = this.pending.get(r.seq);
       if (!p) return;
       this.pending.delete(r.seq);
+      this.times.push(r.us ?? 0);
       if (r.code === 0) p.resolve({ ...p.msg, Payload: r.payload });
       else p.reject(Object.assign(new Error(r.details), { code: r.code, details: r.details }));
     });

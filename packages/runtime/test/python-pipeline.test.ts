@@ -87,6 +87,16 @@ for (const kind of ['python27', 'python36'] as const) {
       assert.deepEqual(childrenOf(rt.child.pid!), [outs[0]!.pid]);
     });
 
+    test('every answer says how long its handler ran (StreamResult.us, which the manager batches fast functions by)', async () => {
+      await caller.call(msg({ i: 0 }), 30_000);
+      const fast = caller.times.at(-1)!;
+      await caller.call(msg({ i: 1, sleep: 0.05 }), 30_000);
+      const slow = caller.times.at(-1)!;
+      assert.ok(fast >= 1, `a fast call says ${fast} us`);
+      assert.ok(slow >= 50_000 && slow < 60_000_000, `a call that slept 50 ms says ${slow} us`);
+      assert.ok(slow > fast);
+    });
+
     test('a deadline in the middle of a pipelined batch kills only that call; the calls behind it run on the fresh process, in order', async () => {
       await warm();
       const before = parse(await caller.call(msg({ i: -1 }), 30_000));

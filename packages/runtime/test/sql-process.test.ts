@@ -2,8 +2,9 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { status } from '@grpc/grpc-js';
+import type { FunctionMessage } from '@baetyl/core/function';
 import { FILTER_CONF } from './fixtures.js';
-import { call, cleanup, failedStart, launchOf, message, serviceDir, startRuntimeProcess, type RuntimeProc } from './helpers.js';
+import { call, cleanup, failedStart, launchOf, message, serviceDir, startRuntimeProcess, StreamCaller, type RuntimeProc } from './helpers.js';
 
 describe('sql runtime (real process)', () => {
   let dir: string;
@@ -23,6 +24,18 @@ describe('sql runtime (real process)', () => {
     assert.equal(err, undefined);
     assert.equal(res!.Payload.toString(), '{"id":1,"qos":0,"topic":"t"}');
     assert.equal(res!.FunctionName, 'sql-filter');
+  });
+
+  test('on the call stream, each answer says how long the query ran (StreamResult.us, at least 1)', async () => {
+    const caller = new StreamCaller(rt.client);
+    try {
+      const out = await caller.call(message('sql-filter', '{"id":2}') as FunctionMessage, 30_000);
+      assert.equal(out.Payload.toString(), '{"id":2,"qos":0,"topic":"t"}');
+      assert.equal(caller.times.length, 1);
+      assert.ok(caller.times[0]! >= 1, `us: ${caller.times[0]}`);
+    } finally {
+      caller.close();
+    }
   });
 
   test('QoS 1 input shows as qos 1', async () => {

@@ -22,6 +22,8 @@ export interface StreamResult {
   code: number;
   details: string;
   payload: Buffer;
+  /** How long the handler ran, microseconds; 0 or absent: it did not run, or was not measured. */
+  us?: number;
 }
 
 const EMPTY = Buffer.alloc(0);
@@ -61,12 +63,14 @@ export function decodeStreamCall(buf: Buffer): StreamCall {
 export function encodeStreamResult(res: StreamResult): Buffer {
   const details = res.details ? Buffer.from(res.details, 'utf8') : undefined;
   const payload = res.payload.length ? res.payload : undefined;
+  const us = res.us ? Math.min(2 ** 32 - 1, Math.max(0, Math.round(res.us))) : 0;
   const size =
     1 +
     varintSize(res.seq) +
     (res.code ? 1 + varintSize(res.code) : 0) +
     (details ? 1 + varintSize(details.length) + details.length : 0) +
-    (payload ? 1 + varintSize(payload.length) + payload.length : 0);
+    (payload ? 1 + varintSize(payload.length) + payload.length : 0) +
+    (us ? 1 + varintSize(us) : 0);
   const buf = Buffer.allocUnsafe(size);
   let pos = 0;
   buf[pos++] = (1 << 3) | 0;
@@ -85,12 +89,16 @@ export function encodeStreamResult(res: StreamResult): Buffer {
     buf.set(b, pos);
     pos += b.length;
   }
+  if (us) {
+    buf[pos++] = (5 << 3) | 0;
+    pos = writeVarint(buf, pos, us);
+  }
   return buf;
 }
 
 export function decodeStreamResult(buf: Buffer): StreamResult {
   const r = new Reader(buf);
-  const out: StreamResult = { seq: 0, code: 0, details: '', payload: EMPTY };
+  const out: StreamResult = { seq: 0, code: 0, details: '', payload: EMPTY, us: 0 };
   while (r.more) {
     const tag = r.varint();
     if (tag === ((1 << 3) | 0)) out.seq = r.varint();
@@ -98,6 +106,7 @@ export function decodeStreamResult(buf: Buffer): StreamResult {
     else if (tag === ((3 << 3) | 2)) out.details = r.bytes().toString('utf8');
     // A copy: grpc-js may reuse its receive buffer.
     else if (tag === ((4 << 3) | 2)) out.payload = Buffer.from(r.bytes());
+    else if (tag === ((5 << 3) | 0)) out.us = r.varint() % 2 ** 32;
     else r.skip(tag & 7);
   }
   return out;

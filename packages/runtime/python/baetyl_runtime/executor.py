@@ -137,7 +137,7 @@ class Executor(object):
         self._fork()
 
     def submit(self, msg, deadline, cb):
-        """Runs one call; deadline in ms since the epoch (None: none); cb(code, details, payload)."""
+        """Runs one call; deadline in ms since the epoch (None: none); cb(code, details, payload, us)."""
         job = Job(self, msg, deadline, cb)
         if msg.function_name not in self.names:
             self.answer(job, UNKNOWN, NOT_FOUND, b'')
@@ -280,11 +280,12 @@ class Executor(object):
 
     # --- answers -------------------------------------------------------------------------------
 
-    def answer(self, job, code, details, payload):
+    def answer(self, job, code, details, payload, us=0):
+        """us: how long the handler ran, when it ran (0: it did not, or was not measured)."""
         if job.done:
             return
         job.done = True
-        job.cb(code, details, payload)
+        job.cb(code, details, payload, us)
 
     def _readable(self, proc):
         try:
@@ -355,7 +356,8 @@ class Executor(object):
         elif flags & pipe.TOO_LARGE:
             self.answer(job, RESOURCE_EXHAUSTED, details, b'')
         else:
-            self.answer(job, code, details, payload)
+            # 0 says "not measured" to the caller; a call that ran says at least 1.
+            self.answer(job, code, details, payload, us or 1)
         if not proc.jobs:
             # The deadline timer stays armed: when it fires with nothing due it simply re-arms
             # (cancelling and arming one per call would fill the loop's heap).

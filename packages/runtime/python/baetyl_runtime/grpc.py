@@ -244,7 +244,7 @@ class GrpcHandler(object):
                 return
             call.running += 1
             deadline = service.cap(call.deadline)
-            handle = service.submit(self, msg, deadline, lambda code, details, payload: self._unary_done(call, msg, code, details, payload))
+            handle = service.submit(self, msg, deadline, lambda code, details, payload, us: self._unary_done(call, msg, code, details, payload))
             if not handle.done:
                 call.handles[0] = handle
             return
@@ -259,7 +259,7 @@ class GrpcHandler(object):
             return
         call.running += 1
         deadline = service.cap(time.time() * 1000 + timeout if timeout else None)
-        handle = service.submit(self, msg, deadline, lambda code, details, payload: self._stream_done(call, seq, code, details, payload))
+        handle = service.submit(self, msg, deadline, lambda code, details, payload, us: self._stream_done(call, seq, code, details, payload, us))
         if not handle.done:
             call.handles[seq] = handle
 
@@ -292,13 +292,13 @@ class GrpcHandler(object):
         conn.send_headers(call.stream, _TRAILERS_OK, True)
         self.service.wake(self)
 
-    def _stream_done(self, call, seq, code, details, payload):
+    def _stream_done(self, call, seq, code, details, payload, us):
         call.running -= 1
         call.handles.pop(seq, None)
-        self._answer_stream(call, seq, code, details, payload)
+        self._answer_stream(call, seq, code, details, payload, us)
         self._maybe_close_stream(call)
 
-    def _answer_stream(self, call, seq, code, details, payload):
+    def _answer_stream(self, call, seq, code, details, payload, us=0):
         if call.finished:
             return
         if code == OK and len(payload) + 32 > self.service.max_message:
@@ -306,7 +306,7 @@ class GrpcHandler(object):
             if len(answer) > self.service.max_message:
                 code, details, payload = RESOURCE_EXHAUSTED, too_large(len(payload), len(answer), self.service.max_message), b''
         text = details.encode('utf-8') if details and not isinstance(details, bytes) else (details or b'')
-        self.conn.send_data(call.stream, message_frame(proto.encode_stream_result(seq, code, text, payload)))
+        self.conn.send_data(call.stream, message_frame(proto.encode_stream_result(seq, code, text, payload, us)))
         self.service.wake(self)
 
     def _maybe_close_stream(self, call):

@@ -3,7 +3,7 @@
 
 FunctionMessage: 1 ID (uint64), 2 QOS (uint32), 3 Topic, 4 Payload, 10 Timestamp (sint64),
 11 FunctionName, 12 FunctionInvokeID. StreamCall: 1 seq, 2 timeout (ms), 3 msg. StreamResult:
-1 seq, 2 code, 3 details, 4 payload. Unknown fields are skipped, as protobuf does.
+1 seq, 2 code, 3 details, 4 payload, 5 us (how long the handler ran). Unknown fields are skipped, as protobuf does.
 """
 import struct
 
@@ -190,7 +190,7 @@ def peek_stream_seq(head):
     return None
 
 
-def encode_stream_result(seq, code, details, payload):
+def encode_stream_result(seq, code, details, payload, us=0):
     out = b'\x08' + varint(seq)
     if code:
         out += b'\x10' + varint(code)
@@ -198,4 +198,6 @@ def encode_stream_result(seq, code, details, payload):
         out += _bytes_field(b'\x1a', details)
     if payload:
         out += _bytes_field(b'\x22', payload)
+    if us:
+        out += b'\x28' + varint(us)
     return out

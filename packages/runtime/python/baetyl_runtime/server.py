@@ -41,13 +41,13 @@ class Service(object):
         return deadline
 
     def submit(self, handler, msg, deadline, cb):
-        """Runs a call of `handler`'s connection; cb(code, details, payload) answers it."""
+        """Runs a call of `handler`'s connection; cb(code, details, payload, us) answers it."""
         self.in_flight += 1
 
-        def done(code, details, payload):
+        def done(code, details, payload, us):
             self.in_flight -= 1
             try:
-                cb(code, details, payload)
+                cb(code, details, payload, us)
             except Exception:  # noqa: BLE001 - a bug answering one connection must not stop the others
                 handler.owner.broke()
 

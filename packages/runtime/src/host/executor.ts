@@ -4,7 +4,8 @@ import { deadlineDetails } from '@baetyl/core/function/errors';
 import type { FunctionMessage } from '@baetyl/core/function/message';
 import { status, type Status } from '../grpc/status.js';
 
-export type CallResult = { ok: true; payload: Buffer } | { ok: false; code: Status; details: string };
+/** `us`: how long the handler ran, microseconds, when it ran and was measured (the manager's pool reads it). */
+export type CallResult = { ok: true; payload: Buffer; us?: number } | { ok: false; code: Status; details: string; us?: number };
 
 export interface Executor {
   /** Loads every handler; throws (LoadError, ConfigError...) with a message for the user. */

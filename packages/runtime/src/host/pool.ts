@@ -15,7 +15,7 @@
 import type { Worker } from 'node:worker_threads';
 import { cannotStartWorker, killedAtDeadline, NO_WORKER_IN_TIME, RUNTIME_STOPPING, workerCrashed } from '@baetyl/core/function/errors';
 import type { FunctionMessage } from '@baetyl/core/function/message';
-import { membersToStart, pickMember, type MemberView } from '@baetyl/core/pool';
+import { CallTimes, FAST_CALL_US, membersToStart, pickMember, type MemberView } from '@baetyl/core/pool';
 import type { RuntimeLogger } from '../log/logger.js';
 import { status } from '../grpc/status.js';
 import { deadlineExceeded, type CallResult, type Executor } from './executor.js';
@@ -29,8 +29,8 @@ type PoolWorker = WorkerThread;
 export const DEFAULT_PIPELINE_DEPTH = 16;
 /** A worker whose running call is older than this (ms) gets no more calls, when `stallMs` is not set. */
 export const DEFAULT_STALL_MS = 20;
-/** Calls are pipelined only while the function's average call takes less than this (us). */
-export const DEFAULT_FAST_US = 2000;
+/** Calls are pipelined only while the function's average call takes less than this (us): the manager's threshold too. */
+export const DEFAULT_FAST_US = FAST_CALL_US;
 
 export interface PoolOptions {
   runtime: string;
@@ -93,9 +93,8 @@ export class WorkerPool implements Executor {
   private readonly names: Set<string>;
   private readonly depth: number;
   private readonly stallMs: number;
-  private readonly fastUs: number;
   /** Moving average of a call's run time in the worker (us); unknown (Infinity) until measured. */
-  private avgUs = Infinity;
+  private readonly callTimes: CallTimes;
   private starting = 0;
   private closed = false;
 
@@ -103,7 +102,7 @@ export class WorkerPool implements Executor {
     this.names = new Set(opts.functions.map((f) => f.name));
     this.depth = Math.max(1, opts.depth ?? DEFAULT_PIPELINE_DEPTH);
     this.stallMs = opts.stallMs ?? DEFAULT_STALL_MS;
-    this.fastUs = opts.fastUs ?? DEFAULT_FAST_US;
+    this.callTimes = new CallTimes(opts.fastUs ?? DEFAULT_FAST_US);
   }
 
   /** Starts the first worker; its handlers loading is the runtime's start check. */
@@ -185,7 +184,7 @@ export class WorkerPool implements Executor {
    */
   private pick(now: number): PoolWorker | undefined {
     this.pickAt = now;
-    this.pipelining = this.depth > 1 && this.avgUs <= this.fastUs;
+    this.pipelining = this.depth > 1 && this.callTimes.fast;
     return pickMember(this.slots.values(), this.view)?.worker;
   }
 
@@ -227,7 +226,7 @@ export class WorkerPool implements Executor {
   }
 
   private onAnswer(w: PoolWorker, job: Job, out: CallOutcome): void {
-    if (out.us !== undefined) this.avgUs = this.avgUs === Infinity ? out.us : this.avgUs * 0.9 + out.us * 0.1;
+    if (out.us !== undefined) this.callTimes.note(out.us);
     const slot = this.slots.get(w);
     if (slot) {
       const i = slot.jobs.indexOf(job);
@@ -241,7 +240,7 @@ export class WorkerPool implements Executor {
     }
     if (out.ok) this.answer(job, out);
     else if (out.expired) this.answer(job, deadlineExceeded(NO_WORKER_IN_TIME));
-    else this.answer(job, { ok: false, code: status.UNKNOWN, details: out.details });
+    else this.answer(job, { ok: false, code: status.UNKNOWN, details: out.details, ...(out.us !== undefined ? { us: out.us } : {}) });
     if (slot && slot.jobs.length === 0 && !slot.retired) this.becameIdle(w, slot);
     this.dispatch();
   }

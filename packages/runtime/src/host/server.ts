@@ -194,8 +194,10 @@ export async function serveFunctions(executor: Executor, opts: ServerOptions): P
             running++;
             // deadline layer: runtime receives (@baetyl/core/function/deadlines.ts).
             run(msg, c.timeout > 0 ? Date.now() + c.timeout : Infinity, (res) => {
-              if (res.ok) answer({ seq, code: 0, details: '', payload: res.payload }, msg);
-              else answer({ seq, code: res.code, details: res.details, payload: EMPTY }, msg);
+              // us: 0 says "not measured", so a call that ran says at least 1.
+              const us = res.us === undefined ? 0 : Math.max(1, res.us);
+              if (res.ok) answer({ seq, code: 0, details: '', payload: res.payload, us }, msg);
+              else answer({ seq, code: res.code, details: res.details, payload: EMPTY, us }, msg);
             });
           };
         },

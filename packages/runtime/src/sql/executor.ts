@@ -50,8 +50,10 @@ export class SqlExecutor implements Executor {
   async call(msg: FunctionMessage, _deadline: number): Promise<CallResult> {
     const query = this.queries.get(msg.FunctionName);
     if (!query) return { ok: false, code: status.UNKNOWN, details: FUNCTION_NOT_FOUND };
+    const start = performance.now();
     try {
-      return { ok: true, payload: runSql(query, msg) };
+      const payload = runSql(query, msg);
+      return { ok: true, payload, us: Math.max(1, Math.round((performance.now() - start) * 1000)) };
     } catch (err) {
       const reason = err instanceof SqlRuntimeError ? err.message : `internal error: ${String(err)}`;
       this.logger.warn(`function "${msg.FunctionName}" cannot handle a message on "${msg.Topic}": ${reason}`, { invokeid: msg.FunctionInvokeID });
