@@ -1,13 +1,14 @@
 // The lending rules both pools of the call path share (src/pool/lending.ts).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { membersToStart, pickMember, type MemberView } from '../src/pool/lending.js';
+import { CallTimes, FAST_CALL_US, membersToStart, pickMember, pickToBatch, type MemberView } from '../src/pool/lending.js';
 
 interface M {
   name: string;
   load: number;
   lastUsed: number;
   off?: boolean;
+  stalled?: boolean;
 }
 
 const view = (room: number): MemberView<M> => ({
@@ -48,4 +49,65 @@ test('membersToStart: the waiting calls not covered by members starting, within 
   assert.equal(membersToStart(2, 1, 2, 10), 0);
   assert.equal(membersToStart(3, 0, 1, 0), 0);
   assert.equal(membersToStart(0, 0, 1, 5), 0);
+});
+
+const batchView = (room: number): MemberView<M> => ({
+  ...view(room),
+  hasRoom: (m, load) => load < room && !m.stalled,
+  counts: (m) => !m.stalled,
+});
+
+test('pickToBatch: the most loaded member with room first, so calls arrive in batches', () => {
+  const members: M[] = [
+    { name: 'idle', load: 0, lastUsed: 90 },
+    { name: 'two', load: 2, lastUsed: 0 },
+    { name: 'five', load: 5, lastUsed: 0 },
+    { name: 'full', load: 8, lastUsed: 0 },
+  ];
+  assert.equal(pickToBatch(members, batchView(8), 4)?.name, 'five');
+});
+
+test('pickToBatch: an idle member (the most recent) only while fewer than `spread` are busy; else the call waits', () => {
+  const members: M[] = [
+    { name: 'full-a', load: 8, lastUsed: 0 },
+    { name: 'old', load: 0, lastUsed: 10 },
+    { name: 'recent', load: 0, lastUsed: 30 },
+  ];
+  assert.equal(pickToBatch(members, batchView(8), 2)?.name, 'recent');
+  const two: M[] = [...members, { name: 'full-b', load: 8, lastUsed: 0 }];
+  assert.equal(pickToBatch(two, batchView(8), 2), undefined);
+  assert.equal(pickToBatch(two, batchView(8), 3)?.name, 'recent');
+});
+
+test('pickToBatch: a stalled member gets nothing and does not count as busy; unusable members are skipped', () => {
+  const members: M[] = [
+    { name: 'stalled', load: 1, lastUsed: 0, stalled: true },
+    { name: 'full', load: 8, lastUsed: 0 },
+    { name: 'idle-off', load: 0, lastUsed: 50, off: true },
+    { name: 'idle', load: 0, lastUsed: 20 },
+  ];
+  assert.equal(pickToBatch(members, batchView(8), 2)?.name, 'idle');
+  assert.equal(pickToBatch(members, batchView(8), 1), undefined);
+  assert.equal(pickToBatch([], batchView(8), 2), undefined);
+});
+
+test('CallTimes: unknown until measured, then a moving average; fast while under the threshold', () => {
+  const t = new CallTimes();
+  assert.equal(t.averageUs, Infinity);
+  assert.equal(t.fast, false);
+  t.note(100);
+  assert.equal(t.averageUs, 100);
+  assert.equal(t.fast, true);
+  t.note(1100);
+  assert.equal(t.averageUs, 200);
+  t.note(Number.NaN);
+  t.note(-1);
+  assert.equal(t.averageUs, 200, 'nonsense is ignored');
+  // One timeout of 30 s makes the function slow at once.
+  t.note(30_000_000);
+  assert.ok(t.averageUs > FAST_CALL_US);
+  assert.equal(t.fast, false);
+  const strict = new CallTimes(50);
+  strict.note(60);
+  assert.equal(strict.fast, false);
 });

@@ -7,9 +7,14 @@
 //   - calls left waiting make the pool `grow`: membersToStart() says by how many, counting the
 //     members `starting` as covering their share;
 //   - a member taken out of service is `retired`: it gets no new calls and stops once its own end.
-// Each pool keeps what is its own: the manager starts instances through the master API and
-// keeps instance.min warm; a runtime pipelines calls of fast functions and kills a worker at a
-// deadline (@baetyl/core/function/deadlines.ts).
+//   - a function is `fast` while its calls take under FAST_CALL_US on average, as its runtime
+//     measures them (the handler's own time, never the time a call queued): CallTimes keeps that
+//     average. A fast function's calls are batched: several go to one member at once, so that one
+//     wake-up of the member answers them all.
+// Each pool keeps what is its own: the manager starts instances through the master API, keeps
+// instance.min warm, and gives a fast function's calls to as few instances as the host has cores
+// (pickToBatch); a runtime pipelines calls of fast functions onto busy workers and kills a worker
+// at a deadline (@baetyl/core/function/deadlines.ts).
 
 /** How a pool shows its members to pickMember(). */
 export interface MemberView<M> {
@@ -21,6 +26,8 @@ export interface MemberView<M> {
   hasRoom(member: M, load: number): boolean;
   /** Whether the member takes calls at all (default: all do). */
   usable?(member: M): boolean;
+  /** pickToBatch: whether a busy member without room counts against `spread` (default: it does). */
+  counts?(member: M): boolean;
 }
 
 /**
@@ -57,4 +64,63 @@ export function membersToStart(waiting: number, starting: number, perMember: num
   const uncovered = waiting - starting * perMember;
   if (uncovered <= 0 || room <= 0) return 0;
   return Math.min(room, Math.ceil(uncovered / perMember));
+}
+
+/** A function whose calls take less than this on average (microseconds) is fast. */
+export const FAST_CALL_US = 2000;
+
+/** The average time of a function's calls, as its runtime measured them (a moving average). */
+export class CallTimes {
+  private avg = Infinity;
+
+  constructor(private readonly fastUs = FAST_CALL_US) {}
+
+  /** One call's handler time, microseconds. */
+  note(us: number): void {
+    if (!(us >= 0)) return;
+    this.avg = this.avg === Infinity ? us : this.avg * 0.9 + us * 0.1;
+  }
+
+  /** Infinity until a call has been measured. */
+  get averageUs(): number {
+    return this.avg;
+  }
+
+  get fast(): boolean {
+    return this.avg <= this.fastUs;
+  }
+}
+
+/**
+ * The member the next call of a fast function goes to: the most loaded member with room (so that
+ * calls arrive in batches); else an idle one, the most recently used, while fewer than `spread`
+ * members are busy. Undefined: the call waits for room. A busy member without room counts as
+ * busy unless view.counts says it does not (one that stopped answering: another takes its place).
+ */
+export function pickToBatch<M>(members: Iterable<M>, view: MemberView<M>, spread: number): M | undefined {
+  let fullest: M | undefined;
+  let fullestLoad = 0;
+  let idle: M | undefined;
+  let idleUsed = -Infinity;
+  let busy = 0;
+  for (const m of members) {
+    if (view.usable && !view.usable(m)) continue;
+    const load = view.load(m);
+    if (load === 0) {
+      const used = view.lastUsed(m);
+      if (used > idleUsed) {
+        idle = m;
+        idleUsed = used;
+      }
+    } else if (view.hasRoom(m, load)) {
+      busy++;
+      if (load > fullestLoad) {
+        fullest = m;
+        fullestLoad = load;
+      }
+    } else if (view.counts?.(m) ?? true) {
+      busy++;
+    }
+  }
+  return fullest ?? (busy < spread ? idle : undefined);
 }

@@ -35,7 +35,11 @@ export class InstanceCaller {
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
 
-  constructor(private readonly client: FunctionClient) {}
+  constructor(
+    private readonly client: FunctionClient,
+    /** How long a call ran in the runtime (StreamResult.us), microseconds; a timeout counts as its whole deadline. */
+    private readonly onCallTime?: (us: number) => void,
+  ) {}
 
   /** One call with a deadline `timeout` ms away; rejects with a CallError (or grpc's ServiceError). */
   /** deadline layer: function call (@baetyl/core/function/deadlines.ts). */
@@ -85,6 +89,8 @@ export class InstanceCaller {
     // An answer after the deadline: the caller has had DEADLINE_EXCEEDED already.
     if (!p) return;
     this.pending.delete(r.seq);
+    if (r.us) this.onCallTime?.(r.us);
+    else if (r.code === grpc.status.DEADLINE_EXCEEDED) this.onCallTime?.(p.timeout * 1000);
     if (r.code === 0) p.resolve({ ...p.msg, Payload: r.payload });
     else p.reject(new CallError(r.code, r.details));
   }
@@ -131,6 +137,7 @@ export class InstanceCaller {
         return;
       }
       this.pending.delete(seq);
+      this.onCallTime?.(p.timeout * 1000);
       // grpc-js's text for a deadline the client enforced (worded the Go way by goDetails).
       p.reject(new CallError(grpc.status.DEADLINE_EXCEEDED, CLIENT_DEADLINE));
     }

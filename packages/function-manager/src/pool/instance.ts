@@ -46,6 +46,8 @@ export class FunctionInstance {
   inflight = 0;
   /** When it last finished a call (or was started), for LIFO picking and idle eviction. */
   lastUsed = Date.now();
+  /** When it last answered a call, or got one while idle: how long a busy instance has been silent (the pool's stall check). */
+  activeAt = Date.now();
   /** Deadline failures in a row: a runtime that keeps timing out is probably hung as a whole. */
   timeoutsInARow = 0;
   /** Set when it must not get new calls; it is stopped once its running calls end. */
@@ -58,8 +60,10 @@ export class FunctionInstance {
     readonly name: string,
     readonly address: string,
     private readonly client: FunctionClient,
+    /** Told how long each call ran in the runtime, microseconds (the pool's CallTimes). */
+    onCallTime?: (us: number) => void,
   ) {
-    this.caller = new InstanceCaller(client);
+    this.caller = new InstanceCaller(client, onCallTime);
   }
 
   private readonly caller: InstanceCaller;

@@ -5,11 +5,15 @@
 // max x concurrency reservations, so a saturated function makes its rules wait (and stop reading
 // from the hub) instead of queueing messages in memory.
 // Which instance a call goes to, and how many instances to start, follow the rules both pools of
-// the call path share, in their words (@baetyl/core/pool).
+// the call path share, in their words (@baetyl/core/pool). A fast function (its runtime says how
+// long each call ran) is batched: its calls fill the busiest instance first, on at most as many
+// instances as the host has cores, since a call that waits for its batch costs less than the
+// wake-ups of one call per instance (docs/performance.md, round 10). The others go idle.
+import { availableParallelism } from 'node:os';
 import { formatDuration } from '@baetyl/core/config';
 import { type Logger } from '@baetyl/core/log';
 import { MIN_START_TIMEOUT, type FunctionMessage } from '@baetyl/core/function';
-import { membersToStart, pickMember, type MemberView } from '@baetyl/core/pool';
+import { CallTimes, membersToStart, pickMember, pickToBatch, type MemberView } from '@baetyl/core/pool';
 import { callWithRetries, idleReplaceReason, type CallOutcome, type InstanceLender } from '../call/attempts.js';
 import { dialFunction, FunctionInstance } from './instance.js';
 import type { InstanceLauncher } from './launcher.js';
@@ -37,6 +41,13 @@ export interface PoolSettings {
   /** Counts an instance started for a waiting call (metrics/registry.ts). */
   coldStart?: () => void;
 }
+
+/**
+ * A busy instance of a fast function that has answered nothing for this long (ms) gets no more
+ * calls and does not count as one of the batching instances: a call stuck in it, or a runtime
+ * starved of CPU, lets another instance take the batch.
+ */
+export const BATCH_STALL_MS = 50;
 
 export class PoolClosedError extends Error {
   constructor(fn: string) {
@@ -84,6 +95,12 @@ export class FunctionPool implements InstanceLender {
   private warmRetry: NodeJS.Timeout | undefined;
   private isClosed = false;
   private closing: Promise<void> | undefined;
+  /** The handler times the runtimes report (StreamResult.us; a timeout counts as the whole deadline). */
+  private readonly callTimes = new CallTimes();
+  /** How many instances a fast function's calls are batched on at most: the host's cores. */
+  private readonly batchSpread = Math.max(1, availableParallelism());
+  /** Set once a call has come back: until then nobody knows whether the function is fast. */
+  private answered = false;
 
   constructor(
     private readonly settings: PoolSettings,
@@ -179,7 +196,8 @@ export class FunctionPool implements InstanceLender {
   /** @internal Used by the attempts: the instance back after a call; `replaceBecause` retires it. */
   giveBack(inst: FunctionInstance, replaceBecause: string | undefined): void {
     inst.inflight--;
-    inst.lastUsed = Date.now();
+    inst.lastUsed = inst.activeAt = Date.now();
+    this.answered = true;
     if (replaceBecause !== undefined) this.retire(inst, replaceBecause);
     else if (inst.retiring) this.retire(inst, 'it was retired');
     this.dispatch();
@@ -192,31 +210,73 @@ export class FunctionPool implements InstanceLender {
   private dispatch(): void {
     if (this.closed) return;
     let queuedOnBusy = false;
+    const now = Date.now();
+    const batching = this.batching;
     while (this.waiting.length > 0) {
-      const inst = this.pick();
+      const inst = this.pick(now, batching);
       if (!inst) break;
       if (inst.inflight > 0) queuedOnBusy = true;
+      else inst.activeAt = now;
       inst.inflight++;
       this.waiting.shift()!.resolve(inst);
     }
-    for (let n = membersToStart(this.waiting.length, this.starting, this.concurrency, this.freeIds.length); n > 0; n--) this.startOne('demand');
-    if (queuedOnBusy && this.starting === 0 && this.freeIds.length > 0) this.startOne('scale');
+    let room = this.freeIds.length;
+    // Before the first answer, a burst starts no more instances than a batch is spread on: if the
+    // function is fast, that is all it will use. Calls queued on busy instances still grow the
+    // pool by one (below), and once the first answer says it is slow (or says nothing: a v1
+    // runtime), the waiting calls start the rest at once.
+    if (batching || (!this.answered && this.concurrency > 1)) {
+      // No more instances than the batch is spread on, counting the stalled ones out.
+      let stalled = 0;
+      for (const inst of this.ready) if (this.stalled(inst, now)) stalled++;
+      room = Math.max(0, Math.min(room, this.batchSpread + stalled - this.ready.size - this.starting));
+    }
+    for (let n = membersToStart(this.waiting.length, this.starting, this.concurrency, room); n > 0; n--) this.startOne('demand');
+    // Batching queues on busy instances on purpose: that is no reason to grow.
+    if (queuedOnBusy && !batching && this.starting === 0 && this.freeIds.length > 0) this.startOne('scale');
   }
 
-  /** The instance for the next call (pickMember's rule, up to `concurrency` calls each), after retiring idle ones the health policy rejects. */
-  private pick(): FunctionInstance | undefined {
+  /** Whether the function's calls are batched now: it is fast, and an instance takes several calls at once. */
+  private get batching(): boolean {
+    return this.concurrency > 1 && this.callTimes.fast;
+  }
+
+  /** @internal Used by the instances' callers: how long one call ran in its runtime, microseconds. */
+  noteCallTime(us: number): void {
+    this.callTimes.note(us);
+  }
+
+  private stalled(inst: FunctionInstance, now: number): boolean {
+    return inst.inflight > 0 && now - inst.activeAt > BATCH_STALL_MS;
+  }
+
+  /**
+   * The instance for the next call, up to `concurrency` calls each (pickMember's rule, or
+   * pickToBatch's for a fast function), after retiring idle ones the health policy rejects.
+   */
+  private pick(now: number, batching: boolean): FunctionInstance | undefined {
     for (const inst of this.ready) {
       if (inst.inflight > 0) continue;
       const unhealthy = idleReplaceReason(inst);
       if (unhealthy !== undefined) this.retire(inst, unhealthy);
     }
-    return pickMember(this.ready, this.view);
+    if (!batching) return pickMember(this.ready, this.view);
+    this.pickAt = now;
+    return pickToBatch(this.ready, this.batchView, this.batchSpread);
   }
 
   private readonly view: MemberView<FunctionInstance> = {
     load: (inst) => inst.inflight,
     lastUsed: (inst) => inst.lastUsed,
     hasRoom: (_inst, load) => load < this.concurrency,
+  };
+
+  /** Set by pick() for the view below. */
+  private pickAt = 0;
+  private readonly batchView: MemberView<FunctionInstance> = {
+    ...this.view,
+    hasRoom: (inst, load) => load < this.concurrency && !this.stalled(inst, this.pickAt),
+    counts: (inst) => !this.stalled(inst, this.pickAt),
   };
 
   private ensureMin(): void {
@@ -307,7 +367,7 @@ export class FunctionPool implements InstanceLender {
         messageLengthMax: this.settings.messageLengthMax,
         backoffMax: this.settings.backoffMax,
       });
-      return new FunctionInstance(id, name, dialAddress, client);
+      return new FunctionInstance(id, name, dialAddress, client, (us) => this.noteCallTime(us));
     } catch (err) {
       await this.stopQuietly(name);
       throw new Error(
