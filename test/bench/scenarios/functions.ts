@@ -141,7 +141,14 @@ export async function pipelineBench(report: Report, o: FunctionBenchOptions, log
           qos === 1 || p.fn === 'python36-sayhi' ? { target: { op: '<=', value: 0, text: '0' } } : {},
         );
         for (const [k, v] of Object.entries(res.cpu)) report.add('cpu per message', `${name}: ${k}`, 'us', v);
-        if (p.fn === 'python36-sayhi' && qos === 0) await latencyBench(report, stack, p, o, log);
+        if (p.fn === 'python36-sayhi' && qos === 0) {
+          // The issue's "ten warm instances plus master, hub and manager": this stack keeps ten warm.
+          const limit = { rss: 350, pss: 200, note: '10 warm instances' };
+          await stackFootprint(report, stack, p, 'whole stack, 10 warm instances, right after the floods', limit, o.runs, log);
+          await sleep(SETTLE_MS);
+          await stackFootprint(report, stack, p, `whole stack, 10 warm instances, ${SETTLE_MS / 1000} s after the floods`, limit, o.runs, log);
+          await latencyBench(report, stack, p, o, log);
+        }
       } finally {
         await stack.stop();
       }
@@ -201,11 +208,12 @@ export async function onDemandBench(report: Report, o: FunctionBenchOptions, aed
       report.add('pipeline', `${name}: instances started`, 'instances', [startedInstances(stack)]);
       for (const [k, v] of Object.entries(res.cpu)) report.add('cpu per message', `${name}: ${k}`, 'us', v);
       if (qos === 0) {
-        const limit = { rss: 350, pss: 200, note: `${ON_DEMAND.max} instances` };
-        await stackFootprint(report, stack, p, `whole stack right after the on-demand flood`, limit, o.runs, log);
+        // As many instances as the floods started (a fast function's calls are batched on few);
+        // the ten-warm target is read on the pre-warmed stack (pipelineBench).
+        await stackFootprint(report, stack, p, `whole stack right after the on-demand flood`, undefined, o.runs, log);
         // The instances stay warm (idletime is minutes); the services have given back what the flood grew.
         await sleep(SETTLE_MS);
-        await stackFootprint(report, stack, p, `whole stack ${SETTLE_MS / 1000} s after the on-demand flood, instances warm`, limit, o.runs, log);
+        await stackFootprint(report, stack, p, `whole stack ${SETTLE_MS / 1000} s after the on-demand flood, instances warm`, undefined, o.runs, log);
       }
     } finally {
       await stack.stop();
@@ -225,7 +233,7 @@ async function stackFootprint(
   stack: Stack,
   p: Pipeline,
   label: string,
-  limit: { rss: number; pss: number; note?: string },
+  limit: { rss: number; pss: number; note?: string } | undefined,
   samples: number,
   log: (s: string) => void,
 ): Promise<void> {
@@ -245,11 +253,11 @@ async function stackFootprint(
       `  ${label} sample ${i + 1}: ${m.processes} processes, RSS ${(m.rss / 2 ** 20).toFixed(1)} MB, PSS ${(m.pss / 2 ** 20).toFixed(1)} MB, ${n} ${p.fn} instances`,
     );
   }
-  const suffix = limit.note ? ` (${limit.note})` : '';
+  const suffix = limit?.note ? ` (${limit.note})` : '';
   report.add('memory (stack)', `${label}: processes`, 'processes', procs);
   if (running.some((n) => n > 0)) report.add('memory (stack)', `${label}: ${p.fn} instances running`, 'instances', running);
-  report.add('memory (stack)', `${label}: RSS`, 'MB', rss, { target: { op: '<=', value: limit.rss, text: `<= ${limit.rss} MB${suffix}` } });
-  report.add('memory (stack)', `${label}: PSS`, 'MB', pss, { target: { op: '<=', value: limit.pss, text: `<= ${limit.pss} MB${suffix}` } });
+  report.add('memory (stack)', `${label}: RSS`, 'MB', rss, limit ? { target: { op: '<=', value: limit.rss, text: `<= ${limit.rss} MB${suffix}` } } : {});
+  report.add('memory (stack)', `${label}: PSS`, 'MB', pss, limit ? { target: { op: '<=', value: limit.pss, text: `<= ${limit.pss} MB${suffix}` } } : {});
 }
 
 /** The processes a pipeline runs through, by role, and every process of the stack ('total'). */
