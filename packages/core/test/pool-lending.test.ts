@@ -91,22 +91,28 @@ test('pickToBatch: a stalled member gets nothing and does not count as busy; unu
   assert.equal(pickToBatch([], batchView(8), 2), undefined);
 });
 
-test('CallTimes: unknown until measured, then a moving average; fast while under the threshold', () => {
+test('CallTimes: unknown until measured; the mean of the first ten calls, then a moving average; fast while under the threshold', () => {
   const t = new CallTimes();
   assert.equal(t.averageUs, Infinity);
   assert.equal(t.fast, false);
-  t.note(100);
-  assert.equal(t.averageUs, 100);
+  assert.equal(t.count, 0);
+  // A cold first call counts no more than the next one.
+  t.note(3000);
+  assert.equal(t.fast, false);
+  t.note(400);
+  assert.equal(t.averageUs, 1700);
   assert.equal(t.fast, true);
-  t.note(1100);
-  assert.equal(t.averageUs, 200);
   t.note(Number.NaN);
   t.note(-1);
-  assert.equal(t.averageUs, 200, 'nonsense is ignored');
+  assert.equal(t.count, 2, 'nonsense is ignored');
+  const m = new CallTimes();
+  for (let i = 0; i < 10; i++) m.note(100);
+  m.note(1100);
+  assert.equal(m.averageUs, 200, 'after ten calls each new one weighs a tenth');
   // One timeout of 30 s makes the function slow at once.
-  t.note(30_000_000);
-  assert.ok(t.averageUs > FAST_CALL_US);
-  assert.equal(t.fast, false);
+  m.note(30_000_000);
+  assert.ok(m.averageUs > FAST_CALL_US);
+  assert.equal(m.fast, false);
   const strict = new CallTimes(50);
   strict.note(60);
   assert.equal(strict.fast, false);

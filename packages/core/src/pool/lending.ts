@@ -69,16 +69,27 @@ export function membersToStart(waiting: number, starting: number, perMember: num
 /** A function whose calls take less than this on average (microseconds) is fast. */
 export const FAST_CALL_US = 2000;
 
-/** The average time of a function's calls, as its runtime measured them (a moving average). */
+/**
+ * The average time of a function's calls, as its runtime measured them: the plain mean of the
+ * first ten (so that one cold first call weighs no more than the others), then a moving average.
+ */
 export class CallTimes {
   private avg = Infinity;
+  private n = 0;
 
   constructor(private readonly fastUs = FAST_CALL_US) {}
 
   /** One call's handler time, microseconds. */
   note(us: number): void {
     if (!(us >= 0)) return;
-    this.avg = this.avg === Infinity ? us : this.avg * 0.9 + us * 0.1;
+    this.n++;
+    if (this.n === 1) this.avg = us;
+    else this.avg += (us - this.avg) / Math.min(this.n, 10);
+  }
+
+  /** How many calls were measured. */
+  get count(): number {
+    return this.n;
   }
 
   /** Infinity until a call has been measured. */

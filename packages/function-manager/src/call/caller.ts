@@ -37,8 +37,12 @@ export class InstanceCaller {
 
   constructor(
     private readonly client: FunctionClient,
-    /** How long a call ran in the runtime (StreamResult.us), microseconds; a timeout counts as its whole deadline. */
-    private readonly onCallTime?: (us: number) => void,
+    /**
+     * Told of every answer: how long the call ran in the runtime (StreamResult.us), microseconds;
+     * a timeout counts as its whole deadline; undefined for a success the runtime did not time (a
+     * v1 runtime, over unary Calls).
+     */
+    private readonly onAnswer?: (us: number | undefined) => void,
   ) {}
 
   /** One call with a deadline `timeout` ms away; rejects with a CallError (or grpc's ServiceError). */
@@ -67,6 +71,8 @@ export class InstanceCaller {
   private unary(msg: FunctionMessage, timeout: number): Promise<FunctionMessage> {
     return new Promise((resolve, reject) => {
       this.client.Call(msg, { deadline: Date.now() + timeout }, (err, res) => {
+        if (err?.code === grpc.status.DEADLINE_EXCEEDED) this.onAnswer?.(timeout * 1000);
+        else if (!err) this.onAnswer?.(undefined);
         if (err) reject(err);
         else resolve(res ?? { ...msg, Payload: Buffer.alloc(0) });
       });
@@ -89,8 +95,9 @@ export class InstanceCaller {
     // An answer after the deadline: the caller has had DEADLINE_EXCEEDED already.
     if (!p) return;
     this.pending.delete(r.seq);
-    if (r.us) this.onCallTime?.(r.us);
-    else if (r.code === grpc.status.DEADLINE_EXCEEDED) this.onCallTime?.(p.timeout * 1000);
+    if (r.us) this.onAnswer?.(r.us);
+    else if (r.code === grpc.status.DEADLINE_EXCEEDED) this.onAnswer?.(p.timeout * 1000);
+    else if (r.code === 0) this.onAnswer?.(undefined);
     if (r.code === 0) p.resolve({ ...p.msg, Payload: r.payload });
     else p.reject(new CallError(r.code, r.details));
   }
@@ -137,7 +144,7 @@ export class InstanceCaller {
         return;
       }
       this.pending.delete(seq);
-      this.onCallTime?.(p.timeout * 1000);
+      this.onAnswer?.(p.timeout * 1000);
       // grpc-js's text for a deadline the client enforced (worded the Go way by goDetails).
       p.reject(new CallError(grpc.status.DEADLINE_EXCEEDED, CLIENT_DEADLINE));
     }

@@ -60,10 +60,10 @@ export class FunctionInstance {
     readonly name: string,
     readonly address: string,
     private readonly client: FunctionClient,
-    /** Told how long each call ran in the runtime, microseconds (the pool's CallTimes). */
-    onCallTime?: (us: number) => void,
+    /** Told of every answer how long the call ran in the runtime (InstanceCaller's onAnswer). */
+    onAnswer?: (us: number | undefined) => void,
   ) {
-    this.caller = new InstanceCaller(client, onCallTime);
+    this.caller = new InstanceCaller(client, onAnswer);
   }
 
   private readonly caller: InstanceCaller;

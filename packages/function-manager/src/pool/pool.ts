@@ -8,13 +8,16 @@
 // the call path share, in their words (@baetyl/core/pool). A fast function (its runtime says how
 // long each call ran) is batched: its calls fill the busiest instance first, on at most as many
 // instances as the host has cores, since a call that waits for its batch costs less than the
-// wake-ups of one call per instance (docs/performance.md, round 10). The others go idle.
+// wake-ups of one call per instance (docs/performance.md, round 10). The others go idle. When the
+// batch is full while the CPUs idle (the function waits on something else), it spreads on one
+// more instance every quarter of a second, and back when the CPUs are busy again.
 import { availableParallelism } from 'node:os';
 import { formatDuration } from '@baetyl/core/config';
 import { type Logger } from '@baetyl/core/log';
 import { MIN_START_TIMEOUT, type FunctionMessage } from '@baetyl/core/function';
-import { CallTimes, membersToStart, pickMember, pickToBatch, type MemberView } from '@baetyl/core/pool';
+import { CallTimes, FAST_CALL_US, membersToStart, pickMember, pickToBatch, type MemberView } from '@baetyl/core/pool';
 import { callWithRetries, idleReplaceReason, type CallOutcome, type InstanceLender } from '../call/attempts.js';
+import { HostCpu } from './host-cpu.js';
 import { dialFunction, FunctionInstance } from './instance.js';
 import type { InstanceLauncher } from './launcher.js';
 import type { CallMetrics, PoolStats } from '../metrics/registry.js';
@@ -40,6 +43,8 @@ export interface PoolSettings {
   concurrency?: number;
   /** Counts an instance started for a waiting call (metrics/registry.ts). */
   coldStart?: () => void;
+  /** Where the host's CPU load is read (default: /proc/stat every 250 ms). */
+  hostCpu?: HostCpu;
 }
 
 /**
@@ -48,6 +53,10 @@ export interface PoolSettings {
  * starved of CPU, lets another instance take the batch.
  */
 export const BATCH_STALL_MS = 50;
+/** Answers that tell whether a function is fast: a fresh instance's first calls run cold (3 ms for 0.3 ms of work). */
+const MEASURED_CALLS = 3;
+/** An average above this (us) says the function is slow without waiting for more answers. */
+const SURELY_SLOW_US = 10 * FAST_CALL_US;
 
 export class PoolClosedError extends Error {
   constructor(fn: string) {
@@ -97,10 +106,13 @@ export class FunctionPool implements InstanceLender {
   private closing: Promise<void> | undefined;
   /** The handler times the runtimes report (StreamResult.us; a timeout counts as the whole deadline). */
   private readonly callTimes = new CallTimes();
-  /** How many instances a fast function's calls are batched on at most: the host's cores. */
+  /** How many instances a fast function's calls are batched on at first: the host's cores. */
   private readonly batchSpread = Math.max(1, availableParallelism());
-  /** Set once a call has come back: until then nobody knows whether the function is fast. */
-  private answered = false;
+  /** How many it is batched on now: batchSpread, more while the batch is full and the CPUs idle. */
+  private batchWidth = this.batchSpread;
+  private readonly hostCpu: HostCpu;
+  /** Set once a runtime answered a call without saying how long it ran (a v1 runtime): it is never batched. */
+  private untimed = false;
 
   constructor(
     private readonly settings: PoolSettings,
@@ -111,6 +123,7 @@ export class FunctionPool implements InstanceLender {
     this.functionName = settings.functionName;
     this.concurrency = Math.max(1, settings.concurrency ?? 1);
     this.reservationsLeft = settings.max * this.concurrency;
+    this.hostCpu = settings.hostCpu ?? new HostCpu();
     // Ids 1..max, recycled first-in first-out as Baetyl did; an id is free again once its instance is stopped.
     for (let id = 1; id <= settings.max; id++) this.freeIds.push(id);
   }
@@ -197,7 +210,6 @@ export class FunctionPool implements InstanceLender {
   giveBack(inst: FunctionInstance, replaceBecause: string | undefined): void {
     inst.inflight--;
     inst.lastUsed = inst.activeAt = Date.now();
-    this.answered = true;
     if (replaceBecause !== undefined) this.retire(inst, replaceBecause);
     else if (inst.retiring) this.retire(inst, 'it was retired');
     this.dispatch();
@@ -220,16 +232,17 @@ export class FunctionPool implements InstanceLender {
       inst.inflight++;
       this.waiting.shift()!.resolve(inst);
     }
+    if (batching) this.adjustBatchWidth(now);
     let room = this.freeIds.length;
-    // Before the first answer, a burst starts no more instances than a batch is spread on: if the
-    // function is fast, that is all it will use. Calls queued on busy instances still grow the
-    // pool by one (below), and once the first answer says it is slow (or says nothing: a v1
-    // runtime), the waiting calls start the rest at once.
-    if (batching || (!this.answered && this.concurrency > 1)) {
+    // Until the answers say whether the function is fast, a burst starts no more instances than a
+    // batch is spread on: if it is fast, that is all it will use. Calls queued on busy instances
+    // still grow the pool by one (below), and once the answers say it is slow (or say nothing: a
+    // v1 runtime), the waiting calls start the rest at once.
+    if (batching || this.measuring) {
       // No more instances than the batch is spread on, counting the stalled ones out.
       let stalled = 0;
       for (const inst of this.ready) if (this.stalled(inst, now)) stalled++;
-      room = Math.max(0, Math.min(room, this.batchSpread + stalled - this.ready.size - this.starting));
+      room = Math.max(0, Math.min(room, this.batchWidth + stalled - this.ready.size - this.starting));
     }
     for (let n = membersToStart(this.waiting.length, this.starting, this.concurrency, room); n > 0; n--) this.startOne('demand');
     // Batching queues on busy instances on purpose: that is no reason to grow.
@@ -241,9 +254,29 @@ export class FunctionPool implements InstanceLender {
     return this.concurrency > 1 && this.callTimes.fast;
   }
 
-  /** @internal Used by the instances' callers: how long one call ran in its runtime, microseconds. */
-  noteCallTime(us: number): void {
-    this.callTimes.note(us);
+  /** Whether the function's first answers are still awaited: a few, or one clearly slow (a deadline, say). */
+  private get measuring(): boolean {
+    if (this.concurrency <= 1 || this.untimed) return false;
+    const { count, averageUs } = this.callTimes;
+    return count < MEASURED_CALLS && !(count > 0 && averageUs > SURELY_SLOW_US);
+  }
+
+  /** @internal Used by the instances' callers: how long one call ran in its runtime (us), undefined if it did not say. */
+  noteAnswer(us: number | undefined): void {
+    if (us === undefined) this.untimed = true;
+    else this.callTimes.note(us);
+  }
+
+  /**
+   * One instance more for the batch when calls wait for room and at least half a core idles; one
+   * less (down to batchSpread) when less than a quarter of a core does. At most once per sample.
+   */
+  private adjustBatchWidth(now: number): void {
+    const sample = this.hostCpu.sample(now);
+    if (!sample && this.hostCpu.readable) return;
+    const idleCores = sample ? sample.idle * this.batchSpread : Infinity;
+    if (this.waiting.length > 0 && idleCores >= 0.5) this.batchWidth = Math.min(this.settings.max, this.batchWidth + 1);
+    else if (idleCores < 0.25 && this.batchWidth > this.batchSpread) this.batchWidth--;
   }
 
   private stalled(inst: FunctionInstance, now: number): boolean {
@@ -262,7 +295,7 @@ export class FunctionPool implements InstanceLender {
     }
     if (!batching) return pickMember(this.ready, this.view);
     this.pickAt = now;
-    return pickToBatch(this.ready, this.batchView, this.batchSpread);
+    return pickToBatch(this.ready, this.batchView, this.batchWidth);
   }
 
   private readonly view: MemberView<FunctionInstance> = {
@@ -367,7 +400,7 @@ export class FunctionPool implements InstanceLender {
         messageLengthMax: this.settings.messageLengthMax,
         backoffMax: this.settings.backoffMax,
       });
-      return new FunctionInstance(id, name, dialAddress, client, (us) => this.noteCallTime(us));
+      return new FunctionInstance(id, name, dialAddress, client, (us) => this.noteAnswer(us));
     } catch (err) {
       await this.stopQuietly(name);
       throw new Error(
