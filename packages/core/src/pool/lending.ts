@@ -30,30 +30,55 @@ export interface MemberView<M> {
   counts?(member: M): boolean;
 }
 
-/**
- * The member the next call goes to: an idle one, the most recently used first (so that the others
- * go idle and can be stopped); else the least loaded one with room (the first of equals).
- */
-export function pickMember<M>(members: Iterable<M>, view: MemberView<M>): M | undefined {
-  let idle: M | undefined;
+/** What pickMember and pickToBatch choose from, in one pass over the members. */
+interface Scan<M> {
+  /** The most recently used idle member. */
+  idle: M | undefined;
+  /** The least and the most loaded busy members with room (the first of equals). */
+  least: M | undefined;
+  most: M | undefined;
+  /** Busy members that count (view.counts), with room or not. */
+  busy: number;
+}
+
+function scan<M>(members: Iterable<M>, view: MemberView<M>): Scan<M> {
+  const out: Scan<M> = { idle: undefined, least: undefined, most: undefined, busy: 0 };
   let idleUsed = -Infinity;
-  let busy: M | undefined;
-  let busyLoad = Infinity;
+  let leastLoad = Infinity;
+  let mostLoad = 0;
   for (const m of members) {
     if (view.usable && !view.usable(m)) continue;
     const load = view.load(m);
     if (load === 0) {
       const used = view.lastUsed(m);
       if (used > idleUsed) {
-        idle = m;
+        out.idle = m;
         idleUsed = used;
       }
-    } else if (load < busyLoad && view.hasRoom(m, load)) {
-      busy = m;
-      busyLoad = load;
+    } else if (view.hasRoom(m, load)) {
+      out.busy++;
+      if (load < leastLoad) {
+        out.least = m;
+        leastLoad = load;
+      }
+      if (load > mostLoad) {
+        out.most = m;
+        mostLoad = load;
+      }
+    } else if (view.counts?.(m) ?? true) {
+      out.busy++;
     }
   }
-  return idle ?? busy;
+  return out;
+}
+
+/**
+ * The member the next call goes to: an idle one, the most recently used first (so that the others
+ * go idle and can be stopped); else the least loaded one with room (the first of equals).
+ */
+export function pickMember<M>(members: Iterable<M>, view: MemberView<M>): M | undefined {
+  const s = scan(members, view);
+  return s.idle ?? s.least;
 }
 
 /**
@@ -109,29 +134,6 @@ export class CallTimes {
  * busy unless view.counts says it does not (one that stopped answering: another takes its place).
  */
 export function pickToBatch<M>(members: Iterable<M>, view: MemberView<M>, spread: number): M | undefined {
-  let fullest: M | undefined;
-  let fullestLoad = 0;
-  let idle: M | undefined;
-  let idleUsed = -Infinity;
-  let busy = 0;
-  for (const m of members) {
-    if (view.usable && !view.usable(m)) continue;
-    const load = view.load(m);
-    if (load === 0) {
-      const used = view.lastUsed(m);
-      if (used > idleUsed) {
-        idle = m;
-        idleUsed = used;
-      }
-    } else if (view.hasRoom(m, load)) {
-      busy++;
-      if (load > fullestLoad) {
-        fullest = m;
-        fullestLoad = load;
-      }
-    } else if (view.counts?.(m) ?? true) {
-      busy++;
-    }
-  }
-  return fullest ?? (busy < spread ? idle : undefined);
+  const s = scan(members, view);
+  return s.most ?? (s.busy < spread ? s.idle : undefined);
 }

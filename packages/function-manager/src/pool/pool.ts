@@ -49,10 +49,11 @@ export interface PoolSettings {
 
 /**
  * A busy instance of a fast function that has answered nothing for this long (ms) gets no more
- * calls and does not count as one of the batching instances: a call stuck in it, or a runtime
- * starved of CPU, lets another instance take the batch.
+ * calls and does not count as one of the batching instances: a call stuck in it lets another
+ * instance take the batch. (50 ms was too short: on a loaded 2-core machine a runtime is
+ * sometimes not scheduled for that long.)
  */
-export const BATCH_STALL_MS = 50;
+export const BATCH_STALL_MS = 250;
 /** Answers that tell whether a function is fast: a fresh instance's first calls run cold (3 ms for 0.3 ms of work). */
 const MEASURED_CALLS = 3;
 /** An average above this (us) says the function is slow without waiting for more answers. */
@@ -110,6 +111,8 @@ export class FunctionPool implements InstanceLender {
   private readonly batchSpread = Math.max(1, availableParallelism());
   /** How many it is batched on now: batchSpread, more while the batch is full and the CPUs idle. */
   private batchWidth = this.batchSpread;
+  /** What dispatch() last found, to log a change. */
+  private wasBatching = false;
   private readonly hostCpu: HostCpu;
   /** Set once a runtime answered a call without saying how long it ran (a v1 runtime): it is never batched. */
   private untimed = false;
@@ -224,6 +227,15 @@ export class FunctionPool implements InstanceLender {
     let queuedOnBusy = false;
     const now = Date.now();
     const batching = this.batching;
+    if (batching !== this.wasBatching) {
+      this.wasBatching = batching;
+      const avg = this.callTimes.averageUs;
+      this.log.debug(
+        batching
+          ? `function (${this.functionName}) is fast (${avg.toFixed(0)} us a call on average): its calls are batched on up to ${this.batchWidth} instances`
+          : `function (${this.functionName}) is no longer fast (${avg.toFixed(0)} us a call on average): its calls go to idle instances first`,
+      );
+    }
     while (this.waiting.length > 0) {
       const inst = this.pick(now, batching);
       if (!inst) break;
@@ -275,8 +287,16 @@ export class FunctionPool implements InstanceLender {
     const sample = this.hostCpu.sample(now);
     if (!sample && this.hostCpu.readable) return;
     const idleCores = sample ? sample.idle * this.batchSpread : Infinity;
+    const was = this.batchWidth;
     if (this.waiting.length > 0 && idleCores >= 0.5) this.batchWidth = Math.min(this.settings.max, this.batchWidth + 1);
     else if (idleCores < 0.25 && this.batchWidth > this.batchSpread) this.batchWidth--;
+    if (this.batchWidth !== was) {
+      const why =
+        this.batchWidth > was
+          ? `calls wait and ${idleCores === Infinity ? 'the CPU load is unknown' : `${idleCores.toFixed(1)} cores idle`}`
+          : 'the CPUs are busy';
+      this.log.debug(`function (${this.functionName}) is batched on up to ${this.batchWidth} instances: ${why}`);
+    }
   }
 
   private stalled(inst: FunctionInstance, now: number): boolean {
