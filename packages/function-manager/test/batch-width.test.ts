@@ -140,6 +140,7 @@ test('HostCpu reads the real /proc/stat: an idle share between 0 and 1, one samp
   await new Promise((r) => setTimeout(r, 120));
   assert.equal(cpu.sample(10), undefined, 'not again within the interval');
   const s = cpu.sample(200);
+  assert.equal(s?.since, 0, 'its interval starts at the previous sample');
   assert.ok(s && s.idle >= 0 && s.idle <= 1, JSON.stringify(s));
   assert.ok(readFileSync('/proc/stat', 'latin1').startsWith('cpu '));
   const broken = new HostCpu(0, () => 'nonsense');

@@ -7,6 +7,8 @@ import { readFileSync } from 'node:fs';
 export interface CpuSample {
   /** The idle share of all the CPUs (0..1) since the previous sample. */
   idle: number;
+  /** When the previous sample was taken (the `now` it was given): the start of this one's interval. */
+  since: number;
 }
 
 export class HostCpu {
@@ -26,6 +28,7 @@ export class HostCpu {
    */
   sample(now: number): CpuSample | undefined {
     if (this.broken || now - this.lastAt < this.everyMs) return undefined;
+    const since = this.lastAt;
     this.lastAt = now;
     let fields: number[];
     try {
@@ -42,7 +45,7 @@ export class HostCpu {
     const prev = this.last;
     this.last = { idle, total };
     if (!prev || total <= prev.total) return undefined;
-    return { idle: (idle - prev.idle) / (total - prev.total) };
+    return { idle: (idle - prev.idle) / (total - prev.total), since };
   }
 
   /** False where /proc/stat cannot be read (then the pool spreads as if the CPUs were idle). */

@@ -113,6 +113,8 @@ export class FunctionPool implements InstanceLender {
   private batchWidth = this.batchSpread;
   /** What dispatch() last found, to log a change. */
   private wasBatching = false;
+  /** Since when calls have waited for room without a break (undefined: none waits). */
+  private waitingSince: number | undefined;
   private readonly hostCpu: HostCpu;
   /** Set once a runtime answered a call without saying how long it ran (a v1 runtime): it is never batched. */
   private untimed = false;
@@ -244,12 +246,13 @@ export class FunctionPool implements InstanceLender {
       inst.inflight++;
       this.waiting.shift()!.resolve(inst);
     }
+    if (this.waiting.length === 0) this.waitingSince = undefined;
+    else this.waitingSince ??= now;
     if (batching) this.adjustBatchWidth(now);
     let room = this.freeIds.length;
     // Until the answers say whether the function is fast, a burst starts no more instances than a
-    // batch is spread on: if it is fast, that is all it will use. Calls queued on busy instances
-    // still grow the pool by one (below), and once the answers say it is slow (or say nothing: a
-    // v1 runtime), the waiting calls start the rest at once.
+    // batch is spread on: if it is fast, that is all it will use. Once the answers say it is slow
+    // (or say nothing: a v1 runtime), the waiting calls start the rest at once.
     if (batching || this.measuring) {
       // No more instances than the batch is spread on, counting the stalled ones out.
       let stalled = 0;
@@ -257,8 +260,9 @@ export class FunctionPool implements InstanceLender {
       room = Math.max(0, Math.min(room, this.batchWidth + stalled - this.ready.size - this.starting));
     }
     for (let n = membersToStart(this.waiting.length, this.starting, this.concurrency, room); n > 0; n--) this.startOne('demand');
-    // Batching queues on busy instances on purpose: that is no reason to grow.
-    if (queuedOnBusy && !batching && this.starting === 0 && this.freeIds.length > 0) this.startOne('scale');
+    // Batching queues on busy instances on purpose, and so does the wait for the first answers:
+    // neither is a reason to grow.
+    if (queuedOnBusy && !batching && !this.measuring && this.starting === 0 && this.freeIds.length > 0) this.startOne('scale');
   }
 
   /** Whether the function's calls are batched now: it is fast, and an instance takes several calls at once. */
@@ -280,15 +284,17 @@ export class FunctionPool implements InstanceLender {
   }
 
   /**
-   * One instance more for the batch when calls wait for room and at least half a core idles; one
-   * less (down to batchSpread) when less than a quarter of a core does. At most once per sample.
+   * One instance more for the batch when calls waited for room through a whole sample while at
+   * least half a core idled (so the quiet before a flood does not count); one less (down to
+   * batchSpread) when less than a quarter of a core idles. At most once per sample.
    */
   private adjustBatchWidth(now: number): void {
     const sample = this.hostCpu.sample(now);
     if (!sample && this.hostCpu.readable) return;
     const idleCores = sample ? sample.idle * this.batchSpread : Infinity;
     const was = this.batchWidth;
-    if (this.waiting.length > 0 && idleCores >= 0.5) this.batchWidth = Math.min(this.settings.max, this.batchWidth + 1);
+    const waitedThrough = this.waitingSince !== undefined && (!sample || this.waitingSince <= sample.since);
+    if (waitedThrough && idleCores >= 0.5) this.batchWidth = Math.min(this.settings.max, this.batchWidth + 1);
     else if (idleCores < 0.25 && this.batchWidth > this.batchSpread) this.batchWidth--;
     if (this.batchWidth !== was) {
       const why =
