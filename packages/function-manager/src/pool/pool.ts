@@ -5,19 +5,15 @@
 // max x concurrency reservations, so a saturated function makes its rules wait (and stop reading
 // from the hub) instead of queueing messages in memory.
 // Which instance a call goes to, and how many instances to start, follow the rules both pools of
-// the call path share, in their words (@baetyl/core/pool). A fast function (its runtime says how
-// long each call ran) is batched: its calls fill the busiest instance first, on at most as many
-// instances as the host has cores, since a call that waits for its batch costs less than the
-// wake-ups of one call per instance (docs/performance.md, round 10). The others go idle. When the
-// batch is full while the CPUs idle (the function waits on something else), it spreads on one
-// more instance every quarter of a second, and back when the CPUs are busy again.
-import { availableParallelism } from 'node:os';
+// the call path share, in their words (@baetyl/core/pool). A fast function's calls are batched on
+// few instances (pickToBatch), as many as batching.ts says; the others go idle.
 import { formatDuration } from '@baetyl/core/config';
 import { type Logger } from '@baetyl/core/log';
 import { MIN_START_TIMEOUT, type FunctionMessage } from '@baetyl/core/function';
-import { CallTimes, FAST_CALL_US, membersToStart, pickMember, pickToBatch, type MemberView } from '@baetyl/core/pool';
+import { membersToStart, pickMember, pickToBatch, type MemberView } from '@baetyl/core/pool';
 import { callWithRetries, idleReplaceReason, type CallOutcome, type InstanceLender } from '../call/attempts.js';
-import { HostCpu } from './host-cpu.js';
+import { Batching } from './batching.js';
+import type { HostCpu } from './host-cpu.js';
 import { dialFunction, FunctionInstance } from './instance.js';
 import type { InstanceLauncher } from './launcher.js';
 import type { CallMetrics, PoolStats } from '../metrics/registry.js';
@@ -54,10 +50,6 @@ export interface PoolSettings {
  * sometimes not scheduled for that long.)
  */
 export const BATCH_STALL_MS = 250;
-/** Answers that tell whether a function is fast: a fresh instance's first calls run cold (3 ms for 0.3 ms of work). */
-const MEASURED_CALLS = 3;
-/** An average above this (us) says the function is slow without waiting for more answers. */
-const SURELY_SLOW_US = 10 * FAST_CALL_US;
 
 export class PoolClosedError extends Error {
   constructor(fn: string) {
@@ -105,19 +97,8 @@ export class FunctionPool implements InstanceLender {
   private warmRetry: NodeJS.Timeout | undefined;
   private isClosed = false;
   private closing: Promise<void> | undefined;
-  /** The handler times the runtimes report (StreamResult.us; a timeout counts as the whole deadline). */
-  private readonly callTimes = new CallTimes();
-  /** How many instances a fast function's calls are batched on at first: the host's cores. */
-  private readonly batchSpread = Math.max(1, availableParallelism());
-  /** How many it is batched on now: batchSpread, more while the batch is full and the CPUs idle. */
-  private batchWidth = this.batchSpread;
-  /** What dispatch() last found, to log a change. */
-  private wasBatching = false;
-  /** Since when calls have waited for room without a break (undefined: none waits). */
-  private waitingSince: number | undefined;
-  private readonly hostCpu: HostCpu;
-  /** Set once a runtime answered a call without saying how long it ran (a v1 runtime): it is never batched. */
-  private untimed = false;
+  /** Whether and how widely the calls are batched (fast functions). */
+  private readonly batch: Batching;
 
   constructor(
     private readonly settings: PoolSettings,
@@ -128,7 +109,13 @@ export class FunctionPool implements InstanceLender {
     this.functionName = settings.functionName;
     this.concurrency = Math.max(1, settings.concurrency ?? 1);
     this.reservationsLeft = settings.max * this.concurrency;
-    this.hostCpu = settings.hostCpu ?? new HostCpu();
+    this.batch = new Batching({
+      functionName: settings.functionName,
+      concurrency: this.concurrency,
+      max: settings.max,
+      log,
+      ...(settings.hostCpu ? { hostCpu: settings.hostCpu } : {}),
+    });
     // Ids 1..max, recycled first-in first-out as Baetyl did; an id is free again once its instance is stopped.
     for (let id = 1; id <= settings.max; id++) this.freeIds.push(id);
   }
@@ -228,16 +215,7 @@ export class FunctionPool implements InstanceLender {
     if (this.closed) return;
     let queuedOnBusy = false;
     const now = Date.now();
-    const batching = this.batching;
-    if (batching !== this.wasBatching) {
-      this.wasBatching = batching;
-      const avg = this.callTimes.averageUs;
-      this.log.debug(
-        batching
-          ? `function (${this.functionName}) is fast (${avg.toFixed(0)} us a call on average): its calls are batched on up to ${this.batchWidth} instances`
-          : `function (${this.functionName}) is no longer fast (${avg.toFixed(0)} us a call on average): its calls go to idle instances first`,
-      );
-    }
+    const batching = this.batch.active();
     while (this.waiting.length > 0) {
       const inst = this.pick(now, batching);
       if (!inst) break;
@@ -246,63 +224,22 @@ export class FunctionPool implements InstanceLender {
       inst.inflight++;
       this.waiting.shift()!.resolve(inst);
     }
-    if (this.waiting.length === 0) this.waitingSince = undefined;
-    else this.waitingSince ??= now;
-    if (batching) this.adjustBatchWidth(now);
+    this.batch.afterDispatch(now, this.waiting.length, batching);
+    const measuring = this.batch.measuring;
     let room = this.freeIds.length;
     // Until the answers say whether the function is fast, a burst starts no more instances than a
     // batch is spread on: if it is fast, that is all it will use. Once the answers say it is slow
     // (or say nothing: a v1 runtime), the waiting calls start the rest at once.
-    if (batching || this.measuring) {
+    if (batching || measuring) {
       // No more instances than the batch is spread on, counting the stalled ones out.
       let stalled = 0;
       for (const inst of this.ready) if (this.stalled(inst, now)) stalled++;
-      room = Math.max(0, Math.min(room, this.batchWidth + stalled - this.ready.size - this.starting));
+      room = Math.max(0, Math.min(room, this.batch.width + stalled - this.ready.size - this.starting));
     }
     for (let n = membersToStart(this.waiting.length, this.starting, this.concurrency, room); n > 0; n--) this.startOne('demand');
     // Batching queues on busy instances on purpose, and so does the wait for the first answers:
     // neither is a reason to grow.
-    if (queuedOnBusy && !batching && !this.measuring && this.starting === 0 && this.freeIds.length > 0) this.startOne('scale');
-  }
-
-  /** Whether the function's calls are batched now: it is fast, and an instance takes several calls at once. */
-  private get batching(): boolean {
-    return this.concurrency > 1 && this.callTimes.fast;
-  }
-
-  /** Whether the function's first answers are still awaited: a few, or one clearly slow (a deadline, say). */
-  private get measuring(): boolean {
-    if (this.concurrency <= 1 || this.untimed) return false;
-    const { count, averageUs } = this.callTimes;
-    return count < MEASURED_CALLS && !(count > 0 && averageUs > SURELY_SLOW_US);
-  }
-
-  /** @internal Used by the instances' callers: how long one call ran in its runtime (us), undefined if it did not say. */
-  noteAnswer(us: number | undefined): void {
-    if (us === undefined) this.untimed = true;
-    else this.callTimes.note(us);
-  }
-
-  /**
-   * One instance more for the batch when calls waited for room through a whole sample while at
-   * least half a core idled (so the quiet before a flood does not count); one less (down to
-   * batchSpread) when less than a quarter of a core idles. At most once per sample.
-   */
-  private adjustBatchWidth(now: number): void {
-    const sample = this.hostCpu.sample(now);
-    if (!sample && this.hostCpu.readable) return;
-    const idleCores = sample ? sample.idle * this.batchSpread : Infinity;
-    const was = this.batchWidth;
-    const waitedThrough = this.waitingSince !== undefined && (!sample || this.waitingSince <= sample.since);
-    if (waitedThrough && idleCores >= 0.5) this.batchWidth = Math.min(this.settings.max, this.batchWidth + 1);
-    else if (idleCores < 0.25 && this.batchWidth > this.batchSpread) this.batchWidth--;
-    if (this.batchWidth !== was) {
-      const why =
-        this.batchWidth > was
-          ? `calls wait and ${idleCores === Infinity ? 'the CPU load is unknown' : `${idleCores.toFixed(1)} cores idle`}`
-          : 'the CPUs are busy';
-      this.log.debug(`function (${this.functionName}) is batched on up to ${this.batchWidth} instances: ${why}`);
-    }
+    if (queuedOnBusy && !batching && !measuring && this.starting === 0 && this.freeIds.length > 0) this.startOne('scale');
   }
 
   private stalled(inst: FunctionInstance, now: number): boolean {
@@ -321,7 +258,7 @@ export class FunctionPool implements InstanceLender {
     }
     if (!batching) return pickMember(this.ready, this.view);
     this.pickAt = now;
-    return pickToBatch(this.ready, this.batchView, this.batchWidth);
+    return pickToBatch(this.ready, this.batchView, this.batch.width);
   }
 
   private readonly view: MemberView<FunctionInstance> = {
@@ -426,7 +363,7 @@ export class FunctionPool implements InstanceLender {
         messageLengthMax: this.settings.messageLengthMax,
         backoffMax: this.settings.backoffMax,
       });
-      return new FunctionInstance(id, name, dialAddress, client, (us) => this.noteAnswer(us));
+      return new FunctionInstance(id, name, dialAddress, client, (us) => this.batch.noteAnswer(us));
     } catch (err) {
       await this.stopQuietly(name);
       throw new Error(
