@@ -44,7 +44,7 @@ from baetyl_runtime import main
 loaded = sorted(m for m in ('json', 're') if m in sys.modules and m not in before)
 import json, random
 from baetyl_runtime.log import json_string
-from baetyl_runtime.compat import loads_json
+from baetyl_runtime.json_codec import loads as loads_json
 try:
     unichr
 except NameError:

@@ -3,12 +3,11 @@
 at the last dot, the event decoded from JSON (empty -> {}, undecodable -> the raw bytes), the
 context dict, and results and errors serialised the way v1's gRPC servicer did. Runs in the
 handler process only."""
-import json
 import os
 import sys
 import time
 
-from baetyl_runtime import pipe
+from baetyl_runtime import json_codec, pipe
 
 PY2 = sys.version_info[0] == 2
 
@@ -105,8 +104,8 @@ def _decode_event(body):
         return {}
     try:
         if not PY2 and sys.version_info < (3, 6):
-            return json.loads(body.decode('utf-8'))
-        return json.loads(body)
+            return json_codec.loads(body.decode('utf-8'))
+        return json_codec.loads(body)
     except BaseException:  # noqa: BLE001 - raw data, not JSON
         return body
 
@@ -148,7 +147,7 @@ def run(fn, name, qos, topic, ts, invoke_id, body, log):
     if isinstance(msg, bytes):
         return True, msg, us
     try:
-        out = json.dumps(msg)
+        out = json_codec.dumps(msg)
         if not PY2:
             out = out.encode('utf-8')
     except BaseException as err:  # noqa: BLE001

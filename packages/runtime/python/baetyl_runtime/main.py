@@ -15,7 +15,8 @@ import sys
 import time
 
 from baetyl_runtime import log as logmod
-from baetyl_runtime.compat import loads_json, signal
+from baetyl_runtime import json_codec
+from baetyl_runtime.compat import signal
 from baetyl_runtime.executor import Executor
 from baetyl_runtime.loop import READ, Loop
 from baetyl_runtime.server import Server, Service
@@ -49,7 +50,7 @@ def read_config(argv):
     if not text:
         raise ValueError('no config: this runtime is started by the baetyl master, which checks etc/baetyl/service.yml '
                          'and passes it in BAETYL_RUNTIME_CONFIG; to run it alone, pass --config-json FILE')
-    return loads_json(text)
+    return json_codec.loads(text)
 
 
 def main(argv=None):
