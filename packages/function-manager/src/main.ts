@@ -2,8 +2,13 @@
 // baetyl-function-manager: `node main.js [-c etc/baetyl/service.yml]` (the lifecycle is core's runService).
 import { main } from '@baetyl/core/service';
 import { REPORT_KEY, startReporter } from '@baetyl/core/metrics';
+import { useMappedBufferSlabs } from '@baetyl/core/memory/mapped-buffers';
 import { loadFunctionManagerConfig } from './config/load.js';
 import { startFunctionManager } from './manager.js';
+
+// A flood's Buffers (MQTT in and out, the call streams) go back to the system when they die; the
+// native engine and the image start this process with MAPPED_BUFFERS_ENV.
+useMappedBufferSlabs();
 
 main({
   program: 'baetyl-function-manager',

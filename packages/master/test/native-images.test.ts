@@ -129,7 +129,7 @@ test('docker mode: the python config is found on the host through the service mo
   );
 });
 
-test('the hub, function manager, remote-mqtt and timer images start node with the flags the native engine uses', () => {
+test('the hub, function manager, remote-mqtt and timer images start node with the flags and the environment the native engine uses', () => {
   const images = fileURLToPath(new URL('../../../../images/', import.meta.url));
   for (const [image, dir] of [
     ['baetyl-hub', 'hub'],
@@ -145,7 +145,13 @@ test('the hub, function manager, remote-mqtt and timer images start node with th
     assert.deepEqual(entry, ['node', ...flags, `/opt/baetyl/packages/${dir}/dist/src/main.js`]);
     const program = resolveProgram(`hub.baidubce.com/baetyl/${image}:latest`, mkdtempSync(join(tmpdir(), 'inst-')));
     assert.deepEqual(program.nodeFlags, flags);
+    // The image's ENV is the environment the native engine gives the service by default.
+    const env = Object.fromEntries([...dockerfile.matchAll(/^ENV (\w+)=(\S+)$/gm)].map((m) => [m[1]!, m[2]!]));
+    assert.deepEqual(env, BUILT_IN_IMAGES[image]!.env ?? {}, `${dir}/Dockerfile's ENV`);
+    assert.deepEqual(program.defaultEnv ?? {}, env);
   }
+  // The function manager's Buffers are mapped (docs/performance.md, round 11).
+  assert.deepEqual(BUILT_IN_IMAGES['baetyl-function-manager']!.env, { GLIBC_TUNABLES: 'glibc.malloc.mmap_threshold=131072' });
 });
 
 test("the node85 and sql images start node with the flags the native engine gives their instances (the config loader's code cache is made under them)", () => {

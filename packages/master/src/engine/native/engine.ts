@@ -136,7 +136,7 @@ export class NativeEngine implements Engine {
     if (program.file !== process.execPath && !program.env) makeExecutable(program.file);
     const args = [...(program.nodeFlags ?? []), ...program.args, ...req.service.args];
     // A process sees the host's files where they are.
-    const env = { ...req.env, ...Object.fromEntries((req.files ?? []).map((f) => [f.env, f.hostPath])) };
+    const env = { ...program.defaultEnv, ...req.env, ...Object.fromEntries((req.files ?? []).map((f) => [f.env, f.hostPath])) };
     const child = spawn(program.file, args, {
       cwd: dir,
       env: program.env ? { ...env, ...program.env } : env,

@@ -5,6 +5,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
+import { MAPPED_BUFFERS_ENV } from '@baetyl/core/memory/mapped-buffers';
 import { INSTANCE_NODE_FLAGS } from '@baetyl/runtime/config';
 import type { PythonKind } from '@baetyl/runtime/python';
 import { PermanentStartError } from '../engine.js';
@@ -18,6 +19,8 @@ interface BuiltIn {
   args: string[];
   /** Node and V8 flags the service runs with (the same as in its image's ENTRYPOINT, images/<pkg>/Dockerfile). */
   node?: string[];
+  /** Environment the service starts with unless the service's own env sets it (the same as its image's ENV). */
+  env?: Readonly<Record<string, string>>;
   /** Workspace packages its bundle (dist/bundle/main.mjs, made by scripts/bundle.mjs) contains. */
   bundles?: string[];
   /** A python runtime: the interpreter runs packages/runtime/python itself (engine/runtime-config.ts). */
@@ -67,7 +70,7 @@ const SERVICE_FLAGS = ['--v8-pool-size=1'];
 
 const OWN_IMAGES: Record<string, BuiltIn> = {
   'baetyl-hub': { pkg: 'hub', args: [], node: SERVICE_FLAGS },
-  'baetyl-function-manager': { pkg: 'function-manager', args: [], node: SERVICE_FLAGS },
+  'baetyl-function-manager': { pkg: 'function-manager', args: [], node: SERVICE_FLAGS, env: MAPPED_BUFFERS_ENV },
   'baetyl-remote-mqtt': { pkg: 'remote-mqtt', args: [], node: SERVICE_FLAGS },
   'baetyl-timer': { pkg: 'timer', args: [], node: SERVICE_FLAGS },
   'baetyl-function-python27': PYTHON('python27'),
@@ -99,6 +102,8 @@ export interface Program {
   describe: string;
   /** Added to the instance's environment. */
   env?: Record<string, string>;
+  /** The instance's environment where the service's env does not set the same variable. */
+  defaultEnv?: Readonly<Record<string, string>>;
 }
 
 /** The python runtime an image names, if it does. */
@@ -158,6 +163,7 @@ export function resolveProgram(
     nodeFlags: builtIn.node ?? [],
     args: [freshBundle(builtIn) ?? main, ...builtIn.args],
     describe: `packages/${builtIn.pkg}`,
+    ...(builtIn.env ? { defaultEnv: builtIn.env } : {}),
   };
   if (builtIn.runtime && checkedConfig) program.env = checkedConfig(builtIn.runtime);
   return program;
