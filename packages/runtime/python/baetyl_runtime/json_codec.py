@@ -18,15 +18,16 @@ try:
 except ImportError:  # an interpreter without json's C part: json itself
     _make_scanner = None
 
-_json = None
+_json_package = None
 
 
 def _json_module():
-    global _json
-    if _json is None:
+    """The json package, imported on first need (a value it must refuse, or no _json)."""
+    global _json_package
+    if _json_package is None:
         import json
-        _json = json
-    return _json
+        _json_package = json
+    return _json_package
 
 
 class _Decoding(object):
