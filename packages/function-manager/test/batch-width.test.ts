@@ -64,7 +64,16 @@ function scriptedStat(idleShare: () => number): () => string {
   };
 }
 
-async function flood(idleShare: number): Promise<{ started: string[]; ran: Set<string> }> {
+interface Flood {
+  started: string[];
+  ran: Set<string>;
+  /** The most calls in flight at once, and the most per busy instance, sampled every millisecond. */
+  maxInflight: number;
+  maxPerBusy: number;
+}
+
+/** 3000 calls from `callers` at once; concurrency: instance.concurrency (undefined: not set). */
+async function flood(idleShare: number, opts: { concurrency?: number; callers?: number } = { concurrency: 8 }): Promise<Flood> {
   const dir = mkdtempSync(join(tmpdir(), 'fm-width-'));
   mkdirSync(join(dir, 'etc/baetyl'), { recursive: true });
   mkdirSync(join(dir, 'code'));
@@ -83,7 +92,7 @@ async function flood(idleShare: number): Promise<{ started: string[]; ran: Set<s
       timeout: 30_000,
       messageLengthMax: 4 << 20,
       backoffMax: 20,
-      concurrency: 8,
+      ...(opts.concurrency !== undefined ? { concurrency: opts.concurrency } : {}),
       hostCpu: new HostCpu(
         20,
         scriptedStat(() => idleShare),
@@ -94,6 +103,13 @@ async function flood(idleShare: number): Promise<{ started: string[]; ran: Set<s
   );
   pool.start();
   const ran = new Set<string>();
+  let maxInflight = 0;
+  let maxPerBusy = 0;
+  const sampler = setInterval(() => {
+    const { inflight, busy } = pool.stats();
+    maxInflight = Math.max(maxInflight, inflight);
+    if (busy > 0) maxPerBusy = Math.max(maxPerBusy, inflight / busy);
+  }, 1);
   try {
     const msg = (i: number): FunctionMessage => ({
       ID: i,
@@ -104,7 +120,7 @@ async function flood(idleShare: number): Promise<{ started: string[]; ran: Set<s
       FunctionName: 'f',
       FunctionInvokeID: `i${i}`,
     });
-    // 3000 calls, at most max x concurrency at once (the rules' back-pressure).
+    // 3000 calls, as many at once as the pool's reservations allow (the rules' back-pressure).
     let next = 0;
     const worker = async () => {
       while (next < 3000) {
@@ -115,9 +131,10 @@ async function flood(idleShare: number): Promise<{ started: string[]; ran: Set<s
         if (out.kind === 'ok') ran.add((JSON.parse(out.result.Payload.toString()) as { inst: string }).inst);
       }
     };
-    await Promise.all(Array.from({ length: max * 8 }, worker));
-    return { started: [...launcher.started], ran };
+    await Promise.all(Array.from({ length: opts.callers ?? max * 8 }, worker));
+    return { started: [...launcher.started], ran, maxInflight, maxPerBusy };
   } finally {
+    clearInterval(sampler);
     await pool.close();
     rmSync(dir, { recursive: true, force: true });
   }
@@ -132,6 +149,19 @@ test('CPUs busy: a fast function stays batched on one instance per core (plus on
 test('CPUs idle while the batch is full: the batch spreads, one instance at a time, up to instance.max', async () => {
   const { started } = await flood(0.9);
   assert.equal(started.length, cores + 3, `started ${started.join(', ')}`);
+});
+
+test('instance.concurrency not set: a fast batch goes deeper than 8 calls an instance, and never past 32', async () => {
+  const { maxInflight, maxPerBusy, ran } = await flood(0.05, { callers: 400 });
+  assert.ok(maxPerBusy > 8, `at most ${maxPerBusy.toFixed(1)} calls per busy instance (${maxInflight} in flight)`);
+  assert.ok(maxInflight <= 32 * (cores + 1), `${maxInflight} calls in flight on at most ${cores + 1} instances`);
+  assert.ok(ran.size <= cores + 1, `ran on ${[...ran].join(', ')}`);
+});
+
+test('instance.concurrency set: a fast batch is no deeper than it says', async () => {
+  const { maxPerBusy, maxInflight } = await flood(0.05, { concurrency: 8, callers: 400 });
+  assert.ok(maxPerBusy <= 8, `${maxPerBusy.toFixed(1)} calls per busy instance`);
+  assert.ok(maxInflight > 8, `${maxInflight} calls in flight: the batch was full`);
 });
 
 test('HostCpu reads the real /proc/stat: an idle share between 0 and 1, one sample per interval', async () => {

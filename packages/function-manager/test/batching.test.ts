@@ -8,6 +8,8 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { waitFor } from '@baetyl/test-support';
+import { createLogger } from '@baetyl/core/log';
+import { Batching } from '../src/pool/batching.js';
 import { rulesSubscribed, startScenario, testClient, type Scenario } from './fixtures/harness.js';
 
 const RUNTIME_MAIN = fileURLToPath(new URL('../../../runtime/dist/src/main.js', import.meta.url));
@@ -111,4 +113,21 @@ test('a slow function (300 ms a call): a burst still scales out to instance.max 
     await s.cleanup();
     rmSync(runtimeDir, { recursive: true, force: true });
   }
+});
+
+test("a batch's depth: 32 calls an instance when instance.concurrency is not set, fewer where they would wait over a quarter of the deadline, never under 8; a set concurrency is the depth", () => {
+  const log = createLogger({ level: 'error' }, {}, { stderr: false });
+  const batching = (timeout: number, fixedDepth?: number) =>
+    new Batching({ functionName: 'f', concurrency: 8, max: 10, log, timeout, ...(fixedDepth !== undefined ? { fixedDepth } : {}) });
+  const measured = (b: Batching, us: number) => {
+    for (let i = 0; i < 3; i++) b.noteAnswer(us);
+    return b;
+  };
+  assert.equal(new Batching({ functionName: 'f', concurrency: 8, max: 10, log, timeout: 30_000 }).depth(), 8, 'not measured yet: the unbatched depth');
+  assert.equal(measured(batching(30_000), 300).depth(), 32);
+  // 40 ms deadline, 1 ms a call: 10 calls take a quarter of it.
+  assert.equal(measured(batching(40), 1000).depth(), 10);
+  assert.equal(measured(batching(10), 1000).depth(), 8, 'never under the unbatched depth');
+  assert.equal(measured(batching(30_000, 4), 300).depth(), 4);
+  assert.equal(measured(batching(30_000, 100), 300).depth(), 100);
 });

@@ -216,9 +216,9 @@ test('a missing file is a ConfigError, and main exits 1 with the message on stde
   }
 });
 
-test('instance.concurrency (our extension) defaults to 8; a bad value is an error that says what is allowed', () => {
+test('instance.concurrency (our extension) is left unset by default (the pool then takes 8, deeper for a fast batch); a bad value is an error that says what is allowed', () => {
   const cfg = parseFunctionManagerConfig(TUTORIAL, 'service.yml');
-  assert.equal(cfg.functions[0]!.instance.concurrency, 8);
+  assert.equal(cfg.functions[0]!.instance.concurrency, undefined);
   const one = parseFunctionManagerConfig(TUTORIAL.replace('max: 10', 'max: 10\n      concurrency: 1'), 'service.yml');
   assert.equal(one.functions[0]!.instance.concurrency, 1);
   assert.match(problem(TUTORIAL.replace('max: 10', 'max: 10\n      concurrency: 0')), /functions\[0\]\.instance\.concurrency: must be >= 1, got number 0/);

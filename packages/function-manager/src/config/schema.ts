@@ -36,9 +36,10 @@ export interface FunctionConfig {
     message: { length: { max?: number } };
     /**
      * Our extension: calls sent to one instance at once (Baetyl sent one). The runtime still runs
-     * them one at a time per worker process; see docs/function-manager.md.
+     * them one at a time per worker process; see docs/function-manager.md. Unset: 8, and deeper
+     * for a fast function's batch (pool/batching.ts).
      */
-    concurrency: number;
+    concurrency?: number;
   };
   /** gRPC message size limit, bytes (default 4m, applied by messageLengthMax()). */
   message: { length: { max?: number } };
@@ -79,8 +80,14 @@ export function messageLengthMax(fn: FunctionConfig): number {
   return fn.message.length.max ?? fn.instance.message.length.max ?? DEFAULT_MESSAGE_LENGTH_MAX;
 }
 
-/** Calls in flight per instance when functions[].instance.concurrency is not set (chosen by measurement, docs/performance.md). */
+/** Calls in flight per instance when functions[].instance.concurrency is not set and the calls are not batched (chosen by measurement, docs/performance.md). */
 export const DEFAULT_INSTANCE_CONCURRENCY = 8;
+/**
+ * Calls one instance of a fast function takes at once when instance.concurrency is not set (the
+ * batch's depth, pool/batching.ts). Deeper batches mean fewer wake-ups and writes per call all
+ * along the path (docs/performance.md, round 12: the python36 flood at 8, 16, 32 and 64).
+ */
+export const BATCH_DEPTH = 32;
 export const MAX_INSTANCE_CONCURRENCY = 1000;
 
 /** Why keys of v1's server block do nothing in the function manager (said in its log when set). */
@@ -145,7 +152,13 @@ export const functionManagerSchema: Schema = object({
           idletime: duration('10m'),
           evicttime: duration('1m'),
           message: lengthMax(),
-          concurrency: { type: 'integer', minimum: 1, maximum: MAX_INSTANCE_CONCURRENCY, default: DEFAULT_INSTANCE_CONCURRENCY },
+          // No default: unset, a fast function's batch may go deeper than DEFAULT_INSTANCE_CONCURRENCY (pool/batching.ts).
+          concurrency: {
+            type: 'integer',
+            minimum: 1,
+            maximum: MAX_INSTANCE_CONCURRENCY,
+            description: `Calls sent to one instance at once. Unset: ${DEFAULT_INSTANCE_CONCURRENCY}, and up to ${BATCH_DEPTH} for a fast function's batch.`,
+          },
         }),
         message: lengthMax(),
         backoff: object({ max: duration('1m') }),

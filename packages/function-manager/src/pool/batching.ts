@@ -9,17 +9,24 @@
 import { availableParallelism } from 'node:os';
 import type { Logger } from '@baetyl/core/log';
 import { CallTimes, FAST_CALL_US } from '@baetyl/core/pool';
+import { BATCH_DEPTH } from '../config/schema.js';
 import { HostCpu } from './host-cpu.js';
 
 /** Answers that tell whether a function is fast: a fresh instance's first calls run cold (3 ms for 0.3 ms of work). */
 const MEASURED_CALLS = 3;
 /** An average above this (us) says the function is slow without waiting for more answers. */
 const SURELY_SLOW_US = 10 * FAST_CALL_US;
+/** The calls queued on one instance may take this share of the call deadline, on average. */
+const DEADLINE_SHARE = 0.25;
 
 export interface BatchingOptions {
   functionName: string;
-  /** Calls an instance takes at once: batching needs more than 1. */
+  /** Calls an instance takes at once when not batched: batching needs more than 1. */
   concurrency: number;
+  /** instance.concurrency when it is set: the batch's depth too. */
+  fixedDepth?: number;
+  /** The call deadline, ms: a batch is never so deep that its calls would wait a good part of it. */
+  timeout: number;
   /** instance.max: the widest a batch gets. */
   max: number;
   log: Logger;
@@ -72,6 +79,17 @@ export class Batching {
     if (this.opts.concurrency <= 1 || this.untimed) return false;
     const { count, averageUs } = this.callTimes;
     return count < MEASURED_CALLS && !(count > 0 && averageUs > SURELY_SLOW_US);
+  }
+
+  /**
+   * Calls one batched instance takes at once: instance.concurrency when it is set; otherwise
+   * BATCH_DEPTH, or fewer (never under the unbatched depth) where so many calls, one after the
+   * other at the function's average time, would take more than a quarter of the deadline.
+   */
+  depth(): number {
+    if (this.opts.fixedDepth !== undefined) return this.opts.fixedDepth;
+    const fit = Math.floor((this.opts.timeout * 1000 * DEADLINE_SHARE) / Math.max(1, this.callTimes.averageUs));
+    return Math.max(this.opts.concurrency, Math.min(BATCH_DEPTH, fit));
   }
 
   /** How many instances the batch is spread on now. */

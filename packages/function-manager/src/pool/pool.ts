@@ -1,9 +1,10 @@
 // The instance pool of one function. It starts runtime instances through the master API when
 // calls need them (from 0 up to `max`), keeps `min` warm from the start, stops instances idle for
 // `idletime`, and replaces the instances it is told to (call/attempts.ts holds the retries and the
-// health policy that decides). Messages enter through reserve(): the pool hands out at most
-// max x concurrency reservations, so a saturated function makes its rules wait (and stop reading
-// from the hub) instead of queueing messages in memory.
+// health policy that decides). Messages enter through reserve(): the pool hands out at most as
+// many reservations as its instances can take calls (max x concurrency, or more while a deeper
+// batch needs them), so a saturated function makes its rules wait (and stop reading from the hub)
+// instead of queueing messages in memory.
 // Which instance a call goes to, and how many instances to start, follow the rules both pools of
 // the call path share, in their words (@baetyl/core/pool). A fast function's calls are batched on
 // few instances (pickToBatch), as many as batching.ts says; the others go idle.
@@ -12,6 +13,7 @@ import { type Logger } from '@baetyl/core/log';
 import { MIN_START_TIMEOUT, type FunctionMessage } from '@baetyl/core/function';
 import { membersToStart, pickMember, pickToBatch, type MemberView } from '@baetyl/core/pool';
 import { callWithRetries, idleReplaceReason, type CallOutcome, type InstanceLender } from '../call/attempts.js';
+import { DEFAULT_INSTANCE_CONCURRENCY } from '../config/schema.js';
 import { Batching } from './batching.js';
 import type { HostCpu } from './host-cpu.js';
 import { dialFunction, FunctionInstance } from './instance.js';
@@ -35,7 +37,10 @@ export interface PoolSettings {
   timeout: number;
   messageLengthMax: number;
   backoffMax: number;
-  /** Calls sent to one instance at once (functions[].instance.concurrency; Baetyl's value was 1). */
+  /**
+   * Calls sent to one instance at once (functions[].instance.concurrency; Baetyl's value was 1).
+   * Unset: DEFAULT_INSTANCE_CONCURRENCY, and a fast function's batch as deep as batching.ts says.
+   */
   concurrency?: number;
   /** Counts an instance started for a waiting call (metrics/registry.ts). */
   coldStart?: () => void;
@@ -83,6 +88,7 @@ export class Reservation {
 
 export class FunctionPool implements InstanceLender {
   readonly functionName: string;
+  /** Calls an instance takes at once when the calls are not batched (instance.concurrency or its default). */
   private readonly concurrency: number;
   private readonly ready = new Set<FunctionInstance>();
   private readonly busyIds = new Set<number>();
@@ -91,7 +97,7 @@ export class FunctionPool implements InstanceLender {
   /** Calls waiting for an instance (borrow()). */
   private readonly waiting: Array<Waiter<FunctionInstance>> = [];
   private readonly reservers: Array<Waiter<Reservation>> = [];
-  private reservationsLeft: number;
+  private reserved = 0;
   private readonly pending = new Set<Promise<void>>();
   private evictor: NodeJS.Timeout | undefined;
   private warmRetry: NodeJS.Timeout | undefined;
@@ -107,11 +113,12 @@ export class FunctionPool implements InstanceLender {
     readonly log: Logger,
   ) {
     this.functionName = settings.functionName;
-    this.concurrency = Math.max(1, settings.concurrency ?? 1);
-    this.reservationsLeft = settings.max * this.concurrency;
+    this.concurrency = Math.max(1, settings.concurrency ?? DEFAULT_INSTANCE_CONCURRENCY);
     this.batch = new Batching({
       functionName: settings.functionName,
       concurrency: this.concurrency,
+      ...(settings.concurrency !== undefined ? { fixedDepth: this.concurrency } : {}),
+      timeout: settings.timeout,
       max: settings.max,
       log,
       ...(settings.hostCpu ? { hostCpu: settings.hostCpu } : {}),
@@ -141,15 +148,15 @@ export class FunctionPool implements InstanceLender {
       busy,
       creating: this.starting,
       inflight,
-      reserved: this.settings.max * this.concurrency - this.reservationsLeft,
+      reserved: this.reserved,
     };
   }
 
   /** Waits until the pool can take one more message. This is where back-pressure comes from. */
   reserve(): Promise<Reservation> {
     if (this.closed) return Promise.reject(new PoolClosedError(this.functionName));
-    if (this.reservationsLeft > 0) {
-      this.reservationsLeft--;
+    if (this.reserved < this.reservationLimit()) {
+      this.reserved++;
       return Promise.resolve(new Reservation(this));
     }
     return new Promise((resolve, reject) => this.reservers.push({ resolve, reject }));
@@ -157,9 +164,22 @@ export class FunctionPool implements InstanceLender {
 
   /** @internal Used by Reservation. */
   releaseReservation(): void {
-    const next = this.reservers.shift();
-    if (next) next.resolve(new Reservation(this));
-    else this.reservationsLeft++;
+    this.reserved--;
+    this.admitReservers();
+  }
+
+  /** As many messages as the instances can take calls: max x concurrency, or the batch's room when it is larger. */
+  private reservationLimit(): number {
+    const spread = this.settings.max * this.concurrency;
+    return this.batch.active() ? Math.max(spread, this.batch.width * this.batch.depth()) : spread;
+  }
+
+  private admitReservers(): void {
+    const limit = this.reservationLimit();
+    while (this.reservers.length > 0 && this.reserved < limit) {
+      this.reserved++;
+      this.reservers.shift()!.resolve(new Reservation(this));
+    }
   }
 
   /** Stops everything: waiting messages are refused, every instance is stopped through the API. */
@@ -225,6 +245,8 @@ export class FunctionPool implements InstanceLender {
       this.waiting.shift()!.resolve(inst);
     }
     this.batch.afterDispatch(now, this.waiting.length, batching);
+    // A deeper batch (the verdict came, or the batch spread) makes room for more messages.
+    if (batching) this.admitReservers();
     const measuring = this.batch.measuring;
     let room = this.freeIds.length;
     // Until the answers say whether the function is fast, a burst starts no more instances than a
@@ -247,8 +269,9 @@ export class FunctionPool implements InstanceLender {
   }
 
   /**
-   * The instance for the next call, up to `concurrency` calls each (pickMember's rule, or
-   * pickToBatch's for a fast function), after retiring idle ones the health policy rejects.
+   * The instance for the next call, up to `concurrency` calls each (pickMember's rule), or up to
+   * the batch's depth for a fast function (pickToBatch's rule), after retiring idle ones the
+   * health policy rejects.
    */
   private pick(now: number, batching: boolean): FunctionInstance | undefined {
     for (const inst of this.ready) {
@@ -258,6 +281,7 @@ export class FunctionPool implements InstanceLender {
     }
     if (!batching) return pickMember(this.ready, this.view);
     this.pickAt = now;
+    this.pickDepth = this.batch.depth();
     return pickToBatch(this.ready, this.batchView, this.batch.width);
   }
 
@@ -269,9 +293,10 @@ export class FunctionPool implements InstanceLender {
 
   /** Set by pick() for the view below. */
   private pickAt = 0;
+  private pickDepth = 1;
   private readonly batchView: MemberView<FunctionInstance> = {
     ...this.view,
-    hasRoom: (inst, load) => load < this.concurrency && !this.stalled(inst, this.pickAt),
+    hasRoom: (inst, load) => load < this.pickDepth && !this.stalled(inst, this.pickAt),
     counts: (inst) => !this.stalled(inst, this.pickAt),
   };
 
