@@ -70,17 +70,19 @@ interface Flood {
   /** The most calls in flight at once, and the most per busy instance, sampled every millisecond. */
   maxInflight: number;
   maxPerBusy: number;
+  /** The most messages the pool let in at once (its reservations). */
+  maxReserved: number;
 }
 
 /** 3000 calls from `callers` at once; concurrency: instance.concurrency (undefined: not set). */
-async function flood(idleShare: number, opts: { concurrency?: number; callers?: number } = { concurrency: 8 }): Promise<Flood> {
+async function flood(idleShare: number, opts: { concurrency?: number; callers?: number; max?: number } = { concurrency: 8 }): Promise<Flood> {
   const dir = mkdtempSync(join(tmpdir(), 'fm-width-'));
   mkdirSync(join(dir, 'etc/baetyl'), { recursive: true });
   mkdirSync(join(dir, 'code'));
   writeFileSync(join(dir, 'etc/baetyl/service.yml'), 'functions:\n  - name: f\n    handler: index.handler\n    codedir: code\n');
   writeFileSync(join(dir, 'code/index.js'), CODE);
   const launcher = new ProcessLauncher(dir);
-  const max = cores + 3;
+  const max = opts.max ?? cores + 3;
   const pool = new FunctionPool(
     {
       functionName: 'f',
@@ -105,9 +107,11 @@ async function flood(idleShare: number, opts: { concurrency?: number; callers?: 
   const ran = new Set<string>();
   let maxInflight = 0;
   let maxPerBusy = 0;
+  let maxReserved = 0;
   const sampler = setInterval(() => {
-    const { inflight, busy } = pool.stats();
+    const { inflight, busy, reserved } = pool.stats();
     maxInflight = Math.max(maxInflight, inflight);
+    maxReserved = Math.max(maxReserved, reserved);
     if (busy > 0) maxPerBusy = Math.max(maxPerBusy, inflight / busy);
   }, 1);
   try {
@@ -132,7 +136,7 @@ async function flood(idleShare: number, opts: { concurrency?: number; callers?: 
       }
     };
     await Promise.all(Array.from({ length: opts.callers ?? max * 8 }, worker));
-    return { started: [...launcher.started], ran, maxInflight, maxPerBusy };
+    return { started: [...launcher.started], ran, maxInflight, maxPerBusy, maxReserved };
   } finally {
     clearInterval(sampler);
     await pool.close();
@@ -156,6 +160,12 @@ test('instance.concurrency not set: a fast batch goes deeper than 8 calls an ins
   assert.ok(maxPerBusy > 8, `at most ${maxPerBusy.toFixed(1)} calls per busy instance (${maxInflight} in flight)`);
   assert.ok(maxInflight <= 32 * (cores + 1), `${maxInflight} calls in flight on at most ${cores + 1} instances`);
   assert.ok(ran.size <= cores + 1, `ran on ${[...ran].join(', ')}`);
+});
+
+test('instance.max 1: the deeper batch lets in no more messages than its one instance takes', async () => {
+  const { maxReserved, maxPerBusy } = await flood(0.05, { callers: 400, max: 1 });
+  assert.ok(maxPerBusy > 8, `${maxPerBusy.toFixed(1)} calls on the instance`);
+  assert.ok(maxReserved <= 32, `${maxReserved} messages let in for one instance of 32 calls`);
 });
 
 test('instance.concurrency set: a fast batch is no deeper than it says', async () => {

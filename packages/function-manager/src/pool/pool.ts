@@ -171,7 +171,8 @@ export class FunctionPool implements InstanceLender {
   /** As many messages as the instances can take calls: max x concurrency, or the batch's room when it is larger. */
   private reservationLimit(): number {
     const spread = this.settings.max * this.concurrency;
-    return this.batch.active() ? Math.max(spread, this.batch.width * this.batch.depth()) : spread;
+    if (!this.batch.active()) return spread;
+    return Math.max(spread, Math.min(this.batch.width, this.settings.max) * this.batch.depth());
   }
 
   private admitReservers(): void {
