@@ -123,7 +123,7 @@ test("a batch's depth: 32 calls an instance when instance.concurrency is not set
     for (let i = 0; i < 3; i++) b.noteAnswer(us);
     return b;
   };
-  assert.equal(new Batching({ functionName: 'f', concurrency: 8, max: 10, log, timeout: 30_000 }).depth(), 8, 'not measured yet: the unbatched depth');
+  assert.equal(batching(30_000).depth(), 8, 'not measured yet: the unbatched depth');
   assert.equal(measured(batching(30_000), 300).depth(), 32);
   // 40 ms deadline, 1 ms a call: 10 calls take a quarter of it.
   assert.equal(measured(batching(40), 1000).depth(), 10);

@@ -176,6 +176,8 @@ export class FunctionPool implements InstanceLender {
   }
 
   private admitReservers(): void {
+    // Most dispatches find nobody waiting: the limit is not worked out for them.
+    if (this.reservers.length === 0) return;
     const limit = this.reservationLimit();
     while (this.reservers.length > 0 && this.reserved < limit) {
       this.reserved++;
